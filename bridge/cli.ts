@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+/** The `eric-bus` command: one subcommand per module under bridge/commands/. */
+
+/** What each subcommand module exports. */
+export interface Command {
+  /** One line for the command list. */
+  summary: string;
+  /** The full `--help` text. */
+  usage: string;
+  /** Runs the command with the arguments after its name; resolves with the exit code (or never, for servers). */
+  run(argv: string[]): Promise<number | void>;
+}
+
+const commands: Record<string, () => Promise<Command>> = {
+};
+
+function help(): string {
+  return ['Usage: eric-bus <command> [options]', '', 'Commands:', ...Object.keys(commands).map((name) => `  ${name}`), '', "Run 'eric-bus <command> --help' for a command's options."].join('\n');
+}
+
+async function main(argv: string[]): Promise<number | void> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(help());
+    return name === undefined ? 1 : 0;
+  }
+  const load = commands[name];
+  if (!load) {
+    console.error(`eric-bus: unknown command '${name}'\n\n${help()}`);
+    return 2;
+  }
+  const command = await load();
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(command.usage);
+    return 0;
+  }
+  return command.run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (typeof code === 'number') process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(`eric-bus: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  },
+);

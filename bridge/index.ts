@@ -1,0 +1,2 @@
+// Node-only entry point: `eric-bus/node`.
+export {};

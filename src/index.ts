@@ -1,0 +1,23 @@
+export { Message, SignedMessage, MESSAGE_TYPE_CLOSED, MESSAGE_TYPE_END_OF_STREAM, MESSAGE_TYPE_INTERNAL_ERROR } from './message.js';
+export type { JsonValue, SignedPayload } from './message.js';
+export {
+  EricBusError,
+  InvalidChannelException,
+  InvalidListenerException,
+  InvalidMessageFormat,
+  NoMessagesException,
+  formatException,
+  parseException,
+} from './errors.js';
+export { MessageQueueListener } from './listener.js';
+export { AbstractChannel } from './channel.js';
+export type { ChannelOptions } from './channel.js';
+export { SSEChannel, toEventStream, parseEventStream } from './sse.js';
+export type { SSEEvent, SSEChannelOptions } from './sse.js';
+export { SimpleDistributedApplicationListener } from './distributed.js';
+export type { Action } from './distributed.js';
+export { SSEChannelContainer } from './container.js';
+export { RingQueue, memoryQueues } from './queue.js';
+export type { MessageQueue, QueueFactory } from './queue.js';
+export { nextId, sequentialIds, setIdGenerator, resetIdGenerators } from './ids.js';
+export type { IdGenerator, IdKind } from './ids.js';
