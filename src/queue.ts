@@ -28,6 +28,11 @@ export class RingQueue<T> implements MessageQueue<T> {
     return this.#length;
   }
 
+  /** Slots allocated; grows by doubling only when full, never shrinks below what is waiting. */
+  get capacity(): number {
+    return this.#items.length;
+  }
+
   /** How many `waitForMore` callbacks are pending (0 once every stream has let go). */
   get waiting(): number {
     return this.#waiters.length;
