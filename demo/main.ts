@@ -1,4 +1,5 @@
-import { SSEChannel } from '../src/index.js';
+import { busPanel } from './bus-panel.js';
+import './style.css';
 
-const channel = new SSEChannel();
-document.querySelector('#app')?.append(`channel ${channel.id} ready`);
+const app = document.querySelector<HTMLElement>('#app')!;
+app.append(busPanel());

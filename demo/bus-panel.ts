@@ -1,0 +1,105 @@
+import {
+  Message,
+  MessageQueueListener,
+  SimpleDistributedApplicationListener,
+  SSEChannel,
+  type SSEEvent,
+} from '../src/index.js';
+import { describeEvent, h, logLine, parsePayload } from './dom.js';
+
+/** Panel 1: an in-page channel, its listeners' live streams, and the alice/bob scenario. */
+export function busPanel(): HTMLElement {
+  const channel = new SSEChannel();
+  const listenersBox = h('div', { class: 'listeners', 'data-testid': 'bus-listeners' });
+  const target = h('select', { 'aria-label': 'Send to', 'data-testid': 'bus-target' }, h('option', { value: '*' }, 'everyone (broadcast)'));
+  const type = h('input', { value: 'hello', 'aria-label': 'Message type', 'data-testid': 'bus-type' });
+  const payload = h('input', { value: '{"text": "hi"}', 'aria-label': 'Payload (JSON or text)', 'data-testid': 'bus-payload' });
+  const status = h('p', { class: 'hint', 'data-testid': 'bus-status' }, 'Add a listener, then send it something.');
+
+  function addListener(): void {
+    const listener = channel.addListener();
+    listener.startSync();
+    const log = h('div', { class: 'log', 'data-testid': `bus-log-${listener.id}` });
+    const card = h(
+      'article',
+      { class: 'card', 'data-listener': listener.id },
+      h('header', {}, h('strong', {}, `listener ${listener.id}`), h('button', { class: 'small', onclick: () => channel.removeListener(listener.id) }, 'remove')),
+      log,
+    );
+    listenersBox.append(card);
+    target.append(h('option', { value: listener.id }, `listener ${listener.id}`));
+    void stream(listener, log, card);
+  }
+
+  async function stream(listener: MessageQueueListener, log: HTMLElement, card: HTMLElement): Promise<void> {
+    for await (const event of channel.messageStream(listener)) logLine(log, describeEvent(event), event.event.startsWith('_eric') ? 'system' : '');
+    logLine(log, 'stream ended', 'system');
+    card.classList.add('ended');
+    target.querySelector(`option[value="${listener.id}"]`)?.remove();
+  }
+
+  function send(event: Event): void {
+    event.preventDefault();
+    const msg = new Message(type.value.trim() || 'message', parsePayload(payload.value));
+    if (channel.size === 0) return void (status.textContent = 'No listener yet: add one first.');
+    if (target.value === '*') channel.broadcast(msg);
+    else channel.dispatch(target.value, msg);
+    status.textContent = target.value === '*' ? `Broadcast '${msg.type}' to ${channel.size} listeners.` : `Dispatched '${msg.type}' to listener ${target.value}.`;
+  }
+
+  return h(
+    'section',
+    { class: 'panel', id: 'bus', 'data-testid': 'panel-bus' },
+    h('h2', {}, '1 · In-page bus'),
+    h('p', { class: 'lead' }, 'An SSEChannel in this page: each listener streams its own queue with for await.'),
+    h(
+      'form',
+      { class: 'row', onsubmit: send },
+      h('button', { type: 'button', onclick: addListener, 'data-testid': 'bus-add' }, 'Add listener'),
+      type,
+      payload,
+      target,
+      h('button', { type: 'submit', class: 'primary', 'data-testid': 'bus-send' }, 'Send'),
+    ),
+    status,
+    listenersBox,
+    aliceAndBob(),
+  );
+}
+
+/** The seed's scenario: bob says hello to alice, alice acknowledges, both stop. */
+function aliceAndBob(): HTMLElement {
+  const output = h('div', { class: 'conversation', 'data-testid': 'alice-bob' });
+  async function run(): Promise<void> {
+    output.replaceChildren();
+    const channel = new SSEChannel();
+    const alice = new SimpleDistributedApplicationListener(channel);
+    const bob = new SimpleDistributedApplicationListener(channel);
+    alice.setAction('hello', () => [new Message('hello_ack', 'nice to meet you'), new Message('stop')]);
+    bob.setAction('hello_ack', () => [new Message('stop')]);
+    await alice.start();
+    await bob.start();
+    const column = (name: string) => {
+      const log = h('div', { class: 'log', 'data-testid': `${name}-log` });
+      output.append(h('article', { class: 'card' }, h('header', {}, h('strong', {}, name)), log));
+      return log;
+    };
+    const show = async (name: string, stream: AsyncIterable<SSEEvent>) => {
+      const log = column(name);
+      for await (const event of stream) logLine(log, describeEvent(event));
+      logLine(log, 'stopped', 'system');
+    };
+    bob.dispatchTo(alice.id, new Message('hello', 'hi alice, bob here'));
+    await Promise.all([show('alice', channel.messageStream(alice)), show('bob', channel.messageStream(bob))]);
+  }
+  return h(
+    'div',
+    { class: 'scenario' },
+    h('h3', {}, 'Distributed listeners'),
+    h('p', { class: 'hint' }, 'Two SimpleDistributedApplicationListeners answer each other with signed messages.'),
+    h('button', { onclick: () => void run(), 'data-testid': 'alice-bob-run' }, 'Run alice & bob'),
+    output,
+  );
+}
+
+export type { MessageQueueListener };

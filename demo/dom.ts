@@ -1,0 +1,41 @@
+/** A tiny element builder: h('button', { class: 'x', onclick }, 'label'). */
+type Attrs = Record<string, string | number | boolean | ((event: Event) => void) | undefined>;
+
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Attrs = {},
+  ...children: (Node | string | null | undefined | false)[]
+): HTMLElementTagNameMap[K] {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === undefined || value === false) continue;
+    if (typeof value === 'function') element.addEventListener(name.replace(/^on/, ''), value);
+    else if (value === true) element.setAttribute(name, '');
+    else element.setAttribute(name, String(value));
+  }
+  for (const child of children) if (child !== null && child !== undefined && child !== false) element.append(child);
+  return element;
+}
+
+/** Parses a payload field: JSON when it is JSON, the raw text otherwise, nothing when empty. */
+export function parsePayload(text: string): unknown {
+  const trimmed = text.trim();
+  if (trimmed === '') return undefined;
+  try {
+    return JSON.parse(trimmed);
+  } catch {
+    return text;
+  }
+}
+
+/** Appends a line to a log element, keeping at most `max` lines, newest at the bottom. */
+export function logLine(log: HTMLElement, text: string, kind = '', max = 200): void {
+  log.append(h('div', { class: `line ${kind}` }, text));
+  while (log.childElementCount > max) log.firstElementChild?.remove();
+  log.scrollTop = log.scrollHeight;
+}
+
+/** One-line rendering of an event for the logs. */
+export function describeEvent(event: { event: string; data?: unknown }): string {
+  return event.data === undefined ? event.event : `${event.event}  ${JSON.stringify(event.data)}`;
+}
