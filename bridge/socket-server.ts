@@ -9,6 +9,9 @@ import { ClientGone, readCommand, type ReadCommandOptions } from './read-command
 import { listenPrivately } from './socket-path.js';
 import { streamToSocket, type StreamEnd } from './stream-to-socket.js';
 
+/** How long shutdown waits for connections to close by themselves. */
+const SHUTDOWN_GRACE_MS = 500;
+
 /** Options of a {@link SocketServer}. */
 export interface SocketServerOptions extends ReadCommandOptions {
   /** The channels this server serves; a fresh container by default (one per server). */
@@ -68,8 +71,13 @@ export class SocketServer {
     this.#listening = false;
     this.#logger.info('shutting down');
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    for (const socket of this.#connections) socket.destroy();
+    // Streams end with a clean end of file; a client that does not let go is cut off after a grace period.
+    for (const socket of this.#connections) socket.end();
+    const cutOff = setTimeout(() => {
+      for (const socket of this.#connections) socket.destroy();
+    }, SHUTDOWN_GRACE_MS);
     await closed;
+    clearTimeout(cutOff);
     await unlink(this.path).catch(() => {});
   }
 
