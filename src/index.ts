@@ -21,3 +21,8 @@ export { RingQueue, memoryQueues } from './queue.js';
 export type { MessageQueue, QueueFactory } from './queue.js';
 export { nextId, sequentialIds, setIdGenerator, resetIdGenerators } from './ids.js';
 export type { IdGenerator, IdKind } from './ids.js';
+export { DataProcessingChannel } from './data-processing-channel.js';
+export type { DataProcessingChannelOptions, ProcessingProgress, ProcessingError } from './data-processing-channel.js';
+export { WorkerPool, WorkerCrashedError } from './worker-pool.js';
+export type { WorkerHandle, WorkerSource } from './worker-pool.js';
+export type { WorkerMessage, MessageHandler, Outcome, WorkerApi } from './worker-protocol.js';
