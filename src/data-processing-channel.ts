@@ -3,7 +3,7 @@ import type { MessageQueueListener } from './listener.js';
 import { Message, MESSAGE_TYPE_INTERNAL_ERROR } from './message.js';
 import { RingQueue } from './queue.js';
 import { WorkerPool, type WorkerSource } from './worker-pool.js';
-import { errorText, type Outcome } from './worker-protocol.js';
+import { errorText, type BatchResult } from './worker-protocol.js';
 
 /** Options of a {@link DataProcessingChannel}. */
 export interface DataProcessingChannelOptions extends ChannelOptions {
@@ -11,7 +11,7 @@ export interface DataProcessingChannelOptions extends ChannelOptions {
   maxWorkers: number;
   /** Runs processing on a pool of `maxWorkers` workers from this module instead of the listener's `onMessage`. */
   worker?: WorkerSource;
-  /** Most messages sent to a worker in one batch (default 256). */
+  /** Most messages sent to a worker in one batch (default 1024). */
   maxBatch?: number;
   /** Move the ArrayBuffers found in payloads to the worker instead of copying them (default true). */
   transfer?: boolean;
@@ -46,7 +46,7 @@ interface Executor {
   /** How many more batches can start now. */
   readonly room: number;
   readonly broken: Error | undefined;
-  submit(batch: Message[], listener: MessageQueueListener): { slot: number; outcomes: Promise<Outcome[]> };
+  submit(batch: Message[], listener: MessageQueueListener): { slot: number; result: Promise<BatchResult> };
   onRoom(callback: () => void): () => void;
   ready(): Promise<void>;
   close(): Promise<void>;
@@ -73,7 +73,7 @@ export class DataProcessingChannel<Out = { event: string; data: unknown }> exten
   #inFlight = 0;
   readonly #perWorker: number[];
 
-  constructor({ maxWorkers, worker, maxBatch = 256, transfer = true, ...options }: DataProcessingChannelOptions) {
+  constructor({ maxWorkers, worker, maxBatch = 1024, transfer = true, ...options }: DataProcessingChannelOptions) {
     super(options);
     if (!Number.isInteger(maxWorkers) || maxWorkers < 1) throw new RangeError(`maxWorkers must be a positive integer, got ${maxWorkers}`);
     if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch must be a positive integer, got ${maxBatch}`);
@@ -136,20 +136,22 @@ export class DataProcessingChannel<Out = { event: string; data: unknown }> exten
       }
     };
 
-    const settle = (batch: Message[], slot: number, result: Outcome[] | Error): void => {
+    const settle = (batch: Message[], slot: number, result: BatchResult | Error): void => {
       inFlight -= batch.length;
       this.#inFlight -= batch.length;
-      for (let i = 0; i < batch.length; i++) {
-        const msg = batch[i]!;
-        const outcome: Outcome = Array.isArray(result) ? result[i]! : { ok: false, error: errorText(result) };
-        if (Array.isArray(result)) this.#perWorker[slot]!++;
-        if (outcome.ok) this.#done++;
-        else this.#failed++;
-        if (finished || failure) continue;
+      const crashed = result instanceof Error ? errorText(result) : undefined;
+      const errors = result instanceof Error || result.errors.length === 0 ? undefined : new Map(result.errors);
+      const failures = crashed !== undefined ? batch.length : (errors?.size ?? 0);
+      this.#done += batch.length - failures;
+      this.#failed += failures;
+      if (crashed === undefined) this.#perWorker[slot]! += batch.length;
+      for (let i = 0; i < batch.length && !finished && !failure; i++) {
+        const type = batch[i]!.type;
+        const error = crashed ?? errors?.get(i);
         try {
-          out.push(this.adapt(outcome.ok ? new Message(msg.type, outcome.data) : errorMessage(msg.type, outcome.error)));
-        } catch (error) {
-          failure = { error };
+          out.push(this.adapt(error === undefined ? new Message(type, (result as BatchResult).data[i]) : errorMessage(type, error)));
+        } catch (thrown) {
+          failure = { error: thrown };
         }
       }
       fill();
@@ -173,8 +175,8 @@ export class DataProcessingChannel<Out = { event: string; data: unknown }> exten
         inFlight += size;
         this.#inFlight += size;
         sent = true;
-        const { slot, outcomes } = executor.submit(batch, listener);
-        outcomes.then(
+        const { slot, result } = executor.submit(batch, listener);
+        result.then(
           (result) => settle(batch, slot, result),
           (error: unknown) => settle(batch, slot, error instanceof Error ? error : new Error(String(error))),
         );
@@ -283,8 +285,14 @@ class PoolExecutor implements Executor {
     return this.#pool.broken;
   }
 
-  submit(batch: Message[]): { slot: number; outcomes: Promise<Outcome[]> } {
-    return this.#pool.submit(batch.map((msg) => ({ type: msg.type, payload: msg.payload })));
+  submit(batch: Message[]): { slot: number; result: Promise<BatchResult> } {
+    const types: string[] = new Array(batch.length);
+    const payloads: unknown[] = new Array(batch.length);
+    for (let i = 0; i < batch.length; i++) {
+      types[i] = batch[i]!.type;
+      payloads[i] = batch[i]!.payload;
+    }
+    return this.#pool.submit(types, payloads);
   }
 
   onRoom(callback: () => void): () => void {
@@ -318,14 +326,14 @@ class InThreadExecutor implements Executor {
     return this.#free.length;
   }
 
-  submit([msg]: Message[], listener: MessageQueueListener): { slot: number; outcomes: Promise<Outcome[]> } {
+  submit([msg]: Message[], listener: MessageQueueListener): { slot: number; result: Promise<BatchResult> } {
     const slot = this.#free.pop()!;
-    const outcomes = runHere(listener, msg!);
-    void outcomes.then(() => {
+    const result = runHere(listener, msg!);
+    void result.then(() => {
       this.#free.push(slot);
       for (const callback of [...this.#onRoom]) callback();
     });
-    return { slot, outcomes };
+    return { slot, result };
   }
 
   onRoom(callback: () => void): () => void {
@@ -341,9 +349,9 @@ class InThreadExecutor implements Executor {
 }
 
 /** Runs `onMessage` once; never rejects, a throw becomes the message's error outcome. */
-function runHere(listener: MessageQueueListener, msg: Message): Promise<Outcome[]> {
-  const ok: Outcome[] = [{ ok: true, data: msg.payload }];
-  const failed = (error: unknown): Outcome[] => [{ ok: false, error: errorText(error) }];
+function runHere(listener: MessageQueueListener, msg: Message): Promise<BatchResult> {
+  const ok: BatchResult = { data: [msg.payload], errors: [] };
+  const failed = (error: unknown): BatchResult => ({ data: [], errors: [[0, errorText(error)]] });
   try {
     const pending = listener.onMessage(msg);
     return pending ? pending.then(() => ok, failed) : Promise.resolve(ok);

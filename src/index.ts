@@ -25,4 +25,4 @@ export { DataProcessingChannel } from './data-processing-channel.js';
 export type { DataProcessingChannelOptions, ProcessingProgress, ProcessingError } from './data-processing-channel.js';
 export { WorkerPool, WorkerCrashedError } from './worker-pool.js';
 export type { WorkerHandle, WorkerSource } from './worker-pool.js';
-export type { WorkerMessage, MessageHandler, Outcome, WorkerApi } from './worker-protocol.js';
+export type { WorkerMessage, MessageHandler, BatchResult, WorkerApi } from './worker-protocol.js';

@@ -1,7 +1,7 @@
 // A fixed number of worker slots, each a comlink-wrapped worker; a slot whose worker dies gets a new one.
 import { wrap, type Endpoint, type Remote } from 'comlink';
 import { EricBusError } from './errors.js';
-import { CLOSING_NOTICE, errorText, withTransfers, type Outcome, type WorkerApi, type WorkerMessage } from './worker-protocol.js';
+import { CLOSING_NOTICE, errorText, withTransfers, type BatchResult, type WorkerApi } from './worker-protocol.js';
 
 /** A worker as the pool drives it: how to talk to it, end it, and hear that it died. */
 export interface WorkerHandle {
@@ -26,7 +26,7 @@ export type WorkerSource = string | URL | (() => Worker | WorkerHandle);
 export class WorkerCrashedError extends EricBusError {}
 
 interface InFlight {
-  settle(result: Outcome[] | Error): void;
+  settle(result: BatchResult | Error): void;
 }
 
 interface Slot {
@@ -103,13 +103,14 @@ export class WorkerPool {
   }
 
   /**
-   * Sends a batch to the least-loaded live worker (call only while {@link room} > 0). The promise
-   * resolves with one outcome per message, or rejects with {@link WorkerCrashedError} if the worker dies first.
+   * Sends a batch (its messages' types and payloads) to the least-loaded live worker; call only
+   * while {@link room} > 0. The promise resolves with the batch's result, or rejects with
+   * {@link WorkerCrashedError} if the worker dies first.
    */
-  submit(batch: readonly WorkerMessage[]): { slot: number; outcomes: Promise<Outcome[]> } {
+  submit(types: string[], payloads: unknown[]): { slot: number; result: Promise<BatchResult> } {
     const slot = this.#leastLoaded();
     if (!slot) throw new WorkerCrashedError(this.#broken?.message ?? 'no worker has room for a batch');
-    const outcomes = new Promise<Outcome[]>((resolve, reject) => {
+    const result = new Promise<BatchResult>((resolve, reject) => {
       const entry: InFlight = {
         settle: (result) => {
           if (!slot.batches.delete(entry)) return;
@@ -121,12 +122,12 @@ export class WorkerPool {
       };
       if (slot.batches.size === 0) slot.handle.keepAlive?.(true);
       slot.batches.add(entry);
-      this.#call(slot, batch).then(
-        (result) => entry.settle(result),
+      this.#call(slot, types, payloads).then(
+        (done) => entry.settle(done),
         (error: unknown) => entry.settle(error instanceof Error ? error : new Error(String(error))),
       );
     });
-    return { slot: slot.index, outcomes };
+    return { slot: slot.index, result };
   }
 
   /** Terminates every worker; batches still in flight reject. Resolves once all are gone. */
@@ -146,17 +147,26 @@ export class WorkerPool {
     this.#onRoom.clear();
   }
 
-  async #call(slot: Slot, batch: readonly WorkerMessage[]): Promise<Outcome[]> {
-    const wire = this.#transfer ? withTransfers(batch, payloads(batch)) : batch;
+  async #call(slot: Slot, types: string[], payloads: unknown[]): Promise<BatchResult> {
     try {
-      return await slot.remote.run(wire as WorkerMessage[]);
+      return await slot.remote.run(types, this.#transfer ? withTransfers(payloads, payloads) : payloads);
     } catch (error) {
       // A payload that cannot be cloned fails the whole postMessage before anything is sent or
       // moved: resend one by one so only that message fails.
-      if (batch.length === 1 || (error as { name?: unknown } | null)?.name !== 'DataCloneError' || slot.dead) throw error;
-      return Promise.all(
-        batch.map((msg) => this.#call(slot, [msg]).then((one) => one[0]!, (e: unknown): Outcome => ({ ok: false, error: errorText(e) }))),
+      if (types.length === 1 || (error as { name?: unknown } | null)?.name !== 'DataCloneError' || slot.dead) throw error;
+      const merged: BatchResult = { data: new Array(types.length), errors: [] };
+      await Promise.all(
+        types.map((type, i) =>
+          this.#call(slot, [type], [payloads[i]]).then(
+            (one) => {
+              merged.data[i] = one.data[0];
+              if (one.errors.length > 0) merged.errors.push([i, one.errors[0]![1]]);
+            },
+            (e: unknown) => void merged.errors.push([i, errorText(e)]),
+          ),
+        ),
       );
+      return merged;
     }
   }
 
@@ -166,7 +176,7 @@ export class WorkerPool {
     handle.onDeath((reason) => this.#died(slot, reason));
     // No message goes to a worker before it answers an empty batch, so a module that fails to
     // load costs no messages, and the pool can tell a load failure from a crash mid-work.
-    slot.remote.run([]).then(
+    slot.remote.run([], []).then(
       () => {
         if (slot.dead) return;
         slot.ready = true;
@@ -211,10 +221,6 @@ export class WorkerPool {
   #notify(): void {
     for (const callback of [...this.#onRoom]) callback();
   }
-}
-
-function* payloads(batch: readonly WorkerMessage[]): Iterable<unknown> {
-  for (const msg of batch) yield msg.payload;
 }
 
 function handleFactory(source: WorkerSource): () => WorkerHandle {

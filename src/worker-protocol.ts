@@ -10,12 +10,18 @@ export interface WorkerMessage<P = unknown> {
 /** A worker module's processing function: returns (or resolves) the processed payload. */
 export type MessageHandler<P = unknown, R = unknown> = (msg: WorkerMessage<P>) => R | Promise<R>;
 
-/** How one message of a batch ended: its processed payload, or what its handler threw. */
-export type Outcome = { ok: true; data: unknown } | { ok: false; error: string };
+/**
+ * What came of a batch, compact so a batch clones as two arrays rather than an object per message:
+ * `data[i]` is message i's processed payload, unless `errors` lists i with what its handler threw.
+ */
+export interface BatchResult {
+  data: unknown[];
+  errors: [index: number, error: string][];
+}
 
-/** What a worker exposes over comlink: one call per batch, one outcome per message, in order. */
+/** What a worker exposes over comlink: one call per batch, the messages' types and payloads side by side. */
 export interface WorkerApi {
-  run(batch: WorkerMessage[]): Promise<Outcome[]>;
+  run(types: string[], payloads: unknown[]): Promise<BatchResult>;
 }
 
 /**
@@ -67,34 +73,26 @@ export function withTransfers<T extends object>(value: T, payloads: Iterable<unk
 /** The batch entry point a worker exposes: runs `handler` on each message, settling each on its own. */
 export function batchRunner(handler: MessageHandler): WorkerApi {
   return {
-    async run(batch) {
-      const outcomes: Outcome[] = new Array(batch.length);
+    async run(types, payloads) {
+      const result: BatchResult = { data: new Array(types.length), errors: [] };
+      const failed = (i: number, error: unknown) => void result.errors.push([i, errorText(error)]);
       let pending: Promise<void>[] | undefined;
-      for (let i = 0; i < batch.length; i++) {
+      for (let i = 0; i < types.length; i++) {
         try {
-          const result = handler(batch[i]!);
-          if (isThenable(result)) {
-            (pending ??= []).push(
-              Promise.resolve(result).then(
-                (data) => void (outcomes[i] = { ok: true, data }),
-                (error: unknown) => void (outcomes[i] = { ok: false, error: errorText(error) }),
-              ),
-            );
+          const value = handler({ type: types[i]!, payload: payloads[i] });
+          if (isThenable(value)) {
+            (pending ??= []).push(Promise.resolve(value).then((data) => void (result.data[i] = data), (error: unknown) => failed(i, error)));
           } else {
-            outcomes[i] = { ok: true, data: result };
+            result.data[i] = value;
           }
         } catch (error) {
-          outcomes[i] = { ok: false, error: errorText(error) };
+          failed(i, error);
         }
       }
       if (pending) await Promise.all(pending);
-      return withTransfers(outcomes, dataOf(outcomes));
+      return withTransfers(result, result.data);
     },
   };
-}
-
-function* dataOf(outcomes: Outcome[]): Iterable<unknown> {
-  for (const outcome of outcomes) if (outcome.ok) yield outcome.data;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
