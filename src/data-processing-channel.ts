@@ -177,7 +177,7 @@ export class DataProcessingChannel<Out = { event: string; data: unknown }> exten
         sent = true;
         const { slot, result } = executor.submit(batch, listener);
         result.then(
-          (result) => settle(batch, slot, result),
+          (done) => settle(batch, slot, done),
           (error: unknown) => settle(batch, slot, error instanceof Error ? error : new Error(String(error))),
         );
       }

@@ -112,11 +112,11 @@ export class WorkerPool {
     if (!slot) throw new WorkerCrashedError(this.#broken?.message ?? 'no worker has room for a batch');
     const result = new Promise<BatchResult>((resolve, reject) => {
       const entry: InFlight = {
-        settle: (result) => {
+        settle: (outcome) => {
           if (!slot.batches.delete(entry)) return;
           if (slot.batches.size === 0) slot.handle.keepAlive?.(false);
-          if (result instanceof Error) reject(result);
-          else resolve(result);
+          if (outcome instanceof Error) reject(outcome);
+          else resolve(outcome);
           this.#notify();
         },
       };
@@ -149,7 +149,7 @@ export class WorkerPool {
 
   async #call(slot: Slot, types: string[], payloads: unknown[]): Promise<BatchResult> {
     try {
-      return await slot.remote.run(types, this.#transfer ? withTransfers(payloads, payloads) : payloads);
+      return await slot.remote.run(sameType(types) ?? types, this.#transfer ? withTransfers(payloads, payloads) : payloads);
     } catch (error) {
       // A payload that cannot be cloned fails the whole postMessage before anything is sent or
       // moved: resend one by one so only that message fails.
@@ -221,6 +221,13 @@ export class WorkerPool {
   #notify(): void {
     for (const callback of [...this.#onRoom]) callback();
   }
+}
+
+/** The one type every message of the batch has, if so: sent once instead of per message. */
+function sameType(types: string[]): string | undefined {
+  const first = types[0];
+  for (let i = 1; i < types.length; i++) if (types[i] !== first) return undefined;
+  return first;
 }
 
 function handleFactory(source: WorkerSource): () => WorkerHandle {

@@ -19,9 +19,12 @@ export interface BatchResult {
   errors: [index: number, error: string][];
 }
 
-/** What a worker exposes over comlink: one call per batch, the messages' types and payloads side by side. */
+/**
+ * What a worker exposes over comlink: one call per batch, the messages' types and payloads side
+ * by side (`types` is a single string when every message of the batch has that type).
+ */
 export interface WorkerApi {
-  run(types: string[], payloads: unknown[]): Promise<BatchResult>;
+  run(types: string | string[], payloads: unknown[]): Promise<BatchResult>;
 }
 
 /**
@@ -74,12 +77,12 @@ export function withTransfers<T extends object>(value: T, payloads: Iterable<unk
 export function batchRunner(handler: MessageHandler): WorkerApi {
   return {
     async run(types, payloads) {
-      const result: BatchResult = { data: new Array(types.length), errors: [] };
+      const result: BatchResult = { data: new Array(payloads.length), errors: [] };
       const failed = (i: number, error: unknown) => void result.errors.push([i, errorText(error)]);
       let pending: Promise<void>[] | undefined;
-      for (let i = 0; i < types.length; i++) {
+      for (let i = 0; i < payloads.length; i++) {
         try {
-          const value = handler({ type: types[i]!, payload: payloads[i] });
+          const value = handler({ type: typeof types === 'string' ? types : types[i]!, payload: payloads[i] });
           if (isThenable(value)) {
             (pending ??= []).push(Promise.resolve(value).then((data) => void (result.data[i] = data), (error: unknown) => failed(i, error)));
           } else {
