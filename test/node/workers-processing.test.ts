@@ -128,6 +128,19 @@ describe('DataProcessingChannel on worker_threads', () => {
     expect(errors[0]!.data.message).toMatch(/clone/i);
   });
 
+  it('serves two listeners streaming at once from one pool, each getting only its own events', async () => {
+    const { channel, listener, threads } = setup(2);
+    const other = channel.addListener();
+    for (let i = 0; i < 500; i++) {
+      channel.dispatch(listener.id, new Message('echo', `a${i}`));
+      channel.dispatch(other.id, new Message('echo', `b${i}`));
+    }
+    const [a, b] = await Promise.all([drain(channel, listener), drain(channel, other)]);
+    expect(a.map((e) => e.data).sort()).toEqual(Array.from({ length: 500 }, (_, i) => `a${i}`).sort());
+    expect(b.map((e) => e.data).sort()).toEqual(Array.from({ length: 500 }, (_, i) => `b${i}`).sort());
+    expect(threads).toHaveLength(2);
+  });
+
   it('runs adapt on results and errors alike', async () => {
     class Tagged extends DataProcessingChannel<string> {
       override adapt(msg: Message): string {
