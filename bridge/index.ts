@@ -7,3 +7,5 @@ export type { ReadCommandOptions } from './read-command.js';
 export { createLogger } from './log.js';
 export type { Logger } from './log.js';
 export { closeOnSignal } from './on-signal.js';
+export { nodeWorker } from './node-worker.js';
+export type { NodeWorkerHandle } from './node-worker.js';

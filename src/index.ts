@@ -23,3 +23,8 @@ export { nextId, sequentialIds, setIdGenerator, resetIdGenerators } from './ids.
 export type { IdGenerator, IdKind } from './ids.js';
 export { ProtocolClient, VERBS, STREAMING_VERBS } from './protocol-client.js';
 export type { Command, Verb } from './protocol-client.js';
+export { DataProcessingChannel } from './data-processing-channel.js';
+export type { DataProcessingChannelOptions, ProcessingProgress, ProcessingError } from './data-processing-channel.js';
+export { WorkerPool, WorkerCrashedError } from './worker-pool.js';
+export type { WorkerHandle, WorkerSource } from './worker-pool.js';
+export type { WorkerMessage, MessageHandler, BatchResult, WorkerApi } from './worker-protocol.js';
