@@ -7,3 +7,7 @@ export type { ReadCommandOptions } from './read-command.js';
 export { createLogger } from './log.js';
 export type { Logger } from './log.js';
 export { closeOnSignal } from './on-signal.js';
+export { WebSocketBridge, DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_STREAMS, DEFAULT_HEARTBEAT_MS } from './bridge.js';
+export type { BridgeOptions } from './bridge.js';
+export { generateToken, isAllowedOrigin } from './bridge-auth.js';
+export type { AccessPolicy } from './bridge-auth.js';
