@@ -12,6 +12,8 @@ export interface Command {
 }
 
 const commands: Record<string, () => Promise<Command>> = {
+  bridge: async () => (await import('./commands/bridge.js')).default,
+  up: async () => (await import('./commands/up.js')).default,
 };
 
 function help(): string {

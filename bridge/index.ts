@@ -11,3 +11,5 @@ export { WebSocketBridge, DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_STREAMS, DEFAULT_
 export type { BridgeOptions } from './bridge.js';
 export { generateToken, isAllowedOrigin } from './bridge-auth.js';
 export type { AccessPolicy } from './bridge-auth.js';
+export { startUp } from './up.js';
+export type { Up, UpOptions } from './up.js';
