@@ -4,11 +4,23 @@ import { parseException, ProtocolClient, type Command } from '../src/index.js';
 import { lines } from './lines.js';
 
 /** Connects, writes the command and half-closes, as eric-sse's client does. */
-function open(path: string, command: Command | object): Promise<Socket> {
+async function open(path: string, command: Command | object): Promise<Socket> {
+  // A server whose accept queue is full refuses with EAGAIN; a few short retries ride out a burst.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await connectAndSend(path, command);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN' || attempt >= 8) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 2 ** attempt));
+    }
+  }
+}
+
+function connectAndSend(path: string, command: Command | object): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = connect(path);
     socket.once('error', (error: NodeJS.ErrnoException) => {
-      reject(error.code === 'ENOENT' || error.code === 'ECONNREFUSED' ? new Error(`No server listening on ${path} (${error.code})`) : error);
+      reject(error.code === 'ENOENT' || error.code === 'ECONNREFUSED' ? Object.assign(new Error(`No server listening on ${path} (${error.code})`), { code: error.code }) : error);
     });
     socket.once('connect', () => {
       socket.end(JSON.stringify(command));

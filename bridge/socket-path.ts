@@ -34,7 +34,7 @@ export async function claimSocketPath(path: string): Promise<void> {
 }
 
 /** Listens on `path` with the socket file created mode 0600 (owner only). */
-export async function listenPrivately(server: Server, path: string): Promise<void> {
+export async function listenPrivately(server: Server, path: string, backlog = 1024): Promise<void> {
   await claimSocketPath(path);
   await new Promise<void>((resolve, reject) => {
     const onError = (error: Error) => reject(error);
@@ -42,7 +42,7 @@ export async function listenPrivately(server: Server, path: string): Promise<voi
     // The umask covers the moment the file appears; chmod below covers threads where umask is unavailable.
     const restore = tightenUmask();
     try {
-      server.listen(path, () => {
+      server.listen({ path, backlog }, () => {
         server.off('error', onError);
         resolve();
       });

@@ -1,13 +1,13 @@
 /** The Unix-socket server of eric-sse's protocol: one JSON command per connection. */
 import { unlink } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import { EricBusError, Message, SSEChannelContainer, type Command } from '../src/index.js';
+import { EricBusError, Message, SSEChannelContainer, type Command, type MessageQueueListener, type SSEChannel } from '../src/index.js';
 import { createLogger, type Logger } from './log.js';
 import { closeOnSignal } from './on-signal.js';
 import { ACK, formatError, parseCommand } from './protocol.js';
 import { ClientGone, readCommand, type ReadCommandOptions } from './read-command.js';
 import { listenPrivately } from './socket-path.js';
-import { streamToSocket } from './stream-to-socket.js';
+import { streamToSocket, type StreamEnd } from './stream-to-socket.js';
 
 /** Options of a {@link SocketServer}. */
 export interface SocketServerOptions extends ReadCommandOptions {
@@ -15,6 +15,8 @@ export interface SocketServerOptions extends ReadCommandOptions {
   channels?: SSEChannelContainer;
   /** Where to report; quiet by default (see {@link createLogger}). */
   logger?: Logger;
+  /** How many connections may wait to be accepted (default 1024; the kernel may cap it). */
+  backlog?: number;
 }
 
 /** Serves eric-sse 0.6.1's Unix-socket protocol (SPEC section 4) on a socket file. */
@@ -26,15 +28,23 @@ export class SocketServer {
   readonly #connections = new Set<Socket>();
   readonly #logger: Logger;
   readonly #read: ReadCommandOptions;
+  readonly #backlog: number;
   #listening = false;
+  #streams = 0;
 
-  constructor(path: string, { channels = new SSEChannelContainer(), logger = createLogger(), ...read }: SocketServerOptions = {}) {
+  constructor(path: string, { channels = new SSEChannelContainer(), logger = createLogger(), backlog = 1024, ...read }: SocketServerOptions = {}) {
     this.path = path;
     this.channels = channels;
     this.#logger = logger;
     this.#read = read;
+    this.#backlog = backlog;
     // allowHalfOpen: the client half-closes after its command and still reads the reply.
     this.#server = createServer({ allowHalfOpen: true }, (socket) => this.#serve(socket));
+  }
+
+  /** How many `l`/`w` streams are open. */
+  get streams(): number {
+    return this.#streams;
   }
 
   /** Creates the server, listens, and shuts it down gracefully on SIGINT/SIGTERM (as eric-sse's `start`). */
@@ -47,7 +57,7 @@ export class SocketServer {
 
   /** Starts listening; the socket file is created mode 0600, replacing a stale one (a live server's is refused). */
   async listen(): Promise<void> {
-    await listenPrivately(this.#server, this.path);
+    await listenPrivately(this.#server, this.path, this.#backlog);
     this.#listening = true;
     this.#logger.info(`serving on ${this.path}`);
   }
@@ -107,7 +117,7 @@ export class SocketServer {
         const channel = this.channels.get(command.c!);
         const listener = channel.getListener(command.r!);
         listener.startSync();
-        const end = await streamToSocket(channel, listener, socket);
+        const end = await this.#stream(channel, listener, socket);
         this.#logger.info(`stream of listener ${listener.id} ended: ${end}`);
         return;
       }
@@ -116,13 +126,22 @@ export class SocketServer {
         const listener = channel.addListener();
         listener.startSync();
         try {
-          const end = await streamToSocket(channel, listener, socket);
+          const end = await this.#stream(channel, listener, socket);
           this.#logger.info(`watch of channel ${channel.id} ended: ${end}`);
         } finally {
           // A watch's listener lives as long as its stream, as in the core's watch().
           if (channel.hasListener(listener)) channel.removeListener(listener.id);
         }
       }
+    }
+  }
+
+  async #stream(channel: SSEChannel, listener: MessageQueueListener, socket: Socket): Promise<StreamEnd> {
+    this.#streams++;
+    try {
+      return await streamToSocket(channel, listener, socket);
+    } finally {
+      this.#streams--;
     }
   }
 }

@@ -28,7 +28,7 @@ export function streamToSocket(channel: AbstractChannel<SSEEvent>, listener: Mes
       done = true;
       cancel?.();
       if (timer) clearTimeout(timer);
-      socket.off('drain', pump).off('close', onGone);
+      socket.off('close', onGone);
       if (end !== 'client-gone') socket.end();
       resolve(end);
     };
@@ -60,21 +60,25 @@ export function streamToSocket(channel: AbstractChannel<SSEEvent>, listener: Mes
         cancel = channel.whenMessageWaits(id, pump);
         return;
       }
-      if (delayMs > 0) {
-        // Paced: one message per write, then a pause.
-        const writable = socket.write(formatEvent(channel.adapt(channel.deliverNext(id))));
-        if (writable) timer = setTimeout(pump, delayMs);
-        else socket.once('drain', () => (timer = setTimeout(pump, delayMs)));
-        return;
-      }
-      // Take only as many messages as the socket's buffer has room for, then write them at once.
+      // Take only as many messages as the socket's buffer has room for (one when paced).
+      const taken: Message[] = [];
       let chunk = '';
-      const room = budget - socket.writableLength;
+      const room = delayMs > 0 ? 0 : budget - socket.writableLength;
       do {
-        chunk += formatEvent(channel.adapt(channel.deliverNext(id)));
+        const msg = channel.deliverNext(id);
+        taken.push(msg);
+        chunk += formatEvent(channel.adapt(msg));
       } while (chunk.length < room && channel.queueLength(id) > 0 && listener.isRunningSync());
-      if (socket.write(chunk)) setImmediate(pump);
-      else socket.once('drain', pump);
+      // A Buffer goes to the kernel at once, so a peer that has gone (unnoticed while the
+      // stream was idle) fails this very write: the messages go back, and nothing is lost.
+      const writable = socket.write(Buffer.from(chunk));
+      if (socket.errored || socket.destroyed) {
+        channel.requeue(id, taken);
+        return finish('client-gone');
+      }
+      const next = delayMs > 0 ? () => (timer = setTimeout(pump, delayMs)) : () => setImmediate(pump);
+      if (writable) next();
+      else socket.once('drain', next);
     }
 
     socket.once('close', onGone);

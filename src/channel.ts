@@ -115,6 +115,18 @@ export abstract class AbstractChannel<Out = unknown> {
     for (const slot of this.#slots.values()) slot.queue.push(msg);
   }
 
+  /**
+   * Puts messages that were taken (e.g. by {@link deliverNext}) but could not be delivered
+   * back at the head of the listener's queue, in their order. Returns false when the queue
+   * has no `putBack`.
+   */
+  requeue(listenerId: string, msgs: readonly Message[]): boolean {
+    const queue = this.#slot(listenerId).queue;
+    if (!queue.putBack) return false;
+    queue.putBack(msgs);
+    return true;
+  }
+
   /** Broadcasts a {@link MESSAGE_TYPE_CLOSED} message. */
   notifyEnd(): void {
     this.broadcast(new Message(MESSAGE_TYPE_CLOSED));

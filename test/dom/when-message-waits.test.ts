@@ -51,3 +51,34 @@ describe('AbstractChannel.whenMessageWaits', () => {
     expect(channel.hasListener(listener)).toBe(false);
   });
 });
+
+describe('AbstractChannel.requeue', () => {
+  it('puts taken messages back at the head, in order, and wakes a waiting stream', async () => {
+    const channel = new SSEChannel();
+    const listener = channel.addListener();
+    listener.startSync();
+    for (const type of ['a', 'b', 'c']) channel.dispatch(listener.id, new Message(type));
+    const taken = [channel.deliverNext(listener.id), channel.deliverNext(listener.id)];
+    expect(channel.requeue(listener.id, taken)).toBe(true);
+    expect(channel.queueLength(listener.id)).toBe(3);
+    const stream = channel.messageStream(listener);
+    const types: string[] = [];
+    for (let i = 0; i < 3; i++) types.push(((await stream.next()).value as { event: string }).event);
+    expect(types).toEqual(['a', 'b', 'c']);
+    const waiting = stream.next();
+    channel.requeue(listener.id, [new Message('back')]);
+    expect(((await waiting).value as { event: string }).event).toBe('back');
+    await stream.return?.();
+  });
+
+  it('reports false for a queue that cannot take messages back', () => {
+    const channel = new SSEChannel({
+      queues: <T>() => {
+        const items: T[] = [];
+        return { push: (x: T) => void items.push(x), take: () => items.shift(), get length() { return items.length; }, waitForMore: () => () => {} };
+      },
+    });
+    const listener = channel.addListener();
+    expect(channel.requeue(listener.id, [new Message('x')])).toBe(false);
+  });
+});
