@@ -169,11 +169,19 @@ export class WebSocketBridge {
   }
 }
 
-/** Plain HTTP on the bridge's port: 426 (use a WebSocket) once the checks pass, else 401/403. */
-function answerPlainRequest(_request: IncomingMessage, response: ServerResponse, refusal: Refusal | undefined): void {
+/**
+ * Plain HTTP on the bridge's port: 426 (use a WebSocket) once the checks pass, else 401/403.
+ * Readable from any page (CORS), so a browser client can tell a refusal from an outage; the
+ * origin is checked before the token, so a foreign page learns nothing about the token.
+ */
+function answerPlainRequest(request: IncomingMessage, response: ServerResponse, refusal: Refusal | undefined): void {
+  const cors = { 'Access-Control-Allow-Origin': '*', 'Cache-Control': 'no-store' };
+  if (request.method === 'OPTIONS') {
+    response.writeHead(204, { ...cors, 'Access-Control-Allow-Methods': 'GET' }).end();
+    return;
+  }
   const status = refusal?.status ?? 426;
-  // Readable from any page, so a browser client can tell a refusal from an outage (see BridgeClient).
-  response.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Access-Control-Allow-Origin': '*', 'Cache-Control': 'no-store', ...(refusal ? {} : { Upgrade: 'websocket' }) });
+  response.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...cors, ...(refusal ? {} : { Upgrade: 'websocket' }) });
   response.end(refusal ? `${STATUS_CODES[status]}: ${refusal.reason}\n` : 'This is an eric-bus WebSocket bridge: connect with a WebSocket.\n');
 }
 

@@ -24,9 +24,9 @@ function upgrade(url: string, options: ConstructorParameters<typeof WebSocket>[2
 }
 
 /** A plain HTTP GET: resolves with the status and the CORS header. */
-function plainGet(url: string, headers: Record<string, string> = {}): Promise<{ status: number; cors: string | undefined }> {
+function plainGet(url: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; cors: string | undefined }> {
   return new Promise((resolve, reject) => {
-    const req = request(url.replace(/^ws/, 'http'), { headers }, (res) => {
+    const req = request(url.replace(/^ws/, 'http'), { headers, method }, (res) => {
       res.resume();
       resolve({ status: res.statusCode ?? 0, cors: res.headers['access-control-allow-origin'] as string | undefined });
     });
@@ -79,6 +79,8 @@ describe('bridge security: token and origins at the upgrade', () => {
     expect(await plainGet(stack.bridge.url)).toEqual({ status: 426, cors: '*' });
     expect(await plainGet(base)).toEqual({ status: 401, cors: '*' });
     expect(await plainGet(stack.bridge.url, { Origin: 'https://evil.example' })).toEqual({ status: 403, cors: '*' });
+    // A CORS preflight is answered, so the status of the GET can be read.
+    expect(await plainGet(base, { Origin: 'https://evil.example' }, 'OPTIONS')).toEqual({ status: 204, cors: '*' });
   });
 });
 
