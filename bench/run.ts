@@ -1,3 +1,4 @@
 // `npm run bench`: runs every benchmark suite in turn, each printing its own table.
 const suites = ['./core.js'];
+suites.push('./bridge.js');
 for (const suite of suites) await import(suite);

@@ -12,8 +12,11 @@ import { isJsonObjectLine } from './ws-frames.js';
 export interface BackendCallHandlers {
   /** The whole plain reply of a non-streaming verb (`ack`, an id). */
   reply(text: string): void;
-  /** Event lines of a stream (each a JSON object, without its newline), in order, a chunk at a time. */
-  lines(lines: Buffer[]): void;
+  /**
+   * Event lines of a stream, a chunk at a time: line `i` is `buffer[starts[i]..ends[i])`, a
+   * JSON object without its newline. The arrays are reused: read them during the call only.
+   */
+  lines(buffer: Buffer, starts: readonly number[], ends: readonly number[]): void;
   /** The stream ended (the server closed it). */
   end(): void;
   /** The server replied an error, or could not be reached: the text is `Name('detail')`. */
@@ -62,27 +65,34 @@ export class BackendCall {
     this.#socket.destroy();
   }
 
-  #onStreamData(chunk: Buffer): void {
+  // Line bounds of the current chunk, reused from chunk to chunk: no allocation per event.
+  readonly #starts: number[] = [];
+  readonly #ends: number[] = [];
+
+  #onStreamData(data: Buffer): void {
     if (this.#done) return;
-    const lines: Buffer[] = [];
+    // A line cut by the previous chunk is completed by copying (the rare case: once per chunk).
+    const chunk = this.#pending.length > 0 ? Buffer.concat([...this.#pending, data]) : data;
+    this.#pending = [];
+    const starts = this.#starts;
+    const ends = this.#ends;
+    starts.length = 0;
+    ends.length = 0;
     let start = 0;
     for (let newline = chunk.indexOf(NEWLINE); newline >= 0; newline = chunk.indexOf(NEWLINE, start)) {
-      let line = chunk.subarray(start, newline);
+      const end = newline > start && chunk[newline - 1] === 0x0d ? newline - 1 : newline;
+      const lineStart = start;
       start = newline + 1;
-      if (this.#pending.length > 0) {
-        line = Buffer.concat([...this.#pending, line]);
-        this.#pending = [];
+      if (end === lineStart) continue;
+      if (!isJsonObjectLine(chunk, lineStart, end)) {
+        if (starts.length > 0) this.#handlers.lines(chunk, starts, ends);
+        return this.#fail(utf8.decode(chunk.subarray(lineStart, end)));
       }
-      if (line.at(-1) === 0x0d) line = line.subarray(0, -1);
-      if (line.length === 0) continue;
-      if (!isJsonObjectLine(line)) {
-        if (lines.length > 0) this.#handlers.lines(lines);
-        return this.#fail(utf8.decode(line));
-      }
-      lines.push(line);
+      starts.push(lineStart);
+      ends.push(end);
     }
     if (start < chunk.length) this.#pending.push(chunk.subarray(start));
-    if (lines.length > 0) this.#handlers.lines(lines);
+    if (starts.length > 0) this.#handlers.lines(chunk, starts, ends);
   }
 
   #onEnd(): void {
@@ -90,9 +100,9 @@ export class BackendCall {
     const rest = Buffer.concat(this.#pending);
     this.#pending = [];
     if (this.#streaming) {
-      const line = rest.at(-1) === 0x0d ? rest.subarray(0, -1) : rest;
-      if (line.length > 0 && !isJsonObjectLine(line)) return this.#fail(utf8.decode(line));
-      if (line.length > 0) this.#handlers.lines([line]);
+      const end = rest.at(-1) === 0x0d ? rest.length - 1 : rest.length;
+      if (end > 0 && !isJsonObjectLine(rest, 0, end)) return this.#fail(utf8.decode(rest.subarray(0, end)));
+      if (end > 0) this.#handlers.lines(rest, [0], [end]);
       this.#finish();
       this.#handlers.end();
       return;

@@ -57,18 +57,56 @@ export function endFrame(id: FrameId): string {
   return JSON.stringify({ id, end: true });
 }
 
-const DATA_SUFFIX = Buffer.from('}');
-
 /**
- * Builds `{"id": …, "data": <line>}` around a stream line that is already a JSON object, by
- * concatenating bytes: no parse, no stringify, no text decoding per event.
+ * The `data` frames of a stream, `{"id": …, "data": <line>}`, built around lines that are
+ * already JSON objects by copying bytes: no parse, no stringify, no text decoding per event.
  */
-export function dataFrameBuilder(id: FrameId): (line: Buffer) => Buffer {
-  const prefix = Buffer.from(`{"id":${JSON.stringify(id)},"data":`);
-  return (line) => Buffer.concat([prefix, line, DATA_SUFFIX], prefix.length + line.length + 1);
+export function dataFramePrefix(id: FrameId): Buffer {
+  return Buffer.from(`{"id":${JSON.stringify(id)},"data":`);
 }
 
-/** True when a stream line looks like a JSON object (the server's events); anything else is an error reply. */
-export function isJsonObjectLine(line: Buffer): boolean {
-  return line.length >= 2 && line[0] === 0x7b && line[line.length - 1] === 0x7d;
+const FIN_TEXT = 0x81;
+const CLOSE_BRACE = 0x7d;
+
+/**
+ * Encodes one unmasked WebSocket text frame (RFC 6455 §5.2, server to client) per line, each
+ * carrying `prefix + line + "}"`, all in one buffer: a chunk of events becomes one socket
+ * write instead of two writes per event. Line `i` is `buffer[starts[i]..ends[i])`.
+ */
+export function encodeDataFrames(prefix: Buffer, buffer: Buffer, starts: readonly number[], ends: readonly number[]): Buffer {
+  const count = starts.length;
+  let total = 0;
+  for (let i = 0; i < count; i++) {
+    const length = prefix.length + ends[i]! - starts[i]! + 1;
+    total += length + (length < 126 ? 2 : length < 65536 ? 4 : 10);
+  }
+  const out = Buffer.allocUnsafe(total);
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    const start = starts[i]!;
+    const end = ends[i]!;
+    const length = prefix.length + end - start + 1;
+    out[at++] = FIN_TEXT;
+    if (length < 126) out[at++] = length;
+    else if (length < 65536) {
+      out[at++] = 126;
+      out.writeUInt16BE(length, at);
+      at += 2;
+    } else {
+      out[at++] = 127;
+      out.writeBigUInt64BE(BigInt(length), at);
+      at += 8;
+    }
+    out.set(prefix, at);
+    at += prefix.length;
+    out.set(buffer.subarray(start, end), at);
+    at += end - start;
+    out[at++] = CLOSE_BRACE;
+  }
+  return out;
+}
+
+/** True when `buffer[start..end)` looks like a JSON object (the server's events); anything else is an error reply. */
+export function isJsonObjectLine(buffer: Buffer, start: number, end: number): boolean {
+  return end - start >= 2 && buffer[start] === 0x7b && buffer[end - 1] === CLOSE_BRACE;
 }
