@@ -27,15 +27,22 @@ export async function startServer(options?: SocketServerOptions): Promise<{ serv
   };
 }
 
-/** Writes raw bytes (optionally without half-closing) and resolves with everything the server replies. */
+/**
+ * Writes raw bytes (optionally without half-closing) and resolves with everything the server
+ * replies before closing. A write error (the server hung up on an oversized command) is not a failure.
+ */
 export function rawExchange(path: string, bytes: string | Buffer | null, { halfClose = true } = {}): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = connect(path);
     const chunks: Buffer[] = [];
+    let connected = false;
     socket.on('data', (chunk) => chunks.push(chunk));
-    socket.once('error', reject);
+    socket.on('error', (error) => {
+      if (!connected) reject(error);
+    });
     socket.once('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
     socket.once('connect', () => {
+      connected = true;
       if (bytes !== null) socket.write(bytes);
       if (halfClose) socket.end();
     });
