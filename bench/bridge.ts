@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { WebSocket } from 'ws';
-import { SocketClient, SocketServer, WebSocketBridge } from '../bridge/index.js';
+import { BridgeThread, SocketClient, SocketServer, WebSocketBridge } from '../bridge/index.js';
 import { Message } from '../src/index.js';
 import type { ReadRequest } from './bridge-reader.js';
 import { printTable, rate } from './table.js';
@@ -82,8 +82,8 @@ async function roundTrips(send: () => Promise<unknown>): Promise<{ median: numbe
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const inProcess = await WebSocketBridge.start({ socketPath, port: 0 });
-const worker = new Worker(new URL('./bridge-worker.js', import.meta.url), { workerData: { socketPath } });
-const workerUrl = await new Promise<string>((resolve, reject) => worker.once('message', resolve).once('error', reject));
+const threaded = await BridgeThread.start({ socketPath, port: 0 });
+const workerUrl = threaded.url;
 const viaInProcess = await openBridgeClient(inProcess.url);
 const viaWorker = await openBridgeClient(workerUrl);
 
@@ -100,7 +100,7 @@ const directRate = N / (median(times.direct) / 1000);
 const streamRows: [string, number][] = [
   ['baseline: direct from the Unix socket', directRate],
   ['via the bridge, in-process', N / (median(times.inProcess) / 1000)],
-  ['via the bridge, in a worker thread', N / (median(times.worker) / 1000)],
+  ['via the bridge, on its own thread (BridgeThread)', N / (median(times.worker) / 1000)],
 ];
 printTable(
   `Bridge streaming: ${N.toLocaleString('en')} events of one listener (median of ${RUNS}; server and in-process bridge on the main thread, reader in a worker thread)`,
@@ -113,7 +113,7 @@ const socketClient = new SocketClient(socketPath);
 const latency: [string, { median: number; p99: number }][] = [
   ['baseline: direct (SocketClient.dispatch)', await roundTrips(() => socketClient.dispatch(channel.id, listenerId, 'ping', 1))],
   ['via the bridge, in-process', await roundTrips(() => viaInProcess.dispatch(listenerId))],
-  ['via the bridge, in a worker thread', await roundTrips(() => viaWorker.dispatch(listenerId))],
+  ['via the bridge, on its own thread (BridgeThread)', await roundTrips(() => viaWorker.dispatch(listenerId))],
 ];
 printTable(
   `Bridge round trip: a \`d\` command answered \`ack\`, ${ROUND_TRIPS.toLocaleString('en')} in sequence`,
@@ -126,7 +126,6 @@ viaWorker.close();
 reader.postMessage({ kind: 'close' } satisfies ReadRequest);
 await new Promise((resolve) => reader.once('exit', resolve));
 await inProcess.close();
-worker.postMessage('close');
-await new Promise((resolve) => worker.once('exit', resolve));
+await threaded.close();
 await server.shutdown();
 rmSync(dir, { recursive: true, force: true });

@@ -13,3 +13,5 @@ export { generateToken, isAllowedOrigin } from './bridge-auth.js';
 export type { AccessPolicy } from './bridge-auth.js';
 export { startUp } from './up.js';
 export type { Up, UpOptions } from './up.js';
+export { BridgeThread } from './bridge-thread.js';
+export type { BridgeThreadOptions, RunningBridge } from './bridge-thread.js';

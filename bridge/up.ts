@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocketBridge, type BridgeOptions } from './bridge.js';
+import { BridgeThread } from './bridge-thread.js';
 import { SocketServer, type SocketServerOptions } from './socket-server.js';
 
 /** Options of {@link startUp}: the bridge's, plus where the socket goes. */
@@ -11,6 +12,10 @@ export interface UpOptions extends Omit<BridgeOptions, 'socketPath'> {
   socketPath?: string;
   /** Options of the socket server. */
   server?: SocketServerOptions;
+  /** Runs the bridge on a worker thread (another core than the server's); `logger` then gives way to `verbose`. */
+  thread?: boolean;
+  /** With `thread`: log the bridge's connections and refusals to stderr. */
+  verbose?: boolean;
 }
 
 /** A running server + bridge pair. */
@@ -20,14 +25,14 @@ export interface Up {
   url: string;
   token: string;
   server: SocketServer;
-  bridge: WebSocketBridge;
+  bridge: WebSocketBridge | BridgeThread;
   /** Closes the bridge, then the server, then removes the temp dir if one was made. */
   close(): Promise<void>;
 }
 
 /** Starts a SocketServer and a bridge to it. */
 export async function startUp(options: UpOptions = {}): Promise<Up> {
-  const { socketPath: given, server: serverOptions, ...bridgeOptions } = options;
+  const { socketPath: given, server: serverOptions, thread, verbose, ...bridgeOptions } = options;
   const dir = given === undefined ? await mkdtemp(join(tmpdir(), 'eric-bus-')) : undefined;
   const socketPath = given ?? join(dir!, 'bus.sock');
   const removeDir = async () => {
@@ -40,9 +45,12 @@ export async function startUp(options: UpOptions = {}): Promise<Up> {
     await removeDir();
     throw error;
   }
-  let bridge: WebSocketBridge;
+  let bridge: WebSocketBridge | BridgeThread;
   try {
-    bridge = await WebSocketBridge.start({ ...bridgeOptions, socketPath });
+    if (thread) {
+      const { logger: _logger, ...threadOptions } = bridgeOptions;
+      bridge = await BridgeThread.start({ ...threadOptions, socketPath, verbose: verbose ?? false });
+    } else bridge = await WebSocketBridge.start({ ...bridgeOptions, socketPath });
   } catch (error) {
     await server.shutdown();
     await removeDir();

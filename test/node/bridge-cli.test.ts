@@ -68,6 +68,23 @@ describe('eric-bus bridge / up (CLI)', () => {
     expect(existsSync(socketPath)).toBe(false);
   });
 
+  it('up --thread runs the bridge on a worker thread, streams included', async () => {
+    const { child, match } = startCli(['up', '--port', '0', '--thread'], /bridge at (ws:\/\/\S+)/);
+    children.push(child);
+    const url = (await match)[1]!;
+    const client = new BridgeClient(url, { WebSocket });
+    const c = await client.createChannel();
+    const l = await client.register(c);
+    const events = client.stream(c, l)[Symbol.asyncIterator]();
+    const first = events.next();
+    await client.dispatch(c, l, 'threaded', 1);
+    expect((await first).value).toEqual({ event: 'threaded', retry: 5, data: 1 });
+    await events.return?.();
+    client.close();
+    child.kill('SIGTERM');
+    expect(await exited(child)).toBe(0);
+  });
+
   it('bridge fronts a running socket server with the given token and verbs', async () => {
     const backend = await startServer();
     try {
