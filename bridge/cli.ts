@@ -12,21 +12,30 @@ export interface Command {
 }
 
 const commands: Record<string, () => Promise<Command>> = {
+  serve: async () => (await import('./commands/serve.js')).serve,
+  send: async () => (await import('./commands/send.js')).send,
+  listen: async () => (await import('./commands/listen.js')).listen,
+  bridge: async () => (await import('./commands/bridge.js')).default,
+  up: async () => (await import('./commands/up.js')).default,
 };
 
-function help(): string {
-  return ['Usage: eric-bus <command> [options]', '', 'Commands:', ...Object.keys(commands).map((name) => `  ${name}`), '', "Run 'eric-bus <command> --help' for a command's options."].join('\n');
+async function help(): Promise<string> {
+  const names = Object.keys(commands);
+  const loaded = await Promise.all(names.map((name) => commands[name]!()));
+  const width = Math.max(...names.map((name) => name.length));
+  const list = names.map((name, i) => `  ${name.padEnd(width)}  ${loaded[i]!.summary}`);
+  return ['Usage: eric-bus <command> [options]', '', 'Commands:', ...list, '', "Run 'eric-bus <command> --help' for a command's options."].join('\n');
 }
 
 async function main(argv: string[]): Promise<number | void> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    console.log(help());
+    console.log(await help());
     return name === undefined ? 1 : 0;
   }
   const load = commands[name];
   if (!load) {
-    console.error(`eric-bus: unknown command '${name}'\n\n${help()}`);
+    console.error(`eric-bus: unknown command '${name}'\n\n${await help()}`);
     return 2;
   }
   const command = await load();

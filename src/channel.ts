@@ -66,6 +66,25 @@ export abstract class AbstractChannel<Out = unknown> {
     return this.#slot(listenerId).listener;
   }
 
+  /** Whether `listener` (this very object) is registered here. */
+  hasListener(listener: MessageQueueListener): boolean {
+    return this.#slots.get(listener.id)?.listener === listener;
+  }
+
+  /**
+   * Calls `wake` once, when a message waits for the listener, the listener stops, or it is
+   * removed (at once if one of these already holds); returns a canceller. The event-driven
+   * seam for consumers that take messages themselves, e.g. only when a socket can take them.
+   */
+  whenMessageWaits(listenerId: string, wake: () => void): () => void {
+    const slot = this.#slot(listenerId);
+    if (!slot.listener.isRunningSync() || slot.queue.length > 0) {
+      wake();
+      return noop;
+    }
+    return this.#whenChanged(slot, wake);
+  }
+
   /** The registered listeners. */
   listeners(): IterableIterator<MessageQueueListener> {
     return Array.from(this.#slots.values(), (slot) => slot.listener).values();
@@ -94,6 +113,18 @@ export abstract class AbstractChannel<Out = unknown> {
   /** Appends the same message object to every listener's queue. */
   broadcast(msg: Message): void {
     for (const slot of this.#slots.values()) slot.queue.push(msg);
+  }
+
+  /**
+   * Puts messages that were taken (e.g. by {@link deliverNext}) but could not be delivered
+   * back at the head of the listener's queue, in their order. Returns false when the queue
+   * has no `putBack`.
+   */
+  requeue(listenerId: string, msgs: readonly Message[]): boolean {
+    const queue = this.#slot(listenerId).queue;
+    if (!queue.putBack) return false;
+    queue.putBack(msgs);
+    return true;
   }
 
   /** Broadcasts a {@link MESSAGE_TYPE_CLOSED} message. */
@@ -156,6 +187,31 @@ export abstract class AbstractChannel<Out = unknown> {
     });
   }
 
+  /** Calls `wake` once, at the slot's next push, stop or removal; returns a canceller. */
+  #whenChanged(slot: Slot, wake: () => void): () => void {
+    let offQueue: (() => void) | undefined;
+    let woken = false;
+    const cancel = () => {
+      offStop();
+      slot.onRemove.delete(once);
+      offQueue?.();
+    };
+    const once = () => {
+      if (woken) return;
+      woken = true;
+      cancel();
+      wake();
+    };
+    const offStop = slot.listener.onceStopped(once);
+    slot.onRemove.add(once);
+    offQueue = slot.queue.waitForMore(once);
+    if (woken) offQueue();
+    return () => {
+      woken = true;
+      cancel();
+    };
+  }
+
   #slot(listenerId: string): Slot {
     const slot = this.#slots.get(listenerId);
     if (!slot) throw new InvalidListenerException(`Invalid listener ${listenerId}`);
@@ -210,22 +266,15 @@ export abstract class AbstractChannel<Out = unknown> {
 
     const waitForChange = (live: Slot) =>
       new Promise<void>((resolve) => {
-        let offQueue: (() => void) | undefined;
-        let woken = false;
-        const wake = () => {
-          if (woken) return;
-          woken = true;
+        const cancel = this.#whenChanged(live, () => {
           wakeNow = null;
-          offStop();
-          live.onRemove.delete(wake);
-          offQueue?.();
+          resolve();
+        });
+        wakeNow = () => {
+          cancel();
+          wakeNow = null;
           resolve();
         };
-        wakeNow = wake;
-        const offStop = listener.onceStopped(wake);
-        live.onRemove.add(wake);
-        offQueue = live.queue.waitForMore(wake);
-        if (woken) offQueue();
       });
 
     const iterator: AsyncIterableIterator<T> = {
@@ -263,6 +312,8 @@ export abstract class AbstractChannel<Out = unknown> {
     return iterator;
   }
 }
+
+function noop(): void {}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

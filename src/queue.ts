@@ -11,6 +11,11 @@ export interface MessageQueue<T> {
   readonly length: number;
   /** Calls `wake` once, at the next push (at once if items already wait); returns a canceller. */
   waitForMore(wake: () => void): () => void;
+  /**
+   * Optional: puts items that were taken but could not be delivered back at the head, in
+   * their order (e.g. a socket that turned out closed). Queues without it cannot return them.
+   */
+  putBack?(items: readonly T[]): void;
 }
 
 /** Makes the queue for a new listener. */
@@ -42,6 +47,20 @@ export class RingQueue<T> implements MessageQueue<T> {
     if (this.#length > this.#mask) this.#grow();
     this.#items[(this.#head + this.#length) & this.#mask] = item;
     this.#length++;
+    this.#wakeAll();
+  }
+
+  putBack(items: readonly T[]): void {
+    for (let i = items.length - 1; i >= 0; i--) {
+      if (this.#length > this.#mask) this.#grow();
+      this.#head = (this.#head - 1) & this.#mask;
+      this.#items[this.#head] = items[i];
+      this.#length++;
+    }
+    if (items.length > 0) this.#wakeAll();
+  }
+
+  #wakeAll(): void {
     if (this.#waiters.length > 0) {
       const waiters = this.#waiters;
       this.#waiters = [];

@@ -66,3 +66,17 @@ describe('RingQueue', () => {
     expect(woken).toEqual(['b', 'now']);
   });
 });
+
+describe('RingQueue.putBack', () => {
+  it('returns items to the head in order across wrap-around and growth', () => {
+    const queue = new RingQueue<number>();
+    for (let i = 0; i < 10; i++) queue.push(i);
+    const taken = [queue.take()!, queue.take()!, queue.take()!];
+    for (let i = 10; i < 20; i++) queue.push(i);
+    queue.putBack(taken);
+    queue.putBack(Array.from({ length: 20 }, (_, i) => -20 + i));
+    const out: number[] = [];
+    for (let item = queue.take(); item !== undefined; item = queue.take()) out.push(item);
+    expect(out).toEqual([...Array.from({ length: 20 }, (_, i) => -20 + i), ...Array.from({ length: 20 }, (_, i) => i)]);
+  });
+});
