@@ -104,10 +104,21 @@ describe('the demo page', () => {
     const channelId = await text('remote-channel').innerText();
     await text('remote-add').click();
     await expect.poll(() => text('remote-listeners').locator('.card').count()).toBe(1);
+    await text('remote-add').click();
+    await expect.poll(() => text('remote-listeners').locator('.card').count()).toBe(2);
+    await text('remote-watch').click();
+    await expect.poll(() => text('remote-listeners').locator('.card').count()).toBe(3);
     const listenerLog = text('remote-listeners').locator('.log').first();
+    const watchLog = text('remote-listeners').locator('.log').nth(2);
     await text('remote-type').fill('ping');
     await text('remote-send').click();
     await expect.poll(() => listenerLog.innerText()).toContain('ping');
+    await expect.poll(() => watchLog.innerText()).toContain('ping');
+    await text('remote-target').selectOption({ label: 'listener 2' });
+    await text('remote-type').fill('just-two');
+    await text('remote-send').click();
+    await expect.poll(() => text('remote-listeners').locator('.log').nth(1).innerText()).toContain('just-two');
+    expect(await listenerLog.innerText()).not.toContain('just-two');
 
     const socket = pageUrl.searchParams.get('socket')!;
     await run(process.execPath, ['dist/bridge/cli.js', 'send', '--socket', socket, 'broadcast', channelId, 'from-terminal', '{"shell": true}']);
