@@ -3,14 +3,20 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 
 // Every ```ts block in README.md that imports eric-bus is run as written (the vitest config
-// maps the package names to the sources), so the README cannot drift from the API.
+// maps the package names to the sources), so the README cannot drift from the API. A block whose
+// first line names a file (`// square-worker.mjs`) is that file: written beside the examples so
+// they can use it (a worker module, say), and not run on its own.
 const root = join(import.meta.dirname, '../..');
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
-const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!).filter((code) => /from 'eric-bus(\/\w+)?'/.test(code));
+const fenced = [...readme.matchAll(/```(?:ts|js)\n([\s\S]*?)```/g)].map((m) => m[1]!);
+const fileName = (code: string) => /^\/\/ ([\w.-]+\.(?:mjs|js|ts))\n/.exec(code)?.[1];
+const files = fenced.filter((code) => fileName(code) !== undefined);
+const blocks = fenced.filter((code) => fileName(code) === undefined && /from 'eric-bus(\/\w+)?'/.test(code));
 const dir = join(root, 'test/.readme-snippets');
 
 describe('README examples', () => {
   mkdirSync(dir, { recursive: true });
+  for (const code of files) writeFileSync(join(dir, fileName(code)!), code);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('has examples to run', () => {
