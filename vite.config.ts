@@ -9,9 +9,14 @@ export default defineConfig(({ command, mode }) =>
           outDir: 'dist/lib',
           emptyOutDir: true,
           sourcemap: true,
-          lib: { entry: { index: 'src/index.ts' }, formats: ['es'] },
+          lib: { entry: { index: 'src/index.ts', worker: 'src/worker.ts' }, formats: ['es'] },
           rollupOptions: { external: ['comlink'] },
         },
       }
-    : { build: { outDir: 'dist/demo', emptyOutDir: true }, worker: { format: 'es' } },
+    : {
+        build: { outDir: 'dist/demo', emptyOutDir: true },
+        worker: { format: 'es' },
+        // The demo is the only page here; test fixtures have their own servers.
+        optimizeDeps: { entries: ['index.html'] },
+      },
 );

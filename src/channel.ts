@@ -146,6 +146,14 @@ export abstract class AbstractChannel<Out = unknown> {
     return msg;
   }
 
+  /**
+   * Pops the listener's oldest message without running `onMessage`, running or not (as the
+   * seed's process_queue pops): for channels that process messages themselves. Undefined when empty.
+   */
+  protected takeNext(listenerId: string): Message | undefined {
+    return this.#slot(listenerId).queue.take();
+  }
+
   /** Streams a listener's messages, adapted, until it stops or is removed. */
   messageStream(listener: MessageQueueListener): AsyncIterableIterator<Out> {
     return this.#stream(listener, (slot) => this.#adaptNext(slot), (closed) => this.adapt(closed));

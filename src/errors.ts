@@ -1,4 +1,7 @@
-/** Base of every eric-bus error; `name` is always the concrete class name. */
+/**
+ * Base of every eric-bus error; `name` is always the concrete class name. The library's own
+ * classes also spell it out, because minifiers (ours, or an app's bundler) rename classes.
+ */
 export class EricBusError extends Error {
   constructor(message = '') {
     super(message);
@@ -7,16 +10,24 @@ export class EricBusError extends Error {
 }
 
 /** A channel id that names no channel. */
-export class InvalidChannelException extends EricBusError {}
+export class InvalidChannelException extends EricBusError {
+  override name = 'InvalidChannelException';
+}
 
 /** A listener id that names no listener of the channel. */
-export class InvalidListenerException extends EricBusError {}
+export class InvalidListenerException extends EricBusError {
+  override name = 'InvalidListenerException';
+}
 
 /** A command or message that does not have the expected shape. */
-export class InvalidMessageFormat extends EricBusError {}
+export class InvalidMessageFormat extends EricBusError {
+  override name = 'InvalidMessageFormat';
+}
 
 /** Nothing to deliver: the queue is empty or the listener is not running. */
-export class NoMessagesException extends EricBusError {}
+export class NoMessagesException extends EricBusError {
+  override name = 'NoMessagesException';
+}
 
 /** The exception classes by name, for turning wire replies back into errors. */
 export const exceptionClasses = {

@@ -23,3 +23,18 @@ export { nextId, sequentialIds, setIdGenerator, resetIdGenerators } from './ids.
 export type { IdGenerator, IdKind } from './ids.js';
 export { ProtocolClient, VERBS, STREAMING_VERBS } from './protocol-client.js';
 export type { Command, Verb } from './protocol-client.js';
+export { DataProcessingChannel } from './data-processing-channel.js';
+export type { DataProcessingChannelOptions, ProcessingProgress, ProcessingError } from './data-processing-channel.js';
+export { WorkerPool, WorkerCrashedError } from './worker-pool.js';
+export type { WorkerHandle, WorkerSource } from './worker-pool.js';
+export type { WorkerMessage, MessageHandler, BatchResult, WorkerApi } from './worker-protocol.js';
+export { BridgeClient } from './bridge-client.js';
+export type { BridgeClientOptions } from './bridge-client.js';
+export type { BridgeState, WebSocketLike, WebSocketConstructor, ProbeFetch } from './bridge-connection.js';
+export { RemoteChannel } from './remote-channel.js';
+export type { RemoteListener } from './remote-channel.js';
+export { VerbNotAllowed, TooManyStreams, BackendUnavailable, BridgeRefused, ConnectionLost, ClientClosed, errorFromFrame } from './bridge-errors.js';
+export { CANCEL_VERB, parseReplyFrame } from './bridge-frames.js';
+export type { FrameId, OkFrame, ErrorFrame, DataFrame, EndFrame, ReplyFrame } from './bridge-frames.js';
+export { backoffDelay } from './backoff.js';
+export type { BackoffOptions } from './backoff.js';

@@ -1,0 +1,131 @@
+// WebSocket bridge: streaming throughput through the bridge against reading the same stream
+// straight from the Unix socket, and the round trip of a `d` command, all in the same run.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { WebSocket } from 'ws';
+import { BridgeThread, SocketClient, SocketServer, WebSocketBridge } from '../bridge/index.js';
+import { Message } from '../src/index.js';
+import type { ReadRequest } from './bridge-reader.js';
+import { printTable, rate } from './table.js';
+
+const N = 200_000;
+const RUNS = 5;
+const ROUND_TRIPS = 2_000;
+
+const dir = mkdtempSync(join(tmpdir(), 'eric-bus-bench-'));
+const socketPath = join(dir, 'bus.sock');
+const server = new SocketServer(socketPath);
+await server.listen();
+const channel = server.channels.add();
+const messages = Array.from({ length: N }, (_, i) => new Message('tick', { n: i, text: 'hello from the backend' }));
+
+/** A listener with N messages waiting, made in-process so filling is not what is measured. */
+function filledListener(): string {
+  const listener = channel.addListener();
+  for (const message of messages) channel.dispatch(listener.id, message);
+  return listener.id;
+}
+
+const reader = new Worker(new URL('./bridge-reader.js', import.meta.url));
+reader.on('error', (error) => {
+  console.error('bridge bench: the reader thread failed:', error);
+  process.exit(1);
+});
+
+/** Has the reader thread read N events of the listener, directly or through a bridge; resolves with its ms. */
+function read(request: { kind: 'direct'; socketPath: string } | { kind: 'bridge'; url: string }, listenerId: string): Promise<number> {
+  return new Promise((resolve) => {
+    reader.once('message', resolve);
+    reader.postMessage({ ...request, command: { v: 'l', c: channel.id, r: listenerId }, events: N } satisfies ReadRequest);
+  });
+}
+
+/** A WebSocket to a bridge for round trips: sends a command, resolves at its reply frame. */
+async function openBridgeClient(url: string) {
+  const ws = new WebSocket(url);
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  let nextId = 0;
+  let done: (() => void) | null = null;
+  ws.on('message', () => done?.());
+  return {
+    dispatch: (listenerId: string) =>
+      new Promise<void>((resolve) => {
+        done = resolve;
+        ws.send(JSON.stringify({ id: ++nextId, v: 'd', c: channel.id, r: listenerId, t: 'ping', p: 1 }));
+      }),
+    close: () => ws.close(),
+  };
+}
+
+async function timeStream(how: Parameters<typeof read>[0]): Promise<number> {
+  const listenerId = filledListener();
+  (globalThis as { gc?: () => void }).gc?.();
+  const ms = await read(how, listenerId);
+  channel.removeListener(listenerId);
+  return ms;
+}
+
+async function roundTrips(send: () => Promise<unknown>): Promise<{ median: number; p99: number }> {
+  for (let i = 0; i < 200; i++) await send();
+  const times: number[] = [];
+  for (let i = 0; i < ROUND_TRIPS; i++) {
+    const start = performance.now();
+    await send();
+    times.push(performance.now() - start);
+  }
+  times.sort((a, b) => a - b);
+  return { median: times[Math.floor(times.length / 2)]!, p99: times[Math.floor(times.length * 0.99)]! };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+const inProcess = await WebSocketBridge.start({ socketPath, port: 0 });
+const threaded = await BridgeThread.start({ socketPath, port: 0 });
+const workerUrl = threaded.url;
+const viaInProcess = await openBridgeClient(inProcess.url);
+const viaWorker = await openBridgeClient(workerUrl);
+
+const paths = {
+  direct: { kind: 'direct', socketPath },
+  inProcess: { kind: 'bridge', url: inProcess.url },
+  worker: { kind: 'bridge', url: workerUrl },
+} as const;
+// Warm up every path, then interleave the runs so each sees the same machine state.
+for (const how of Object.values(paths)) await timeStream(how);
+const times = { direct: [] as number[], inProcess: [] as number[], worker: [] as number[] };
+for (let run = 0; run < RUNS; run++) for (const [name, how] of Object.entries(paths)) times[name as keyof typeof paths].push(await timeStream(how));
+const directRate = N / (median(times.direct) / 1000);
+const streamRows: [string, number][] = [
+  ['baseline: direct from the Unix socket', directRate],
+  ['via the bridge, in-process', N / (median(times.inProcess) / 1000)],
+  ['via the bridge, on its own thread (BridgeThread)', N / (median(times.worker) / 1000)],
+];
+printTable(
+  `Bridge streaming: ${N.toLocaleString('en')} events of one listener (median of ${RUNS}; server and in-process bridge on the main thread, reader in a worker thread)`,
+  ['path', 'events/s', 'vs direct'],
+  streamRows.map(([name, r]) => [name, rate(r), `${((r / directRate) * 100).toFixed(0)} %`]),
+);
+
+const listenerId = channel.addListener().id;
+const socketClient = new SocketClient(socketPath);
+const latency: [string, { median: number; p99: number }][] = [
+  ['baseline: direct (SocketClient.dispatch)', await roundTrips(() => socketClient.dispatch(channel.id, listenerId, 'ping', 1))],
+  ['via the bridge, in-process', await roundTrips(() => viaInProcess.dispatch(listenerId))],
+  ['via the bridge, on its own thread (BridgeThread)', await roundTrips(() => viaWorker.dispatch(listenerId))],
+];
+printTable(
+  `Bridge round trip: a \`d\` command answered \`ack\`, ${ROUND_TRIPS.toLocaleString('en')} in sequence`,
+  ['path', 'median', 'p99'],
+  latency.map(([name, t]) => [name, `${(t.median * 1000).toFixed(0)} µs`, `${(t.p99 * 1000).toFixed(0)} µs`]),
+);
+
+viaInProcess.close();
+viaWorker.close();
+reader.postMessage({ kind: 'close' } satisfies ReadRequest);
+await new Promise((resolve) => reader.once('exit', resolve));
+await inProcess.close();
+await threaded.close();
+await server.shutdown();
+rmSync(dir, { recursive: true, force: true });

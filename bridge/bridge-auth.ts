@@ -1,0 +1,75 @@
+/** Who may open a WebSocket on the bridge: the token and the allowed origins, checked at the upgrade. */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+
+/** A random token for a bridge started without one: 192 bits, URL-safe. */
+export function generateToken(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+/** What the upgrade is checked against. */
+export interface AccessPolicy {
+  /** The shared token. */
+  token: string;
+  /**
+   * Allowed `Origin` values (`*` for any). Undefined: the default, localhost / 127.0.0.1 /
+   * [::1] on any port. The bridge's own origin is always allowed.
+   */
+  origins?: readonly string[];
+  /** The bridge's own origin, `http://host:port`. */
+  ownOrigin: string;
+}
+
+/** Why a request is refused: the HTTP status and a one-line reason. */
+export interface Refusal {
+  status: 401 | 403;
+  reason: string;
+}
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * Checks a request against the policy. The origin comes first, so a page of a foreign origin
+ * learns nothing about the token. A request without an `Origin` header is not from a browser
+ * page and is judged by its token alone.
+ */
+export function checkAccess(request: IncomingMessage, policy: AccessPolicy): Refusal | undefined {
+  const origin = request.headers.origin;
+  if (origin !== undefined && !isAllowedOrigin(origin, policy)) return { status: 403, reason: `origin ${origin} is not allowed` };
+  const token = presentedToken(request);
+  if (token === undefined) return { status: 401, reason: 'no token' };
+  if (!sameSecret(token, policy.token)) return { status: 401, reason: 'wrong token' };
+  return undefined;
+}
+
+/** True when a page of `origin` may connect. */
+export function isAllowedOrigin(origin: string, policy: AccessPolicy): boolean {
+  const normalized = normalizeOrigin(origin);
+  if (normalized === undefined) return false;
+  if (normalized === normalizeOrigin(policy.ownOrigin)) return true;
+  if (policy.origins === undefined) return LOOPBACK_HOSTS.has(new URL(normalized).hostname);
+  return policy.origins.some((allowed) => allowed === '*' || normalizeOrigin(allowed) === normalized);
+}
+
+function normalizeOrigin(origin: string): string | undefined {
+  try {
+    const url = new URL(origin);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.origin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The token from `?token=` or `Authorization: Bearer …`. */
+function presentedToken(request: IncomingMessage): string | undefined {
+  const fromQuery = new URL(request.url ?? '/', 'http://bridge').searchParams.get('token');
+  if (fromQuery !== null) return fromQuery;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
+  return match?.[1];
+}
+
+/** Constant-time comparison (of digests, so the lengths need not match). */
+function sameSecret(given: string, expected: string): boolean {
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(given), digest(expected));
+}

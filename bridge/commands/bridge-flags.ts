@@ -1,0 +1,70 @@
+/** The bridge's command-line flags, shared by `eric-bus bridge` and `eric-bus up`. */
+import { parseArgs } from 'node:util';
+import { VERBS, type Verb } from '../../src/index.js';
+import type { BridgeOptions } from '../bridge.js';
+
+/** The port both commands use when `--port` is not given. */
+export const DEFAULT_PORT = 8765;
+
+/** The flags' `--help` lines. */
+export const BRIDGE_FLAGS_USAGE = `  --port N            TCP port (default ${DEFAULT_PORT}; 0 picks a free one)
+  --host H            interface to listen on (default 127.0.0.1)
+  --token T           the shared token (default: a random one, printed)
+  --origin O          an allowed page origin; repeat for more, '*' for any
+                      (default: localhost, 127.0.0.1 and [::1] on any port)
+  --allow VERBS       comma-separated verbs to forward, e.g. l,w for a read-only
+                      bridge (default: all of ${VERBS.join(',')})
+  --max-frame BYTES   largest client frame (default 1048576)
+  --max-streams N     open streams per WebSocket (default 100)
+  --verbose           log connections and refusals to stderr`;
+
+/** parseArgs options for the bridge flags. */
+export const bridgeFlagOptions = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  token: { type: 'string' },
+  origin: { type: 'string', multiple: true },
+  allow: { type: 'string' },
+  'max-frame': { type: 'string' },
+  'max-streams': { type: 'string' },
+  verbose: { type: 'boolean' },
+} as const;
+
+/** The parsed values of the bridge flags. */
+export interface BridgeFlagValues {
+  port?: string;
+  host?: string;
+  token?: string;
+  origin?: string[];
+  allow?: string;
+  'max-frame'?: string;
+  'max-streams'?: string;
+}
+
+/** Turns the parsed flags into bridge options; throws a one-line message on a bad value. */
+export function bridgeOptionsFromFlags(values: BridgeFlagValues): Omit<BridgeOptions, 'socketPath' | 'logger'> {
+  const options: Omit<BridgeOptions, 'socketPath' | 'logger'> = { port: values.port === undefined ? DEFAULT_PORT : integer('--port', values.port, 0) };
+  if (values.host !== undefined) options.host = values.host;
+  if (values.token !== undefined) {
+    if (values.token === '') throw new Error('--token may not be empty');
+    options.token = values.token;
+  }
+  if (values.origin !== undefined) options.origins = values.origin;
+  if (values.allow !== undefined) options.allow = verbs(values.allow);
+  if (values['max-frame'] !== undefined) options.maxFrameBytes = integer('--max-frame', values['max-frame'], 1);
+  if (values['max-streams'] !== undefined) options.maxStreams = integer('--max-streams', values['max-streams'], 1);
+  return options;
+}
+
+function integer(flag: string, text: string, min: number): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min) throw new Error(`${flag} takes an integer ≥ ${min}, not '${text}'`);
+  return n;
+}
+
+function verbs(text: string): Verb[] {
+  const list = text.split(',').map((v) => v.trim()).filter((v) => v !== '');
+  const unknown = list.filter((v) => !(VERBS as readonly string[]).includes(v));
+  if (unknown.length > 0) throw new Error(`--allow: unknown verb(s) ${unknown.join(', ')} (verbs: ${VERBS.join(', ')})`);
+  return list as Verb[];
+}

@@ -1,0 +1,73 @@
+/** A socket server and a bridge in front of it, started together (`eric-bus up`, `npm start`). */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WebSocketBridge, type BridgeOptions } from './bridge.js';
+import { BridgeThread } from './bridge-thread.js';
+import { SocketServer, type SocketServerOptions } from './socket-server.js';
+
+/** Options of {@link startUp}: the bridge's, plus where the socket goes. */
+export interface UpOptions extends Omit<BridgeOptions, 'socketPath'> {
+  /** The socket file; by default `bus.sock` in a fresh private temp dir, removed on close. */
+  socketPath?: string;
+  /** Options of the socket server. */
+  server?: SocketServerOptions;
+  /** Runs the bridge on a worker thread (another core than the server's); `logger` then gives way to `verbose`. */
+  thread?: boolean;
+  /** With `thread`: log the bridge's connections and refusals to stderr. */
+  verbose?: boolean;
+}
+
+/** A running server + bridge pair. */
+export interface Up {
+  socketPath: string;
+  /** The bridge's URL with its token: what a page connects to. */
+  url: string;
+  token: string;
+  server: SocketServer;
+  bridge: WebSocketBridge | BridgeThread;
+  /** Closes the bridge, then the server, then removes the temp dir if one was made. */
+  close(): Promise<void>;
+}
+
+/** Starts a SocketServer and a bridge to it. */
+export async function startUp(options: UpOptions = {}): Promise<Up> {
+  const { socketPath: given, server: serverOptions, thread, verbose, ...bridgeOptions } = options;
+  const dir = given === undefined ? await mkdtemp(join(tmpdir(), 'eric-bus-')) : undefined;
+  const socketPath = given ?? join(dir!, 'bus.sock');
+  const removeDir = async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  };
+  const server = new SocketServer(socketPath, serverOptions);
+  try {
+    await server.listen();
+  } catch (error) {
+    await removeDir();
+    throw error;
+  }
+  let bridge: WebSocketBridge | BridgeThread;
+  try {
+    if (thread) {
+      const { logger: _logger, ...threadOptions } = bridgeOptions;
+      bridge = await BridgeThread.start({ ...threadOptions, socketPath, verbose: verbose ?? false });
+    } else bridge = await WebSocketBridge.start({ ...bridgeOptions, socketPath });
+  } catch (error) {
+    await server.shutdown();
+    await removeDir();
+    throw error;
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    socketPath,
+    url: bridge.url,
+    token: bridge.token,
+    server,
+    bridge,
+    close: () =>
+      (closing ??= (async () => {
+        await bridge.close();
+        await server.shutdown();
+        await removeDir();
+      })()),
+  };
+}

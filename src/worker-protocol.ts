@@ -1,0 +1,103 @@
+// What the pool and its workers say to each other over comlink, shared by both sides.
+import { transfer } from 'comlink';
+
+/** A message as a worker's handler receives it. */
+export interface WorkerMessage<P = unknown> {
+  type: string;
+  payload: P;
+}
+
+/** A worker module's processing function: returns (or resolves) the processed payload. */
+export type MessageHandler<P = unknown, R = unknown> = (msg: WorkerMessage<P>) => R | Promise<R>;
+
+/**
+ * What came of a batch, compact so a batch clones as two arrays rather than an object per message:
+ * `data[i]` is message i's processed payload, unless `errors` lists i with what its handler threw.
+ */
+export interface BatchResult {
+  data: unknown[];
+  errors: [index: number, error: string][];
+}
+
+/**
+ * What a worker exposes over comlink: one call per batch, the messages' types and payloads side
+ * by side (`types` is a single string when every message of the batch has that type).
+ */
+export interface WorkerApi {
+  run(types: string | string[], payloads: unknown[]): Promise<BatchResult>;
+}
+
+/**
+ * Posted by a browser worker just before `self.close()`, which fires no event of its own,
+ * so the pool can replace the worker and report what it had in flight.
+ */
+export const CLOSING_NOTICE = '__eric_bus_worker_closing__';
+
+/** The text of a thrown value. */
+export function errorText(error: unknown): string {
+  return error instanceof Error ? `${error.name === 'Error' ? '' : error.name + ': '}${error.message}` : String(error);
+}
+
+/**
+ * Adds the transferable buffers found in `value` (ArrayBuffers, typed arrays' and DataViews'
+ * buffers, inside arrays, plain objects, Maps and Sets) to `out`, so they are moved, not copied.
+ */
+export function collectTransferables(value: unknown, out: Set<Transferable>): void {
+  if (typeof value !== 'object' || value === null) return;
+  if (value instanceof ArrayBuffer) {
+    out.add(value);
+  } else if (ArrayBuffer.isView(value)) {
+    // A view over a SharedArrayBuffer is shared, not moved.
+    if (value.buffer instanceof ArrayBuffer) out.add(value.buffer);
+  } else if (Array.isArray(value)) {
+    for (const item of value) collectTransferables(item, out);
+  } else if (value instanceof Map) {
+    for (const [k, v] of value) {
+      collectTransferables(k, out);
+      collectTransferables(v, out);
+    }
+  } else if (value instanceof Set) {
+    for (const item of value) collectTransferables(item, out);
+  } else {
+    const proto: unknown = Object.getPrototypeOf(value);
+    if (proto === Object.prototype || proto === null) {
+      for (const key in value) collectTransferables((value as Record<string, unknown>)[key], out);
+    }
+  }
+}
+
+/** Marks `value` for comlink so the buffers inside it are transferred with it. */
+export function withTransfers<T extends object>(value: T, payloads: Iterable<unknown>): T {
+  const found = new Set<Transferable>();
+  for (const payload of payloads) collectTransferables(payload, found);
+  return found.size === 0 ? value : transfer(value, [...found]);
+}
+
+/** The batch entry point a worker exposes: runs `handler` on each message, settling each on its own. */
+export function batchRunner(handler: MessageHandler): WorkerApi {
+  return {
+    async run(types, payloads) {
+      const result: BatchResult = { data: new Array(payloads.length), errors: [] };
+      const failed = (i: number, error: unknown) => void result.errors.push([i, errorText(error)]);
+      let pending: Promise<void>[] | undefined;
+      for (let i = 0; i < payloads.length; i++) {
+        try {
+          const value = handler({ type: typeof types === 'string' ? types : types[i]!, payload: payloads[i] });
+          if (isThenable(value)) {
+            (pending ??= []).push(Promise.resolve(value).then((data) => void (result.data[i] = data), (error: unknown) => failed(i, error)));
+          } else {
+            result.data[i] = value;
+          }
+        } catch (error) {
+          failed(i, error);
+        }
+      }
+      if (pending) await Promise.all(pending);
+      return withTransfers(result, result.data);
+    },
+  };
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}

@@ -1,0 +1,149 @@
+// The bridge from a real browser: Chromium loads a page that uses the built library's
+// BridgeClient and RemoteChannel with the browser's own WebSocket and fetch.
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { SocketClient, WebSocketBridge } from '../../bridge/index.js';
+import { startStack } from '../node/bridge-helpers.js';
+import { launchChromium } from './chromium.js';
+
+const root = join(import.meta.dirname, '../..');
+
+// The page: the library bundle as a module, exposed to the tests on window.
+const page = `<!doctype html><meta charset="utf-8"><title>bridge test</title>
+<script type="importmap">{ "imports": { "comlink": "/comlink.mjs" } }</script>
+<script type="module">
+  import * as bus from '/lib/index.js';
+  window.bus = bus;
+  window.ready = true;
+</script>`;
+
+/** Serves the test page and the built library on a loopback port. */
+async function servePage(): Promise<{ server: Server; origin: string }> {
+  // The bundle may be split into chunks (one per entry plus shared ones): serve all of dist/lib.
+  const lib = join(root, 'dist/lib');
+  const comlink = join(root, 'node_modules/comlink/dist/esm/comlink.mjs');
+  const server = createServer(async (request, response) => {
+    const path = new URL(request.url ?? '/', 'http://page').pathname;
+    if (path === '/') return void response.writeHead(200, { 'Content-Type': 'text/html' }).end(page);
+    const file = path === '/comlink.mjs' ? comlink : /^\/lib\/[\w.-]+\.js$/.test(path) ? join(lib, path.slice('/lib/'.length)) : undefined;
+    const body = file && (await readFile(file).catch(() => undefined));
+    if (!body) return void response.writeHead(404).end();
+    response.writeHead(200, { 'Content-Type': 'text/javascript' }).end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, origin: `http://127.0.0.1:${(server.address() as { port: number }).port}` };
+}
+
+type Stack = Awaited<ReturnType<typeof startStack>>;
+
+describe('BridgeClient in Chromium', () => {
+  let browser: Browser;
+  let site: Awaited<ReturnType<typeof servePage>>;
+  let tab: Page;
+  let stack: Stack | undefined;
+
+  beforeAll(async () => {
+    site = await servePage();
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise((resolve) => site.server.close(resolve));
+  });
+  afterEach(async () => {
+    await tab?.close();
+    await stack?.close();
+    stack = undefined;
+  });
+
+  async function openPage(): Promise<Page> {
+    tab = await browser.newPage();
+    await tab.goto(site.origin + '/');
+    await tab.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true);
+    return tab;
+  }
+
+  it('drives a backend channel: every verb through RemoteChannel and the client, streams with break', async () => {
+    stack = await startStack();
+    const page = await openPage();
+    const result = await page.evaluate(async (url) => {
+      const { BridgeClient, RemoteChannel, Message } = (window as any).bus;
+      const client = new BridgeClient(url);
+      const channel = await RemoteChannel.create(client);
+      const listener = await channel.addListener();
+      await channel.dispatch(listener, new Message('hello', { from: 'page' }));
+      await channel.broadcast(new Message('news', 'everyone'));
+      const events = [];
+      for await (const event of channel.messageStream(listener)) {
+        events.push(event);
+        if (events.length === 2) break;
+      }
+      const other = await client.register(channel.id);
+      const removed = await client.removeListener(channel.id, other);
+      let error = '';
+      await client.dispatch(channel.id, other, 'x').catch((e: Error) => (error = `${e.name}: ${e.message}`));
+      await channel.remove();
+      const state = client.state;
+      client.close();
+      return { events, removed, error, state };
+    }, stack.bridge.url);
+    expect(result).toEqual({
+      events: [
+        { event: 'hello', retry: 5, data: { from: 'page' } },
+        { event: 'news', retry: 5, data: 'everyone' },
+      ],
+      removed: 'ack',
+      error: expect.stringMatching(/^InvalidListenerException: /),
+      state: 'connected',
+    });
+  });
+
+  it('keeps streaming across a bridge restart: reconnects and loses nothing queued while it was down', async () => {
+    stack = await startStack({ token: 'browser' });
+    const port = stack.bridge.port;
+    const direct = new SocketClient(stack.backend.path);
+    const c = await direct.createChannel();
+    const l = await direct.register(c);
+    const page = await openPage();
+    await page.evaluate(
+      ({ url, c, l }) => {
+        const { BridgeClient } = (window as any).bus;
+        const client = new BridgeClient(url, { reconnect: { initialDelayMs: 20, maxDelayMs: 200 } });
+        const w = window as any;
+        w.received = [];
+        w.states = [];
+        client.onStateChange((s: string) => w.states.push(s));
+        void (async () => {
+          for await (const event of client.stream(c, l)) w.received.push(event.data);
+        })();
+      },
+      { url: stack.bridge.url, c, l },
+    );
+    for (let n = 0; n < 5; n++) await direct.dispatch(c, l, 'n', n);
+    await page.waitForFunction(() => (window as any).received.length === 5);
+    await stack.bridge.close();
+    for (let n = 5; n < 10; n++) await direct.dispatch(c, l, 'n', n);
+    stack.bridge = await WebSocketBridge.start({ socketPath: stack.backend.path, port, token: 'browser' });
+    await page.waitForFunction(() => (window as any).received.length >= 10);
+    expect(await page.evaluate(() => (window as any).received)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(await page.evaluate(() => (window as any).states)).toEqual(expect.arrayContaining(['reconnecting', 'connected']));
+  });
+
+  it('reports a refusal instead of retrying forever: wrong token (401), origin not allowed (403)', async () => {
+    stack = await startStack({ token: 'right' });
+    const page = await openPage();
+    const refusal = (url: string) =>
+      page.evaluate(async (url) => {
+        const client = new (window as any).bus.BridgeClient(url);
+        const error = await client.whenConnected().then(() => null, (e: any) => ({ name: e.name, status: e.status }));
+        return { error, state: client.state };
+      }, url);
+    expect(await refusal(`ws://127.0.0.1:${stack.bridge.port}/?token=wrong`)).toEqual({ error: { name: 'BridgeRefused', status: 401 }, state: 'refused' });
+    await stack.close();
+    stack = await startStack({ token: 'right', origins: ['https://app.example'] });
+    expect(await refusal(stack.bridge.url)).toEqual({ error: { name: 'BridgeRefused', status: 403 }, state: 'refused' });
+  });
+});
