@@ -29,7 +29,8 @@ async function servePage(): Promise<{ server: Server; origin: string }> {
   const server = createServer(async (request, response) => {
     const path = new URL(request.url ?? '/', 'http://page').pathname;
     if (path === '/') return void response.writeHead(200, { 'Content-Type': 'text/html' }).end(page);
-    const file = files[path];
+    // The bundle imports its shared chunks (e.g. the worker protocol) from beside itself.
+    const file = files[path] ?? (/^\/lib\/[\w.-]+\.js$/.test(path) ? [join(root, 'dist', path), 'text/javascript'] : undefined);
     if (!file) return void response.writeHead(404).end();
     response.writeHead(200, { 'Content-Type': file[1] }).end(await readFile(file[0]));
   });
