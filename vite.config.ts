@@ -13,5 +13,10 @@ export default defineConfig(({ command, mode }) =>
           rollupOptions: { external: ['comlink'] },
         },
       }
-    : { build: { outDir: 'dist/demo', emptyOutDir: true }, worker: { format: 'es' } },
+    : {
+        build: { outDir: 'dist/demo', emptyOutDir: true },
+        worker: { format: 'es' },
+        // The demo is the only page here; test fixtures have their own servers.
+        optimizeDeps: { entries: ['index.html'] },
+      },
 );

@@ -3,6 +3,9 @@ import type { Socket } from 'node:net';
 import { Message, MESSAGE_TYPE_CLOSED, type AbstractChannel, type MessageQueueListener, type SSEEvent } from '../src/index.js';
 import { formatError, formatEvent } from './protocol.js';
 
+/** How many socket-sized batches a stream writes before yielding to other connections. */
+const MAX_BURST = 8;
+
 /** How a stream ended. */
 export type StreamEnd = 'stopped' | 'closed' | 'client-gone';
 
@@ -22,6 +25,7 @@ export function streamToSocket(channel: AbstractChannel<SSEEvent>, listener: Mes
     let cancel: (() => void) | null = null;
     let timer: NodeJS.Timeout | null = null;
     let done = false;
+    let burst = 0;
 
     const finish = (end: StreamEnd) => {
       if (done) return;
@@ -77,8 +81,13 @@ export function streamToSocket(channel: AbstractChannel<SSEEvent>, listener: Mes
         return finish('client-gone');
       }
       const next = delayMs > 0 ? () => (timer = setTimeout(pump, delayMs)) : () => setImmediate(pump);
-      if (writable) next();
-      else socket.once('drain', next);
+      if (!writable) socket.once('drain', next);
+      // While the kernel takes everything at once, keep going, but let other connections in now and then.
+      else if (delayMs === 0 && ++burst < MAX_BURST) step();
+      else {
+        burst = 0;
+        next();
+      }
     }
 
     socket.once('close', onGone);

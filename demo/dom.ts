@@ -1,3 +1,5 @@
+import type { JsonValue } from '../src/index.js';
+
 /** A tiny element builder: h('button', { class: 'x', onclick }, 'label'). */
 type Attrs = Record<string, string | number | boolean | ((event: Event) => void) | undefined>;
 
@@ -18,11 +20,11 @@ export function h<K extends keyof HTMLElementTagNameMap>(
 }
 
 /** Parses a payload field: JSON when it is JSON, the raw text otherwise, nothing when empty. */
-export function parsePayload(text: string): unknown {
+export function parsePayload(text: string): JsonValue | undefined {
   const trimmed = text.trim();
   if (trimmed === '') return undefined;
   try {
-    return JSON.parse(trimmed);
+    return JSON.parse(trimmed) as JsonValue;
   } catch {
     return text;
   }

@@ -158,7 +158,14 @@ export class BridgeConnection {
 
   #open(): void {
     this.#timer = undefined;
-    const socket = new this.#WebSocket(this.url);
+    let socket: WebSocketLike;
+    try {
+      socket = new this.#WebSocket(this.url);
+    } catch (error) {
+      // e.g. a page served over https may not open ws://: no retry can fix that.
+      this.#fail(new ConnectionLost(`Cannot open a WebSocket to ${this.#redactedUrl()}: ${(error as Error).message}`), 'closed');
+      return;
+    }
     this.#socket = socket;
     let opened = false;
     socket.onopen = () => {

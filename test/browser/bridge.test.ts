@@ -22,17 +22,16 @@ const page = `<!doctype html><meta charset="utf-8"><title>bridge test</title>
 
 /** Serves the test page and the built library on a loopback port. */
 async function servePage(): Promise<{ server: Server; origin: string }> {
-  const files: Record<string, [string, string]> = {
-    '/lib/index.js': [join(root, 'dist/lib/index.js'), 'text/javascript'],
-    '/comlink.mjs': [join(root, 'node_modules/comlink/dist/esm/comlink.mjs'), 'text/javascript'],
-  };
+  // The bundle may be split into chunks (one per entry plus shared ones): serve all of dist/lib.
+  const lib = join(root, 'dist/lib');
+  const comlink = join(root, 'node_modules/comlink/dist/esm/comlink.mjs');
   const server = createServer(async (request, response) => {
     const path = new URL(request.url ?? '/', 'http://page').pathname;
     if (path === '/') return void response.writeHead(200, { 'Content-Type': 'text/html' }).end(page);
-    // The bundle imports its shared chunks (e.g. the worker protocol) from beside itself.
-    const file = files[path] ?? (/^\/lib\/[\w.-]+\.js$/.test(path) ? [join(root, 'dist', path), 'text/javascript'] : undefined);
-    if (!file) return void response.writeHead(404).end();
-    response.writeHead(200, { 'Content-Type': file[1] }).end(await readFile(file[0]));
+    const file = path === '/comlink.mjs' ? comlink : /^\/lib\/[\w.-]+\.js$/.test(path) ? join(lib, path.slice('/lib/'.length)) : undefined;
+    const body = file && (await readFile(file).catch(() => undefined));
+    if (!body) return void response.writeHead(404).end();
+    response.writeHead(200, { 'Content-Type': 'text/javascript' }).end(body);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, origin: `http://127.0.0.1:${(server.address() as { port: number }).port}` };

@@ -2,12 +2,15 @@ import { describe, expect, it } from 'vitest';
 import {
   BackendUnavailable,
   backoffDelay,
+  BridgeClient,
+  ConnectionLost,
   EricBusError,
   errorFromFrame,
   InvalidChannelException,
   parseReplyFrame,
   TooManyStreams,
   VerbNotAllowed,
+  type WebSocketConstructor,
 } from '../../src/index.js';
 import { pushStream } from '../../src/bridge-stream.js';
 
@@ -102,5 +105,19 @@ describe('pushStream', () => {
     for await (const _ of stream) throw new Error('nothing to yield');
     await stream.return!();
     expect(cancels).toBe(0);
+  });
+});
+
+describe('BridgeClient when no WebSocket can be opened', () => {
+  it('ends closed with ConnectionLost instead of throwing or retrying', async () => {
+    const Refusing = class {
+      constructor() {
+        throw new Error('The operation is insecure.');
+      }
+    } as unknown as WebSocketConstructor;
+    const client = new BridgeClient('ws://127.0.0.1:9/', { WebSocket: Refusing });
+    expect(client.state).toBe('closed');
+    await expect(client.whenConnected()).rejects.toThrow(/Cannot open a WebSocket to ws:\/\/127\.0\.0\.1:9\/: The operation is insecure\./);
+    await expect(client.createChannel()).rejects.toBeInstanceOf(ConnectionLost);
   });
 });

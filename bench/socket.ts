@@ -1,0 +1,127 @@
+// Unix-socket protocol: sequential one-connection commands, and streaming a queued backlog
+// through 'l', each beside a raw Unix-socket baseline measured in the same run.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect, createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Message } from '../src/index.js';
+import { SocketClient, SocketServer } from '../bridge/index.js';
+import { formatEvent } from '../bridge/protocol.js';
+import { medianMs, printTable, rate } from './table.js';
+
+const COMMANDS = 2_000;
+const LINES = 20_000;
+
+const dir = mkdtempSync(join(tmpdir(), 'eric-bus-bench-'));
+const busPath = join(dir, 'bus.sock');
+const echoPath = join(dir, 'echo.sock');
+const dumpPath = join(dir, 'dump.sock');
+
+function listen(server: Server, path: string): Promise<void> {
+  return new Promise((resolve) => server.listen(path, resolve));
+}
+
+/** Connects, writes, half-closes and resolves with the reply: the least a one-command exchange costs. */
+function exchange(path: string, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(path);
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk) => chunks.push(chunk));
+    socket.once('error', reject);
+    socket.once('end', () => resolve(Buffer.concat(chunks).toString()));
+    socket.once('connect', () => socket.end(text));
+  });
+}
+
+/** Reads a stream's lines by counting newlines, closing once `count` have arrived. */
+function countLines(path: string, command: string, count: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(path);
+    let seen = 0;
+    socket.on('data', (chunk: Buffer) => {
+      for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) seen++;
+      if (seen >= count) {
+        socket.destroy();
+        resolve();
+      }
+    });
+    socket.once('error', reject);
+    socket.once('connect', () => socket.end(command));
+  });
+}
+
+const bus = new SocketServer(busPath);
+await bus.listen();
+const client = new SocketClient(busPath);
+const c = await client.createChannel();
+const l = await client.register(c);
+const channel = bus.channels.get(c);
+
+// Baseline 1: an echo server (read to end of file, write it back, close).
+const echo = createServer({ allowHalfOpen: true }, (socket) => {
+  const chunks: Buffer[] = [];
+  socket.on('data', (chunk) => chunks.push(chunk));
+  socket.once('end', () => socket.end(Buffer.concat(chunks)));
+});
+await listen(echo, echoPath);
+
+// Baseline 2: a server that writes the same event lines, already formatted, and closes.
+const events = Array.from({ length: LINES }, (_, i) => formatEvent(channel.adapt(new Message('tick', { i })))).join('');
+const dump = createServer({ allowHalfOpen: true }, (socket) => {
+  socket.resume();
+  socket.once('end', () => socket.end(events));
+});
+await listen(dump, dumpPath);
+
+const dispatchCommand = JSON.stringify({ v: 'd', c, r: l, t: 'tick', p: { i: 0 } });
+const commandMs = await medianMs(async () => {
+  for (let i = 0; i < COMMANDS; i++) await client.dispatch(c, l, 'tick', { i });
+});
+const rawCommandMs = await medianMs(async () => {
+  for (let i = 0; i < COMMANDS; i++) await exchange(echoPath, dispatchCommand);
+});
+
+// Each run streams a fresh listener holding LINES queued messages.
+let streamed = l;
+const fill = () => {
+  const listener = channel.addListener();
+  for (let i = 0; i < LINES; i++) channel.dispatch(listener.id, new Message('tick', { i }));
+  streamed = listener.id;
+};
+const timedStream = async (read: () => Promise<void>) => {
+  const times: number[] = [];
+  for (let run = 0; run < 6; run++) {
+    fill();
+    const start = performance.now();
+    await read();
+    if (run > 0) times.push(performance.now() - start);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
+};
+const streamRawReadMs = await timedStream(() => countLines(busPath, JSON.stringify({ v: 'l', c, r: streamed }), LINES));
+const streamClientMs = await timedStream(async () => {
+  let n = 0;
+  for await (const _ of client.stream(c, streamed)) if (++n === LINES) break;
+});
+const rawStreamMs = await medianMs(() => countLines(dumpPath, '{}', LINES));
+
+const commandRate = COMMANDS / (commandMs / 1000);
+const rawCommandRate = COMMANDS / (rawCommandMs / 1000);
+printTable(`Socket protocol: ${COMMANDS.toLocaleString('en')} sequential 'd' commands, one connection each (median of 5)`, ['path', 'commands/s', 'vs raw echo'], [
+  ["SocketClient.dispatch → SocketServer", rate(commandRate), `${(commandRate / rawCommandRate).toFixed(2)}×`],
+  ['baseline: raw Unix-socket echo (connect, write, end, read, close)', rate(rawCommandRate), '1.00×'],
+]);
+
+const lineRate = (ms: number) => LINES / (ms / 1000);
+const rawLineRate = lineRate(rawStreamMs);
+printTable(`Socket protocol: streaming ${LINES.toLocaleString('en')} queued messages through 'l' (median of 5)`, ['path', 'lines/s', 'vs raw'], [
+  ["SocketServer 'l', raw reader counting lines", rate(lineRate(streamRawReadMs)), `${(lineRate(streamRawReadMs) / rawLineRate).toFixed(2)}×`],
+  ["SocketServer 'l' → SocketClient.stream (for await per line)", rate(lineRate(streamClientMs)), `${(lineRate(streamClientMs) / rawLineRate).toFixed(2)}×`],
+  ['baseline: raw Unix socket writing the same pre-formatted lines', rate(rawLineRate), '1.00×'],
+]);
+
+await bus.shutdown();
+await new Promise((resolve) => echo.close(resolve));
+await new Promise((resolve) => dump.close(resolve));
+rmSync(dir, { recursive: true, force: true });

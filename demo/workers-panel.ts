@@ -1,0 +1,132 @@
+import { DataProcessingChannel, Message, MESSAGE_TYPE_INTERNAL_ERROR } from '../src/index.js';
+import { h, logLine } from './dom.js';
+import { tiles, type RenderedTile } from './mandelbrot.js';
+
+const WIDTH = 720;
+const HEIGHT = 440;
+const TILE = 40;
+const ITERATIONS = 3000;
+
+/** What one run measured. */
+interface Run {
+  workers: number;
+  ms: number;
+  used: number;
+  errors: number;
+}
+
+/** Panel 2: a Mandelbrot image cut into tiles, rendered on a DataProcessingChannel's Web Workers. */
+export function workersPanel(): HTMLElement {
+  const maxWorkers = Math.max(2, Math.min(8, navigator.hardwareConcurrency || 2));
+  const count = h('input', { type: 'number', min: 1, max: maxWorkers, value: Math.min(2, maxWorkers), 'aria-label': 'Workers', 'data-testid': 'workers-count' });
+  const poison = h('input', { type: 'checkbox', checked: true, 'data-testid': 'workers-poison' });
+  const canvas = h('canvas', { width: WIDTH, height: HEIGHT, 'data-testid': 'workers-canvas' });
+  const bar = h('div', { 'data-testid': 'workers-bar' });
+  const status = h('p', { class: 'hint', 'data-testid': 'workers-status' }, `${tiles(WIDTH, HEIGHT, TILE, ITERATIONS).length} tiles, ${ITERATIONS} iterations per pixel.`);
+  const errors = h('div', { class: 'log errors', 'data-testid': 'workers-errors' });
+  const chart = h('div', { class: 'chart', 'data-testid': 'workers-chart' });
+  const runButton = h('button', { class: 'primary', 'data-testid': 'workers-run' }, 'Render');
+  const sweepButton = h('button', { 'data-testid': 'workers-sweep' }, `Time 1…${maxWorkers} workers`);
+  const results: Run[] = [];
+
+  async function render(workers: number): Promise<Run> {
+    const context = canvas.getContext('2d')!;
+    context.clearRect(0, 0, WIDTH, HEIGHT);
+    errors.replaceChildren();
+    bar.style.width = '0';
+    const jobs = tiles(WIDTH, HEIGHT, TILE, ITERATIONS);
+    if (poison.checked) jobs[Math.floor(jobs.length / 2)]!.poison = true;
+    const channel = new DataProcessingChannel({
+      maxWorkers: workers,
+      worker: () => new Worker(new URL('./mandelbrot-worker.ts', import.meta.url), { type: 'module' }),
+    });
+    const listener = channel.addListener();
+    listener.startSync();
+    for (const tile of jobs) channel.dispatch(listener.id, new Message('tile', { ...tile }));
+    const off = channel.onProgress(({ done, failed }) => {
+      bar.style.width = `${(100 * (done + failed)) / jobs.length}%`;
+      status.textContent = `${done + failed} / ${jobs.length} tiles on ${workers} worker${workers > 1 ? 's' : ''}…`;
+    });
+    // Worker start-up is not rendering time: start the pool before the clock.
+    await channel.warmUp();
+    const started = performance.now();
+    let failures = 0;
+    try {
+      for await (const event of channel.processQueue(listener)) {
+        if (event.event === MESSAGE_TYPE_INTERNAL_ERROR) {
+          failures++;
+          logLine(errors, `error: ${JSON.stringify(event.data)}`, 'error');
+          continue;
+        }
+        const tile = event.data as RenderedTile;
+        context.putImageData(new ImageData(new Uint8ClampedArray(tile.pixels), tile.size, tile.size), tile.x, tile.y);
+      }
+    } finally {
+      off();
+    }
+    const ms = performance.now() - started;
+    bar.style.width = '100%';
+    const used = channel.progress.perWorker.filter((n) => n > 0).length;
+    await channel.close();
+    const run = { workers, ms, used, errors: failures };
+    status.textContent = `Rendered ${jobs.length - failures} tiles in ${ms.toFixed(0)} ms on ${workers} worker${workers > 1 ? 's' : ''} (${used} did work); ${failures} failed.`;
+    status.dataset.workersUsed = String(used);
+    results.push(run);
+    drawChart();
+    return run;
+  }
+
+  function drawChart(): void {
+    const best = new Map<number, number>();
+    for (const run of results) best.set(run.workers, Math.min(run.ms, best.get(run.workers) ?? Infinity));
+    const rows = [...best].sort((a, b) => a[0] - b[0]);
+    const longest = Math.max(...rows.map(([, ms]) => ms));
+    chart.replaceChildren(
+      ...rows.map(([workers, ms]) =>
+        h(
+          'div',
+          { class: 'bar-row', 'data-workers': workers },
+          h('span', {}, `${workers} worker${workers > 1 ? 's' : ''}`),
+          h('div', { class: 'bar', style: `width: ${(100 * ms) / longest}%` }),
+          h('span', {}, `${ms.toFixed(0)} ms`),
+        ),
+      ),
+    );
+  }
+
+  async function busy(task: () => Promise<void>): Promise<void> {
+    runButton.disabled = sweepButton.disabled = true;
+    try {
+      await task();
+    } catch (error) {
+      logLine(errors, `run failed: ${error instanceof Error ? error.message : String(error)}`, 'error');
+    } finally {
+      runButton.disabled = sweepButton.disabled = false;
+    }
+  }
+
+  runButton.addEventListener('click', () => void busy(async () => void (await render(Number(count.value) || 1))));
+  sweepButton.addEventListener('click', () =>
+    void busy(async () => {
+      for (let workers = 1; workers <= maxWorkers; workers++) await render(workers);
+    }),
+  );
+
+  return h(
+    'section',
+    { class: 'panel', id: 'workers', 'data-testid': 'panel-workers' },
+    h('h2', {}, '2 · Worker offload'),
+    h('p', { class: 'lead' }, 'Each tile is a message; a DataProcessingChannel renders them on a pool of Web Workers and streams results as they complete.'),
+    h(
+      'div',
+      { class: 'row' },
+      h('label', {}, 'Workers ', count),
+      h('label', {}, poison, ' include a failing tile'),
+      runButton,
+      sweepButton,
+    ),
+    h('div', { class: 'progress' }, bar),
+    status,
+    h('div', { class: 'split' }, canvas, h('div', {}, h('h3', {}, 'Wall time by worker count'), chart, h('h3', {}, 'Errors'), errors)),
+  );
+}

@@ -1,0 +1,56 @@
+// `npm start`: a SocketServer, the WebSocket bridge and Vite's dev server for the demo page,
+// started together and stopped together (Ctrl-C), announced as one URL that carries the token.
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createServer } from 'vite';
+import { closeOnSignal } from '../bridge/on-signal.js';
+import { startUp } from '../bridge/up.js';
+
+const usage = `Usage: npm start [-- --host H] [--port N] [--bridge-port N]
+
+Starts the eric-bus demo: a SocketServer on a Unix socket in a temporary directory, the
+WebSocket bridge (with a fresh token) and the demo page, then prints the page's URL.
+  --host H         interface for the page and the bridge (default 127.0.0.1)
+  --port N         the page's port (default 5173; 0 picks a free one)
+  --bridge-port N  the bridge's port (default: a free one)`;
+
+const { values } = parseArgs({
+  options: {
+    host: { type: 'string', default: '127.0.0.1' },
+    port: { type: 'string', default: '5173' },
+    'bridge-port': { type: 'string', default: '0' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+if (values.help) {
+  console.log(usage);
+  process.exit(0);
+}
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const backend = await startUp({ host: values.host, port: Number(values['bridge-port']) });
+const vite = await createServer({ root, logLevel: 'warn', server: { host: values.host, port: Number(values.port), strictPort: false } });
+await vite.listen();
+
+const address = vite.httpServer?.address();
+const port = typeof address === 'object' && address ? address.port : Number(values.port);
+const bridgeUrl = new URL(backend.url);
+bridgeUrl.searchParams.delete('token');
+// Keep ':' and '/' readable in the printed URL; both are legal in a query.
+const param = (value: string) => encodeURIComponent(value).replace(/%3A/g, ':').replace(/%2F/g, '/');
+const page = `http://${values.host}:${port}/?bridge=${param(bridgeUrl.href)}&token=${param(backend.token)}&socket=${param(backend.socketPath)}`;
+
+console.log(`eric-bus demo is running.
+
+  page    ${page}
+  bridge  ${bridgeUrl.href}
+  socket  ${backend.socketPath}
+
+Send to the page's channel from a terminal:
+  npx eric-bus send --socket ${backend.socketPath} broadcast 1 hello '{"from": "terminal"}'
+Ctrl-C stops the page, the bridge and the server.`);
+
+closeOnSignal(async () => {
+  await vite.close();
+  await backend.close();
+});

@@ -1,0 +1,138 @@
+// The demo, end to end: the real `npm start` stack (SocketServer, bridge, Vite) on loopback,
+// driven by clicking in Debian's Chromium, plus a message sent from the terminal CLI.
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { promisify } from 'node:util';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from './chromium.js';
+
+const run = promisify(execFile);
+const SHOTS = 'test-output/screenshots';
+
+let stack: ChildProcess;
+let output = '';
+let pageUrl: URL;
+let browser: Browser;
+let page: Page;
+
+/** Starts `npm start`'s script (already built by pretest:browser) and waits for its URL. */
+function startStack(): Promise<URL> {
+  stack = spawn(process.execPath, ['dist/scripts/start.js', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /page\s+(http:\/\/\S+)/.exec(output);
+      if (match) resolve(new URL(match[1]!));
+    };
+    stack.stdout!.on('data', onData);
+    stack.stderr!.on('data', (chunk: Buffer) => void (output += chunk.toString()));
+    stack.once('exit', (code) => reject(new Error(`npm start exited with ${code}:\n${output}`)));
+  });
+}
+
+const text = (testid: string) => page.getByTestId(testid);
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  pageUrl = await startStack();
+  browser = await launchChromium();
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const problems: string[] = [];
+  page.on('pageerror', (error) => problems.push(error.message));
+  await page.goto(pageUrl.href);
+  expect(problems).toEqual([]);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  if (stack && stack.exitCode === null) {
+    stack.kill('SIGINT');
+    await new Promise((resolve) => stack.once('exit', resolve));
+  }
+});
+
+describe('the demo page', () => {
+  it('shows the bridge connection state and marks a wrong token as refused', async () => {
+    await expect.poll(() => text('connection-state').getAttribute('data-state')).toBe('connected');
+    const other = await browser.newPage();
+    const wrong = new URL(pageUrl);
+    wrong.searchParams.set('token', 'not-the-token');
+    await other.goto(wrong.href);
+    await expect.poll(() => other.getByTestId('connection-state').getAttribute('data-state')).toBe('refused');
+    await other.close();
+  });
+
+  it('panel 1: listeners stream what is dispatched and broadcast; alice and bob talk', async () => {
+    await text('bus-add').click();
+    await text('bus-add').click();
+    await text('bus-type').fill('greeting');
+    await text('bus-payload').fill('{"n": 1}');
+    await text('bus-send').click();
+    await expect.poll(() => text('bus-log-1').innerText()).toContain('greeting');
+    await expect.poll(() => text('bus-log-2').innerText()).toContain('greeting');
+    await text('bus-target').selectOption('2');
+    await text('bus-type').fill('only-two');
+    await text('bus-send').click();
+    await expect.poll(() => text('bus-log-2').innerText()).toContain('only-two');
+    expect(await text('bus-log-1').innerText()).not.toContain('only-two');
+
+    await text('alice-bob-run').click();
+    await expect.poll(() => text('alice-log').innerText()).toContain('stopped');
+    await expect.poll(() => text('bob-log').innerText()).toContain('stopped');
+    expect(await text('alice-log').innerText()).toMatch(/hello[\s\S]*stop/);
+    expect(await text('bob-log').innerText()).toMatch(/hello_ack[\s\S]*stop/);
+    await text('panel-bus').screenshot({ path: `${SHOTS}/bus.png` });
+  });
+
+  it('panel 2: tiles render on more than one Web Worker, the failing tile is reported', async () => {
+    await text('workers-count').fill('2');
+    await text('workers-run').click();
+    await expect.poll(() => text('workers-status').getAttribute('data-workers-used'), { timeout: 60_000 }).not.toBeNull();
+    expect(Number(await text('workers-status').getAttribute('data-workers-used'))).toBeGreaterThan(1);
+    expect(await text('workers-errors').innerText()).toContain('poisoned tile');
+    expect(await text('workers-status').innerText()).toMatch(/1 failed/);
+    await text('workers-sweep').click();
+    await expect.poll(() => text('workers-chart').locator('.bar-row').count(), { timeout: 90_000 }).toBeGreaterThan(1);
+    await expect.poll(() => text('workers-run').isEnabled(), { timeout: 90_000 }).toBe(true);
+    await text('panel-workers').screenshot({ path: `${SHOTS}/workers.png` });
+  });
+
+  it('panel 3: a backend channel driven through the bridge, and a message from the terminal CLI', async () => {
+    await text('remote-create').click();
+    await expect.poll(() => text('remote-channel').innerText()).toMatch(/^\d+$/);
+    const channelId = await text('remote-channel').innerText();
+    await text('remote-add').click();
+    await expect.poll(() => text('remote-listeners').locator('.card').count()).toBe(1);
+    await text('remote-add').click();
+    await expect.poll(() => text('remote-listeners').locator('.card').count()).toBe(2);
+    await text('remote-watch').click();
+    await expect.poll(() => text('remote-listeners').locator('.card').count()).toBe(3);
+    const listenerLog = text('remote-listeners').locator('.log').first();
+    const watchLog = text('remote-listeners').locator('.log').nth(2);
+    await text('remote-type').fill('ping');
+    await text('remote-send').click();
+    await expect.poll(() => listenerLog.innerText()).toContain('ping');
+    await expect.poll(() => watchLog.innerText()).toContain('ping');
+    await text('remote-target').selectOption({ label: 'listener 2' });
+    await text('remote-type').fill('just-two');
+    await text('remote-send').click();
+    await expect.poll(() => text('remote-listeners').locator('.log').nth(1).innerText()).toContain('just-two');
+    expect(await listenerLog.innerText()).not.toContain('just-two');
+
+    const socket = pageUrl.searchParams.get('socket')!;
+    await run(process.execPath, ['dist/bridge/cli.js', 'send', '--socket', socket, 'broadcast', channelId, 'from-terminal', '{"shell": true}']);
+    await expect.poll(() => listenerLog.innerText()).toContain('from-terminal');
+    await text('panel-remote').screenshot({ path: `${SHOTS}/remote.png` });
+    await page.screenshot({ path: `${SHOTS}/page.png`, fullPage: true });
+  });
+
+  it('Ctrl-C stops the whole stack and removes the socket file', async () => {
+    const socket = pageUrl.searchParams.get('socket')!;
+    expect(existsSync(socket)).toBe(true);
+    stack.kill('SIGINT');
+    const code = await new Promise((resolve) => stack.once('exit', resolve));
+    expect(code).toBe(0);
+    expect(existsSync(socket)).toBe(false);
+  });
+});
