@@ -57,9 +57,12 @@ export class SocketClient extends ProtocolClient<string> {
   /** Sends any JSON value as a command and resolves with the reply text as it came, errors included. */
   async sendRaw(command: Command | object): Promise<string> {
     const socket = await open(this.path, command);
-    const chunks: Buffer[] = [];
-    for await (const chunk of socket) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks).toString('utf8');
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      socket.once('error', reject);
+      socket.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    });
   }
 
   /** Sends a streaming command and yields each event line (JSON, without the newline); an error reply is thrown typed. */

@@ -1,7 +1,6 @@
 /** `eric-bus serve`: runs a SocketServer until SIGINT/SIGTERM. */
 import type { Command } from '../cli.js';
 import { createLogger } from '../log.js';
-import { closeOnSignal } from '../on-signal.js';
 import { SocketServer } from '../socket-server.js';
 import { parseCommandArgs, positiveInt, required, withUsage } from './args.js';
 
@@ -28,13 +27,11 @@ Options:
         verbose: { type: 'boolean', default: false },
       });
       const path = required(values.socket, '--socket');
-      const server = new SocketServer(path, {
+      await SocketServer.start(path, {
         maxBytes: positiveInt(values['max-command'], '--max-command'),
         idleTimeoutMs: positiveInt(values['idle-timeout'], '--idle-timeout'),
         logger: createLogger(values.verbose),
       });
-      await server.listen();
-      closeOnSignal(() => server.shutdown());
       console.log(`eric-bus: serving on ${path}`);
     }),
 };
