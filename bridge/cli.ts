@@ -15,8 +15,8 @@ const commands: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('./commands/serve.js')).serve,
   send: async () => (await import('./commands/send.js')).send,
   listen: async () => (await import('./commands/listen.js')).listen,
-  bridge: async () => (await import('./commands/bridge.js')).default,
-  up: async () => (await import('./commands/up.js')).default,
+  bridge: async () => (await import('./commands/bridge.js')).bridge,
+  up: async () => (await import('./commands/up.js')).up,
 };
 
 async function help(): Promise<string> {

@@ -1,7 +1,7 @@
 /** The bridge's command-line flags, shared by `eric-bus bridge` and `eric-bus up`. */
-import { parseArgs } from 'node:util';
 import { VERBS, type Verb } from '../../src/index.js';
 import type { BridgeOptions } from '../bridge.js';
+import { positiveInt, UsageError } from './args.js';
 
 /** The port both commands use when `--port` is not given. */
 export const DEFAULT_PORT = 8765;
@@ -18,7 +18,7 @@ export const BRIDGE_FLAGS_USAGE = `  --port N            TCP port (default ${DEF
   --max-streams N     open streams per WebSocket (default 100)
   --verbose           log connections and refusals to stderr`;
 
-/** parseArgs options for the bridge flags. */
+/** parseCommandArgs options for the bridge flags. */
 export const bridgeFlagOptions = {
   port: { type: 'string' },
   host: { type: 'string' },
@@ -41,30 +41,34 @@ export interface BridgeFlagValues {
   'max-streams'?: string;
 }
 
-/** Turns the parsed flags into bridge options; throws a one-line message on a bad value. */
+/** Turns the parsed flags into bridge options; a bad value throws a {@link UsageError}. */
 export function bridgeOptionsFromFlags(values: BridgeFlagValues): Omit<BridgeOptions, 'socketPath' | 'logger'> {
-  const options: Omit<BridgeOptions, 'socketPath' | 'logger'> = { port: values.port === undefined ? DEFAULT_PORT : integer('--port', values.port, 0) };
+  const options: Omit<BridgeOptions, 'socketPath' | 'logger'> = { port: port(values.port) };
   if (values.host !== undefined) options.host = values.host;
   if (values.token !== undefined) {
-    if (values.token === '') throw new Error('--token may not be empty');
+    if (values.token === '') throw new UsageError('--token may not be empty');
     options.token = values.token;
   }
   if (values.origin !== undefined) options.origins = values.origin;
   if (values.allow !== undefined) options.allow = verbs(values.allow);
-  if (values['max-frame'] !== undefined) options.maxFrameBytes = integer('--max-frame', values['max-frame'], 1);
-  if (values['max-streams'] !== undefined) options.maxStreams = integer('--max-streams', values['max-streams'], 1);
+  const maxFrame = positiveInt(values['max-frame'], '--max-frame');
+  if (maxFrame !== undefined) options.maxFrameBytes = maxFrame;
+  const maxStreams = positiveInt(values['max-streams'], '--max-streams');
+  if (maxStreams !== undefined) options.maxStreams = maxStreams;
   return options;
 }
 
-function integer(flag: string, text: string, min: number): number {
+/** The port: 0 (any free one) is allowed, unlike the other numbers. */
+function port(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_PORT;
   const n = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min) throw new Error(`${flag} takes an integer ≥ ${min}, not '${text}'`);
+  if (!/^\d+$/.test(text) || n > 65535) throw new UsageError(`--port takes a port number (0 for any free one), not '${text}'`);
   return n;
 }
 
 function verbs(text: string): Verb[] {
   const list = text.split(',').map((v) => v.trim()).filter((v) => v !== '');
   const unknown = list.filter((v) => !(VERBS as readonly string[]).includes(v));
-  if (unknown.length > 0) throw new Error(`--allow: unknown verb(s) ${unknown.join(', ')} (verbs: ${VERBS.join(', ')})`);
+  if (unknown.length > 0) throw new UsageError(`--allow: unknown verb(s) ${unknown.join(', ')} (verbs: ${VERBS.join(', ')})`);
   return list as Verb[];
 }

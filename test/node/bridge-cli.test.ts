@@ -105,10 +105,14 @@ describe('eric-bus bridge / up (CLI)', () => {
   it('rejects bad flags with a one-line message and a non-zero exit', async () => {
     const missing = await run(['bridge', '--port', '0']);
     expect(missing.code).not.toBe(0);
-    expect(missing.stderr).toMatch(/--socket PATH is required/);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/--socket is required/);
     const badVerb = await run(['up', '--allow', 'l,zz']);
     expect(badVerb.code).not.toBe(0);
     expect(badVerb.stderr).toMatch(/unknown verb\(s\) zz/);
+    const badPort = await run(['up', '--port', 'http']);
+    expect(badPort.code).toBe(2);
+    expect(badPort.stderr).toMatch(/--port takes a port number/);
     const help = await run(['bridge', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/--max-streams N/);
