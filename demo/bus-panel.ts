@@ -1,11 +1,10 @@
 import {
   Message,
-  MessageQueueListener,
   SimpleDistributedApplicationListener,
   SSEChannel,
   type SSEEvent,
 } from '../src/index.js';
-import { describeEvent, h, logLine, parsePayload } from './dom.js';
+import { h, parsePayload, streamCard } from './dom.js';
 
 /** Panel 1: an in-page channel, its listeners' live streams, and the alice/bob scenario. */
 export function busPanel(): HTMLElement {
@@ -19,23 +18,10 @@ export function busPanel(): HTMLElement {
   function addListener(): void {
     const listener = channel.addListener();
     listener.startSync();
-    const log = h('div', { class: 'log', 'data-testid': `bus-log-${listener.id}` });
-    const card = h(
-      'article',
-      { class: 'card', 'data-listener': listener.id },
-      h('header', {}, h('strong', {}, `listener ${listener.id}`), h('button', { class: 'small', onclick: () => channel.removeListener(listener.id) }, 'remove')),
-      log,
-    );
-    listenersBox.append(card);
+    const remove = h('button', { class: 'small', onclick: () => channel.removeListener(listener.id) }, 'remove');
+    const onEnd = () => target.querySelector(`option[value="${listener.id}"]`)?.remove();
+    listenersBox.append(streamCard(`listener ${listener.id}`, `bus-log-${listener.id}`, channel.messageStream(listener), { actions: [remove], onEnd }));
     target.append(h('option', { value: listener.id }, `listener ${listener.id}`));
-    void stream(listener, log, card);
-  }
-
-  async function stream(listener: MessageQueueListener, log: HTMLElement, card: HTMLElement): Promise<void> {
-    for await (const event of channel.messageStream(listener)) logLine(log, describeEvent(event), event.event.startsWith('_eric') ? 'system' : '');
-    logLine(log, 'stream ended', 'system');
-    card.classList.add('ended');
-    target.querySelector(`option[value="${listener.id}"]`)?.remove();
   }
 
   function send(event: Event): void {
@@ -79,16 +65,8 @@ function aliceAndBob(): HTMLElement {
     bob.setAction('hello_ack', () => [new Message('stop')]);
     await alice.start();
     await bob.start();
-    const column = (name: string) => {
-      const log = h('div', { class: 'log', 'data-testid': `${name}-log` });
-      output.append(h('article', { class: 'card' }, h('header', {}, h('strong', {}, name)), log));
-      return log;
-    };
-    const show = async (name: string, stream: AsyncIterable<SSEEvent>) => {
-      const log = column(name);
-      for await (const event of stream) logLine(log, describeEvent(event));
-      logLine(log, 'stopped', 'system');
-    };
+    const show = (name: string, stream: AsyncIterable<SSEEvent>) =>
+      new Promise<void>((onEnd) => output.append(streamCard(name, `${name}-log`, stream, { onEnd, endNote: 'stopped' })));
     bob.dispatchTo(alice.id, new Message('hello', 'hi alice, bob here'));
     await Promise.all([show('alice', channel.messageStream(alice)), show('bob', channel.messageStream(bob))]);
   }
@@ -102,4 +80,3 @@ function aliceAndBob(): HTMLElement {
   );
 }
 
-export type { MessageQueueListener };

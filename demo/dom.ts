@@ -41,3 +41,28 @@ export function logLine(log: HTMLElement, text: string, kind = '', max = 200): v
 export function describeEvent(event: { event: string; data?: unknown }): string {
   return event.data === undefined ? event.event : `${event.event}  ${JSON.stringify(event.data)}`;
 }
+
+/**
+ * A card that shows a stream live: one log line per event, a note when it ends (or fails), and
+ * the card struck through afterwards. `onEnd` runs once the stream is over.
+ */
+export function streamCard(
+  title: string,
+  testid: string,
+  stream: AsyncIterable<{ event: string; data?: unknown }>,
+  { actions = [], onEnd, endNote = 'stream ended' }: { actions?: Node[]; onEnd?: () => void; endNote?: string } = {},
+): HTMLElement {
+  const log = h('div', { class: 'log', 'data-testid': testid });
+  const card = h('article', { class: 'card' }, h('header', {}, h('strong', {}, title), ...actions), log);
+  void (async () => {
+    try {
+      for await (const event of stream) logLine(log, describeEvent(event), event.event.startsWith('_eric') ? 'system' : '');
+      logLine(log, endNote, 'system');
+    } catch (error) {
+      logLine(log, `stream failed: ${error instanceof Error ? error.message : String(error)}`, 'error');
+    }
+    card.classList.add('ended');
+    onEnd?.();
+  })();
+  return card;
+}

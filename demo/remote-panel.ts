@@ -1,5 +1,5 @@
-import { BridgeClient, Message, RemoteChannel, type BridgeState, type SSEEvent } from '../src/index.js';
-import { describeEvent, h, logLine, parsePayload } from './dom.js';
+import { BridgeClient, Message, RemoteChannel, type BridgeState } from '../src/index.js';
+import { h, parsePayload, streamCard } from './dom.js';
 
 /** Where the bridge is: `npm start` puts it in the page URL (`?bridge=ws://…&token=…&socket=…`). */
 export interface BridgeConfig {
@@ -74,33 +74,18 @@ export function remotePanel(client: BridgeClient | undefined, config: BridgeConf
     status.textContent = `Created channel ${id} on the backend.`;
   }
 
-  function card(title: string, testid: string, stream: AsyncIterable<SSEEvent>, onEnd: () => void): HTMLElement {
-    const log = h('div', { class: 'log', 'data-testid': testid });
-    const element = h('article', { class: 'card' }, h('header', {}, h('strong', {}, title)), log);
-    void (async () => {
-      try {
-        for await (const event of stream) logLine(log, describeEvent(event), event.event.startsWith('_eric') ? 'system' : '');
-        logLine(log, 'stream ended', 'system');
-      } catch (error) {
-        logLine(log, `stream failed: ${error instanceof Error ? error.message : String(error)}`, 'error');
-      }
-      element.classList.add('ended');
-      onEnd();
-    })();
-    return element;
-  }
-
   async function addListener(): Promise<void> {
     if (!channel) return;
     const { id } = await channel.addListener();
     target.append(h('option', { value: id }, `listener ${id}`));
-    listenersBox.append(card(`listener ${id}`, `remote-log-${id}`, channel.messageStream(id), () => target.querySelector(`option[value="${id}"]`)?.remove()));
+    const onEnd = () => target.querySelector(`option[value="${id}"]`)?.remove();
+    listenersBox.append(streamCard(`listener ${id}`, `remote-log-${id}`, channel.messageStream(id), { onEnd }));
     status.textContent = `Listener ${id} added and streaming.`;
   }
 
   function watch(): void {
     if (!channel) return;
-    listenersBox.append(card('watcher', `remote-watch-${listenersBox.childElementCount}`, channel.watch(), () => undefined));
+    listenersBox.append(streamCard('watcher', `remote-watch-${listenersBox.childElementCount}`, channel.watch()));
     status.textContent = 'Watching the channel with a new listener.';
   }
 
