@@ -84,7 +84,7 @@ const format = createServer({ allowHalfOpen: true }, (socket) => {
       while (next < LINES) {
         let chunk = '';
         while (next < LINES && chunk.length < socket.writableHighWaterMark) chunk += formatEvent(channel.adapt(backlog[next++]!));
-        if (!socket.write(chunk)) return void socket.once('drain', write);
+        if (!socket.write(Buffer.from(chunk))) return void socket.once('drain', write);
       }
       socket.end();
     };

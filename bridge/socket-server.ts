@@ -147,7 +147,9 @@ export class SocketServer {
   async #stream(channel: SSEChannel, listener: MessageQueueListener, socket: Socket): Promise<StreamEnd> {
     this.#streams++;
     try {
-      return await streamToSocket(channel, listener, socket);
+      return await streamToSocket(channel, listener, socket, (error) =>
+        this.#logger.error(`stream of listener ${listener.id}: ${error instanceof Error ? error.message : String(error)}`),
+      );
     } finally {
       this.#streams--;
     }

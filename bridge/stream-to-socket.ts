@@ -7,17 +7,23 @@ import { formatError, formatEvent } from './protocol.js';
 const MAX_BURST = 8;
 
 /** How a stream ended. */
-export type StreamEnd = 'stopped' | 'closed' | 'client-gone';
+export type StreamEnd = 'stopped' | 'closed' | 'client-gone' | 'failed';
 
 /**
  * Writes one JSON line per event until the listener stops (`stopped`), is removed or its
  * channel goes away (`closed`: one closed event is written and the listener stopped), or the
- * client disconnects (`client-gone`). Event-driven: while the queue is empty nothing runs.
+ * client disconnects (`client-gone`), or taking a message failed (`failed`: e.g. a listener's
+ * `onMessage` threw; the error reply is written and `onError` told). Event-driven: while the queue is empty nothing runs.
  * Messages are taken in batches that fit the socket's buffer and never after the client
  * has gone, so what the client did not get stays queued. Ends the socket except when the
  * client has gone.
  */
-export function streamToSocket(channel: AbstractChannel<SSEEvent>, listener: MessageQueueListener, socket: Socket): Promise<StreamEnd> {
+export function streamToSocket(
+  channel: AbstractChannel<SSEEvent>,
+  listener: MessageQueueListener,
+  socket: Socket,
+  onError: (error: unknown) => void = () => {},
+): Promise<StreamEnd> {
   return new Promise((resolve) => {
     const id = listener.id;
     const delayMs = channel.streamDelaySeconds * 1000;
@@ -46,9 +52,10 @@ export function streamToSocket(channel: AbstractChannel<SSEEvent>, listener: Mes
       try {
         step();
       } catch (error) {
-        // e.g. a listener's onMessage threw: report it to the client and end this stream only.
+        // Report it to the client and end this stream only.
+        onError(error);
         if (!gone()) socket.write(formatError(error));
-        finish('stopped');
+        finish('failed');
       }
     }
 
@@ -68,11 +75,17 @@ export function streamToSocket(channel: AbstractChannel<SSEEvent>, listener: Mes
       const taken: Message[] = [];
       let chunk = '';
       const room = delayMs > 0 ? 0 : budget - socket.writableLength;
-      do {
-        const msg = channel.deliverNext(id);
-        taken.push(msg);
-        chunk += formatEvent(channel.adapt(msg));
-      } while (chunk.length < room && channel.queueLength(id) > 0 && listener.isRunningSync());
+      try {
+        do {
+          const msg = channel.deliverNext(id);
+          taken.push(msg);
+          chunk += formatEvent(channel.adapt(msg));
+        } while (chunk.length < room && channel.queueLength(id) > 0 && listener.isRunningSync());
+      } catch (error) {
+        // What was taken before the failure still goes out.
+        if (chunk !== '') socket.write(Buffer.from(chunk));
+        throw error;
+      }
       // A Buffer goes to the kernel at once, so a peer that has gone (unnoticed while the
       // stream was idle) fails this very write: the messages go back, and nothing is lost.
       const writable = socket.write(Buffer.from(chunk));

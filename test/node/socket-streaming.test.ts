@@ -119,3 +119,31 @@ describe('SocketServer streaming', () => {
     }
   });
 });
+
+describe('SocketServer streaming: a failing listener', () => {
+  it("a listener whose onMessage throws ends its own stream with an error reply; the server keeps serving", async () => {
+    const errors: string[] = [];
+    const ctx = await startServer({ logger: { info() {}, error: (m) => errors.push(m) } });
+    try {
+      const client = new SocketClient(ctx.path);
+      const c = await client.createChannel();
+      const l = await client.register(c);
+      ctx.server.channels.get(c).getListener(l).onMessage = (msg) => {
+        if (msg.type === 'bad') throw new Error('refused');
+      };
+      await client.dispatch(c, l, 'good');
+      await client.dispatch(c, l, 'bad');
+      const lines: string[] = [];
+      await expect(
+        (async () => {
+          for await (const line of client.stream(c, l)) lines.push(line);
+        })(),
+      ).rejects.toThrow('Internal server error');
+      expect(lines.map((line) => JSON.parse(line).event)).toEqual(['good']);
+      expect(errors).toEqual([`stream of listener ${l}: refused`]);
+      expect(await client.createChannel()).toMatch(/^\d+$/);
+    } finally {
+      await ctx.close();
+    }
+  });
+});
