@@ -9,14 +9,18 @@ export function spin(rounds: number): number {
   return x >>> 0;
 }
 
-/** How many rounds of {@link spin} take about `ms` milliseconds on this machine. */
+/**
+ * How many rounds of {@link spin} take about `ms` milliseconds on this machine: from the fastest
+ * of a few timings after a warm-up, so a busy moment or the JIT's first tiers do not skew it.
+ */
 export function roundsFor(ms: number): number {
-  let rounds = 100_000;
-  for (;;) {
+  const rounds = 2_000_000;
+  spin(rounds);
+  let fastest = Infinity;
+  for (let i = 0; i < 5; i++) {
     const start = performance.now();
     spin(rounds);
-    const took = performance.now() - start;
-    if (took > 50) return Math.round((rounds * ms) / took);
-    rounds *= 2;
+    fastest = Math.min(fastest, performance.now() - start);
   }
+  return Math.round((rounds * ms) / Math.max(fastest, 0.001));
 }

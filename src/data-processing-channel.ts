@@ -175,7 +175,14 @@ export class DataProcessingChannel<Out = { event: string; data: unknown }> exten
         inFlight += size;
         this.#inFlight += size;
         sent = true;
-        const { slot, result } = executor.submit(batch, listener);
+        let submitted: { slot: number; result: Promise<BatchResult> };
+        try {
+          submitted = executor.submit(batch, listener);
+        } catch (error) {
+          // Taken from the queue, so it must still come out: as error events, like a crash.
+          submitted = { slot: -1, result: Promise.reject(error) };
+        }
+        const { slot, result } = submitted;
         result.then(
           (done) => settle(batch, slot, done),
           (error: unknown) => settle(batch, slot, error instanceof Error ? error : new Error(String(error))),

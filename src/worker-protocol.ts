@@ -41,27 +41,34 @@ export function errorText(error: unknown): string {
 /**
  * Adds the transferable buffers found in `value` (ArrayBuffers, typed arrays' and DataViews'
  * buffers, inside arrays, plain objects, Maps and Sets) to `out`, so they are moved, not copied.
+ * `seen` guards against cycles, which structured cloning allows.
  */
-export function collectTransferables(value: unknown, out: Set<Transferable>): void {
+export function collectTransferables(value: unknown, out: Set<Transferable>, seen = new Set<object>()): void {
   if (typeof value !== 'object' || value === null) return;
   if (value instanceof ArrayBuffer) {
     out.add(value);
-  } else if (ArrayBuffer.isView(value)) {
+    return;
+  }
+  if (ArrayBuffer.isView(value)) {
     // A view over a SharedArrayBuffer is shared, not moved.
     if (value.buffer instanceof ArrayBuffer) out.add(value.buffer);
-  } else if (Array.isArray(value)) {
-    for (const item of value) collectTransferables(item, out);
+    return;
+  }
+  if (seen.has(value)) return;
+  seen.add(value);
+  if (Array.isArray(value)) {
+    for (const item of value) collectTransferables(item, out, seen);
   } else if (value instanceof Map) {
     for (const [k, v] of value) {
-      collectTransferables(k, out);
-      collectTransferables(v, out);
+      collectTransferables(k, out, seen);
+      collectTransferables(v, out, seen);
     }
   } else if (value instanceof Set) {
-    for (const item of value) collectTransferables(item, out);
+    for (const item of value) collectTransferables(item, out, seen);
   } else {
     const proto: unknown = Object.getPrototypeOf(value);
     if (proto === Object.prototype || proto === null) {
-      for (const key in value) collectTransferables((value as Record<string, unknown>)[key], out);
+      for (const key in value) collectTransferables((value as Record<string, unknown>)[key], out, seen);
     }
   }
 }
@@ -69,7 +76,8 @@ export function collectTransferables(value: unknown, out: Set<Transferable>): vo
 /** Marks `value` for comlink so the buffers inside it are transferred with it. */
 export function withTransfers<T extends object>(value: T, payloads: Iterable<unknown>): T {
   const found = new Set<Transferable>();
-  for (const payload of payloads) collectTransferables(payload, found);
+  const seen = new Set<object>();
+  for (const payload of payloads) collectTransferables(payload, found, seen);
   return found.size === 0 ? value : transfer(value, [...found]);
 }
 

@@ -47,7 +47,7 @@ afterAll(async () => {
 });
 
 describe('DataProcessingChannel on Web Workers (Chromium)', () => {
-  it('spreads work over the workers, reports a throwing handler and a self-closed worker, transfers buffers', async () => {
+  it('spreads work over the workers, reports a throwing handler and crashed workers, transfers buffers', async () => {
     const page = await browser.newPage();
     const pageErrors: string[] = [];
     page.on('pageerror', (error) => pageErrors.push(error.message));
@@ -66,14 +66,16 @@ describe('DataProcessingChannel on Web Workers (Chromium)', () => {
     // The 1 MiB buffer was moved to the worker, not copied.
     expect(report.bufferLength).toBe(1 << 20);
     expect(report.senderByteLength).toBe(0);
-    // One error event for the throwing message, one for the message in flight when its worker closed itself.
+    // One error event for the throwing message, and one for each message in flight when its
+    // worker died: closed itself, or an uncaught error.
     expect(report.errors).toEqual([
       { type: 'throw', message: 'refused this one' },
       { type: 'close', message: expect.stringMatching(/worker \d died: closed itself/) },
+      { type: 'uncaught', message: expect.stringMatching(/worker \d died: uncaught .*uncaught in worker/) },
     ]);
     // The pool replaced the closed worker and kept serving; every message gave exactly one event.
     expect(report.afterCrash.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-    expect(report.events).toBe(60 + 2 + 1 + 10);
+    expect(report.events).toBe(60 + 2 + 2 + 10);
     expect(pageErrors).toEqual([]);
   });
 });

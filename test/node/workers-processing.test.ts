@@ -105,6 +105,20 @@ describe('DataProcessingChannel on worker_threads', () => {
     expect(echoed.nested[0]!.length).toBe(1024);
   });
 
+  it('transfers buffers inside cyclic payloads (structured cloning allows cycles)', async () => {
+    const { channel, listener } = setup(1);
+    const buffer = new ArrayBuffer(64);
+    const node: { buffer: ArrayBuffer; self?: unknown; list: unknown[] } = { buffer, list: [] };
+    node.self = node;
+    node.list.push(node, new Map([['again', node]]));
+    channel.dispatch(listener.id, new Message('echo', node));
+    const [event] = await drain(channel, listener);
+    const echoed = event!.data as typeof node;
+    expect(echoed.self).toBe(echoed);
+    expect(echoed.buffer.byteLength).toBe(64);
+    expect(buffer.byteLength).toBe(0);
+  });
+
   it('copies instead when transfer is off', async () => {
     const { channel, listener } = setup(1, { transfer: false });
     const buffer = new ArrayBuffer(1024);
