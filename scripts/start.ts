@@ -1,5 +1,6 @@
 // `npm start`: a SocketServer, the WebSocket bridge and Vite's dev server for the demo page,
 // started together and stopped together (Ctrl-C), announced as one URL that carries the token.
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createServer } from 'vite';
@@ -29,16 +30,26 @@ if (values.help) {
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const backend = await startUp({ host: values.host, port: Number(values['bridge-port']) });
-const vite = await createServer({ root, logLevel: 'warn', server: { host: values.host, port: Number(values.port), strictPort: false } });
-await vite.listen();
+// Vite in middleware mode on our own HTTP server: Vite then installs no signal or stdin
+// handlers of its own, so one shutdown path closes page, bridge and server in order.
+const http = createHttpServer();
+const vite = await createServer({ root, logLevel: 'warn', server: { middlewareMode: true, hmr: { server: http } } });
+http.on('request', vite.middlewares);
+const port = await listen(http, Number(values.port), values.host);
 
-const address = vite.httpServer?.address();
-const port = typeof address === 'object' && address ? address.port : Number(values.port);
 const bridgeUrl = new URL(backend.url);
 bridgeUrl.searchParams.delete('token');
 // Keep ':' and '/' readable in the printed URL; both are legal in a query.
 const param = (value: string) => encodeURIComponent(value).replace(/%3A/g, ':').replace(/%2F/g, '/');
 const page = `http://${values.host}:${port}/?bridge=${param(bridgeUrl.href)}&token=${param(backend.token)}&socket=${param(backend.socketPath)}`;
+
+// Handlers first, so a signal right after the URL appears still shuts everything down.
+closeOnSignal(async () => {
+  await vite.close();
+  http.closeAllConnections();
+  await new Promise((resolve) => http.close(resolve));
+  await backend.close();
+});
 
 console.log(`eric-bus demo is running.
 
@@ -50,7 +61,19 @@ Send to the page's channel from a terminal:
   npx eric-bus send --socket ${backend.socketPath} broadcast 1 hello '{"from": "terminal"}'
 Ctrl-C stops the page, the bridge and the server.`);
 
-closeOnSignal(async () => {
-  await vite.close();
-  await backend.close();
-});
+/** Listens on `port`, or on a free port when that one is taken; resolves with the port. */
+async function listen(server: Server, port: number, host: string): Promise<number> {
+  const attempt = (p: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(p, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  await attempt(port).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EADDRINUSE') throw error;
+    return attempt(0);
+  });
+  return (server.address() as { port: number }).port;
+}

@@ -18,6 +18,7 @@ let page: Page;
 
 /** Starts `npm start`'s script (already built by pretest:browser) and waits for its URL. */
 function startStack(): Promise<URL> {
+  output = '';
   stack = spawn(process.execPath, ['dist/scripts/start.js', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer) => {
@@ -46,7 +47,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  if (stack && stack.exitCode === null) {
+  if (stack && stack.exitCode === null && stack.signalCode === null) {
     stack.kill('SIGINT');
     await new Promise((resolve) => stack.once('exit', resolve));
   }
@@ -131,6 +132,16 @@ describe('the demo page', () => {
     const socket = pageUrl.searchParams.get('socket')!;
     expect(existsSync(socket)).toBe(true);
     stack.kill('SIGINT');
+    const code = await new Promise((resolve) => stack.once('exit', resolve));
+    expect(code).toBe(0);
+    expect(existsSync(socket)).toBe(false);
+  });
+
+  it('SIGTERM stops it the same way', async () => {
+    const url = await startStack();
+    const socket = url.searchParams.get('socket')!;
+    expect(existsSync(socket)).toBe(true);
+    stack.kill('SIGTERM');
     const code = await new Promise((resolve) => stack.once('exit', resolve));
     expect(code).toBe(0);
     expect(existsSync(socket)).toBe(false);
