@@ -5,7 +5,7 @@
  * so any server of it works (ours, eric-sse's Python one).
  */
 import { connect, type Socket } from 'node:net';
-import { BackendUnavailable, formatException, InvalidMessageFormat, parseException } from '../src/index.js';
+import { BackendUnavailable, backoffDelay, formatException, InvalidMessageFormat, parseException } from '../src/index.js';
 import { isJsonObjectLine } from './ws-frames.js';
 
 /** Where a call's outcome goes. Exactly one of `reply`, `end` or `error` ends a call. */
@@ -24,45 +24,82 @@ export interface BackendCallHandlers {
 }
 
 const NEWLINE = 0x0a;
+
+/**
+ * A server whose accept queue is full refuses with EAGAIN (many WebSockets starting streams
+ * at once; eric-sse's Python server listens with a backlog of 100): retried with exponential
+ * backoff and full jitter, so a burst spreads out instead of colliding again, for about 3 s.
+ */
+const EAGAIN_RETRY = { initialDelayMs: 2, maxDelayMs: 250, jitter: 1, maxAttempts: 20 };
+
+/** Connects, writes the command and half-closes (as eric-sse's client does). */
+async function connectAndSend(path: string, command: string): Promise<Socket> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await new Promise<Socket>((resolve, reject) => {
+        const socket = connect(path);
+        socket.once('error', reject);
+        socket.once('connect', () => {
+          socket.off('error', reject);
+          socket.end(command);
+          resolve(socket);
+        });
+      });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN' || attempt + 1 >= EAGAIN_RETRY.maxAttempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt, EAGAIN_RETRY)));
+    }
+  }
+}
 const utf8 = new TextDecoder();
 
 export class BackendCall {
-  readonly #socket: Socket;
   readonly #streaming: boolean;
   readonly #handlers: BackendCallHandlers;
   readonly #path: string;
-  #connected = false;
+  #socket: Socket | undefined;
   #done = false;
+  #paused = false;
   /** Reply bytes (plain verbs) or the start of an unfinished line (streams). */
   #pending: Buffer[] = [];
 
-  constructor(socketPath: string, command: string, streaming: boolean, handlers: BackendCallHandlers) {
+  constructor(socketPath: string, command: object, streaming: boolean, handlers: BackendCallHandlers) {
     this.#path = socketPath;
     this.#streaming = streaming;
     this.#handlers = handlers;
-    const socket = connect(socketPath);
-    this.#socket = socket;
-    socket.once('connect', () => (this.#connected = true));
-    socket.on('data', (chunk: Buffer) => (streaming ? this.#onStreamData(chunk) : this.#pending.push(chunk)));
-    socket.once('end', () => this.#onEnd());
-    socket.once('error', (error: NodeJS.ErrnoException) => this.#onError(error));
-    socket.once('close', () => this.#onEnd());
-    socket.end(command);
+    connectAndSend(socketPath, JSON.stringify(command)).then(
+      (socket) => this.#attach(socket),
+      (error: NodeJS.ErrnoException) => {
+        if (!this.#done) this.#fail(formatException(new BackendUnavailable(`Cannot reach the socket server at ${this.#path} (${error.code ?? error.message})`)));
+      },
+    );
   }
 
   /** Stops reading: the server, seeing a full socket, stops taking messages from the queue. */
   pause(): void {
-    if (!this.#done) this.#socket.pause();
+    this.#paused = true;
+    if (!this.#done) this.#socket?.pause();
   }
 
   resume(): void {
-    if (!this.#done) this.#socket.resume();
+    this.#paused = false;
+    if (!this.#done) this.#socket?.resume();
   }
 
   /** Closes the Unix connection without reporting anything (a cancelled stream, a closed WebSocket). */
   cancel(): void {
     this.#done = true;
-    this.#socket.destroy();
+    this.#socket?.destroy();
+  }
+
+  #attach(socket: Socket): void {
+    this.#socket = socket;
+    if (this.#done) return void socket.destroy();
+    socket.on('data', (chunk: Buffer) => (this.#streaming ? this.#onStreamData(chunk) : this.#pending.push(chunk)));
+    socket.once('end', () => this.#onEnd());
+    socket.once('error', (error: NodeJS.ErrnoException) => this.#onError(error));
+    socket.once('close', () => this.#onEnd());
+    if (this.#paused) socket.pause();
   }
 
   // Line bounds of the current chunk, reused from chunk to chunk: no allocation per event.
@@ -116,10 +153,7 @@ export class BackendCall {
 
   #onError(error: NodeJS.ErrnoException): void {
     if (this.#done) return;
-    const detail = this.#connected
-      ? `Lost the connection to the socket server at ${this.#path} (${error.code ?? error.message})`
-      : `Cannot reach the socket server at ${this.#path} (${error.code ?? error.message})`;
-    this.#fail(formatException(new BackendUnavailable(detail)));
+    this.#fail(formatException(new BackendUnavailable(`Lost the connection to the socket server at ${this.#path} (${error.code ?? error.message})`)));
   }
 
   /** Reports an error: a server's `Name('detail')` as it came, any other text as a format error. */
@@ -131,6 +165,6 @@ export class BackendCall {
 
   #finish(): void {
     this.#done = true;
-    this.#socket.destroy();
+    this.#socket?.destroy();
   }
 }

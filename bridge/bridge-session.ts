@@ -5,7 +5,7 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { formatException, InvalidMessageFormat, TooManyStreams, VerbNotAllowed, type FrameId } from '../src/index.js';
-import type { Verb } from '../src/protocol-client.js';
+import type { Command, Verb } from '../src/protocol-client.js';
 import { isStreamingVerb } from '../src/bridge-frames.js';
 import { BackendCall } from './backend-call.js';
 import { dataFramePrefix, encodeDataFrames, endFrame, errorFrame, okFrame, parseClientFrame } from './ws-frames.js';
@@ -72,7 +72,7 @@ export class BridgeSession {
     this.#start(id, command, streaming);
   }
 
-  #start(id: FrameId, command: string, streaming: boolean): void {
+  #start(id: FrameId, command: Command, streaming: boolean): void {
     const prefix = streaming ? dataFramePrefix(id) : undefined;
     const settle = () => {
       this.#calls.delete(id);

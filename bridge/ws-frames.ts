@@ -5,7 +5,7 @@ import type { Command, Verb } from '../src/protocol-client.js';
 
 /** A client frame, read. */
 export type ClientFrame =
-  | { kind: 'command'; id: FrameId; verb: Verb; command: string }
+  | { kind: 'command'; id: FrameId; verb: Verb; command: Command }
   | { kind: 'cancel'; id: FrameId }
   | { kind: 'invalid'; id: FrameId | null; error: string };
 
@@ -35,7 +35,7 @@ export function parseClientFrame(text: string): ClientFrame {
   }
   const command: Partial<Record<(typeof COMMAND_KEYS)[number], unknown>> = {};
   for (const key of COMMAND_KEYS) if (fields[key] !== undefined) command[key] = fields[key];
-  return { kind: 'command', id, verb, command: JSON.stringify(command as Command) };
+  return { kind: 'command', id, verb, command: command as Command };
 }
 
 function invalid(id: FrameId | null, detail: string): ClientFrame {

@@ -2,7 +2,7 @@
 // BridgeClient and RemoteChannel with the browser's own WebSocket and fetch.
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SocketClient, WebSocketBridge } from '../../bridge/index.js';
@@ -20,15 +20,14 @@ const page = `<!doctype html><meta charset="utf-8"><title>bridge test</title>
   window.ready = true;
 </script>`;
 
-/** Serves the test page and the built library on a loopback port. */
+/** Serves the test page and the built library (dist/lib, every chunk) on a loopback port. */
 async function servePage(): Promise<{ server: Server; origin: string }> {
-  // The bundle may be split into chunks (one per entry plus shared ones): serve all of dist/lib.
   const lib = join(root, 'dist/lib');
-  const comlink = join(root, 'node_modules/comlink/dist/esm/comlink.mjs');
   const server = createServer(async (request, response) => {
     const path = new URL(request.url ?? '/', 'http://page').pathname;
     if (path === '/') return void response.writeHead(200, { 'Content-Type': 'text/html' }).end(page);
-    const file = path === '/comlink.mjs' ? comlink : /^\/lib\/[\w.-]+\.js$/.test(path) ? join(lib, path.slice('/lib/'.length)) : undefined;
+    const file =
+      path === '/comlink.mjs' ? join(root, 'node_modules/comlink/dist/esm/comlink.mjs') : path.startsWith('/lib/') && /^[\w.-]+\.js$/.test(basename(path)) ? join(lib, basename(path)) : undefined;
     const body = file && (await readFile(file).catch(() => undefined));
     if (!body) return void response.writeHead(404).end();
     response.writeHead(200, { 'Content-Type': 'text/javascript' }).end(body);
@@ -61,7 +60,12 @@ describe('BridgeClient in Chromium', () => {
 
   async function openPage(): Promise<Page> {
     tab = await browser.newPage();
+    const errors: Error[] = [];
+    tab.on('pageerror', (error) => errors.push(error));
     await tab.goto(site.origin + '/');
+    // A module that fails to load would otherwise only show as a timeout.
+    await tab.waitForLoadState('load');
+    if (errors.length > 0) throw errors[0];
     await tab.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true);
     return tab;
   }

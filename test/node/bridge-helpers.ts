@@ -1,13 +1,13 @@
 /** Fixtures for the bridge tests: a socket server with a bridge in front, and a raw frame client. */
 import { readdirSync } from 'node:fs';
 import { WebSocket } from 'ws';
-import { WebSocketBridge, type BridgeOptions } from '../../bridge/index.js';
+import { WebSocketBridge, type BridgeOptions, type SocketServerOptions } from '../../bridge/index.js';
 import type { FrameId, ReplyFrame } from '../../src/index.js';
 import { startServer } from './socket-helpers.js';
 
 /** A SocketServer in a temp dir and a bridge to it on a free loopback port. */
-export async function startStack(options: Partial<BridgeOptions> = {}) {
-  const backend = await startServer();
+export async function startStack(options: Partial<BridgeOptions> = {}, serverOptions?: SocketServerOptions) {
+  const backend = await startServer(serverOptions);
   const bridge = await WebSocketBridge.start({ socketPath: backend.path, port: 0, ...options });
   return {
     backend,

@@ -93,4 +93,15 @@ describe('bridge under load', () => {
     expect(frames.map((f) => (f as { data: { data: { i: number } } }).data.data.i)).toEqual(Array.from({ length: total }, (_, k) => k + 1));
     await ws.close();
   });
+
+  it('rides out a full accept queue on the socket server: a burst of commands all get their replies', async () => {
+    stack = await startStack({}, { backlog: 1 });
+    const ws = await FrameClient.open(stack.bridge.url);
+    const burst = Array.from({ length: 200 }, (_, i) => i);
+    for (const i of burst) ws.send({ id: i, v: 'c' });
+    const replies = await Promise.all(burst.map((i) => ws.next(i)));
+    expect(replies.filter((frame) => !('ok' in frame))).toEqual([]);
+    expect(new Set(replies.map((frame) => (frame as { ok: string }).ok)).size).toBe(200);
+    await ws.close();
+  });
 });
