@@ -13,14 +13,21 @@ export interface BackendCallHandlers {
   /** The whole plain reply of a non-streaming verb (`ack`, an id). */
   reply(text: string): void;
   /**
-   * Event lines of a stream, a chunk at a time: line `i` is `buffer[starts[i]..ends[i])`, a
-   * JSON object without its newline. The arrays are reused: read them during the call only.
+   * Event lines of a stream, a chunk at a time, each a JSON object without its newline. The
+   * batch is reused: read it during the call only.
    */
-  lines(buffer: Buffer, starts: readonly number[], ends: readonly number[]): void;
+  lines(batch: LineBatch): void;
   /** The stream ended (the server closed it). */
   end(): void;
   /** The server replied an error, or could not be reached: the text is `Name('detail')`. */
   error(text: string): void;
+}
+
+/** Lines of a chunk, by position: line `i` is `sources[i][starts[i]..ends[i])` (no copy, no view per line). */
+export interface LineBatch {
+  readonly sources: Buffer[];
+  readonly starts: number[];
+  readonly ends: number[];
 }
 
 const NEWLINE = 0x0a;
@@ -102,34 +109,46 @@ export class BackendCall {
     if (this.#paused) socket.pause();
   }
 
-  // Line bounds of the current chunk, reused from chunk to chunk: no allocation per event.
-  readonly #starts: number[] = [];
-  readonly #ends: number[] = [];
+  readonly #batch: LineBatch = { sources: [], starts: [], ends: [] };
 
   #onStreamData(data: Buffer): void {
     if (this.#done) return;
-    // A line cut by the previous chunk is completed by copying (the rare case: once per chunk).
-    const chunk = this.#pending.length > 0 ? Buffer.concat([...this.#pending, data]) : data;
-    this.#pending = [];
-    const starts = this.#starts;
-    const ends = this.#ends;
-    starts.length = 0;
-    ends.length = 0;
+    const batch = this.#batch;
+    batch.sources.length = batch.starts.length = batch.ends.length = 0;
     let start = 0;
-    for (let newline = chunk.indexOf(NEWLINE); newline >= 0; newline = chunk.indexOf(NEWLINE, start)) {
-      const end = newline > start && chunk[newline - 1] === 0x0d ? newline - 1 : newline;
+    let newline = data.indexOf(NEWLINE);
+    if (this.#pending.length > 0) {
+      // The line cut by the previous chunk: only its own bytes are copied together.
+      if (newline < 0) return void this.#pending.push(data);
+      const head = Buffer.concat([...this.#pending, data.subarray(0, newline)]);
+      this.#pending = [];
+      if (!this.#addLine(head, 0, head.length)) return;
+      start = newline + 1;
+      newline = data.indexOf(NEWLINE, start);
+    }
+    for (; newline >= 0; newline = data.indexOf(NEWLINE, start)) {
       const lineStart = start;
       start = newline + 1;
-      if (end === lineStart) continue;
-      if (!isJsonObjectLine(chunk, lineStart, end)) {
-        if (starts.length > 0) this.#handlers.lines(chunk, starts, ends);
-        return this.#fail(utf8.decode(chunk.subarray(lineStart, end)));
-      }
-      starts.push(lineStart);
-      ends.push(end);
+      if (!this.#addLine(data, lineStart, newline)) return;
     }
-    if (start < chunk.length) this.#pending.push(chunk.subarray(start));
-    if (starts.length > 0) this.#handlers.lines(chunk, starts, ends);
+    if (start < data.length) this.#pending.push(data.subarray(start));
+    if (batch.starts.length > 0) this.#handlers.lines(batch);
+  }
+
+  /** Adds a line to the batch (without a trailing CR); a line that is not an event passes on the lines before it, then fails the call. */
+  #addLine(source: Buffer, start: number, end: number): boolean {
+    if (end > start && source[end - 1] === 0x0d) end--;
+    if (end === start) return true;
+    const batch = this.#batch;
+    if (!isJsonObjectLine(source, start, end)) {
+      if (batch.starts.length > 0) this.#handlers.lines(batch);
+      this.#fail(utf8.decode(source.subarray(start, end)));
+      return false;
+    }
+    batch.sources.push(source);
+    batch.starts.push(start);
+    batch.ends.push(end);
+    return true;
   }
 
   #onEnd(): void {
@@ -137,9 +156,10 @@ export class BackendCall {
     const rest = Buffer.concat(this.#pending);
     this.#pending = [];
     if (this.#streaming) {
-      const end = rest.at(-1) === 0x0d ? rest.length - 1 : rest.length;
-      if (end > 0 && !isJsonObjectLine(rest, 0, end)) return this.#fail(utf8.decode(rest.subarray(0, end)));
-      if (end > 0) this.#handlers.lines(rest, [0], [end]);
+      const batch = this.#batch;
+      batch.sources.length = batch.starts.length = batch.ends.length = 0;
+      if (!this.#addLine(rest, 0, rest.length)) return;
+      if (batch.starts.length > 0) this.#handlers.lines(batch);
       this.#finish();
       this.#handlers.end();
       return;

@@ -7,7 +7,7 @@ import type { WebSocket } from 'ws';
 import { formatException, InvalidMessageFormat, TooManyStreams, VerbNotAllowed, type FrameId } from '../src/index.js';
 import type { Command, Verb } from '../src/protocol-client.js';
 import { isStreamingVerb } from '../src/bridge-frames.js';
-import { BackendCall } from './backend-call.js';
+import { BackendCall, type LineBatch } from './backend-call.js';
 import { dataFramePrefix, encodeDataFrames, endFrame, errorFrame, okFrame, parseClientFrame } from './ws-frames.js';
 
 /** What a session enforces. */
@@ -83,7 +83,7 @@ export class BridgeSession {
         settle();
         this.#send(okFrame(id, text));
       },
-      lines: (buffer, starts, ends) => this.#sendLines(prefix!, buffer, starts, ends),
+      lines: (batch) => this.#sendLines(prefix!, batch),
       end: () => {
         settle();
         this.#send(endFrame(id));
@@ -124,9 +124,9 @@ export class BridgeSession {
    * interleave; nothing is written once the WebSocket is closing. Once the socket backs up, the
    * Unix streams stop being read, which stops the server taking messages from the queues.
    */
-  #sendLines(prefix: Buffer, buffer: Buffer, starts: readonly number[], ends: readonly number[]): void {
+  #sendLines(prefix: Buffer, batch: LineBatch): void {
     if (this.#ws.readyState !== OPEN) return;
-    this.#tcp.write(encodeDataFrames(prefix, buffer, starts, ends));
+    this.#tcp.write(encodeDataFrames(prefix, batch));
     if (!this.#paused && this.#tcp.writableLength > HIGH_WATER) this.#pauseStreams();
   }
 

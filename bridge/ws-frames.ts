@@ -2,6 +2,7 @@
 import { CANCEL_VERB, isFrameId, isVerb, type FrameId } from '../src/bridge-frames.js';
 import { formatException, InvalidMessageFormat } from '../src/index.js';
 import type { Command, Verb } from '../src/protocol-client.js';
+import type { LineBatch } from './backend-call.js';
 
 /** A client frame, read. */
 export type ClientFrame =
@@ -71,9 +72,9 @@ const CLOSE_BRACE = 0x7d;
 /**
  * Encodes one unmasked WebSocket text frame (RFC 6455 §5.2, server to client) per line, each
  * carrying `prefix + line + "}"`, all in one buffer: a chunk of events becomes one socket
- * write instead of two writes per event. Line `i` is `buffer[starts[i]..ends[i])`.
+ * write instead of two writes per event.
  */
-export function encodeDataFrames(prefix: Buffer, buffer: Buffer, starts: readonly number[], ends: readonly number[]): Buffer {
+export function encodeDataFrames(prefix: Buffer, { sources, starts, ends }: LineBatch): Buffer {
   const count = starts.length;
   let total = 0;
   for (let i = 0; i < count; i++) {
@@ -99,7 +100,7 @@ export function encodeDataFrames(prefix: Buffer, buffer: Buffer, starts: readonl
     }
     out.set(prefix, at);
     at += prefix.length;
-    out.set(buffer.subarray(start, end), at);
+    out.set(sources[i]!.subarray(start, end), at);
     at += end - start;
     out[at++] = CLOSE_BRACE;
   }

@@ -19,6 +19,17 @@ function pythonLikeServer(path: string): Promise<Server> {
       const command = JSON.parse(raw) as { v: string; c?: string };
       if (command.c === '9') return void socket.end("InvalidChannelException('No channel with id 9')");
       if (command.v === 'c') return void socket.end('1');
+      if (command.v === 'w') {
+        // One event cut across three writes, CRLF line ends (os.linesep on Windows), an event per write after.
+        const parts = ['{"event": "cut", "re', 'try": 5, "data": "a', 'bc"}\r\n{"event": "whole", "retry": 5, "data": 2}\r\n'];
+        const next = () => {
+          const part = parts.shift();
+          if (part === undefined) return void socket.end();
+          socket.write(part);
+          setTimeout(next, 10);
+        };
+        return next();
+      }
       if (command.v === 'l') {
         socket.write(pyDumps({ event: 'hello', retry: 5, data: { n: 1, s: 'a,"b"' } }) + '\n');
         socket.write(pyDumps({ event: 'bye', retry: 5, data: null }) + '\n');
@@ -57,6 +68,12 @@ describe('bridge against another server of the protocol', () => {
       { id: 4, data: { event: 'hello', retry: 5, data: { n: 1, s: 'a,"b"' } } },
       { id: 4, data: { event: 'bye', retry: 5, data: null } },
       { id: 4, end: true },
+    ]);
+    ws.send({ id: 'w', v: 'w', c: '1' });
+    expect(await ws.until('w')).toEqual([
+      { id: 'w', data: { event: 'cut', retry: 5, data: 'abc' } },
+      { id: 'w', data: { event: 'whole', retry: 5, data: 2 } },
+      { id: 'w', end: true },
     ]);
     ws.send({ id: 5, v: 'l', c: '9', r: '1' });
     expect(await ws.until(5)).toEqual([{ id: 5, error: "InvalidChannelException('No channel with id 9')" }]);
