@@ -102,7 +102,8 @@ describe('bridge security: configured origins, heartbeat', () => {
   });
 
   it('reaps a peer that stops answering pings, closing its Unix connections; a live peer stays', async () => {
-    stack = await startStack({ heartbeatMs: 20 });
+    // Long enough that a busy test machine still answers in time; the dead peer misses it regardless.
+    stack = await startStack({ heartbeatMs: 250 });
     const live = await FrameClient.open(stack.bridge.url);
     const dead = await FrameClient.open(stack.bridge.url, { autoPong: false });
     const c = ((await live.call(1, { v: 'c' })) as { ok: string }).ok;
