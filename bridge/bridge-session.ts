@@ -42,11 +42,6 @@ export class BridgeSession {
     tcp.on('drain', () => this.#resumeStreams());
   }
 
-  /** Commands and streams in flight. */
-  get inFlight(): number {
-    return this.#calls.size;
-  }
-
   /** Closes every Unix connection this WebSocket opened. */
   close(): void {
     if (this.#closed) return;
