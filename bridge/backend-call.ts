@@ -4,9 +4,10 @@
  * as the caller can pass them on (`pause`/`resume`). Speaks nothing but the socket protocol,
  * so any server of it works (ours, eric-sse's Python one).
  */
-import { connect, type Socket } from 'node:net';
-import { BackendUnavailable, backoffDelay, formatException, InvalidMessageFormat, parseException } from '../src/index.js';
+import type { Socket } from 'node:net';
+import { BackendUnavailable, formatException, InvalidMessageFormat, parseException } from '../src/index.js';
 import { isJsonObjectLine } from './ws-frames.js';
+import { openCommand } from './open-command.js';
 
 /** Where a call's outcome goes. Exactly one of `reply`, `end` or `error` ends a call. */
 export interface BackendCallHandlers {
@@ -32,32 +33,6 @@ export interface LineBatch {
 
 const NEWLINE = 0x0a;
 
-/**
- * A server whose accept queue is full refuses with EAGAIN (many WebSockets starting streams
- * at once; eric-sse's Python server listens with a backlog of 100): retried with exponential
- * backoff and full jitter, so a burst spreads out instead of colliding again, for about 3 s.
- */
-const EAGAIN_RETRY = { initialDelayMs: 2, maxDelayMs: 250, jitter: 1, maxAttempts: 20 };
-
-/** Connects, writes the command and half-closes (as eric-sse's client does). */
-async function connectAndSend(path: string, command: string): Promise<Socket> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await new Promise<Socket>((resolve, reject) => {
-        const socket = connect(path);
-        socket.once('error', reject);
-        socket.once('connect', () => {
-          socket.off('error', reject);
-          socket.end(command);
-          resolve(socket);
-        });
-      });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN' || attempt + 1 >= EAGAIN_RETRY.maxAttempts) throw error;
-      await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt, EAGAIN_RETRY)));
-    }
-  }
-}
 const utf8 = new TextDecoder();
 
 export class BackendCall {
@@ -74,7 +49,7 @@ export class BackendCall {
     this.#path = socketPath;
     this.#streaming = streaming;
     this.#handlers = handlers;
-    connectAndSend(socketPath, JSON.stringify(command)).then(
+    openCommand(socketPath, JSON.stringify(command)).then(
       (socket) => this.#attach(socket),
       (error: NodeJS.ErrnoException) => {
         if (!this.#done) this.#fail(formatException(new BackendUnavailable(`Cannot reach the socket server at ${this.#path} (${error.code ?? error.message})`)));

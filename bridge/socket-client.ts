@@ -1,32 +1,18 @@
 /** The client of eric-sse's Unix-socket protocol. */
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { parseException, ProtocolClient, type Command } from '../src/index.js';
 import { lines } from './lines.js';
+import { openCommand } from './open-command.js';
 
-/** Connects, writes the command and half-closes, as eric-sse's client does. */
+/** Connects, writes the command and half-closes; a missing server is named plainly. */
 async function open(path: string, command: Command | object): Promise<Socket> {
-  // A server whose accept queue is full refuses with EAGAIN; a few short retries ride out a burst.
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await connectAndSend(path, command);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN' || attempt >= 8) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 2 ** attempt));
-    }
+  try {
+    return await openCommand(path, JSON.stringify(command));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ECONNREFUSED') throw Object.assign(new Error(`No server listening on ${path} (${code})`), { code });
+    throw error;
   }
-}
-
-function connectAndSend(path: string, command: Command | object): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(path);
-    socket.once('error', (error: NodeJS.ErrnoException) => {
-      reject(error.code === 'ENOENT' || error.code === 'ECONNREFUSED' ? Object.assign(new Error(`No server listening on ${path} (${error.code})`), { code: error.code }) : error);
-    });
-    socket.once('connect', () => {
-      socket.end(JSON.stringify(command));
-      resolve(socket);
-    });
-  });
 }
 
 /** Throws the typed error a reply carries, if it is one (`InvalidChannelException('No channel with id 2')`). */

@@ -34,6 +34,8 @@ export class SocketServer {
   readonly #backlog: number;
   #listening = false;
   #streams = 0;
+  /** The stream serving each listener, so that a newer one can take over. */
+  readonly #streaming = new Map<MessageQueueListener, AbortController>();
 
   constructor(path: string, { channels = new SSEChannelContainer(), logger = createLogger(), backlog = 1024, ...read }: SocketServerOptions = {}) {
     this.path = path;
@@ -145,13 +147,24 @@ export class SocketServer {
   }
 
   async #stream(channel: SSEChannel, listener: MessageQueueListener, socket: Socket): Promise<StreamEnd> {
+    // One stream per listener: a client that re-opens `l` after losing its connection must not
+    // compete with its old stream, whose departure the server may not have noticed yet (an idle
+    // Unix socket tells nothing until written to), or messages could arrive out of order.
+    this.#streaming.get(listener)?.abort();
+    const control = new AbortController();
+    this.#streaming.set(listener, control);
     this.#streams++;
     try {
-      return await streamToSocket(channel, listener, socket, (error) =>
-        this.#logger.error(`stream of listener ${listener.id}: ${error instanceof Error ? error.message : String(error)}`),
+      return await streamToSocket(
+        channel,
+        listener,
+        socket,
+        (error) => this.#logger.error(`stream of listener ${listener.id}: ${error instanceof Error ? error.message : String(error)}`),
+        control.signal,
       );
     } finally {
       this.#streams--;
+      if (this.#streaming.get(listener) === control) this.#streaming.delete(listener);
     }
   }
 }

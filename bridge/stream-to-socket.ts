@@ -7,13 +7,14 @@ import { formatError, formatEvent } from './protocol.js';
 const MAX_BURST = 8;
 
 /** How a stream ended. */
-export type StreamEnd = 'stopped' | 'closed' | 'client-gone' | 'failed';
+export type StreamEnd = 'stopped' | 'closed' | 'client-gone' | 'failed' | 'superseded';
 
 /**
  * Writes one JSON line per event until the listener stops (`stopped`), is removed or its
  * channel goes away (`closed`: one closed event is written and the listener stopped), or the
  * client disconnects (`client-gone`), or taking a message failed (`failed`: e.g. a listener's
- * `onMessage` threw; the error reply is written and `onError` told). Event-driven: while the queue is empty nothing runs.
+ * `onMessage` threw; the error reply is written and `onError` told), or `signal` aborts
+ * (`superseded`: a newer stream of the same listener took over). Event-driven: while the queue is empty nothing runs.
  * Messages are taken in batches that fit the socket's buffer and never after the client
  * has gone, so what the client did not get stays queued. Ends the socket except when the
  * client has gone.
@@ -23,6 +24,7 @@ export function streamToSocket(
   listener: MessageQueueListener,
   socket: Socket,
   onError: (error: unknown) => void = () => {},
+  signal?: AbortSignal,
 ): Promise<StreamEnd> {
   return new Promise((resolve) => {
     const id = listener.id;
@@ -39,10 +41,12 @@ export function streamToSocket(
       cancel?.();
       if (timer) clearTimeout(timer);
       socket.off('close', onGone);
+      signal?.removeEventListener('abort', onSuperseded);
       if (end !== 'client-gone') socket.end();
       resolve(end);
     };
     const onGone = () => finish('client-gone');
+    const onSuperseded = () => finish('superseded');
     const gone = () => socket.destroyed || !socket.writable;
 
     function pump(): void {
@@ -104,6 +108,8 @@ export function streamToSocket(
     }
 
     socket.once('close', onGone);
+    if (signal?.aborted) return finish('superseded');
+    signal?.addEventListener('abort', onSuperseded, { once: true });
     pump();
   });
 }

@@ -41,6 +41,24 @@ describe('SocketServer streaming', () => {
     await stream.return?.();
   });
 
+  it('a new stream of a listener takes over from the old one, which ends', async () => {
+    const c = await client.createChannel();
+    const l = await client.register(c);
+    const old = client.stream(c, l)[Symbol.asyncIterator]();
+    const oldFirst = old.next();
+    await until(() => ctx.server.streams === 1, 'the first stream to open');
+    const fresh = client.stream(c, l)[Symbol.asyncIterator]();
+    const freshFirst = fresh.next();
+    // The old stream ends without an event; the new one is the only one left.
+    expect(await oldFirst).toEqual({ done: true, value: undefined });
+    await until(() => ctx.server.streams === 1, 'the old stream to end');
+    for (const t of ['a', 'b', 'c']) await client.dispatch(c, l, t);
+    const got = [JSON.parse((await freshFirst).value as string).event];
+    for (let i = 0; i < 2; i++) got.push(JSON.parse((await fresh.next()).value as string).event);
+    expect(got).toEqual(['a', 'b', 'c']);
+    await fresh.return?.();
+  });
+
   it('takes messages only as the socket can take them: a consumer that leaves loses nothing still queued', async () => {
     const c = await client.createChannel();
     const l = await client.register(c);
