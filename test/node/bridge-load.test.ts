@@ -2,12 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SocketClient } from '../../bridge/index.js';
 import { Message } from '../../src/index.js';
 import { FrameClient, openFds, startStack } from './bridge-helpers.js';
+import { until } from './socket-helpers.js';
 
 type Stack = Awaited<ReturnType<typeof startStack>>;
-
-async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 2000 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
-}
 
 describe('bridge under load', () => {
   let stack: Stack | undefined;
@@ -25,7 +22,7 @@ describe('bridge under load', () => {
     expect(stack.bridge.connections).toBe(500);
     // Each client watches the channel; every broadcast reaches all 500 streams.
     clients.forEach((ws) => ws.send({ id: 'watch', v: 'w', c }));
-    await until(() => stack!.backend.server.channels.get(c).size === 500);
+    await until(() => stack!.backend.server.channels.get(c).size === 500, 'all 500 watchers to register');
     expect(stack.backend.server.channels.get(c).size).toBe(500);
     for (let n = 0; n < 10; n++) await direct.broadcastMessage(c, 'tick', n);
     const received = await Promise.all(clients.map((ws) => ws.until('watch', 10)));
@@ -33,11 +30,11 @@ describe('bridge under load', () => {
     expect(openFds()).toBeGreaterThan(baseline + 1000); // a WebSocket pair and a Unix pair per client
 
     await Promise.all(clients.map((ws) => ws.close()));
-    await until(() => stack!.bridge.connections === 0);
+    await until(() => stack!.bridge.connections === 0, 'every WebSocket to close');
     // The server learns that an idle stream's client has gone at its next write (Unix sockets
     // give no other sign after the half-close): one broadcast lets it notice all 500.
     await direct.broadcastMessage(c, 'after', null);
-    await until(() => stack!.bridge.connections === 0 && stack!.backend.server.streams === 0 && openFds() <= baseline);
+    await until(() => stack!.bridge.connections === 0 && stack!.backend.server.streams === 0 && openFds() <= baseline, 'every connection and descriptor to be released');
     expect(stack.bridge.connections).toBe(0);
     expect(stack.backend.server.streams).toBe(0);
     // Each watch's listener went with its stream, and every socket with its client.
@@ -51,13 +48,13 @@ describe('bridge under load', () => {
     const c = ((await ws.call('c', { v: 'c' })) as { ok: string }).ok;
     const baseline = openFds();
     for (let i = 0; i < 20; i++) ws.send({ id: i, v: 'w', c });
-    await until(() => stack!.backend.server.streams === 20);
+    await until(() => stack!.backend.server.streams === 20, '20 streams to open');
     expect(openFds()).toBeGreaterThanOrEqual(baseline + 40);
     ws.ws.terminate();
-    await until(() => stack!.bridge.connections === 0);
+    await until(() => stack!.bridge.connections === 0, 'every WebSocket to close');
     // The server notices idle streams' departure at its next write.
     await new SocketClient(stack.backend.path).broadcastMessage(c, 'after', null);
-    await until(() => stack!.backend.server.streams === 0 && openFds() < baseline);
+    await until(() => stack!.backend.server.streams === 0 && openFds() < baseline, 'the streams and their descriptors to be released');
     expect(stack.backend.server.streams).toBe(0);
     expect(stack.bridge.connections).toBe(0);
     expect(openFds()).toBeLessThan(baseline); // the WebSocket's own pair went too

@@ -59,3 +59,15 @@ export async function take<T>(stream: AsyncIterable<T>, count: number): Promise<
   }
   return out;
 }
+
+/** Resolves after `ms` milliseconds. */
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Waits until `done()` holds, checking every 10 ms for at most 10 s; throws naming `what` otherwise. */
+export async function until(done: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 1000; i++) {
+    if (done()) return;
+    await sleep(10);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}

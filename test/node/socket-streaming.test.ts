@@ -1,18 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Message, SSEChannelContainer } from '../../src/index.js';
 import { SocketClient } from '../../bridge/index.js';
-import { startServer, take } from './socket-helpers.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Waits (bounded) until `done()` holds. */
-async function until(done: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (done()) return;
-    await sleep(10);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+import { sleep, startServer, take, until } from './socket-helpers.js';
 
 describe('SocketServer streaming', () => {
   let ctx: Awaited<ReturnType<typeof startServer>>;
