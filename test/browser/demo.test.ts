@@ -5,6 +5,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { preview } from 'vite';
 import { launchChromium } from './chromium.js';
 
 const run = promisify(execFile);
@@ -145,5 +146,23 @@ describe('the demo page', () => {
     const code = await new Promise((resolve) => stack.once('exit', resolve));
     expect(code).toBe(0);
     expect(existsSync(socket)).toBe(false);
+  });
+});
+
+describe('the static demo from npm run build', () => {
+  it('works without a backend: the bus and the workers run, the remote panel says how to start a bridge', async () => {
+    // dist/demo was built by pretest:browser (npm run build).
+    const server = await preview({ build: { outDir: 'dist/demo' }, preview: { host: '127.0.0.1', port: 0 }, logLevel: 'warn' });
+    try {
+      const tab = await browser.newPage();
+      await tab.goto(server.resolvedUrls!.local[0]!);
+      await expect.poll(() => tab.getByTestId('connection-state').innerText()).toContain('not configured');
+      await expect.poll(() => tab.getByTestId('remote-missing').innerText()).toContain('npm start');
+      await tab.getByTestId('workers-run').click();
+      await expect.poll(() => tab.getByTestId('workers-status').getAttribute('data-workers-used'), { timeout: 60_000 }).toBe('2');
+      await tab.close();
+    } finally {
+      await new Promise<void>((resolve, reject) => server.httpServer.close((error) => (error ? reject(error) : resolve())));
+    }
   });
 });
