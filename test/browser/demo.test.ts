@@ -84,7 +84,7 @@ describe('the demo page', () => {
     await expect.poll(() => text('bob-log').innerText()).toContain('stopped');
     expect(await text('alice-log').innerText()).toMatch(/hello[\s\S]*stop/);
     expect(await text('bob-log').innerText()).toMatch(/hello_ack[\s\S]*stop/);
-    await text('panel-bus').screenshot({ path: `${SHOTS}/bus.png` });
+    await text('panel-bus').screenshot({ path: `${SHOTS}/bus.png`, animations: 'disabled' });
   });
 
   it('panel 2: tiles render on more than one Web Worker, the failing tile is reported', async () => {
@@ -97,7 +97,7 @@ describe('the demo page', () => {
     await text('workers-sweep').click();
     await expect.poll(() => text('workers-chart').locator('.bar-row').count(), { timeout: 90_000 }).toBeGreaterThan(1);
     await expect.poll(() => text('workers-run').isEnabled(), { timeout: 90_000 }).toBe(true);
-    await text('panel-workers').screenshot({ path: `${SHOTS}/workers.png` });
+    await text('panel-workers').screenshot({ path: `${SHOTS}/workers.png`, animations: 'disabled' });
   });
 
   it('panel 3: a backend channel driven through the bridge, and a message from the terminal CLI', async () => {
@@ -125,8 +125,8 @@ describe('the demo page', () => {
     const socket = pageUrl.searchParams.get('socket')!;
     await run(process.execPath, ['dist/bridge/cli.js', 'send', '--socket', socket, 'broadcast', channelId, 'from-terminal', '{"shell": true}']);
     await expect.poll(() => listenerLog.innerText()).toContain('from-terminal');
-    await text('panel-remote').screenshot({ path: `${SHOTS}/remote.png` });
-    await page.screenshot({ path: `${SHOTS}/page.png`, fullPage: true });
+    await text('panel-remote').screenshot({ path: `${SHOTS}/remote.png`, animations: 'disabled' });
+    await page.screenshot({ path: `${SHOTS}/page.png`, fullPage: true, animations: 'disabled' });
   });
 
   it('Ctrl-C stops the whole stack and removes the socket file', async () => {
