@@ -15,6 +15,8 @@ const RUNS = 9;
 const ROUND_TRIPS = 2_000;
 
 const dir = mkdtempSync(join(tmpdir(), 'eric-bus-bench-'));
+// Removed however the run ends (a failed run too), not only after the last table.
+process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
 const socketPath = join(dir, 'bus.sock');
 const server = new SocketServer(socketPath);
 await server.listen();
@@ -130,4 +132,3 @@ await new Promise((resolve) => reader.once('exit', resolve));
 await inProcess.close();
 await threaded.close();
 await server.shutdown();
-rmSync(dir, { recursive: true, force: true });

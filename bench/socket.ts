@@ -13,6 +13,8 @@ const COMMANDS = 2_000;
 const LINES = 20_000;
 
 const dir = mkdtempSync(join(tmpdir(), 'eric-bus-bench-'));
+// Removed however the run ends (a failed run too), not only after the last table.
+process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
 const busPath = join(dir, 'bus.sock');
 const echoPath = join(dir, 'echo.sock');
 const dumpPath = join(dir, 'dump.sock');
@@ -169,4 +171,3 @@ await bus.shutdown();
 await new Promise((resolve) => echo.close(resolve));
 await new Promise((resolve) => dump.close(resolve));
 await new Promise((resolve) => format.close(resolve));
-rmSync(dir, { recursive: true, force: true });

@@ -14,12 +14,14 @@ export interface RunningBridge {
   readonly token: string;
   /** The URL to give clients, token included. */
   readonly url: string;
+  /** Stops accepting, closes every WebSocket (and the Unix connections they opened). */
   close(): Promise<void>;
 }
 
 /** Options of {@link BridgeThread.start}: the bridge's, with `verbose` for a logger (functions cannot cross threads). */
 export type BridgeThreadOptions = Omit<BridgeOptions, 'logger'> & { verbose?: boolean };
 
+/** A {@link WebSocketBridge} on its own worker thread, so it does not share a core with the socket server. */
 export class BridgeThread implements RunningBridge {
   readonly #worker: Worker;
   readonly #exited: Promise<void>;

@@ -36,9 +36,11 @@ export interface BridgeOptions {
   logger?: Logger;
 }
 
-/** Default largest client frame: the socket server's own default command limit. */
+/** Largest client frame accepted by default (1 MiB). */
 export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
+/** Open streams allowed per WebSocket by default. */
 export const DEFAULT_MAX_STREAMS = 100;
+/** Interval of heartbeat pings; a peer that missed the last pong is dropped. */
 export const DEFAULT_HEARTBEAT_MS = 30_000;
 
 interface Peer {
@@ -46,9 +48,13 @@ interface Peer {
   alive: boolean;
 }
 
+/** A WebSocket server that relays each command frame to the socket server over its own Unix connection. */
 export class WebSocketBridge {
+  /** The socket server's socket file. */
   readonly socketPath: string;
+  /** The interface it listens on. */
   readonly host: string;
+  /** The TCP port it listens on. */
   readonly port: number;
   /** The token clients must present. */
   readonly token: string;
@@ -144,10 +150,13 @@ export class WebSocketBridge {
 
   #accept(ws: WebSocket, tcp: Socket, options: ConstructorParameters<typeof BridgeSession>[2], logger: Logger): void {
     const peer: Peer = { session: new BridgeSession(ws, tcp, options), alive: true };
+    const from = `${tcp.remoteAddress ?? '?'}:${tcp.remotePort ?? '?'}`;
     this.#peers.set(ws, peer);
+    logger.info(`bridge: accepted a WebSocket from ${from} (${this.#peers.size} open)`);
     ws.on('pong', () => (peer.alive = true));
     ws.on('error', (error) => logger.info(`bridge: WebSocket error: ${error.message}`));
-    ws.once('close', () => {
+    ws.once('close', (code) => {
+      logger.info(`bridge: WebSocket from ${from} closed (${code})`);
       peer.session.close();
       this.#peers.delete(ws);
     });

@@ -29,17 +29,23 @@ async function help(): Promise<string> {
 
 async function main(argv: string[]): Promise<number | void> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  if (name === undefined) {
+    console.error(`eric-bus: a command is required; 'eric-bus --help' lists them`);
+    return 2;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
     console.log(await help());
-    return name === undefined ? 1 : 0;
+    return 0;
   }
   const load = commands[name];
   if (!load) {
-    console.error(`eric-bus: unknown command '${name}'\n\n${await help()}`);
+    console.error(`eric-bus: unknown command '${name}'; 'eric-bus --help' lists them`);
     return 2;
   }
   const command = await load();
-  if (rest.includes('--help') || rest.includes('-h')) {
+  // Help is asked for before a `--`; after it, `-h` is a value (a payload, say).
+  const options = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+  if (options.includes('--help') || options.includes('-h')) {
     console.log(command.usage);
     return 0;
   }

@@ -30,7 +30,9 @@ export function parseCommand(raw: string): Command {
   if (verb !== 'c') command.c = requireId(fields, 'c', 'channel id', verb);
   if (needsReceiver.has(verb)) command.r = requireId(fields, 'r', 'receiver id', verb);
   if (needsType.has(verb)) {
-    if (typeof fields.t !== 'string') throw new InvalidMessageFormat(`Missing message type 't' (a string) for verb '${verb}'`);
+    if (typeof fields.t !== 'string') {
+      throw new InvalidMessageFormat(fields.t === undefined ? `Missing message type 't' for verb '${verb}'` : `Message type 't' must be a string, not ${JSON.stringify(fields.t)}`);
+    }
     command.t = fields.t;
     if (fields.p !== undefined) command.p = fields.p as Command['p'];
   }

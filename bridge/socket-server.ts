@@ -26,6 +26,7 @@ export interface SocketServerOptions extends ReadCommandOptions {
 export class SocketServer {
   /** The channels commands act on. */
   readonly channels: SSEChannelContainer;
+  /** The socket file it listens on. */
   readonly path: string;
   readonly #server: Server;
   readonly #connections = new Set<Socket>();

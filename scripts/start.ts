@@ -57,7 +57,8 @@ console.log(`eric-bus demo is running.
   bridge  ${bridgeUrl.href}
   socket  ${backend.socketPath}
 
-Send to the page's channel from a terminal:
+Once panel 3 of the page has created a channel (its id is 1 if it is the first), send to it
+from a terminal:
   npx eric-bus send --socket ${backend.socketPath} broadcast 1 hello '{"from": "terminal"}'
 Ctrl-C stops the page, the bridge and the server.`);
 

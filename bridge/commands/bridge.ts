@@ -1,4 +1,5 @@
 /** `eric-bus bridge`: a WebSocket bridge in front of a running socket server. */
+import { existsSync } from 'node:fs';
 import type { Command } from '../cli.js';
 import { WebSocketBridge } from '../bridge.js';
 import { createLogger } from '../log.js';
@@ -14,12 +15,15 @@ export const bridge: Command = {
 Accepts WebSocket connections and relays each command frame to the socket server at PATH
 (eric-bus's or eric-sse's). Prints the URL, with its token, for clients.
 
+Options:
   --socket PATH       the socket server's socket file (required)
 ${BRIDGE_FLAGS_USAGE}`,
   run: (argv) =>
     withUsage('bridge', async () => {
       const { values } = parseCommandArgs(argv, { socket: { type: 'string' }, ...bridgeFlagOptions });
       const socketPath = required(values.socket, '--socket');
+      // Not an error: the server may start later. But say so, or every command fails unexplained.
+      if (!existsSync(socketPath)) process.stderr.write(`eric-bus bridge: warning: no socket at ${socketPath} yet; commands fail until a server listens there\n`);
       const running = await WebSocketBridge.start({ ...bridgeOptionsFromFlags(values), socketPath, logger: createLogger(values.verbose) });
       closeOnSignal(() => running.close());
       console.log(`eric-bus bridge: forwarding to ${socketPath}`);

@@ -65,6 +65,7 @@ Options:
         console.log(await entry.action(new SocketClient(path), args));
         return 0;
       } catch (error) {
+        if (error instanceof UsageError) throw error; // a mistake on the command line, not a reply
         process.stderr.write(`${describeError(error)}\n`);
         return 1;
       }

@@ -14,6 +14,7 @@ export const up: Command = {
 Starts a socket server (in memory) and a WebSocket bridge to it; prints the socket path and
 the URL, with its token, for clients. Ctrl-C stops both and removes the socket.
 
+Options:
   --socket PATH       the socket file (default: bus.sock in a fresh private temp dir)
   --thread            run the bridge on a worker thread (another core than the server)
 ${BRIDGE_FLAGS_USAGE}`,

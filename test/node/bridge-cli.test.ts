@@ -1,61 +1,23 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { BridgeClient, VerbNotAllowed } from '../../src/index.js';
+import { runCli as run, startCli, type Running } from './cli-process.js';
 import { startServer } from './socket-helpers.js';
 
-// The built CLI (`npm test` builds dist/ first), run with plain node as the bin entry is.
-const cli = join(import.meta.dirname, '../../dist/bridge/cli.js');
-
-/** Starts the CLI and resolves with its stdout so far once `pattern` matches it. */
-function startCli(args: string[], pattern: RegExp): { child: ChildProcess; match: Promise<RegExpExecArray> } {
-  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const match = new Promise<RegExpExecArray>((resolve, reject) => {
-    let text = '';
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      text += line + '\n';
-      const found = pattern.exec(text);
-      if (found) resolve(found);
-    });
-    child.once('exit', (code) => reject(new Error(`CLI exited with ${code} before printing ${pattern}`)));
-  });
-  return { child, match };
-}
-
-function exited(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-}
-
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 describe('eric-bus bridge / up (CLI)', () => {
-  const children: ChildProcess[] = [];
+  const children: Running[] = [];
   afterEach(async () => {
-    for (const child of children.splice(0)) {
-      if (child.exitCode === null) {
-        child.kill('SIGKILL');
-        await exited(child);
-      }
+    for (const running of children.splice(0)) {
+      running.kill();
+      await running.exited;
     }
   });
 
   it('up starts a server and a bridge, prints the socket and the URL with its token, and SIGTERM stops both cleanly', async () => {
-    const { child, match } = startCli(['up', '--port', '0'], /socket server on (\S+)\n.*bridge at (ws:\/\/\S+)/);
-    children.push(child);
-    const [, socketPath, url] = (await match) as unknown as [string, string, string];
+    const up = await startCli(['up', '--port', '0'], /socket server on (\S+)\n.*bridge at (ws:\/\/\S+)/);
+    children.push(up);
+    const [, socketPath, url] = up.match as unknown as [string, string, string];
     expect(existsSync(socketPath)).toBe(true);
     expect(url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]{20,}$/);
     const client = new BridgeClient(url, { WebSocket });
@@ -63,15 +25,15 @@ describe('eric-bus bridge / up (CLI)', () => {
     const l = await client.register(c);
     expect(await client.dispatch(c, l, 'hi', 1)).toBe('ack');
     client.close();
-    child.kill('SIGTERM');
-    expect(await exited(child)).toBe(0);
+    up.child.kill('SIGTERM');
+    expect(await up.exited).toBe(0);
     expect(existsSync(socketPath)).toBe(false);
   });
 
   it('up --thread runs the bridge on a worker thread, streams included', async () => {
-    const { child, match } = startCli(['up', '--port', '0', '--thread'], /bridge at (ws:\/\/\S+)/);
-    children.push(child);
-    const url = (await match)[1]!;
+    const up = await startCli(['up', '--port', '0', '--thread'], /bridge at (ws:\/\/\S+)/);
+    children.push(up);
+    const url = up.match![1]!;
     const client = new BridgeClient(url, { WebSocket });
     const c = await client.createChannel();
     const l = await client.register(c);
@@ -81,25 +43,32 @@ describe('eric-bus bridge / up (CLI)', () => {
     expect((await first).value).toEqual({ event: 'threaded', retry: 5, data: 1 });
     await events.return?.();
     client.close();
-    child.kill('SIGTERM');
-    expect(await exited(child)).toBe(0);
+    up.child.kill('SIGTERM');
+    expect(await up.exited).toBe(0);
   });
 
   it('bridge fronts a running socket server with the given token and verbs', async () => {
     const backend = await startServer();
     try {
-      const { child, match } = startCli(['bridge', '--socket', backend.path, '--port', '0', '--token', 'cli-token', '--allow', 'l,w'], /connect to (ws:\/\/\S+)/);
-      children.push(child);
-      const url = (await match)[1]!;
+      const bridge = await startCli(['bridge', '--socket', backend.path, '--port', '0', '--token', 'cli-token', '--allow', 'l,w'], /connect to (ws:\/\/\S+)/);
+      children.push(bridge);
+      const url = bridge.match![1]!;
       expect(url).toMatch(/\?token=cli-token$/);
       const client = new BridgeClient(url, { WebSocket });
       await expect(client.createChannel()).rejects.toBeInstanceOf(VerbNotAllowed);
       client.close();
-      child.kill('SIGINT');
-      expect(await exited(child)).toBe(0);
+      bridge.child.kill('SIGINT');
+      expect(await bridge.exited).toBe(0);
+      expect(bridge.stderr()).toBe('');
     } finally {
       await backend.close();
     }
+  });
+
+  it('bridge warns when no server listens at its socket yet, and starts anyway', async () => {
+    const bridge = await startCli(['bridge', '--socket', '/nonexistent/bus.sock', '--port', '0'], /connect to/);
+    children.push(bridge);
+    expect(bridge.stderr()).toContain('warning: no socket at /nonexistent/bus.sock yet');
   });
 
   it('rejects bad flags with a one-line message and a non-zero exit', async () => {

@@ -126,3 +126,21 @@ describe('bridge security: configured origins, heartbeat', () => {
     await live.close();
   });
 });
+
+describe('bridge logging', () => {
+  it('a verbose bridge logs each WebSocket it accepts and closes, and each refusal, without the token', async () => {
+    const lines: string[] = [];
+    const stack = await startStack({ logger: { info: (line) => lines.push(line), error: (line) => lines.push(line) } });
+    try {
+      const ws = await FrameClient.open(stack.bridge.url);
+      ws.ws.close();
+      await ws.closed;
+      expect(await upgrade(stack.bridge.url.replace(/token=[^&]+/, 'token=wrong'), {})).toBe(401);
+      await expect.poll(() => lines.filter((line) => /closed \(1005\)|refused/.test(line)).length).toBe(2);
+      expect(lines.some((line) => /^bridge: accepted a WebSocket from 127\.0\.0\.1:\d+ \(1 open\)$/.test(line))).toBe(true);
+      expect(lines.join('\n')).not.toContain(stack.bridge.token);
+    } finally {
+      await stack.close();
+    }
+  });
+});

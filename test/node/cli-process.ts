@@ -27,14 +27,15 @@ export interface Running {
   kill: () => void;
 }
 
-/** Starts the CLI and resolves once its stdout contains `ready`. */
-export function startCli(args: string[], ready: string): Promise<Running> {
+/** Starts the CLI and resolves once its stdout contains `ready` (a string, or a pattern whose match is kept). */
+export function startCli(args: string[], ready: string | RegExp): Promise<Running & { match: RegExpExecArray | null }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
-    const running: Running = {
+    const running: Running & { match: RegExpExecArray | null } = {
+      match: null,
       child,
       stdout: () => stdout,
       stderr: () => stderr,
@@ -45,7 +46,7 @@ export function startCli(args: string[], ready: string): Promise<Running> {
     };
     child.stdout!.on('data', (d) => {
       stdout += d;
-      if (stdout.includes(ready)) resolve(running);
+      if (typeof ready === 'string' ? stdout.includes(ready) : (running.match = ready.exec(stdout))) resolve(running);
     });
     child.stderr!.on('data', (d) => (stderr += d));
     child.once('error', reject);

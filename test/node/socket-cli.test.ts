@@ -77,11 +77,29 @@ describe('eric-bus serve / send / listen', () => {
   });
 
   it('usage mistakes are one line and exit 2', async () => {
-    for (const args of [['send', 'create-channel'], ['send', '--socket', path, 'fly'], ['listen', '--socket', path], ['serve', '--bogus']]) {
+    for (const args of [['send', 'create-channel'], ['send', '--socket', path, 'fly'], ['send', '--socket', path, 'raw', '{"v": "c"'], ['listen', '--socket', path], ['serve', '--bogus']]) {
       const { code, stderr } = await runCli(args);
       expect(code).toBe(2);
       expect(stderr).toMatch(/^eric-bus \w+: .+\nRun 'eric-bus \w+ --help' for usage\.\n$/);
     }
+  });
+
+  it('a missing or unknown command is one line on stderr and exit 2', async () => {
+    for (const args of [[], ['fly']]) {
+      const { code, stdout, stderr } = await runCli(args);
+      expect(code).toBe(2);
+      expect(stdout).toBe('');
+      expect(stderr).toMatch(/^eric-bus: .+; 'eric-bus --help' lists them\n$/);
+    }
+  });
+
+  it("'-h' after '--' is a value, not a request for help", async () => {
+    const c = (await runCli(['send', '--socket', path, 'create-channel'])).stdout.trim();
+    const l = (await runCli(['send', '--socket', path, 'add-listener', c])).stdout.trim();
+    const sent = await runCli(['send', '--socket', path, 'dispatch', c, l, 'note', '--', '-h']);
+    expect(sent).toMatchObject({ code: 0, stdout: 'ack\n' });
+    const heard = await runCli(['listen', '--socket', path, c, l, '--count', '1']);
+    expect(JSON.parse(heard.stdout)).toEqual({ event: 'note', retry: 5, data: '-h' });
   });
 
   it('the server is quiet: client mistakes print nothing, and never a stack trace', async () => {

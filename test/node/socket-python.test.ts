@@ -30,7 +30,7 @@ describe('the Python eric-sse client against our SocketServer', () => {
       ]);
       expect(report.register_unknown_channel).toBe("InvalidChannelException('No channel with id 999')");
       expect(report.dispatch_unknown_listener).toBe("InvalidListenerException('Invalid listener 999')");
-      expect(report.dispatch_without_type).toBe(`InvalidMessageFormat("Missing message type 't' (a string) for verb 'd'")`);
+      expect(report.dispatch_without_type).toBe(`InvalidMessageFormat("Missing message type 't' for verb 'd'")`);
       expect(report.malformed).toBe("InvalidMessageFormat('A command is a JSON object, not a string')");
       expect(report.remove_listener).toBe('ack');
       expect(report.remove_channel).toBe('ack');
