@@ -1,12 +1,10 @@
 // The worker benchmarks in Chromium, on Web Workers: the page (bench/browser/) is served by Vite's
 // dev server and driven by playwright-core. Skipped, with a note, where Chromium is missing.
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createServer } from 'vite';
 import { CHROMIUM_PATH, launchChromium } from '../test/browser/chromium.js';
+import { serveSourcePage } from '../test/browser/vite-page.js';
 import type { BrowserFigures } from './browser/main.js';
 import { printTable } from './table.js';
 
@@ -16,27 +14,11 @@ const REPO = fileURLToPath(new URL('../..', import.meta.url));
 if (!existsSync(CHROMIUM_PATH)) {
   console.log(`\nBrowser worker benchmark skipped: no Chromium at ${CHROMIUM_PATH}`);
 } else {
-  const cacheDir = await mkdtemp(join(tmpdir(), 'eric-bus-bench-vite-'));
-  const server = await createServer({
-    configFile: false,
-    root: join(REPO, 'bench/browser'),
-    cacheDir,
-    logLevel: 'silent',
-    resolve: {
-      alias: [
-        { find: /^eric-bus$/, replacement: join(REPO, 'src/index.ts') },
-        { find: /^eric-bus\/worker$/, replacement: join(REPO, 'src/worker.ts') },
-      ],
-    },
-    server: { host: '127.0.0.1', port: 0, fs: { allow: [REPO] }, hmr: false, watch: null },
-  });
+  const served = await serveSourcePage(join(REPO, 'bench/browser'), REPO);
   const browser = await launchChromium();
   try {
-    await server.listen();
-    const address = server.httpServer!.address();
-    if (address === null || typeof address === 'string') throw new Error('Vite did not listen on a TCP port');
     const page = await browser.newPage();
-    await page.goto(`http://127.0.0.1:${address.port}/`);
+    await page.goto(served.url);
     await page.waitForSelector('body[data-ready="true"]', { state: 'attached' });
     const { cpu, overhead } = await page.evaluate(() => (window as unknown as { benchWorkers(): Promise<BrowserFigures> }).benchWorkers());
     printTable(
@@ -60,7 +42,6 @@ if (!existsSync(CHROMIUM_PATH)) {
     );
   } finally {
     await browser.close();
-    await server.close();
-    await rm(cacheDir, { recursive: true, force: true });
+    await served.close();
   }
 }

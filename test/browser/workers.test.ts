@@ -1,49 +1,28 @@
 // A DataProcessingChannel on real Web Workers in Chromium, the page served by Vite's dev server.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
-import { createServer, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from './chromium.js';
+import { serveSourcePage, type ServedPage } from './vite-page.js';
 import type { WorkersReport } from './fixtures/workers/main.js';
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const REPO = here('../..');
 
-let server: ViteDevServer;
+let served: ServedPage;
 let browser: Browser;
 let url: string;
-let cacheDir: string;
 
 beforeAll(async () => {
-  cacheDir = await mkdtemp(join(tmpdir(), 'eric-bus-vite-'));
-  server = await createServer({
-    configFile: false,
-    root: here('./fixtures/workers'),
-    cacheDir,
-    logLevel: 'silent',
-    // The page and its worker import the package by name; here that means the sources.
-    resolve: {
-      alias: [
-        { find: /^eric-bus$/, replacement: join(REPO, 'src/index.ts') },
-        { find: /^eric-bus\/worker$/, replacement: join(REPO, 'src/worker.ts') },
-      ],
-    },
-    server: { host: '127.0.0.1', port: 0, fs: { allow: [REPO] }, hmr: false, watch: null },
-  });
-  await server.listen();
-  const address = server.httpServer!.address();
-  if (address === null || typeof address === 'string') throw new Error('Vite did not listen on a TCP port');
-  url = `http://127.0.0.1:${address.port}/`;
+  // The page and its worker import the package by name; here that means the sources.
+  served = await serveSourcePage(here('./fixtures/workers'), REPO);
+  url = served.url;
   browser = await launchChromium();
 });
 
 afterAll(async () => {
   await browser?.close();
-  await server?.close();
-  if (cacheDir) await rm(cacheDir, { recursive: true, force: true });
+  await served?.close();
 });
 
 describe('DataProcessingChannel on Web Workers (Chromium)', () => {
