@@ -6,7 +6,7 @@ import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { formatException, InvalidMessageFormat, TooManyStreams, VerbNotAllowed, type FrameId } from '../src/index.js';
 import type { Command, Verb } from '../src/protocol-client.js';
-import { isStreamingVerb } from '../src/bridge-frames.js';
+import { isStreamingVerb } from '../src/protocol-client.js';
 import { BackendCall, type LineBatch } from './backend-call.js';
 import { dataFramePrefix, encodeDataFrames, endFrame, errorFrame, okFrame, parseClientFrame } from './ws-frames.js';
 

@@ -1,5 +1,5 @@
 /** The socket protocol's text: parsing a command, formatting replies and stream lines. */
-import { EricBusError, formatException, InvalidMessageFormat, VERBS, type Command, type SSEEvent, type Verb } from '../src/index.js';
+import { EricBusError, formatException, InvalidMessageFormat, isVerb, VERBS, type Command, type SSEEvent, type Verb } from '../src/index.js';
 
 /** eric-sse's plain success reply. */
 export const ACK = 'ack';
@@ -22,10 +22,8 @@ export function parseCommand(raw: string): Command {
   const fields = parsed as Record<string, unknown>;
   const v = fields.v;
   if (v === undefined) throw new InvalidMessageFormat("Missing verb 'v'");
-  if (typeof v !== 'string' || !(VERBS as readonly string[]).includes(v)) {
-    throw new InvalidMessageFormat(`Unknown verb ${JSON.stringify(v)} (expected one of ${VERBS.join(', ')})`);
-  }
-  const verb = v as Verb;
+  if (!isVerb(v)) throw new InvalidMessageFormat(`Unknown verb ${JSON.stringify(v)} (expected one of ${VERBS.join(', ')})`);
+  const verb = v;
   const command: Command = { v: verb };
   if (verb !== 'c') command.c = requireId(fields, 'c', 'channel id', verb);
   if (needsReceiver.has(verb)) command.r = requireId(fields, 'r', 'receiver id', verb);

@@ -1,7 +1,7 @@
 /** The bridge's side of the frame envelope (SPEC §5): reading client frames, writing replies. */
-import { CANCEL_VERB, isFrameId, isVerb, type FrameId } from '../src/bridge-frames.js';
+import { CANCEL_VERB, isFrameId, type FrameId } from '../src/bridge-frames.js';
 import { formatException, InvalidMessageFormat } from '../src/index.js';
-import type { Command, Verb } from '../src/protocol-client.js';
+import { isVerb, type Command, type Verb } from '../src/protocol-client.js';
 import type { LineBatch } from './backend-call.js';
 
 /** A client frame, read. */

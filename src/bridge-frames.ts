@@ -3,7 +3,6 @@
  * text message. Client → bridge: a socket command plus a request id, or a cancel. Bridge →
  * client: `ok`, `error`, or `data` … `end` for streams, each carrying the request's id.
  */
-import { STREAMING_VERBS, VERBS, type Verb } from './protocol-client.js';
 import type { SSEEvent } from './sse.js';
 
 /** A request id: chosen by the client, echoed in every reply frame. */
@@ -34,16 +33,6 @@ export interface EndFrame {
 }
 /** Any frame the bridge sends. */
 export type ReplyFrame = OkFrame | ErrorFrame | DataFrame | EndFrame;
-
-/** True for a verb of the socket protocol. */
-export function isVerb(verb: unknown): verb is Verb {
-  return typeof verb === 'string' && (VERBS as readonly string[]).includes(verb);
-}
-
-/** True for `l` and `w`, whose reply is a stream. */
-export function isStreamingVerb(verb: Verb): boolean {
-  return STREAMING_VERBS.includes(verb);
-}
 
 /** True for a value usable as a frame id. */
 export function isFrameId(id: unknown): id is FrameId {

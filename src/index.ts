@@ -21,7 +21,7 @@ export { RingQueue, memoryQueues } from './queue.js';
 export type { MessageQueue, QueueFactory } from './queue.js';
 export { nextId, sequentialIds, setIdGenerator, resetIdGenerators } from './ids.js';
 export type { IdGenerator, IdKind } from './ids.js';
-export { ProtocolClient, VERBS, STREAMING_VERBS } from './protocol-client.js';
+export { ProtocolClient, VERBS, STREAMING_VERBS, isVerb, isStreamingVerb } from './protocol-client.js';
 export type { Command, Verb } from './protocol-client.js';
 export { DataProcessingChannel } from './data-processing-channel.js';
 export type { DataProcessingChannelOptions, ProcessingProgress, ProcessingError } from './data-processing-channel.js';

@@ -9,6 +9,16 @@ export const VERBS: readonly Verb[] = ['c', 'r', 'd', 'b', 'l', 'w', 'rl', 'rc']
 /** The verbs whose reply is a stream of events rather than one string. */
 export const STREAMING_VERBS: readonly Verb[] = ['l', 'w'];
 
+/** True for a verb of the socket protocol. */
+export function isVerb(verb: unknown): verb is Verb {
+  return typeof verb === 'string' && (VERBS as readonly string[]).includes(verb);
+}
+
+/** True for `l` and `w`, whose reply is a stream. */
+export function isStreamingVerb(verb: Verb): boolean {
+  return STREAMING_VERBS.includes(verb);
+}
+
 /** One command of the socket protocol: `{ v, c, r, t, p }` (SPEC section 4). */
 export interface Command {
   /** Verb. */

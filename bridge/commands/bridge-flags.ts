@@ -1,5 +1,5 @@
 /** The bridge's command-line flags, shared by `eric-bus bridge` and `eric-bus up`. */
-import { VERBS, type Verb } from '../../src/index.js';
+import { isVerb, VERBS, type Verb } from '../../src/index.js';
 import type { BridgeOptions } from '../bridge.js';
 import { positiveInt, UsageError } from './args.js';
 
@@ -68,7 +68,7 @@ function port(text: string | undefined): number {
 
 function verbs(text: string): Verb[] {
   const list = text.split(',').map((v) => v.trim()).filter((v) => v !== '');
-  const unknown = list.filter((v) => !(VERBS as readonly string[]).includes(v));
+  const unknown = list.filter((v) => !isVerb(v));
   if (unknown.length > 0) throw new UsageError(`--allow: unknown verb(s) ${unknown.join(', ')} (verbs: ${VERBS.join(', ')})`);
-  return list as Verb[];
+  return list.filter(isVerb);
 }
