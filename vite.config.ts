@@ -9,7 +9,7 @@ export default defineConfig(({ command, mode }) =>
           outDir: 'dist/lib',
           emptyOutDir: true,
           sourcemap: true,
-          lib: { entry: { index: 'src/index.ts', worker: 'src/worker.ts' }, formats: ['es'] },
+          lib: { entry: { index: 'src/index.ts', worker: 'src/workers/expose-handler.ts' }, formats: ['es'] },
           rollupOptions: { external: ['comlink'] },
         },
       }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Message } from '../src/index.js';
 import { SocketClient, SocketServer } from '../bridge/index.js';
-import { formatEvent } from '../bridge/protocol.js';
+import { formatEvent } from '../src/wire/socket-protocol.js';
 import { medianMs, printTable, rate } from './table.js';
 
 const COMMANDS = 2_000;

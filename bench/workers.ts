@@ -4,7 +4,7 @@
 import { Worker } from 'node:worker_threads';
 import { wrap } from 'comlink';
 import { nodeWorker } from '../bridge/index.js';
-import { nodeEndpoint } from '../bridge/comlink-node.js';
+import { nodeEndpoint } from '../bridge/workers/comlink-endpoint.js';
 import { DataProcessingChannel, Message, MessageQueueListener } from '../src/index.js';
 import { medianMs, printTable } from './table.js';
 import { roundsFor, spin } from './workers-spin.js';

@@ -1,5 +1,5 @@
 // The worker side of panel 2: one handler, registered with exposeHandler, renders a tile.
-import { exposeHandler } from '../src/worker.js';
+import { exposeHandler } from '../src/workers/expose-handler.js';
 import { renderTile, type Tile } from './mandelbrot.js';
 
 // A short random tag, so each rendered tile can say which worker drew it.

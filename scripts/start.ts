@@ -4,7 +4,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createServer } from 'vite';
-import { closeOnSignal } from '../bridge/on-signal.js';
+import { closeOnSignal } from '../bridge/signals.js';
 import { startUp } from '../bridge/up.js';
 
 const usage = `Usage: npm start [-- --host H] [--port N] [--bridge-port N]

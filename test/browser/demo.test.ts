@@ -123,7 +123,7 @@ describe('the demo page', () => {
     expect(await listenerLog.innerText()).not.toContain('just-two');
 
     const socket = pageUrl.searchParams.get('socket')!;
-    await run(process.execPath, ['dist/bridge/cli.js', 'send', '--socket', socket, 'broadcast', channelId, 'from-terminal', '{"shell": true}']);
+    await run(process.execPath, ['dist/bridge/cli/main.js', 'send', '--socket', socket, 'broadcast', channelId, 'from-terminal', '{"shell": true}']);
     await expect.poll(() => listenerLog.innerText()).toContain('from-terminal');
     await text('panel-remote').screenshot({ path: `${SHOTS}/remote.png`, animations: 'disabled' });
     await page.screenshot({ path: `${SHOTS}/page.png`, fullPage: true, animations: 'disabled' });

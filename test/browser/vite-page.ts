@@ -24,7 +24,7 @@ export async function serveSourcePage(root: string, repo: string): Promise<Serve
     resolve: {
       alias: [
         { find: /^eric-bus$/, replacement: join(repo, 'src/index.ts') },
-        { find: /^eric-bus\/worker$/, replacement: join(repo, 'src/worker.ts') },
+        { find: /^eric-bus\/worker$/, replacement: join(repo, 'src/workers/expose-handler.ts') },
       ],
     },
     server: { host: '127.0.0.1', port: 0, fs: { allow: [repo] }, hmr: false, watch: null },

@@ -12,7 +12,7 @@ import {
   VerbNotAllowed,
   type WebSocketConstructor,
 } from '../../src/index.js';
-import { pushStream } from '../../src/bridge-stream.js';
+import { pushStream } from '../../src/remote/push-stream.js';
 
 describe('backoffDelay', () => {
   it('grows exponentially up to the cap; jitter takes a share of the delay at random', () => {

@@ -1,8 +1,8 @@
-/** Runs the built `eric-bus` command (dist/bridge/cli.js, built by `pretest`) as a child process. */
+/** Runs the built `eric-bus` command (dist/bridge/cli/main.js, built by `pretest`) as a child process. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 
-export const CLI = join(import.meta.dirname, '../../dist/bridge/cli.js');
+export const CLI = join(import.meta.dirname, '../../dist/bridge/cli/main.js');
 
 /** Runs the CLI to completion; resolves with its exit code and output. */
 export function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lines } from '../../bridge/lines.js';
+import { lines } from '../../bridge/socket/lines.js';
 
 async function collect(chunks: Buffer[]): Promise<string[]> {
   async function* source() {

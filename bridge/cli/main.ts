@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+/** The `eric-bus` command: one subcommand per module under bridge/commands/. */
+
+/** What each subcommand module exports. */
+export interface Command {
+  /** One line for the command list. */
+  summary: string;
+  /** The full `--help` text. */
+  usage: string;
+  /** Runs the command with the arguments after its name; resolves with the exit code (or never, for servers). */
+  run(argv: string[]): Promise<number | void>;
+}
+
+const commands: Record<string, () => Promise<Command>> = {
+  serve: async () => (await import('./serve.js')).serve,
+  send: async () => (await import('./send.js')).send,
+  listen: async () => (await import('./listen.js')).listen,
+  bridge: async () => (await import('./bridge.js')).bridge,
+  up: async () => (await import('./up.js')).up,
+};
+
+async function help(): Promise<string> {
+  const names = Object.keys(commands);
+  const loaded = await Promise.all(names.map((name) => commands[name]!()));
+  const width = Math.max(...names.map((name) => name.length));
+  const list = names.map((name, i) => `  ${name.padEnd(width)}  ${loaded[i]!.summary}`);
+  return ['Usage: eric-bus <command> [options]', '', 'Commands:', ...list, '', "Run 'eric-bus <command> --help' for a command's options."].join('\n');
+}
+
+async function main(argv: string[]): Promise<number | void> {
+  const [name, ...rest] = argv;
+  if (name === undefined) {
+    console.error(`eric-bus: a command is required; 'eric-bus --help' lists them`);
+    return 2;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
+    console.log(await help());
+    return 0;
+  }
+  const load = commands[name];
+  if (!load) {
+    console.error(`eric-bus: unknown command '${name}'; 'eric-bus --help' lists them`);
+    return 2;
+  }
+  const command = await load();
+  // Help is asked for before a `--`; after it, `-h` is a value (a payload, say).
+  const options = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+  if (options.includes('--help') || options.includes('-h')) {
+    console.log(command.usage);
+    return 0;
+  }
+  return command.run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (typeof code === 'number') process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(`eric-bus: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,73 @@
+/** `eric-bus send`: one command to a socket server, from the terminal. */
+import type { JsonValue } from '../../src/index.js';
+import type { Command } from './main.js';
+import { SocketClient } from '../socket/client.js';
+import { describeError, parseCommandArgs, required, UsageError, withUsage } from './args.js';
+
+/** A payload argument: JSON when it parses as JSON, otherwise the text itself. */
+function payloadArg(text: string | undefined): JsonValue | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as JsonValue;
+  } catch {
+    return text;
+  }
+}
+
+type Action = (client: SocketClient, args: string[]) => Promise<string>;
+
+const actions: Record<string, { args: string; does: string; arity: [number, number]; action: Action }> = {
+  'create-channel': { args: '', does: 'create a channel; prints its id', arity: [0, 0], action: (c) => c.createChannel() },
+  'add-listener': { args: 'CHANNEL', does: 'add a listener; prints its id', arity: [1, 1], action: (c, [ch]) => c.register(ch!) },
+  dispatch: { args: 'CHANNEL LISTENER TYPE [PAYLOAD]', does: 'send a message to one listener', arity: [3, 4], action: (c, [ch, l, t, p]) => c.dispatch(ch!, l!, t!, payloadArg(p)) },
+  broadcast: { args: 'CHANNEL TYPE [PAYLOAD]', does: 'send a message to every listener', arity: [2, 3], action: (c, [ch, t, p]) => c.broadcastMessage(ch!, t!, payloadArg(p)) },
+  'remove-listener': { args: 'CHANNEL LISTENER', does: 'remove a listener (its stream ends)', arity: [2, 2], action: (c, [ch, l]) => c.removeListener(ch!, l!) },
+  'remove-channel': { args: 'CHANNEL', does: 'remove a channel (its streams end)', arity: [1, 1], action: (c, [ch]) => c.removeChannel(ch!) },
+  raw: { args: 'JSON', does: 'send a command as it is', arity: [1, 1], action: (c, [json]) => c.sendRaw(parseRaw(json!)) },
+};
+
+function parseRaw(json: string): object {
+  try {
+    return JSON.parse(json) as object;
+  } catch {
+    throw new UsageError(`raw takes a JSON command, e.g. '{"v": "c"}'`);
+  }
+}
+
+export const send: Command = {
+  summary: 'send one command (create a channel, add a listener, dispatch, broadcast, remove)',
+  usage: `Usage: eric-bus send --socket PATH ACTION [ARGS]
+
+Sends one command to a socket server (ours or eric-sse's) and prints the reply: a channel
+or listener id, or 'ack'. An error reply is printed on stderr and exits 1.
+
+Actions:
+${Object.entries(actions)
+  .map(([name, { args, does }]) => `  ${`${name} ${args}`.padEnd(42)}${does}`)
+  .join('\n')}
+
+PAYLOAD is JSON when it parses as JSON ('{"n": 1}', 42, true), otherwise plain text.
+'raw' sends the JSON as it is and prints the reply as it comes, errors included.
+
+Options:
+  --socket PATH   the server's socket file (required)
+  -h, --help      show this help`,
+  run: (argv) =>
+    withUsage('send', async () => {
+      const { values, positionals } = parseCommandArgs(argv, { socket: { type: 'string' } });
+      const path = required(values.socket, '--socket');
+      const [name, ...args] = positionals;
+      const entry = name === undefined ? undefined : actions[name];
+      if (!entry) throw new UsageError(name === undefined ? 'an action is required' : `unknown action '${name}'`);
+      const [min, max] = entry.arity;
+      if (args.length < min || args.length > max) throw new UsageError(`usage: send ${name} ${entry.args}`.trimEnd());
+      try {
+        console.log(await entry.action(new SocketClient(path), args));
+        return 0;
+      } catch (error) {
+        if (error instanceof UsageError) throw error; // a mistake on the command line, not a reply
+        process.stderr.write(`${describeError(error)}\n`);
+        return 1;
+      }
+    }),
+};

@@ -1,0 +1,37 @@
+/** `eric-bus serve`: runs a SocketServer until SIGINT/SIGTERM. */
+import type { Command } from './main.js';
+import { createLogger } from '../log.js';
+import { SocketServer } from '../socket/server.js';
+import { parseCommandArgs, positiveInt, required, withUsage } from './args.js';
+
+export const serve: Command = {
+  summary: 'serve the eric-sse socket protocol on a Unix socket',
+  usage: `Usage: eric-bus serve --socket PATH [options]
+
+Serves eric-sse 0.6.1's Unix-socket protocol (one JSON command per connection) with
+in-memory channels. The socket file is created mode 0600; a stale one is replaced.
+SIGINT/SIGTERM shut down gracefully and remove the file.
+
+Options:
+  --socket PATH         the socket file to listen on (required)
+  --max-command BYTES   largest accepted command (default 1048576)
+  --idle-timeout MS     how long a silent client is waited for (default 30000)
+  --verbose             log connections and commands on stderr
+  -h, --help            show this help`,
+  run: (argv) =>
+    withUsage('serve', async () => {
+      const { values } = parseCommandArgs(argv, {
+        socket: { type: 'string' },
+        'max-command': { type: 'string' },
+        'idle-timeout': { type: 'string' },
+        verbose: { type: 'boolean', default: false },
+      });
+      const path = required(values.socket, '--socket');
+      await SocketServer.start(path, {
+        maxBytes: positiveInt(values['max-command'], '--max-command'),
+        idleTimeoutMs: positiveInt(values['idle-timeout'], '--idle-timeout'),
+        logger: createLogger(values.verbose),
+      });
+      console.log(`eric-bus: serving on ${path}`);
+    }),
+};

@@ -1,0 +1,30 @@
+/** One connection of the socket protocol: connect, write the command, half-close. */
+import { connect, type Socket } from 'node:net';
+import { backoffDelay } from '../../src/index.js';
+
+/**
+ * A server whose accept queue is full refuses with EAGAIN (a burst of clients; eric-sse's Python
+ * server listens with a backlog of 100): retried with exponential backoff and full jitter, so a
+ * burst spreads out instead of colliding again, for about 3 s.
+ */
+const EAGAIN_RETRY = { initialDelayMs: 2, maxDelayMs: 250, jitter: 1, maxAttempts: 20 };
+
+/** Connects to `path`, writes `command` and half-closes, as eric-sse's client does; resolves with the socket, to read the reply from. */
+export async function openCommand(path: string, command: string): Promise<Socket> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await new Promise<Socket>((resolve, reject) => {
+        const socket = connect(path);
+        socket.once('error', reject);
+        socket.once('connect', () => {
+          socket.off('error', reject);
+          socket.end(command);
+          resolve(socket);
+        });
+      });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN' || attempt + 1 >= EAGAIN_RETRY.maxAttempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt, EAGAIN_RETRY)));
+    }
+  }
+}

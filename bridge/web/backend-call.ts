@@ -1,0 +1,165 @@
+/**
+ * One command on the socket server: one Unix connection that writes the command, half-closes,
+ * and reads the reply — a whole string, or for `l`/`w` a stream of JSON lines read only as fast
+ * as the caller can pass them on (`pause`/`resume`). Speaks nothing but the socket protocol,
+ * so any server of it works (ours, eric-sse's Python one).
+ */
+import type { Socket } from 'node:net';
+import { BackendUnavailable, formatException, InvalidMessageFormat, parseException } from '../../src/index.js';
+import { isJsonObjectLine } from './frames.js';
+import { openCommand } from '../socket/connect.js';
+
+/** Where a call's outcome goes. Exactly one of `reply`, `end` or `error` ends a call. */
+export interface BackendCallHandlers {
+  /** The whole plain reply of a non-streaming verb (`ack`, an id). */
+  reply(text: string): void;
+  /**
+   * Event lines of a stream, a chunk at a time, each a JSON object without its newline. The
+   * batch is reused: read it during the call only.
+   */
+  lines(batch: LineBatch): void;
+  /** The stream ended (the server closed it). */
+  end(): void;
+  /** The server replied an error, or could not be reached: the text is `Name('detail')`. */
+  error(text: string): void;
+}
+
+/** Lines of a chunk, by position: line `i` is `sources[i][starts[i]..ends[i])` (no copy, no view per line). */
+export interface LineBatch {
+  readonly sources: Buffer[];
+  readonly starts: number[];
+  readonly ends: number[];
+}
+
+const NEWLINE = 0x0a;
+
+const utf8 = new TextDecoder();
+
+export class BackendCall {
+  readonly #streaming: boolean;
+  readonly #handlers: BackendCallHandlers;
+  readonly #path: string;
+  #socket: Socket | undefined;
+  #done = false;
+  #paused = false;
+  /** Reply bytes (plain verbs) or the start of an unfinished line (streams). */
+  #pending: Buffer[] = [];
+
+  constructor(socketPath: string, command: object, streaming: boolean, handlers: BackendCallHandlers) {
+    this.#path = socketPath;
+    this.#streaming = streaming;
+    this.#handlers = handlers;
+    openCommand(socketPath, JSON.stringify(command)).then(
+      (socket) => this.#attach(socket),
+      (error: NodeJS.ErrnoException) => {
+        if (!this.#done) this.#fail(formatException(new BackendUnavailable(`Cannot reach the socket server at ${this.#path} (${error.code ?? error.message})`)));
+      },
+    );
+  }
+
+  /** Stops reading: the server, seeing a full socket, stops taking messages from the queue. */
+  pause(): void {
+    this.#paused = true;
+    if (!this.#done) this.#socket?.pause();
+  }
+
+  resume(): void {
+    this.#paused = false;
+    if (!this.#done) this.#socket?.resume();
+  }
+
+  /** Closes the Unix connection without reporting anything (a cancelled stream, a closed WebSocket). */
+  cancel(): void {
+    this.#done = true;
+    this.#socket?.destroy();
+  }
+
+  #attach(socket: Socket): void {
+    this.#socket = socket;
+    if (this.#done) return void socket.destroy();
+    socket.on('data', (chunk: Buffer) => (this.#streaming ? this.#onStreamData(chunk) : this.#pending.push(chunk)));
+    socket.once('end', () => this.#onEnd());
+    socket.once('error', (error: NodeJS.ErrnoException) => this.#onError(error));
+    socket.once('close', () => this.#onEnd());
+    if (this.#paused) socket.pause();
+  }
+
+  readonly #batch: LineBatch = { sources: [], starts: [], ends: [] };
+
+  #onStreamData(data: Buffer): void {
+    if (this.#done) return;
+    const batch = this.#batch;
+    batch.sources.length = batch.starts.length = batch.ends.length = 0;
+    let start = 0;
+    let newline = data.indexOf(NEWLINE);
+    if (this.#pending.length > 0) {
+      // The line cut by the previous chunk: only its own bytes are copied together.
+      if (newline < 0) return void this.#pending.push(data);
+      const head = Buffer.concat([...this.#pending, data.subarray(0, newline)]);
+      this.#pending = [];
+      if (!this.#addLine(head, 0, head.length)) return;
+      start = newline + 1;
+      newline = data.indexOf(NEWLINE, start);
+    }
+    for (; newline >= 0; newline = data.indexOf(NEWLINE, start)) {
+      const lineStart = start;
+      start = newline + 1;
+      if (!this.#addLine(data, lineStart, newline)) return;
+    }
+    if (start < data.length) this.#pending.push(data.subarray(start));
+    if (batch.starts.length > 0) this.#handlers.lines(batch);
+  }
+
+  /** Adds a line to the batch (without a trailing CR); a line that is not an event passes on the lines before it, then fails the call. */
+  #addLine(source: Buffer, start: number, end: number): boolean {
+    if (end > start && source[end - 1] === 0x0d) end--;
+    if (end === start) return true;
+    const batch = this.#batch;
+    if (!isJsonObjectLine(source, start, end)) {
+      if (batch.starts.length > 0) this.#handlers.lines(batch);
+      this.#fail(utf8.decode(source.subarray(start, end)));
+      return false;
+    }
+    batch.sources.push(source);
+    batch.starts.push(start);
+    batch.ends.push(end);
+    return true;
+  }
+
+  #onEnd(): void {
+    if (this.#done) return;
+    const rest = Buffer.concat(this.#pending);
+    this.#pending = [];
+    if (this.#streaming) {
+      const batch = this.#batch;
+      batch.sources.length = batch.starts.length = batch.ends.length = 0;
+      if (!this.#addLine(rest, 0, rest.length)) return;
+      if (batch.starts.length > 0) this.#handlers.lines(batch);
+      this.#finish();
+      this.#handlers.end();
+      return;
+    }
+    const text = utf8.decode(rest).replace(/\r?\n$/, '');
+    if (text === '') return this.#fail(formatException(new BackendUnavailable('The socket server closed the connection without a reply')));
+    if (parseException(text)) return this.#fail(text);
+    this.#finish();
+    this.#handlers.reply(text);
+  }
+
+  #onError(error: NodeJS.ErrnoException): void {
+    if (this.#done) return;
+    this.#fail(formatException(new BackendUnavailable(`Lost the connection to the socket server at ${this.#path} (${error.code ?? error.message})`)));
+  }
+
+  /** Reports an error: a server's `Name('detail')` as it came, any other text as a format error. */
+  #fail(text: string): void {
+    this.#finish();
+    const reply = parseException(text) ? text : formatException(new InvalidMessageFormat(`Unexpected reply from the socket server: ${text.slice(0, 200)}`));
+    this.#handlers.error(reply);
+  }
+
+  #finish(): void {
+    this.#done = true;
+    this.#socket?.destroy();
+  }
+}

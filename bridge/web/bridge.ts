@@ -1,0 +1,200 @@
+/**
+ * The WebSocket bridge: a `ws` server whose connections each drive the socket server through
+ * the frame envelope (SPEC §5). Token, origin, verbs, frame size and streams per connection are
+ * checked; heartbeats reap dead peers; closing a WebSocket closes every Unix connection it opened.
+ */
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { VERBS, type Verb } from '../../src/remote/protocol-client.js';
+import { checkAccess, generateToken, type AccessPolicy, type Refusal } from './access.js';
+import { BridgeSession } from './session.js';
+import { silentLogger, type Logger } from '../log.js';
+
+/** Options of {@link WebSocketBridge.start}. */
+export interface BridgeOptions {
+  /** The socket server's path (ours or any server of the protocol). */
+  socketPath: string;
+  /** TCP port; 0 (the default) picks a free one, see {@link WebSocketBridge.port}. */
+  port?: number;
+  /** Interface to listen on (`127.0.0.1`). */
+  host?: string;
+  /** The shared token; generated when absent (see {@link WebSocketBridge.token}). */
+  token?: string;
+  /** Allowed `Origin`s (`*`: any); by default localhost, 127.0.0.1 and [::1] on any port. The bridge's own origin is always allowed. */
+  origins?: readonly string[];
+  /** Verbs forwarded to the server (all of them by default); others get a `VerbNotAllowed` error frame. */
+  allow?: readonly Verb[];
+  /** Largest frame accepted from a client, in bytes (1 MiB); a larger one closes that WebSocket with code 1009. */
+  maxFrameBytes?: number;
+  /** Streams one WebSocket may have open at once (100); more get a `TooManyStreams` error frame. */
+  maxStreams?: number;
+  /** Interval between heartbeat pings, in ms (30 000); a peer that missed the previous pong is dropped. */
+  heartbeatMs?: number;
+  /** Where connections and refusals are reported (silent by default). */
+  logger?: Logger;
+}
+
+/** Largest client frame accepted by default (1 MiB). */
+export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
+/** Open streams allowed per WebSocket by default. */
+export const DEFAULT_MAX_STREAMS = 100;
+/** Interval of heartbeat pings; a peer that missed the last pong is dropped. */
+export const DEFAULT_HEARTBEAT_MS = 30_000;
+
+interface Peer {
+  session: BridgeSession;
+  alive: boolean;
+}
+
+/** A WebSocket server that relays each command frame to the socket server over its own Unix connection. */
+export class WebSocketBridge {
+  /** The socket server's socket file. */
+  readonly socketPath: string;
+  /** The interface it listens on. */
+  readonly host: string;
+  /** The TCP port it listens on. */
+  readonly port: number;
+  /** The token clients must present. */
+  readonly token: string;
+  readonly #http: Server;
+  readonly #wss: WebSocketServer;
+  readonly #peers = new Map<WebSocket, Peer>();
+  readonly #heartbeat: ReturnType<typeof setInterval>;
+  #closing: Promise<void> | undefined;
+
+  private constructor(http: Server, wss: WebSocketServer, options: Required<Pick<BridgeOptions, 'socketPath' | 'host' | 'token' | 'heartbeatMs'>> & { port: number }) {
+    this.#http = http;
+    this.#wss = wss;
+    this.socketPath = options.socketPath;
+    this.host = options.host;
+    this.port = options.port;
+    this.token = options.token;
+    this.#heartbeat = setInterval(() => this.#beat(), options.heartbeatMs);
+    this.#heartbeat.unref();
+  }
+
+  /** Starts a bridge and resolves once it listens. */
+  static async start(options: BridgeOptions): Promise<WebSocketBridge> {
+    const host = options.host ?? '127.0.0.1';
+    const token = options.token ?? generateToken();
+    if (token === '') throw new Error('The bridge token may not be empty');
+    const allow = new Set(options.allow ?? VERBS);
+    const logger = options.logger ?? silentLogger;
+    const sessionOptions = { socketPath: options.socketPath, allow, maxStreams: options.maxStreams ?? DEFAULT_MAX_STREAMS };
+    const policy: AccessPolicy = { token, ownOrigin: '', ...(options.origins ? { origins: options.origins } : {}) };
+
+    const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: false });
+    const http = createServer((request, response) => answerPlainRequest(request, response, checkAccess(request, policy)));
+    let bridge: WebSocketBridge | undefined;
+    http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      socket.on('error', () => {});
+      const refusal = checkAccess(request, policy);
+      if (refusal || !bridge || bridge.#closing) {
+        logger.info(`bridge: refused a WebSocket from ${request.socket.remoteAddress ?? '?'}: ${refusal?.reason ?? 'shutting down'}`);
+        return refuseUpgrade(socket, refusal ?? { status: 403, reason: 'shutting down' });
+      }
+      const open = bridge;
+      wss.handleUpgrade(request, socket, head, (ws) => open.#accept(ws, socket as Socket, sessionOptions, logger));
+    });
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(options.port ?? 0, host, () => {
+        http.off('error', reject);
+        resolve();
+      });
+    });
+    const port = (http.address() as { port: number }).port;
+    bridge = new WebSocketBridge(http, wss, { socketPath: options.socketPath, host, port, token, heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS });
+    policy.ownOrigin = `http://${bridge.#hostForUrl()}:${port}`;
+    logger.info(`bridge: listening on ${bridge.url.replace(token, '…')}, forwarding to ${options.socketPath}`);
+    return bridge;
+  }
+
+  /** The URL to give clients, token included: `ws://127.0.0.1:8765/?token=…`. */
+  get url(): string {
+    return `ws://${this.#hostForUrl()}:${this.port}/?token=${encodeURIComponent(this.token)}`;
+  }
+
+  /** Open WebSockets. */
+  get connections(): number {
+    return this.#peers.size;
+  }
+
+  /** Stops listening, closes every WebSocket (code 1001) and every Unix connection they opened. */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  async #shutdown(): Promise<void> {
+    clearInterval(this.#heartbeat);
+    const closed = new Promise<void>((resolve) => this.#http.close(() => resolve()));
+    const sockets = [...this.#peers.keys()];
+    await Promise.all(
+      sockets.map(
+        (ws) =>
+          new Promise<void>((resolve) => {
+            this.#peers.get(ws)?.session.close();
+            ws.once('close', () => resolve());
+            ws.close(1001, 'Bridge shutting down');
+            // A peer that does not answer the closing handshake is cut off.
+            setTimeout(() => ws.terminate(), 1000).unref();
+          }),
+      ),
+    );
+    this.#http.closeAllConnections();
+    await closed;
+  }
+
+  #accept(ws: WebSocket, tcp: Socket, options: ConstructorParameters<typeof BridgeSession>[2], logger: Logger): void {
+    const peer: Peer = { session: new BridgeSession(ws, tcp, options), alive: true };
+    const from = `${tcp.remoteAddress ?? '?'}:${tcp.remotePort ?? '?'}`;
+    this.#peers.set(ws, peer);
+    logger.info(`bridge: accepted a WebSocket from ${from} (${this.#peers.size} open)`);
+    ws.on('pong', () => (peer.alive = true));
+    ws.on('error', (error) => logger.info(`bridge: WebSocket error: ${error.message}`));
+    ws.once('close', (code) => {
+      logger.info(`bridge: WebSocket from ${from} closed (${code})`);
+      peer.session.close();
+      this.#peers.delete(ws);
+    });
+  }
+
+  #beat(): void {
+    for (const [ws, peer] of this.#peers) {
+      if (!peer.alive) {
+        ws.terminate();
+        continue;
+      }
+      peer.alive = false;
+      ws.ping();
+    }
+  }
+
+  #hostForUrl(): string {
+    return this.host.includes(':') ? `[${this.host}]` : this.host;
+  }
+}
+
+/**
+ * Plain HTTP on the bridge's port: 426 (use a WebSocket) once the checks pass, else 401/403.
+ * Readable from any page (CORS), so a browser client can tell a refusal from an outage; the
+ * origin is checked before the token, so a foreign page learns nothing about the token.
+ */
+function answerPlainRequest(request: IncomingMessage, response: ServerResponse, refusal: Refusal | undefined): void {
+  const cors = { 'Access-Control-Allow-Origin': '*', 'Cache-Control': 'no-store' };
+  if (request.method === 'OPTIONS') {
+    response.writeHead(204, { ...cors, 'Access-Control-Allow-Methods': 'GET' }).end();
+    return;
+  }
+  const status = refusal?.status ?? 426;
+  response.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...cors, ...(refusal ? {} : { Upgrade: 'websocket' }) });
+  response.end(refusal ? `${STATUS_CODES[status]}: ${refusal.reason}\n` : 'This is an eric-bus WebSocket bridge: connect with a WebSocket.\n');
+}
+
+function refuseUpgrade(socket: Duplex, refusal: Refusal): void {
+  const body = `${STATUS_CODES[refusal.status]}: ${refusal.reason}\n`;
+  socket.end(`HTTP/1.1 ${refusal.status} ${STATUS_CODES[refusal.status]}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+}

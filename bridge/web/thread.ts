@@ -1,0 +1,63 @@
+/**
+ * A bridge on its own worker thread, so relaying frames uses another core than the socket
+ * server beside it (`eric-bus up --thread`): the same options and behaviour as
+ * {@link WebSocketBridge}, reached through a handle.
+ */
+import { Worker } from 'node:worker_threads';
+import type { BridgeOptions } from './bridge.js';
+
+/** What a running bridge offers, wherever it runs. */
+export interface RunningBridge {
+  readonly socketPath: string;
+  readonly host: string;
+  readonly port: number;
+  readonly token: string;
+  /** The URL to give clients, token included. */
+  readonly url: string;
+  /** Stops accepting, closes every WebSocket (and the Unix connections they opened). */
+  close(): Promise<void>;
+}
+
+/** Options of {@link BridgeThread.start}: the bridge's, with `verbose` for a logger (functions cannot cross threads). */
+export type BridgeThreadOptions = Omit<BridgeOptions, 'logger'> & { verbose?: boolean };
+
+/** A {@link WebSocketBridge} on its own worker thread, so it does not share a core with the socket server. */
+export class BridgeThread implements RunningBridge {
+  readonly #worker: Worker;
+  readonly #exited: Promise<void>;
+  #closing: Promise<void> | undefined;
+
+  private constructor(
+    worker: Worker,
+    readonly socketPath: string,
+    readonly host: string,
+    readonly port: number,
+    readonly token: string,
+    readonly url: string,
+  ) {
+    this.#worker = worker;
+    this.#exited = new Promise((resolve) => worker.once('exit', () => resolve()));
+  }
+
+  /** Starts the bridge in a new worker thread; resolves once it listens. */
+  static async start(options: BridgeThreadOptions): Promise<BridgeThread> {
+    const worker = new Worker(new URL('./thread-entry.js', import.meta.url), { workerData: options });
+    const started = await new Promise<{ url: string; token: string; host: string; port: number }>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`The bridge thread exited (${code}) before listening`)));
+    });
+    worker.removeAllListeners('exit');
+    worker.on('error', (error) => process.stderr.write(`eric-bus: error: bridge thread: ${error.message}\n`));
+    return new BridgeThread(worker, options.socketPath, started.host, started.port, started.token, started.url);
+  }
+
+  /** Closes the bridge (as WebSocketBridge.close) and ends the thread. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#worker.postMessage('close');
+      await this.#exited;
+    })();
+    return this.#closing;
+  }
+}

@@ -1,0 +1,16 @@
+// `eric-bus/worker` in Node: what a worker_threads module calls to serve a DataProcessingChannel.
+import { parentPort } from 'node:worker_threads';
+import { expose } from 'comlink';
+import { nodeEndpoint } from './comlink-endpoint.js';
+import { batchRunner, type MessageHandler } from '../../src/workers/protocol.js';
+
+export type { MessageHandler, WorkerMessage } from '../../src/workers/protocol.js';
+
+/**
+ * Registers `handler` as this worker thread's processing function: it receives each message
+ * (`{ type, payload }`) and returns or resolves the processed payload.
+ */
+export function exposeHandler<P = unknown, R = unknown>(handler: MessageHandler<P, R>): void {
+  if (!parentPort) throw new Error('exposeHandler must be called inside a worker thread');
+  expose(batchRunner(handler as MessageHandler), nodeEndpoint(parentPort));
+}

@@ -1,0 +1,320 @@
+import { InvalidListenerException, NoMessagesException } from '../errors.js';
+import { nextId } from './ids.js';
+import { MessageQueueListener } from './listener.js';
+import { Message, MESSAGE_TYPE_CLOSED } from './message.js';
+import { memoryQueues, type MessageQueue, type QueueFactory } from './queue.js';
+
+/** Options every channel takes. */
+export interface ChannelOptions {
+  /** Pause between two delivered messages of a stream, in seconds (0: none). */
+  streamDelaySeconds?: number;
+  /** Makes each listener's queue; in-memory ring queues by default. */
+  queues?: QueueFactory;
+  /** The channel id; the next sequential id by default. */
+  id?: string;
+}
+
+interface Slot {
+  readonly listener: MessageQueueListener;
+  readonly queue: MessageQueue<Message>;
+  /** Streams waiting on this slot, woken when the listener is removed. */
+  readonly onRemove: Set<() => void>;
+}
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
+
+/** Base of channels: listeners, their queues, delivery and streaming. */
+export abstract class AbstractChannel<Out = unknown> {
+  readonly id: string;
+  readonly streamDelaySeconds: number;
+  readonly #queues: QueueFactory;
+  readonly #slots = new Map<string, Slot>();
+  #openStreams = 0;
+
+  constructor({ streamDelaySeconds = 0, queues = memoryQueues, id = nextId('channel') }: ChannelOptions = {}) {
+    this.id = id;
+    this.streamDelaySeconds = streamDelaySeconds;
+    this.#queues = queues;
+  }
+
+  /** Turns a message into what this channel's streams yield. */
+  abstract adapt(msg: Message): Out;
+
+  /** Creates, registers and returns a default listener (not yet running). */
+  addListener(): MessageQueueListener {
+    const listener = new MessageQueueListener();
+    this.registerListener(listener);
+    return listener;
+  }
+
+  /** Adds a listener with an empty queue; a listener id may be registered once. */
+  registerListener(listener: MessageQueueListener): void {
+    if (this.#slots.has(listener.id)) {
+      throw new InvalidListenerException(`Listener ${listener.id} is already registered`);
+    }
+    this.#slots.set(listener.id, { listener, queue: this.#queues<Message>(), onRemove: new Set() });
+  }
+
+  /** Drops a listener and its queue; a stream open on it yields one closed event and ends. */
+  removeListener(listenerId: string): void {
+    const slot = this.#slot(listenerId);
+    this.#slots.delete(listenerId);
+    for (const wake of [...slot.onRemove]) wake();
+  }
+
+  getListener(listenerId: string): MessageQueueListener {
+    return this.#slot(listenerId).listener;
+  }
+
+  /** Whether `listener` (this very object) is registered here. */
+  hasListener(listener: MessageQueueListener): boolean {
+    return this.#slots.get(listener.id)?.listener === listener;
+  }
+
+  /**
+   * Calls `wake` once, when a message waits for the listener, the listener stops, or it is
+   * removed (at once if one of these already holds); returns a canceller. The event-driven
+   * seam for consumers that take messages themselves, e.g. only when a socket can take them.
+   */
+  whenMessageWaits(listenerId: string, wake: () => void): () => void {
+    const slot = this.#slot(listenerId);
+    if (!slot.listener.isRunningSync() || slot.queue.length > 0) {
+      wake();
+      return noop;
+    }
+    return this.#whenChanged(slot, wake);
+  }
+
+  /** The registered listeners. */
+  listeners(): IterableIterator<MessageQueueListener> {
+    return Array.from(this.#slots.values(), (slot) => slot.listener).values();
+  }
+
+  /** How many listeners are registered. */
+  get size(): number {
+    return this.#slots.size;
+  }
+
+  /** How many streams are open on this channel (0 once every stream has ended or been released). */
+  get openStreams(): number {
+    return this.#openStreams;
+  }
+
+  /** How many messages wait for the listener. */
+  queueLength(listenerId: string): number {
+    return this.#slot(listenerId).queue.length;
+  }
+
+  /** Appends a message to one listener's queue. */
+  dispatch(listenerId: string, msg: Message): void {
+    this.#slot(listenerId).queue.push(msg);
+  }
+
+  /** Appends the same message object to every listener's queue. */
+  broadcast(msg: Message): void {
+    for (const slot of this.#slots.values()) slot.queue.push(msg);
+  }
+
+  /**
+   * Puts messages that were taken (e.g. by {@link deliverNext}) but could not be delivered
+   * back at the head of the listener's queue, in their order. Returns false when the queue
+   * has no `putBack`.
+   */
+  requeue(listenerId: string, msgs: readonly Message[]): boolean {
+    const queue = this.#slot(listenerId).queue;
+    if (!queue.putBack) return false;
+    queue.putBack(msgs);
+    return true;
+  }
+
+  /** Broadcasts a {@link MESSAGE_TYPE_CLOSED} message. */
+  notifyEnd(): void {
+    this.broadcast(new Message(MESSAGE_TYPE_CLOSED));
+  }
+
+  /** Removes every listener: each open stream yields one closed event and ends. */
+  close(): void {
+    for (const id of [...this.#slots.keys()]) this.removeListener(id);
+  }
+
+  /** Pops the listener's oldest message and runs its `onMessage`; throws when there is none or it is not running. */
+  deliverNext(listenerId: string): Message {
+    const slot = this.#slot(listenerId);
+    const msg = this.#take(slot);
+    const pending = slot.listener.onMessage(msg);
+    if (pending) pending.catch((error: unknown) => console.error(`onMessage of listener ${listenerId} failed:`, error));
+    return msg;
+  }
+
+  /**
+   * Pops the listener's oldest message without running `onMessage`, running or not (as the
+   * seed's process_queue pops): for channels that process messages themselves. Undefined when empty.
+   */
+  protected takeNext(listenerId: string): Message | undefined {
+    return this.#slot(listenerId).queue.take();
+  }
+
+  /** Streams a listener's messages, adapted, until it stops or is removed. */
+  messageStream(listener: MessageQueueListener): AsyncIterableIterator<Out> {
+    return this.#stream(listener, (slot) => this.#adaptNext(slot), (closed) => this.adapt(closed));
+  }
+
+  /**
+   * Like {@link messageStream}, but yields every waiting message at once as an array
+   * (at most `maxBatch`): for consumers that can take many at a time.
+   */
+  messageBatches(listener: MessageQueueListener, maxBatch = Infinity): AsyncIterableIterator<Out[]> {
+    return this.#stream(
+      listener,
+      async (slot) => {
+        const out: Out[] = [];
+        do {
+          const received = this.#receive(slot);
+          out.push(this.adapt(received instanceof Message ? received : await received));
+        } while (out.length < maxBatch && slot.queue.length > 0 && listener.isRunningSync());
+        return out;
+      },
+      (closed) => [this.adapt(closed)],
+    );
+  }
+
+  /** Adds a started listener and streams it; the listener is removed when the stream ends. */
+  watch(): AsyncIterableIterator<Out> {
+    const listener = this.addListener();
+    listener.startSync();
+    return this.#stream(listener, (slot) => this.#adaptNext(slot), (closed) => this.adapt(closed), () => {
+      if (this.#slots.get(listener.id)?.listener === listener) this.#slots.delete(listener.id);
+    });
+  }
+
+  /** Calls `wake` once, at the slot's next push, stop or removal; returns a canceller. */
+  #whenChanged(slot: Slot, wake: () => void): () => void {
+    let offQueue: (() => void) | undefined;
+    let woken = false;
+    const cancel = () => {
+      offStop();
+      slot.onRemove.delete(once);
+      offQueue?.();
+    };
+    const once = () => {
+      if (woken) return;
+      woken = true;
+      cancel();
+      wake();
+    };
+    const offStop = slot.listener.onceStopped(once);
+    slot.onRemove.add(once);
+    offQueue = slot.queue.waitForMore(once);
+    if (woken) offQueue();
+    return () => {
+      woken = true;
+      cancel();
+    };
+  }
+
+  #slot(listenerId: string): Slot {
+    const slot = this.#slots.get(listenerId);
+    if (!slot) throw new InvalidListenerException(`Invalid listener ${listenerId}`);
+    return slot;
+  }
+
+  #take(slot: Slot): Message {
+    if (!slot.listener.isRunningSync()) throw new NoMessagesException(`Listener ${slot.listener.id} is not running`);
+    const msg = slot.queue.take();
+    if (msg === undefined) throw new NoMessagesException(`No messages for listener ${slot.listener.id}`);
+    return msg;
+  }
+
+  /** Takes the next message and runs `onMessage`; a promise only when `onMessage` returned one. */
+  #receive(slot: Slot): Message | Promise<Message> {
+    const msg = this.#take(slot);
+    const pending = slot.listener.onMessage(msg);
+    return pending ? pending.then(() => msg) : msg;
+  }
+
+  async #adaptNext(slot: Slot): Promise<Out> {
+    const received = this.#receive(slot);
+    return this.adapt(received instanceof Message ? received : await received);
+  }
+
+  /**
+   * The one stream loop behind messageStream and messageBatches. A hand-written iterator
+   * rather than an async generator, so `return()` can release a stream blocked in a wait.
+   */
+  #stream<T>(
+    listener: MessageQueueListener,
+    step: (slot: Slot) => Promise<T>,
+    closedValue: (closed: Message) => T,
+    onFinish?: () => void,
+  ): AsyncIterableIterator<T> {
+    const slot = this.#slots.get(listener.id);
+    const delayMs = this.streamDelaySeconds * 1000;
+    let finished = false;
+    let pause = false;
+    let wakeNow: (() => void) | null = null;
+    this.#openStreams++;
+
+    const finish = (): IteratorReturnResult<undefined> => {
+      if (!finished) {
+        finished = true;
+        this.#openStreams--;
+        wakeNow?.();
+        onFinish?.();
+      }
+      return DONE;
+    };
+
+    const waitForChange = (live: Slot) =>
+      new Promise<void>((resolve) => {
+        const cancel = this.#whenChanged(live, () => {
+          wakeNow = null;
+          resolve();
+        });
+        wakeNow = () => {
+          cancel();
+          wakeNow = null;
+          resolve();
+        };
+      });
+
+    const iterator: AsyncIterableIterator<T> = {
+      next: async (): Promise<IteratorResult<T>> => {
+        try {
+          while (!finished) {
+            if (slot === undefined || this.#slots.get(listener.id) !== slot) {
+              finish();
+              listener.stopSync();
+              return { value: closedValue(new Message(MESSAGE_TYPE_CLOSED)), done: false };
+            }
+            if (!listener.isRunningSync()) return finish();
+            if (slot.queue.length === 0) {
+              await waitForChange(slot);
+            } else if (pause) {
+              pause = false;
+              await sleep(delayMs);
+            } else {
+              const value = await step(slot);
+              pause = delayMs > 0;
+              return { value, done: false };
+            }
+          }
+          return DONE;
+        } catch (error) {
+          finish();
+          throw error;
+        }
+      },
+      return: async (): Promise<IteratorResult<T>> => finish(),
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+    return iterator;
+  }
+}
+
+function noop(): void {}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

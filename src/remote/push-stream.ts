@@ -1,0 +1,77 @@
+import { RingQueue } from '../bus/queue.js';
+
+/** The feeding side of a stream: what the connection calls as frames arrive. */
+export interface StreamSink<T> {
+  /** Queues one item for the consumer. */
+  push(item: T): void;
+  /** Ends the stream after the queued items; with an error, the consumer gets it after them. */
+  finish(error?: Error): void;
+  /** True once the stream has ended or been cancelled. */
+  readonly finished: boolean;
+}
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
+
+/**
+ * An async iterator fed by pushes: items wait in an O(1) queue until the consumer asks.
+ * `return()` (what `break` calls) drops what is queued and calls `onCancel` once.
+ */
+export function pushStream<T>(onCancel: () => void): { stream: AsyncIterableIterator<T>; sink: StreamSink<T> } {
+  const queue = new RingQueue<T>();
+  let ended = false;
+  let cancelled = false;
+  let failure: Error | undefined;
+  let wakers = new Set<() => void>();
+
+  const wakeAll = () => {
+    const waiting = wakers;
+    wakers = new Set();
+    for (const wake of waiting) wake();
+  };
+
+  const sink: StreamSink<T> = {
+    push(item) {
+      if (ended || cancelled) return;
+      queue.push(item);
+      wakeAll();
+    },
+    finish(error) {
+      if (ended || cancelled) return;
+      ended = true;
+      failure = error;
+      wakeAll();
+    },
+    get finished() {
+      return ended || cancelled;
+    },
+  };
+
+  const stream: AsyncIterableIterator<T> = {
+    async next(): Promise<IteratorResult<T>> {
+      for (;;) {
+        if (cancelled) return DONE;
+        if (queue.length > 0) return { value: queue.take() as T, done: false };
+        if (ended) {
+          const error = failure;
+          failure = undefined;
+          if (error) throw error;
+          return DONE;
+        }
+        await new Promise<void>((resolve) => wakers.add(resolve));
+      }
+    },
+    async return(): Promise<IteratorResult<T>> {
+      if (!cancelled) {
+        cancelled = true;
+        while (queue.take() !== undefined);
+        wakeAll();
+        if (!ended) onCancel();
+      }
+      return DONE;
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+  return { stream, sink };
+}

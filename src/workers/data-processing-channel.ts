@@ -1,0 +1,368 @@
+import { AbstractChannel, type ChannelOptions } from '../bus/channel.js';
+import type { MessageQueueListener } from '../bus/listener.js';
+import { Message, MESSAGE_TYPE_INTERNAL_ERROR } from '../bus/message.js';
+import { RingQueue } from '../bus/queue.js';
+import { WorkerPool, type WorkerSource } from './worker-pool.js';
+import { errorText, type BatchResult } from './protocol.js';
+
+/** Options of a {@link DataProcessingChannel}. */
+export interface DataProcessingChannelOptions extends ChannelOptions {
+  /** How many messages (in-thread) or workers (with `worker`) run at once. */
+  maxWorkers: number;
+  /** Runs processing on a pool of `maxWorkers` workers from this module instead of the listener's `onMessage`. */
+  worker?: WorkerSource;
+  /** Most messages sent to a worker in one batch (default 1024). */
+  maxBatch?: number;
+  /** Move the ArrayBuffers found in payloads to the worker instead of copying them (default true). */
+  transfer?: boolean;
+}
+
+/** Where a channel's processing stands, for a progress bar. */
+export interface ProcessingProgress {
+  /** Messages processed successfully. */
+  done: number;
+  /** Messages that ended in an error event (handler threw, worker died). */
+  failed: number;
+  /** Messages waiting in the channel's queues. */
+  pending: number;
+  /** Messages handed to a handler or worker and not finished yet. */
+  inFlight: number;
+  /** Messages finished by each worker slot (or in-thread slot), index = slot. */
+  perWorker: number[];
+}
+
+/** The payload of an error event: the message's type and what went wrong. */
+export interface ProcessingError {
+  type: string;
+  message: string;
+}
+
+/** Runs batches of messages, in the calling thread or on workers. */
+interface Executor {
+  /** Slots working at once, and batches each may hold: used to size batches. */
+  readonly slots: number;
+  readonly depth: number;
+  readonly maxBatch: number;
+  /** How many more batches can start now. */
+  readonly room: number;
+  readonly broken: Error | undefined;
+  submit(batch: Message[], listener: MessageQueueListener): { slot: number; result: Promise<BatchResult> };
+  onRoom(callback: () => void): () => void;
+  ready(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
+
+/**
+ * Processes a listener's queue concurrently, at most `maxWorkers` at a time, yielding
+ * `adapt(result)` as each message completes: in the calling thread through the listener's
+ * `onMessage`, or on a pool of Web Workers / worker threads when `worker` is given.
+ */
+export class DataProcessingChannel<Out = { event: string; data: unknown }> extends AbstractChannel<Out> {
+  readonly maxWorkers: number;
+  readonly #worker: WorkerSource | undefined;
+  readonly #maxBatch: number;
+  readonly #transfer: boolean;
+  #executor: Executor | undefined;
+  /** Finishers of the open processQueue streams, called by close(). */
+  readonly #runs = new Set<() => void>();
+  readonly #progressListeners = new Set<(progress: ProcessingProgress) => void>();
+  #done = 0;
+  #failed = 0;
+  #inFlight = 0;
+  readonly #perWorker: number[];
+
+  constructor({ maxWorkers, worker, maxBatch = 1024, transfer = true, ...options }: DataProcessingChannelOptions) {
+    super(options);
+    if (!Number.isInteger(maxWorkers) || maxWorkers < 1) throw new RangeError(`maxWorkers must be a positive integer, got ${maxWorkers}`);
+    if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch must be a positive integer, got ${maxBatch}`);
+    this.maxWorkers = maxWorkers;
+    this.#worker = worker;
+    this.#maxBatch = maxBatch;
+    this.#transfer = transfer;
+    this.#perWorker = new Array<number>(maxWorkers).fill(0);
+  }
+
+  /** `{ event: msg.type, data: msg.payload }`; override to shape the output. */
+  adapt(msg: Message): Out {
+    return { event: msg.type, data: msg.payload } as Out;
+  }
+
+  /** Counts so far, for a progress bar. */
+  get progress(): ProcessingProgress {
+    let pending = 0;
+    for (const listener of this.listeners()) pending += this.queueLength(listener.id);
+    return { done: this.#done, failed: this.#failed, pending, inFlight: this.#inFlight, perWorker: [...this.#perWorker] };
+  }
+
+  /** Calls `callback` with the {@link progress} whenever work is sent or finishes; returns an unsubscriber. */
+  onProgress(callback: (progress: ProcessingProgress) => void): () => void {
+    this.#progressListeners.add(callback);
+    return () => this.#progressListeners.delete(callback);
+  }
+
+  /**
+   * Takes the messages waiting for `listener` (and those that arrive meanwhile) and processes
+   * them, yielding one event per message in completion order; ends when the queue is empty and
+   * nothing is in flight. Breaking out stops sending work: messages not yet sent stay queued.
+   */
+  processQueue(listener: MessageQueueListener): AsyncIterableIterator<Out> {
+    this.getListener(listener.id);
+    const out = new RingQueue<Out>();
+    let executor: Executor | undefined;
+    let offRoom: (() => void) | undefined;
+    let wake: (() => void) | undefined;
+    let failure: { error: unknown } | undefined;
+    let finished = false;
+    let inFlight = 0;
+
+    const finish = (): IteratorReturnResult<undefined> => {
+      if (!finished) {
+        finished = true;
+        offRoom?.();
+        this.#runs.delete(finish);
+        wake?.();
+      }
+      return DONE;
+    };
+    this.#runs.add(finish);
+
+    const queued = (): number => {
+      try {
+        return this.queueLength(listener.id);
+      } catch {
+        return 0; // removed meanwhile: nothing more to take
+      }
+    };
+
+    const settle = (batch: Message[], slot: number, result: BatchResult | Error): void => {
+      inFlight -= batch.length;
+      this.#inFlight -= batch.length;
+      const crashed = result instanceof Error ? errorText(result) : undefined;
+      const errors = result instanceof Error || result.errors.length === 0 ? undefined : new Map(result.errors);
+      const failures = crashed !== undefined ? batch.length : (errors?.size ?? 0);
+      this.#done += batch.length - failures;
+      this.#failed += failures;
+      if (crashed === undefined) this.#perWorker[slot]! += batch.length;
+      for (let i = 0; i < batch.length && !finished && !failure; i++) {
+        const type = batch[i]!.type;
+        const error = crashed ?? errors?.get(i);
+        try {
+          out.push(this.adapt(error === undefined ? new Message(type, (result as BatchResult).data[i]) : errorMessage(type, error)));
+        } catch (thrown) {
+          failure = { error: thrown };
+        }
+      }
+      fill();
+      wake?.();
+      this.#reportProgress();
+    };
+
+    const fill = (): void => {
+      if (finished || failure || !executor) return;
+      const perRound = executor.slots * executor.depth;
+      const highWater = perRound * executor.maxBatch;
+      let sent = false;
+      while (executor.room > 0 && out.length < highWater) {
+        const waiting = queued();
+        if (waiting === 0) break;
+        // Guided sizing: a share of what waits per batch, so work spreads over every worker and
+        // the last batches are small enough to finish together.
+        const size = Math.min(executor.maxBatch, Math.ceil(waiting / perRound));
+        const batch: Message[] = new Array(size);
+        for (let i = 0; i < size; i++) batch[i] = this.takeNext(listener.id)!;
+        inFlight += size;
+        this.#inFlight += size;
+        sent = true;
+        let submitted: { slot: number; result: Promise<BatchResult> };
+        try {
+          submitted = executor.submit(batch, listener);
+        } catch (error) {
+          // Taken from the queue, so it must still come out: as error events, like a crash.
+          submitted = { slot: -1, result: Promise.reject(error) };
+        }
+        const { slot, result } = submitted;
+        result.then(
+          (done) => settle(batch, slot, done),
+          (error: unknown) => settle(batch, slot, error instanceof Error ? error : new Error(String(error))),
+        );
+      }
+      if (sent) this.#reportProgress();
+    };
+
+    const iterator: AsyncIterableIterator<Out> = {
+      next: async (): Promise<IteratorResult<Out>> => {
+        try {
+          if (!executor && !finished) {
+            executor = this.#executorNow();
+            offRoom = executor.onRoom(() => {
+              fill();
+              wake?.();
+            });
+          }
+          while (!finished) {
+            if (out.length > 0) {
+              const value = out.take()!;
+              fill();
+              return { value, done: false };
+            }
+            if (failure) throw failure.error;
+            fill();
+            if (out.length > 0) continue;
+            if (inFlight === 0) {
+              if (queued() === 0) return finish();
+              if (executor!.broken) throw executor!.broken;
+            }
+            // Nothing to yield yet: wait for a batch to finish or a worker to free up.
+            await new Promise<void>((resolve) => (wake = resolve));
+            wake = undefined;
+          }
+          return DONE;
+        } catch (error) {
+          finish();
+          throw error;
+        }
+      },
+      return: async (): Promise<IteratorResult<Out>> => finish(),
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+    return iterator;
+  }
+
+  /**
+   * Starts the workers now rather than at the first processQueue, and resolves once every one
+   * is up (so the first batches spread over all of them); rejects if the worker module cannot load.
+   */
+  async warmUp(): Promise<void> {
+    await this.#executorNow().ready();
+  }
+
+  /** Ends every processQueue stream, removes the listeners and terminates the worker pool. */
+  override async close(): Promise<void> {
+    super.close();
+    for (const finish of [...this.#runs]) finish();
+    const executor = this.#executor;
+    this.#executor = undefined;
+    await executor?.close();
+  }
+
+  #executorNow(): Executor {
+    this.#executor ??= this.#worker === undefined ? new InThreadExecutor(this.maxWorkers) : new PoolExecutor(this.#worker, this.maxWorkers, this.#maxBatch, this.#transfer);
+    return this.#executor;
+  }
+
+  #reportProgress(): void {
+    if (this.#progressListeners.size === 0) return;
+    const progress = this.progress;
+    for (const callback of [...this.#progressListeners]) callback(progress);
+  }
+}
+
+/** The error event for a message whose processing failed. */
+function errorMessage(type: string, message: string): Message<ProcessingError> {
+  return new Message(MESSAGE_TYPE_INTERNAL_ERROR, { type, message });
+}
+
+/** The worker pool, fed plain `{ type, payload }` copies of the messages. */
+class PoolExecutor implements Executor {
+  readonly #pool: WorkerPool;
+  readonly maxBatch: number;
+
+  constructor(source: WorkerSource, size: number, maxBatch: number, transfer: boolean) {
+    this.#pool = new WorkerPool(source, size, { transfer });
+    this.maxBatch = maxBatch;
+  }
+
+  get slots(): number {
+    return this.#pool.size;
+  }
+
+  get depth(): number {
+    return this.#pool.depth;
+  }
+
+  get room(): number {
+    return this.#pool.room;
+  }
+
+  get broken(): Error | undefined {
+    return this.#pool.broken;
+  }
+
+  submit(batch: Message[]): { slot: number; result: Promise<BatchResult> } {
+    const types: string[] = new Array(batch.length);
+    const payloads: unknown[] = new Array(batch.length);
+    for (let i = 0; i < batch.length; i++) {
+      types[i] = batch[i]!.type;
+      payloads[i] = batch[i]!.payload;
+    }
+    return this.#pool.submit(types, payloads);
+  }
+
+  onRoom(callback: () => void): () => void {
+    return this.#pool.onRoom(callback);
+  }
+
+  ready(): Promise<void> {
+    return this.#pool.ready();
+  }
+
+  close(): Promise<void> {
+    return this.#pool.close();
+  }
+}
+
+/** Runs the listener's own `onMessage` in the calling thread, one message per slot. */
+class InThreadExecutor implements Executor {
+  readonly depth = 1;
+  readonly maxBatch = 1;
+  readonly broken = undefined;
+  readonly slots: number;
+  readonly #free: number[];
+  readonly #onRoom = new Set<() => void>();
+
+  constructor(slots: number) {
+    this.slots = slots;
+    this.#free = Array.from({ length: slots }, (_, i) => slots - 1 - i);
+  }
+
+  get room(): number {
+    return this.#free.length;
+  }
+
+  submit([msg]: Message[], listener: MessageQueueListener): { slot: number; result: Promise<BatchResult> } {
+    const slot = this.#free.pop()!;
+    const result = runHere(listener, msg!);
+    void result.then(() => {
+      this.#free.push(slot);
+      for (const callback of [...this.#onRoom]) callback();
+    });
+    return { slot, result };
+  }
+
+  onRoom(callback: () => void): () => void {
+    this.#onRoom.add(callback);
+    return () => this.#onRoom.delete(callback);
+  }
+
+  async ready(): Promise<void> {}
+
+  async close(): Promise<void> {
+    this.#onRoom.clear();
+  }
+}
+
+/** Runs `onMessage` once; never rejects, a throw becomes the message's error outcome. */
+function runHere(listener: MessageQueueListener, msg: Message): Promise<BatchResult> {
+  const ok: BatchResult = { data: [msg.payload], errors: [] };
+  const failed = (error: unknown): BatchResult => ({ data: [], errors: [[0, errorText(error)]] });
+  try {
+    const pending = listener.onMessage(msg);
+    return pending ? pending.then(() => ok, failed) : Promise.resolve(ok);
+  } catch (error) {
+    return Promise.resolve(failed(error));
+  }
+}
