@@ -16,7 +16,16 @@ export default defineConfig({
   test: {
     projects: [
       { extends: true, test: { name: 'dom', include: ['test/dom/**/*.test.ts'], environment: 'happy-dom' } },
-      { extends: true, test: { name: 'node', include: ['test/node/**/*.test.ts'], environment: 'node', testTimeout: 30_000, hookTimeout: 30_000 } },
+      {
+        extends: true,
+        test: {
+          name: 'node',
+          include: ['test/node/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
+      },
     ],
   },
 });

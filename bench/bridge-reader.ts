@@ -26,7 +26,8 @@ function direct(socketPath: string, command: object, events: number): Promise<vo
         partial = undefined;
         start = i + 1;
       }
-      if (start < chunk.length) partial = partial ? Buffer.concat([partial, chunk.subarray(start)]) : chunk.subarray(start);
+      if (start < chunk.length)
+        partial = partial ? Buffer.concat([partial, chunk.subarray(start)]) : chunk.subarray(start);
       if (seen >= events) {
         socket.destroy();
         resolve();

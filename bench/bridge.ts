@@ -37,10 +37,17 @@ reader.on('error', (error) => {
 });
 
 /** Has the reader thread read N events of the listener, directly or through a bridge; resolves with its ms. */
-function read(request: { kind: 'direct'; socketPath: string } | { kind: 'bridge'; url: string }, listenerId: string): Promise<number> {
+function read(
+  request: { kind: 'direct'; socketPath: string } | { kind: 'bridge'; url: string },
+  listenerId: string,
+): Promise<number> {
   return new Promise((resolve) => {
     reader.once('message', resolve);
-    reader.postMessage({ ...request, command: { v: 'l', c: channel.id, r: listenerId }, events: N } satisfies ReadRequest);
+    reader.postMessage({
+      ...request,
+      command: { v: 'l', c: channel.id, r: listenerId },
+      events: N,
+    } satisfies ReadRequest);
   });
 }
 
@@ -97,7 +104,8 @@ const paths = {
 // Warm up every path, then interleave the runs so each sees the same machine state.
 for (const how of Object.values(paths)) await timeStream(how);
 const times = { direct: [] as number[], inProcess: [] as number[], worker: [] as number[] };
-for (let run = 0; run < RUNS; run++) for (const [name, how] of Object.entries(paths)) times[name as keyof typeof paths].push(await timeStream(how));
+for (let run = 0; run < RUNS; run++)
+  for (const [name, how] of Object.entries(paths)) times[name as keyof typeof paths].push(await timeStream(how));
 // Each round measures every path back to back, so the ratio is taken per round (then the
 // median): drifts in machine load between rounds cancel out.
 const ratio = (path: keyof typeof times) => median(times[path].map((ms, round) => times.direct[round]! / ms));
@@ -107,15 +115,23 @@ const streamRows: [string, keyof typeof times][] = [
   ['via the bridge, on its own thread (BridgeThread)', 'worker'],
 ];
 printTable(
-  `Bridge streaming: ${N.toLocaleString('en')} events of one listener (median of ${RUNS}; server and in-process bridge on the main thread, reader in a worker thread)`,
+  `Bridge streaming: ${N.toLocaleString('en')} events of one listener (median of ${RUNS}; ` +
+    'server and in-process bridge on the main thread, reader in a worker thread)',
   ['path', 'events/s', 'vs direct'],
-  streamRows.map(([name, path]) => [name, rate(N / (median(times[path]) / 1000)), `${(ratio(path) * 100).toFixed(0)} %`]),
+  streamRows.map(([name, path]) => [
+    name,
+    rate(N / (median(times[path]) / 1000)),
+    `${(ratio(path) * 100).toFixed(0)} %`,
+  ]),
 );
 
 const listenerId = channel.addListener().id;
 const socketClient = new SocketClient(socketPath);
 const latency: [string, { median: number; p99: number }][] = [
-  ['baseline: direct (SocketClient.dispatch)', await roundTrips(() => socketClient.dispatch(channel.id, listenerId, 'ping', 1))],
+  [
+    'baseline: direct (SocketClient.dispatch)',
+    await roundTrips(() => socketClient.dispatch(channel.id, listenerId, 'ping', 1)),
+  ],
   ['via the bridge, in-process', await roundTrips(() => viaInProcess.dispatch(listenerId))],
   ['via the bridge, on its own thread (BridgeThread)', await roundTrips(() => viaWorker.dispatch(listenerId))],
 ];

@@ -62,7 +62,11 @@ printTable(
 
 const small = await medianMs(() => viaStream(N / 10));
 const large = await medianMs(() => viaStream(N));
-printTable('Core bus: scaling (O(1) queue: 10× the messages should cost about 10× the time)', ['messages', 'ms', 'ratio'], [
-  [(N / 10).toLocaleString('en'), small.toFixed(1), '1.00×'],
-  [N.toLocaleString('en'), large.toFixed(1), `${(large / small).toFixed(2)}×`],
-]);
+printTable(
+  'Core bus: scaling (O(1) queue: 10× the messages should cost about 10× the time)',
+  ['messages', 'ms', 'ratio'],
+  [
+    [(N / 10).toLocaleString('en'), small.toFixed(1), '1.00×'],
+    [N.toLocaleString('en'), large.toFixed(1), `${(large / small).toFixed(2)}×`],
+  ],
+);

@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Message } from '../src/index.js';
 import { SocketClient, SocketServer } from '../bridge/index.js';
+import { Message } from '../src/index.js';
 import { formatEvent } from '../src/wire/socket-protocol.js';
 import { medianMs, printTable, rate } from './table.js';
 
@@ -85,7 +85,8 @@ const format = createServer({ allowHalfOpen: true }, (socket) => {
     const write = (): void => {
       while (next < LINES) {
         let chunk = '';
-        while (next < LINES && chunk.length < socket.writableHighWaterMark) chunk += formatEvent(channel.adapt(backlog[next++]!));
+        while (next < LINES && chunk.length < socket.writableHighWaterMark)
+          chunk += formatEvent(channel.adapt(backlog[next++]!));
         if (!socket.write(Buffer.from(chunk))) return void socket.once('drain', write);
       }
       socket.end();
@@ -98,7 +99,11 @@ await listen(format, formatPath);
 
 const dispatchCommand = JSON.stringify({ v: 'd', c, r: l, t: 'tick', p: { i: 0 } });
 /** Medians of two workloads timed in alternation, so load on the machine weighs on both alike. */
-async function pairedMedians(a: () => Promise<unknown>, b: () => Promise<unknown>, runs = 5): Promise<[number, number]> {
+async function pairedMedians(
+  a: () => Promise<unknown>,
+  b: () => Promise<unknown>,
+  runs = 5,
+): Promise<[number, number]> {
   await a();
   await b();
   const times: [number[], number[]] = [[], []];
@@ -151,21 +156,32 @@ const formatStreamMs = await medianMs(() => countLines(formatPath, '{}', LINES))
 
 const commandRate = COMMANDS / (commandMs / 1000);
 const rawCommandRate = COMMANDS / (rawCommandMs / 1000);
-printTable(`Socket protocol: ${COMMANDS.toLocaleString('en')} sequential 'd' commands, one connection each (median of 5)`, ['path', 'commands/s', 'vs raw echo'], [
-  ["SocketClient.dispatch → SocketServer", rate(commandRate), `${(commandRate / rawCommandRate).toFixed(2)}×`],
-  ['baseline: raw Unix-socket echo (connect, write, end, read, close)', rate(rawCommandRate), '1.00×'],
-]);
+printTable(
+  `Socket protocol: ${COMMANDS.toLocaleString('en')} sequential 'd' commands, one connection each (median of 5)`,
+  ['path', 'commands/s', 'vs raw echo'],
+  [
+    ['SocketClient.dispatch → SocketServer', rate(commandRate), `${(commandRate / rawCommandRate).toFixed(2)}×`],
+    ['baseline: raw Unix-socket echo (connect, write, end, read, close)', rate(rawCommandRate), '1.00×'],
+  ],
+);
 
 const lineRate = (ms: number) => LINES / (ms / 1000);
-const rawLineRate = lineRate(rawStreamMs);
 const formatRate = lineRate(formatStreamMs);
 const vs = (ms: number) => `${(lineRate(ms) / formatRate).toFixed(2)}×`;
-printTable(`Socket protocol: streaming ${LINES.toLocaleString('en')} queued messages through 'l' (median of 5)`, ['path', 'lines/s', 'vs raw formatting'], [
-  ["SocketServer 'l', raw reader counting lines", rate(lineRate(streamRawReadMs)), vs(streamRawReadMs)],
-  ["SocketServer 'l' → SocketClient.stream (for await per line)", rate(lineRate(streamClientMs)), vs(streamClientMs)],
-  ['baseline: raw socket formatting each event, 16 KB writes with backpressure', rate(formatRate), '1.00×'],
-  ['bound: raw socket writing the same lines pre-formatted, in one write', rate(lineRate(rawStreamMs)), vs(rawStreamMs)],
-]);
+printTable(
+  `Socket protocol: streaming ${LINES.toLocaleString('en')} queued messages through 'l' (median of 5)`,
+  ['path', 'lines/s', 'vs raw formatting'],
+  [
+    ["SocketServer 'l', raw reader counting lines", rate(lineRate(streamRawReadMs)), vs(streamRawReadMs)],
+    ["SocketServer 'l' → SocketClient.stream (for await per line)", rate(lineRate(streamClientMs)), vs(streamClientMs)],
+    ['baseline: raw socket formatting each event, 16 KB writes with backpressure', rate(formatRate), '1.00×'],
+    [
+      'bound: raw socket writing the same lines pre-formatted, in one write',
+      rate(lineRate(rawStreamMs)),
+      vs(rawStreamMs),
+    ],
+  ],
+);
 
 await bus.shutdown();
 await new Promise((resolve) => echo.close(resolve));

@@ -20,15 +20,22 @@ if (!existsSync(CHROMIUM_PATH)) {
     const page = await browser.newPage();
     await page.goto(served.url);
     await page.waitForSelector('body[data-ready="true"]', { state: 'attached' });
-    const { cpu, overhead } = await page.evaluate(() => (window as unknown as { benchWorkers(): Promise<BrowserFigures> }).benchWorkers());
+    const { cpu, overhead } = await page.evaluate(() =>
+      (window as unknown as { benchWorkers(): Promise<BrowserFigures> }).benchWorkers(),
+    );
     printTable(
-      `DataProcessingChannel in Chromium, CPU-bound: 400 messages × ${(cpu.main / 400).toFixed(2)} ms of computation (median of 3)`,
+      `DataProcessingChannel in Chromium, CPU-bound: 400 messages × ${(cpu.main / 400).toFixed(2)} ms ` +
+        'of computation (median of 3)',
       ['where', 'wall time', 'speed-up vs 1 worker'],
       [
         ['main thread (no worker)', `${cpu.main.toFixed(0)} ms`, `${(cpu.one / cpu.main).toFixed(2)}×`],
         ['1 Web Worker', `${cpu.one.toFixed(0)} ms`, '1.00×'],
         ['2 Web Workers', `${cpu.two.toFixed(0)} ms`, `${(cpu.one / cpu.two).toFixed(2)}×`],
-        ['bound: 2 plain comlink workers, work split by hand', `${cpu.handSplit.toFixed(0)} ms`, `${(cpu.one / cpu.handSplit).toFixed(2)}×`],
+        [
+          'bound: 2 plain comlink workers, work split by hand',
+          `${cpu.handSplit.toFixed(0)} ms`,
+          `${(cpu.one / cpu.handSplit).toFixed(2)}×`,
+        ],
       ],
     );
     const perMessage = (ms: number) => `${((ms * 1000) / 100_000).toFixed(2)} µs`;
@@ -37,7 +44,11 @@ if (!existsSync(CHROMIUM_PATH)) {
       ['path', 'per message', 'vs batched'],
       [
         ['eric-bus, batched (dispatch + processQueue)', perMessage(overhead.batched), '1.00×'],
-        ['plain comlink, one call per message, all in flight', perMessage(overhead.plain), `${(overhead.plain / overhead.batched).toFixed(1)}×`],
+        [
+          'plain comlink, one call per message, all in flight',
+          perMessage(overhead.plain),
+          `${(overhead.plain / overhead.batched).toFixed(1)}×`,
+        ],
       ],
     );
   } finally {

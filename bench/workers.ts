@@ -13,7 +13,13 @@ const HANDLER = new URL('./workers-handler.js', import.meta.url);
 const PLAIN = new URL('./workers-plain.js', import.meta.url);
 
 /** Dispatches `count` messages to a fresh listener and drains processQueue; resolves with how many came out. */
-async function processAll(channel: DataProcessingChannel, listener: MessageQueueListener, type: string, payload: (i: number) => unknown, count: number): Promise<void> {
+async function processAll(
+  channel: DataProcessingChannel,
+  listener: MessageQueueListener,
+  type: string,
+  payload: (i: number) => unknown,
+  count: number,
+): Promise<void> {
   for (let i = 0; i < count; i++) channel.dispatch(listener.id, new Message(type, payload(i)));
   let n = 0;
   for await (const _ of channel.processQueue(listener)) n++;
@@ -52,7 +58,8 @@ const main = await cpuInMainThread();
 const one = await cpuOnWorkers(1);
 const two = await cpuOnWorkers(2);
 printTable(
-  `DataProcessingChannel, CPU-bound: ${CPU_MESSAGES} messages × ${(main / CPU_MESSAGES).toFixed(2)} ms of computation (median of 3)`,
+  `DataProcessingChannel, CPU-bound: ${CPU_MESSAGES} messages × ${(main / CPU_MESSAGES).toFixed(2)} ms ` +
+    'of computation (median of 3)',
   ['where', 'wall time', 'speed-up vs 1 worker'],
   [
     ['main thread (no worker)', `${main.toFixed(0)} ms`, `${(one / main).toFixed(2)}×`],
@@ -80,15 +87,18 @@ async function plainComlink(pipelined: boolean): Promise<number> {
   const remote = wrap<{ handle(payload: unknown): unknown }>(nodeEndpoint(thread));
   await remote.handle(0);
   try {
-    return await medianMs(async () => {
-      if (pipelined) {
-        const calls: Promise<unknown>[] = new Array(SMALL_MESSAGES);
-        for (let i = 0; i < SMALL_MESSAGES; i++) calls[i] = remote.handle(i);
-        await Promise.all(calls);
-      } else {
-        for (let i = 0; i < SMALL_MESSAGES; i++) await remote.handle(i);
-      }
-    }, pipelined ? 5 : 3);
+    return await medianMs(
+      async () => {
+        if (pipelined) {
+          const calls: Promise<unknown>[] = new Array(SMALL_MESSAGES);
+          for (let i = 0; i < SMALL_MESSAGES; i++) calls[i] = remote.handle(i);
+          await Promise.all(calls);
+        } else {
+          for (let i = 0; i < SMALL_MESSAGES; i++) await remote.handle(i);
+        }
+      },
+      pipelined ? 5 : 3,
+    );
   } finally {
     await thread.terminate();
   }
@@ -99,11 +109,20 @@ const pipelinedMs = await plainComlink(true);
 const sequentialMs = await plainComlink(false);
 const perMessage = (ms: number) => `${((ms * 1000) / SMALL_MESSAGES).toFixed(2)} µs`;
 printTable(
-  `DataProcessingChannel, trivial handler: ${SMALL_MESSAGES.toLocaleString('en')} messages on 1 worker thread (median of 5; 3 for the slowest)`,
+  `DataProcessingChannel, trivial handler: ${SMALL_MESSAGES.toLocaleString('en')} messages on 1 worker thread ` +
+    '(median of 5; 3 for the slowest)',
   ['path', 'per message', 'vs batched'],
   [
     ['eric-bus, batched (dispatch + processQueue)', perMessage(batchedMs), '1.00×'],
-    ['plain comlink, one call per message, all in flight', perMessage(pipelinedMs), `${(pipelinedMs / batchedMs).toFixed(1)}×`],
-    ['plain comlink, one call per message, awaited in turn', perMessage(sequentialMs), `${(sequentialMs / batchedMs).toFixed(1)}×`],
+    [
+      'plain comlink, one call per message, all in flight',
+      perMessage(pipelinedMs),
+      `${(pipelinedMs / batchedMs).toFixed(1)}×`,
+    ],
+    [
+      'plain comlink, one call per message, awaited in turn',
+      perMessage(sequentialMs),
+      `${(sequentialMs / batchedMs).toFixed(1)}×`,
+    ],
   ],
 );

@@ -1,19 +1,19 @@
 // Node-only entry point: `eric-bus/node`.
-export {};
-export { SocketServer } from './socket/server.js';
-export type { SocketServerOptions } from './socket/server.js';
+
+export type { Logger } from './log.js';
+export { createLogger } from './log.js';
+export { closeOnSignal } from './signals.js';
 export { SocketClient } from './socket/client.js';
 export type { ReadCommandOptions } from './socket/read-command.js';
-export { createLogger } from './log.js';
-export type { Logger } from './log.js';
-export { closeOnSignal } from './signals.js';
-export { nodeWorker } from './workers/spawn-thread.js';
-export type { NodeWorkerHandle } from './workers/spawn-thread.js';
-export { WebSocketBridge, DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_STREAMS, DEFAULT_HEARTBEAT_MS } from './web/bridge.js';
-export type { BridgeOptions } from './web/bridge.js';
-export { generateToken, isAllowedOrigin } from './web/access.js';
-export type { AccessPolicy } from './web/access.js';
-export { startUp } from './up.js';
+export type { SocketServerOptions } from './socket/server.js';
+export { SocketServer } from './socket/server.js';
 export type { Up, UpOptions } from './up.js';
-export { BridgeThread } from './web/thread.js';
+export { startUp } from './up.js';
+export type { AccessPolicy } from './web/access.js';
+export { generateToken, isAllowedOrigin } from './web/access.js';
+export type { BridgeOptions } from './web/bridge.js';
+export { DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_STREAMS, WebSocketBridge } from './web/bridge.js';
 export type { BridgeThreadOptions, RunningBridge } from './web/thread.js';
+export { BridgeThread } from './web/thread.js';
+export type { NodeWorkerHandle } from './workers/spawn-thread.js';
+export { nodeWorker } from './workers/spawn-thread.js';

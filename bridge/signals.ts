@@ -10,7 +10,9 @@ export function closeOnSignal(close: () => Promise<void>): () => void {
     close().then(
       () => process.exit(0),
       (error: unknown) => {
-        process.stderr.write(`eric-bus: error while shutting down: ${error instanceof Error ? error.message : String(error)}\n`);
+        process.stderr.write(
+          `eric-bus: error while shutting down: ${error instanceof Error ? error.message : String(error)}\n`,
+        );
         process.exit(1);
       },
     );

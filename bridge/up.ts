@@ -2,9 +2,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { WebSocketBridge, type BridgeOptions } from './web/bridge.js';
-import { BridgeThread } from './web/thread.js';
 import { SocketServer, type SocketServerOptions } from './socket/server.js';
+import { type BridgeOptions, WebSocketBridge } from './web/bridge.js';
+import { BridgeThread } from './web/thread.js';
 
 /** Options of {@link startUp}: the bridge's, plus where the socket goes. */
 export interface UpOptions extends Omit<BridgeOptions, 'socketPath'> {

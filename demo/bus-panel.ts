@@ -1,18 +1,21 @@
-import {
-  Message,
-  SimpleDistributedApplicationListener,
-  SSEChannel,
-  type SSEEvent,
-} from '../src/index.js';
+import { Message, SimpleDistributedApplicationListener, SSEChannel, type SSEEvent } from '../src/index.js';
 import { h, parsePayload, streamCard } from './dom.js';
 
 /** Panel 1: an in-page channel, its listeners' live streams, and the alice/bob scenario. */
 export function busPanel(): HTMLElement {
   const channel = new SSEChannel();
   const listenersBox = h('div', { class: 'listeners', 'data-testid': 'bus-listeners' });
-  const target = h('select', { 'aria-label': 'Send to', 'data-testid': 'bus-target' }, h('option', { value: '*' }, 'everyone (broadcast)'));
+  const target = h(
+    'select',
+    { 'aria-label': 'Send to', 'data-testid': 'bus-target' },
+    h('option', { value: '*' }, 'everyone (broadcast)'),
+  );
   const type = h('input', { value: 'hello', 'aria-label': 'Message type', 'data-testid': 'bus-type' });
-  const payload = h('input', { value: '{"text": "hi"}', 'aria-label': 'Payload (JSON or text)', 'data-testid': 'bus-payload' });
+  const payload = h('input', {
+    value: '{"text": "hi"}',
+    'aria-label': 'Payload (JSON or text)',
+    'data-testid': 'bus-payload',
+  });
   const status = h('p', { class: 'hint', 'data-testid': 'bus-status' }, 'Add a listener, then send it something.');
 
   function addListener(): void {
@@ -20,7 +23,12 @@ export function busPanel(): HTMLElement {
     listener.startSync();
     const remove = h('button', { class: 'small', onclick: () => channel.removeListener(listener.id) }, 'remove');
     const onEnd = () => target.querySelector(`option[value="${listener.id}"]`)?.remove();
-    listenersBox.append(streamCard(`listener ${listener.id}`, `bus-log-${listener.id}`, channel.messageStream(listener), { actions: [remove], onEnd }));
+    listenersBox.append(
+      streamCard(`listener ${listener.id}`, `bus-log-${listener.id}`, channel.messageStream(listener), {
+        actions: [remove],
+        onEnd,
+      }),
+    );
     target.append(h('option', { value: listener.id }, `listener ${listener.id}`));
   }
 
@@ -30,7 +38,10 @@ export function busPanel(): HTMLElement {
     if (channel.size === 0) return void (status.textContent = 'No listener yet: add one first.');
     if (target.value === '*') channel.broadcast(msg);
     else channel.dispatch(target.value, msg);
-    status.textContent = target.value === '*' ? `Broadcast '${msg.type}' to ${channel.size} listeners.` : `Dispatched '${msg.type}' to listener ${target.value}.`;
+    status.textContent =
+      target.value === '*'
+        ? `Broadcast '${msg.type}' to ${channel.size} listeners.`
+        : `Dispatched '${msg.type}' to listener ${target.value}.`;
   }
 
   return h(
@@ -66,7 +77,9 @@ function aliceAndBob(): HTMLElement {
     await alice.start();
     await bob.start();
     const show = (name: string, stream: AsyncIterable<SSEEvent>) =>
-      new Promise<void>((onEnd) => output.append(streamCard(name, `${name}-log`, stream, { onEnd, endNote: 'stopped' })));
+      new Promise<void>((onEnd) =>
+        output.append(streamCard(name, `${name}-log`, stream, { onEnd, endNote: 'stopped' })),
+      );
     bob.dispatchTo(alice.id, new Message('hello', 'hi alice, bob here'));
     await Promise.all([show('alice', channel.messageStream(alice)), show('bob', channel.messageStream(bob))]);
   }
@@ -79,4 +92,3 @@ function aliceAndBob(): HTMLElement {
     output,
   );
 }
-

@@ -56,7 +56,8 @@ export function streamCard(
   const card = h('article', { class: 'card' }, h('header', {}, h('strong', {}, title), ...actions), log);
   void (async () => {
     try {
-      for await (const event of stream) logLine(log, describeEvent(event), event.event.startsWith('_eric') ? 'system' : '');
+      for await (const event of stream)
+        logLine(log, describeEvent(event), event.event.startsWith('_eric') ? 'system' : '');
       logLine(log, endNote, 'system');
     } catch (error) {
       logLine(log, `stream failed: ${error instanceof Error ? error.message : String(error)}`, 'error');

@@ -52,6 +52,7 @@ export function renderTile(tile: Tile, worker: string): RenderedTile {
 /** Cuts a width × height image into square tiles. */
 export function tiles(width: number, height: number, size: number, iterations: number): Tile[] {
   const out: Tile[] = [];
-  for (let y = 0; y < height; y += size) for (let x = 0; x < width; x += size) out.push({ x, y, size, width, height, iterations });
+  for (let y = 0; y < height; y += size)
+    for (let x = 0; x < width; x += size) out.push({ x, y, size, width, height, iterations });
   return out;
 }

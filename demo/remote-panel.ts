@@ -1,4 +1,4 @@
-import { BridgeClient, Message, RemoteChannel, type BridgeState } from '../src/index.js';
+import { type BridgeClient, type BridgeState, Message, RemoteChannel } from '../src/index.js';
 import { h, parsePayload, streamCard } from './dom.js';
 
 /** Where the bridge is: `npm start` puts it in the page URL (`?bridge=ws://…&token=…&socket=…`). */
@@ -42,24 +42,49 @@ export function remotePanel(client: BridgeClient | undefined, config: BridgeConf
     'section',
     { class: 'panel', id: 'remote', 'data-testid': 'panel-remote' },
     h('h2', {}, '3 · Remote control'),
-    h('p', { class: 'lead' }, 'A channel that lives in the Node SocketServer, driven from this page through the WebSocket bridge.'),
+    h(
+      'p',
+      { class: 'lead' },
+      'A channel that lives in the Node SocketServer, driven from this page through the WebSocket bridge.',
+    ),
   );
   if (!client || !config) {
-    panel.append(h('p', { class: 'hint', 'data-testid': 'remote-missing' }, 'No bridge in this page’s URL. Run ', h('code', {}, 'npm start'), ' and open the URL it prints.'));
+    panel.append(
+      h(
+        'p',
+        { class: 'hint', 'data-testid': 'remote-missing' },
+        'No bridge in this page’s URL. Run ',
+        h('code', {}, 'npm start'),
+        ' and open the URL it prints.',
+      ),
+    );
     return panel;
   }
   const bridge = client;
   let channel: RemoteChannel | undefined;
   const channelLabel = h('strong', { 'data-testid': 'remote-channel' }, 'none');
   const listenersBox = h('div', { class: 'listeners', 'data-testid': 'remote-listeners' });
-  const target = h('select', { 'aria-label': 'Send to', 'data-testid': 'remote-target' }, h('option', { value: '*' }, 'everyone (broadcast)'));
+  const target = h(
+    'select',
+    { 'aria-label': 'Send to', 'data-testid': 'remote-target' },
+    h('option', { value: '*' }, 'everyone (broadcast)'),
+  );
   const type = h('input', { value: 'ping', 'aria-label': 'Message type', 'data-testid': 'remote-type' });
-  const payload = h('input', { value: '{"from": "page"}', 'aria-label': 'Payload (JSON or text)', 'data-testid': 'remote-payload' });
+  const payload = h('input', {
+    value: '{"from": "page"}',
+    'aria-label': 'Payload (JSON or text)',
+    'data-testid': 'remote-payload',
+  });
   const status = h('p', { class: 'hint', 'data-testid': 'remote-status' }, 'Create a channel on the backend to begin.');
-  const terminal = h('code', { class: 'cmd', 'data-testid': 'remote-terminal' }, 'Create a channel to see the terminal command.');
+  const terminal = h(
+    'code',
+    { class: 'cmd', 'data-testid': 'remote-terminal' },
+    'Create a channel to see the terminal command.',
+  );
   const controls: HTMLButtonElement[] = [];
 
-  const report = (error: unknown) => void (status.textContent = `Error: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
+  const report = (error: unknown) =>
+    void (status.textContent = `Error: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
   const guarded = (task: () => Promise<void>) => () => void task().catch(report);
 
   async function createChannel(): Promise<void> {
@@ -95,11 +120,18 @@ export function remotePanel(client: BridgeClient | undefined, config: BridgeConf
     const msg = new Message(type.value.trim() || 'message', parsePayload(payload.value));
     if (target.value === '*') await channel.broadcast(msg);
     else await channel.dispatch(target.value, msg);
-    status.textContent = target.value === '*' ? `Broadcast '${msg.type}' on channel ${channelLabel.textContent}.` : `Dispatched '${msg.type}' to listener ${target.value}.`;
+    status.textContent =
+      target.value === '*'
+        ? `Broadcast '${msg.type}' on channel ${channelLabel.textContent}.`
+        : `Dispatched '${msg.type}' to listener ${target.value}.`;
   }
 
   const button = (label: string, testid: string, onclick?: () => void, kind: 'button' | 'submit' = 'button') => {
-    const element = h('button', { type: kind, class: kind === 'submit' ? 'primary' : '', 'data-testid': testid, disabled: true, onclick }, label);
+    const element = h(
+      'button',
+      { type: kind, class: kind === 'submit' ? 'primary' : '', 'data-testid': testid, disabled: true, onclick },
+      label,
+    );
     controls.push(element);
     return element;
   };
@@ -108,12 +140,23 @@ export function remotePanel(client: BridgeClient | undefined, config: BridgeConf
     h(
       'div',
       { class: 'row' },
-      h('button', { type: 'button', class: 'primary', 'data-testid': 'remote-create', onclick: guarded(createChannel) }, 'Create channel'),
+      h(
+        'button',
+        { type: 'button', class: 'primary', 'data-testid': 'remote-create', onclick: guarded(createChannel) },
+        'Create channel',
+      ),
       h('span', {}, 'channel ', channelLabel),
       button('Add listener', 'remote-add', guarded(addListener)),
       button('Watch', 'remote-watch', watch),
     ),
-    h('form', { class: 'row', onsubmit: (event: Event) => void send(event).catch(report) }, type, payload, target, button('Send', 'remote-send', undefined, 'submit')),
+    h(
+      'form',
+      { class: 'row', onsubmit: (event: Event) => void send(event).catch(report) },
+      type,
+      payload,
+      target,
+      button('Send', 'remote-send', undefined, 'submit'),
+    ),
     status,
     listenersBox,
     h('h3', {}, 'From a terminal'),

@@ -1,6 +1,6 @@
-import { DataProcessingChannel, Message, MESSAGE_TYPE_INTERNAL_ERROR } from '../src/index.js';
+import { DataProcessingChannel, MESSAGE_TYPE_INTERNAL_ERROR, Message } from '../src/index.js';
 import { h, logLine } from './dom.js';
-import { tiles, type RenderedTile } from './mandelbrot.js';
+import { type RenderedTile, tiles } from './mandelbrot.js';
 
 const WIDTH = 720;
 const HEIGHT = 440;
@@ -18,11 +18,22 @@ interface Run {
 /** Panel 2: a Mandelbrot image cut into tiles, rendered on a DataProcessingChannel's Web Workers. */
 export function workersPanel(): HTMLElement {
   const maxWorkers = Math.max(2, Math.min(8, navigator.hardwareConcurrency || 2));
-  const count = h('input', { type: 'number', min: 1, max: maxWorkers, value: Math.min(2, maxWorkers), 'aria-label': 'Workers', 'data-testid': 'workers-count' });
+  const count = h('input', {
+    type: 'number',
+    min: 1,
+    max: maxWorkers,
+    value: Math.min(2, maxWorkers),
+    'aria-label': 'Workers',
+    'data-testid': 'workers-count',
+  });
   const poison = h('input', { type: 'checkbox', checked: true, 'data-testid': 'workers-poison' });
   const canvas = h('canvas', { width: WIDTH, height: HEIGHT, 'data-testid': 'workers-canvas' });
   const bar = h('div', { 'data-testid': 'workers-bar' });
-  const status = h('p', { class: 'hint', 'data-testid': 'workers-status' }, `${tiles(WIDTH, HEIGHT, TILE, ITERATIONS).length} tiles, ${ITERATIONS} iterations per pixel.`);
+  const status = h(
+    'p',
+    { class: 'hint', 'data-testid': 'workers-status' },
+    `${tiles(WIDTH, HEIGHT, TILE, ITERATIONS).length} tiles, ${ITERATIONS} iterations per pixel.`,
+  );
   const errors = h('div', { class: 'log errors', 'data-testid': 'workers-errors' });
   const chart = h('div', { class: 'chart', 'data-testid': 'workers-chart' });
   const runButton = h('button', { class: 'primary', 'data-testid': 'workers-run' }, 'Render');
@@ -69,7 +80,9 @@ export function workersPanel(): HTMLElement {
     const used = channel.progress.perWorker.filter((n) => n > 0).length;
     await channel.close();
     const run = { workers, ms, used, errors: failures };
-    status.textContent = `Rendered ${jobs.length - failures} tiles in ${ms.toFixed(0)} ms on ${workers} worker${workers > 1 ? 's' : ''} (${used} did work); ${failures} failed.`;
+    const on = `${workers} worker${workers > 1 ? 's' : ''} (${used} did work)`;
+    const rendered = jobs.length - failures;
+    status.textContent = `Rendered ${rendered} tiles in ${ms.toFixed(0)} ms on ${on}; ${failures} failed.`;
     status.dataset.workersUsed = String(used);
     results.push(run);
     drawChart();
@@ -106,17 +119,24 @@ export function workersPanel(): HTMLElement {
   }
 
   runButton.addEventListener('click', () => void busy(async () => void (await render(Number(count.value) || 1))));
-  sweepButton.addEventListener('click', () =>
-    void busy(async () => {
-      for (let workers = 1; workers <= maxWorkers; workers++) await render(workers);
-    }),
+  sweepButton.addEventListener(
+    'click',
+    () =>
+      void busy(async () => {
+        for (let workers = 1; workers <= maxWorkers; workers++) await render(workers);
+      }),
   );
 
   return h(
     'section',
     { class: 'panel', id: 'workers', 'data-testid': 'panel-workers' },
     h('h2', {}, '2 · Worker offload'),
-    h('p', { class: 'lead' }, 'Each tile is a message; a DataProcessingChannel renders them on a pool of Web Workers and streams results as they complete.'),
+    h(
+      'p',
+      { class: 'lead' },
+      'Each tile is a message; a DataProcessingChannel renders them on a pool of Web Workers ' +
+        'and streams results as they complete.',
+    ),
     h(
       'div',
       { class: 'row' },
@@ -127,6 +147,11 @@ export function workersPanel(): HTMLElement {
     ),
     h('div', { class: 'progress' }, bar),
     status,
-    h('div', { class: 'split' }, canvas, h('div', {}, h('h3', {}, 'Wall time by worker count'), chart, h('h3', {}, 'Errors'), errors)),
+    h(
+      'div',
+      { class: 'split' },
+      canvas,
+      h('div', {}, h('h3', {}, 'Wall time by worker count'), chart, h('h3', {}, 'Errors'), errors),
+    ),
   );
 }

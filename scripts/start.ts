@@ -41,7 +41,8 @@ const bridgeUrl = new URL(backend.url);
 bridgeUrl.searchParams.delete('token');
 // Keep ':' and '/' readable in the printed URL; both are legal in a query.
 const param = (value: string) => encodeURIComponent(value).replace(/%3A/g, ':').replace(/%2F/g, '/');
-const page = `http://${values.host}:${port}/?bridge=${param(bridgeUrl.href)}&token=${param(backend.token)}&socket=${param(backend.socketPath)}`;
+const query = `bridge=${param(bridgeUrl.href)}&token=${param(backend.token)}&socket=${param(backend.socketPath)}`;
+const page = `http://${values.host}:${port}/?${query}`;
 
 // Handlers first, so a signal right after the URL appears still shuts everything down.
 closeOnSignal(async () => {

@@ -1,57 +1,135 @@
 /**
- * Base of every eric-bus error; `name` is always the concrete class name. The library's own
- * classes also spell it out, because minifiers (ours, or an app's bundler) rename classes.
+ * Every error the browser-safe library throws, in one place. Each class spells out its `name`
+ * (minifiers rename classes) and carries a stable `code` to branch on; on the wire an error
+ * travels as eric-sse writes exceptions, `Name('detail')`, and comes back as the same class.
  */
+
+/** Base of every eric-bus error; `code` is stable across versions, `name` is the class name. */
 export class EricBusError extends Error {
+  override name = 'EricBusError';
+  readonly code: string = 'ERR_ERIC_BUS';
+
   constructor(message = '') {
     super(message);
-    this.name = new.target.name;
+    // An application's own subclass names itself; the library's classes set `name` explicitly.
+    if (new.target !== EricBusError) this.name = new.target.name;
   }
 }
 
 /** A channel id that names no channel. */
 export class InvalidChannelException extends EricBusError {
   override name = 'InvalidChannelException';
+  override readonly code = 'ERR_INVALID_CHANNEL';
 }
 
 /** A listener id that names no listener of the channel. */
 export class InvalidListenerException extends EricBusError {
   override name = 'InvalidListenerException';
+  override readonly code = 'ERR_INVALID_LISTENER';
 }
 
 /** A command or message that does not have the expected shape. */
 export class InvalidMessageFormat extends EricBusError {
   override name = 'InvalidMessageFormat';
+  override readonly code = 'ERR_INVALID_MESSAGE_FORMAT';
 }
 
 /** Nothing to deliver: the queue is empty or the listener is not running. */
 export class NoMessagesException extends EricBusError {
   override name = 'NoMessagesException';
+  override readonly code = 'ERR_NO_MESSAGES';
 }
 
-/** The exception classes by name, for turning wire replies back into errors. */
-export const exceptionClasses = {
+/** A worker died (or could not start) while it held messages; they are reported, not lost silently. */
+export class WorkerCrashedError extends EricBusError {
+  override name = 'WorkerCrashedError';
+  override readonly code = 'ERR_WORKER_CRASHED';
+}
+
+/** The bridge refused a verb that is not on its allowed list. */
+export class VerbNotAllowed extends EricBusError {
+  override name = 'VerbNotAllowed';
+  override readonly code = 'ERR_VERB_NOT_ALLOWED';
+}
+
+/** The bridge refused a stream: this connection already has as many open as it allows. */
+export class TooManyStreams extends EricBusError {
+  override name = 'TooManyStreams';
+  override readonly code = 'ERR_TOO_MANY_STREAMS';
+}
+
+/** The bridge could not reach the socket server behind it. */
+export class BackendUnavailable extends EricBusError {
+  override name = 'BackendUnavailable';
+  override readonly code = 'ERR_BACKEND_UNAVAILABLE';
+}
+
+/** The bridge refused the connection at the upgrade (wrong token: 401, origin not allowed: 403). */
+export class BridgeRefused extends EricBusError {
+  override name = 'BridgeRefused';
+  override readonly code = 'ERR_BRIDGE_REFUSED';
+
+  constructor(
+    message: string,
+    /** The HTTP status the bridge answered with. */
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The WebSocket closed while a command was in flight; it may or may not have run. */
+export class ConnectionLost extends EricBusError {
+  override name = 'ConnectionLost';
+  override readonly code = 'ERR_CONNECTION_LOST';
+}
+
+/** The client was closed: no more commands or streams. */
+export class ClientClosed extends EricBusError {
+  override name = 'ClientClosed';
+  override readonly code = 'ERR_CLIENT_CLOSED';
+}
+
+/** The error classes that may arrive on the wire, by name. */
+const wireClasses: Record<string, new (message: string) => EricBusError> = {
   InvalidChannelException,
   InvalidListenerException,
   InvalidMessageFormat,
   NoMessagesException,
-} as const;
+  VerbNotAllowed,
+  TooManyStreams,
+  BackendUnavailable,
+};
 
 /** Renders an error the way eric-sse writes it on the wire: `Name('detail')`. */
 export function formatException(error: Error): string {
   return `${error.name}(${pythonRepr(error.message)})`;
 }
 
-/** Parses `Name('detail')` back into a typed error, or returns undefined if the text is not one. */
+/**
+ * Parses `Name('detail')` back into a typed error: the library's class when the name is known,
+ * otherwise an {@link EricBusError} carrying the name (so `KeyError('v')` from a Python server
+ * keeps it). Undefined when the text is not in that form.
+ */
 export function parseException(text: string): EricBusError | undefined {
   const match = /^([A-Za-z_][A-Za-z0-9_]*)\((.*)\)$/s.exec(text);
   if (!match) return undefined;
   const [, name, arg] = match as unknown as [string, string, string];
-  const known = exceptionClasses[name as keyof typeof exceptionClasses];
   const detail = unrepr(arg);
   if (detail === undefined) return undefined;
-  const error = known ? new known(detail) : new EricBusError(detail);
-  if (!known) error.name = name;
+  const known = wireClasses[name];
+  if (known) return new known(detail);
+  const error = new EricBusError(detail);
+  error.name = name;
+  return error;
+}
+
+/** Turns the text of an error reply into a typed error; text not in the `Name('detail')` form is a `BridgeError`. */
+export function errorFromFrame(text: string): EricBusError {
+  const parsed = parseException(text);
+  if (parsed) return parsed;
+  const error = new EricBusError(text);
+  error.name = 'BridgeError';
   return error;
 }
 
@@ -75,7 +153,9 @@ function unrepr(arg: string): string | undefined {
   const quote = arg[0];
   if ((quote !== "'" && quote !== '"') || arg.at(-1) !== quote || arg.length < 2) return undefined;
   const escapes: Record<string, string> = { n: '\n', r: '\r', t: '\t', '\\': '\\', "'": "'", '"': '"' };
-  return arg.slice(1, -1).replace(/\\(x[0-9a-fA-F]{2}|.)/gs, (_, e: string) =>
-    e.length === 3 ? String.fromCharCode(parseInt(e.slice(1), 16)) : escapes[e] ?? '\\' + e,
-  );
+  return arg
+    .slice(1, -1)
+    .replace(/\\(x[0-9a-fA-F]{2}|.)/gs, (_, e: string) =>
+      e.length === 3 ? String.fromCharCode(parseInt(e.slice(1), 16)) : (escapes[e] ?? '\\' + e),
+    );
 }

@@ -1,40 +1,80 @@
-export { Message, SignedMessage, MESSAGE_TYPE_CLOSED, MESSAGE_TYPE_END_OF_STREAM, MESSAGE_TYPE_INTERNAL_ERROR } from './bus/message.js';
+/**
+ * eric-bus, the browser-safe library: the in-page bus, worker offload, and the remote client.
+ * Wire internals (frame parsing, verb tables) live in their modules and are not part of the API.
+ */
+
+export type { ChannelOptions } from './bus/channel.js';
+export { AbstractChannel } from './bus/channel.js';
+export { SSEChannelContainer } from './bus/container.js';
+export type { Action } from './bus/distributed.js';
+export { SimpleDistributedApplicationListener } from './bus/distributed.js';
+export type { IdGenerator, IdKind } from './bus/ids.js';
+export { resetIdGenerators, sequentialIds, setIdGenerator } from './bus/ids.js';
+export { MessageQueueListener } from './bus/listener.js';
 export type { JsonValue, SignedPayload } from './bus/message.js';
+// The bus: messages, listeners, channels.
 export {
+  MESSAGE_TYPE_CLOSED,
+  MESSAGE_TYPE_END_OF_STREAM,
+  MESSAGE_TYPE_INTERNAL_ERROR,
+  Message,
+  SignedMessage,
+} from './bus/message.js';
+export type { MessageQueue, QueueFactory } from './bus/queue.js';
+export { memoryQueues, RingQueue } from './bus/queue.js';
+export type { SSEChannelOptions, SSEEvent } from './bus/sse.js';
+export { parseEventStream, SSEChannel, toEventStream } from './bus/sse.js';
+
+// Errors (one class per failure, each with a stable `code`) and logging.
+export {
+  BackendUnavailable,
+  BridgeRefused,
+  ClientClosed,
+  ConnectionLost,
   EricBusError,
+  formatException,
   InvalidChannelException,
   InvalidListenerException,
   InvalidMessageFormat,
   NoMessagesException,
-  formatException,
   parseException,
+  TooManyStreams,
+  VerbNotAllowed,
+  WorkerCrashedError,
 } from './errors.js';
-export { MessageQueueListener } from './bus/listener.js';
-export { AbstractChannel } from './bus/channel.js';
-export type { ChannelOptions } from './bus/channel.js';
-export { SSEChannel, toEventStream, parseEventStream } from './bus/sse.js';
-export type { SSEEvent, SSEChannelOptions } from './bus/sse.js';
-export { SimpleDistributedApplicationListener } from './bus/distributed.js';
-export type { Action } from './bus/distributed.js';
-export { SSEChannelContainer } from './bus/container.js';
-export { RingQueue, memoryQueues } from './bus/queue.js';
-export type { MessageQueue, QueueFactory } from './bus/queue.js';
-export { nextId, sequentialIds, setIdGenerator, resetIdGenerators } from './bus/ids.js';
-export type { IdGenerator, IdKind } from './bus/ids.js';
-export { ProtocolClient, VERBS, STREAMING_VERBS, isVerb, isStreamingVerb } from './remote/protocol-client.js';
-export type { Command, Verb } from './remote/protocol-client.js';
-export { DataProcessingChannel } from './workers/data-processing-channel.js';
-export type { DataProcessingChannelOptions, ProcessingProgress, ProcessingError } from './workers/data-processing-channel.js';
-export { WorkerPool, WorkerCrashedError } from './workers/worker-pool.js';
-export type { WorkerHandle, WorkerSource } from './workers/worker-pool.js';
-export type { WorkerMessage, MessageHandler, BatchResult, WorkerApi } from './workers/protocol.js';
-export { BridgeClient } from './remote/bridge-client.js';
-export type { BridgeClientOptions } from './remote/bridge-client.js';
-export type { BridgeState, WebSocketLike, WebSocketConstructor, ProbeFetch } from './remote/connection.js';
-export { RemoteChannel } from './remote/remote-channel.js';
-export type { RemoteListener } from './remote/remote-channel.js';
-export { VerbNotAllowed, TooManyStreams, BackendUnavailable, BridgeRefused, ConnectionLost, ClientClosed, errorFromFrame } from './remote/bridge-errors.js';
-export { CANCEL_VERB, parseReplyFrame } from './wire/bridge-frames.js';
-export type { FrameId, OkFrame, ErrorFrame, DataFrame, EndFrame, ReplyFrame } from './wire/bridge-frames.js';
-export { backoffDelay } from './remote/backoff.js';
+export type { Logger } from './log.js';
+export { setLogger, silentLogger } from './log.js';
 export type { BackoffOptions } from './remote/backoff.js';
+export type {
+  BridgeClientOptions,
+  BridgeState,
+  ProbeFetch,
+  WebSocketConstructor,
+  WebSocketLike,
+} from './remote/bridge-client.js';
+export { BridgeClient } from './remote/bridge-client.js';
+// The remote client: the socket protocol's verbs over the WebSocket bridge.
+export { ProtocolClient } from './remote/protocol-client.js';
+export type { RemoteListener } from './remote/remote-channel.js';
+export { RemoteChannel } from './remote/remote-channel.js';
+export type {
+  AddListenerCommand,
+  BroadcastCommand,
+  Command,
+  CreateChannelCommand,
+  DispatchCommand,
+  ListenCommand,
+  RemoveChannelCommand,
+  RemoveListenerCommand,
+  Verb,
+  WatchCommand,
+} from './wire/socket-protocol.js';
+export type {
+  DataProcessingChannelOptions,
+  ProcessingError,
+  ProcessingProgress,
+} from './workers/data-processing-channel.js';
+// Workers.
+export { DataProcessingChannel } from './workers/data-processing-channel.js';
+export type { MessageHandler, WorkerMessage } from './workers/protocol.js';
+export type { WorkerHandle, WorkerSource } from './workers/worker-pool.js';

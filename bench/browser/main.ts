@@ -14,17 +14,32 @@ const SMALL_MESSAGES = 100_000;
 const newWorker = () => new Worker(new URL('./worker.ts', import.meta.url), { type: 'module' });
 const plainWorker = () => {
   const worker = new Worker(new URL('./plain-worker.ts', import.meta.url), { type: 'module' });
-  return { worker, remote: wrap<{ handle(payload: unknown): unknown; spinMany(rounds: number, count: number): number }>(worker) };
+  return {
+    worker,
+    remote: wrap<{ handle(payload: unknown): unknown; spinMany(rounds: number, count: number): number }>(worker),
+  };
 };
 
-async function processAll(channel: DataProcessingChannel, listener: MessageQueueListener, type: string, payload: (i: number) => unknown, count: number): Promise<void> {
+async function processAll(
+  channel: DataProcessingChannel,
+  listener: MessageQueueListener,
+  type: string,
+  payload: (i: number) => unknown,
+  count: number,
+): Promise<void> {
   for (let i = 0; i < count; i++) channel.dispatch(listener.id, new Message(type, payload(i)));
   let n = 0;
   for await (const _ of channel.processQueue(listener)) n++;
   if (n !== count) throw new Error(`expected ${count} events, got ${n}`);
 }
 
-async function onWorkers(workers: number, type: string, payload: (i: number) => unknown, count: number, runs: number): Promise<number> {
+async function onWorkers(
+  workers: number,
+  type: string,
+  payload: (i: number) => unknown,
+  count: number,
+  runs: number,
+): Promise<number> {
   const channel = new DataProcessingChannel({ maxWorkers: workers, worker: newWorker });
   await channel.warmUp();
   const listener = channel.addListener();
@@ -50,7 +65,10 @@ async function run(): Promise<BrowserFigures> {
   // What two workers can do here at best: the work split in half by hand, one call each.
   const pair = [plainWorker(), plainWorker()];
   await Promise.all(pair.map(({ remote }) => remote.spinMany(rounds, 1)));
-  const handSplit = await medianMs(() => Promise.all(pair.map(({ remote }) => remote.spinMany(rounds, CPU_MESSAGES / 2))), 3);
+  const handSplit = await medianMs(
+    () => Promise.all(pair.map(({ remote }) => remote.spinMany(rounds, CPU_MESSAGES / 2))),
+    3,
+  );
   for (const { worker } of pair) worker.terminate();
 
   const batched = await onWorkers(1, 'echo', (i) => i, SMALL_MESSAGES, 5);

@@ -1,16 +1,15 @@
 /** Command-line parsing shared by the subcommands: node's parseArgs, with usage errors made plain. */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { EricBusError, formatException } from '../../src/index.js';
-
-/** A mistake on the command line: reported in one line with a pointer to `--help`, exit code 2. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { EricBusError, formatException } from '../../src/errors.js';
+import { UsageError } from '../errors.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 /** Parses `argv` strictly against `options`; unknown options and missing values throw {@link UsageError}. */
-export function parseCommandArgs<O extends Options>(argv: string[], options: O): ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>> {
+export function parseCommandArgs<O extends Options>(
+  argv: string[],
+  options: O,
+): ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>> {
   try {
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (error) {
@@ -43,7 +42,10 @@ export async function withUsage(name: string, body: () => Promise<number | void>
   }
 }
 
-/** How a failed request is shown on the terminal: a server's error reply in its wire form, anything else by its message. */
+/**
+ * How a failed request is shown on the terminal: a server's error reply in its wire form, anything
+ * else by its message.
+ */
 export function describeError(error: unknown): string {
   if (error instanceof EricBusError) return formatException(error);
   return error instanceof Error ? error.message : String(error);

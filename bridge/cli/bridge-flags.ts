@@ -1,7 +1,8 @@
 /** The bridge's command-line flags, shared by `eric-bus bridge` and `eric-bus up`. */
-import { isVerb, VERBS, type Verb } from '../../src/index.js';
+import { isVerb, VERBS, type Verb } from '../../src/wire/socket-protocol.js';
+import { UsageError } from '../errors.js';
 import type { BridgeOptions } from '../web/bridge.js';
-import { positiveInt, UsageError } from './args.js';
+import { positiveInt } from './args.js';
 
 /** The port both commands use when `--port` is not given. */
 export const DEFAULT_PORT = 8765;
@@ -62,13 +63,18 @@ export function bridgeOptionsFromFlags(values: BridgeFlagValues): Omit<BridgeOpt
 function port(text: string | undefined): number {
   if (text === undefined) return DEFAULT_PORT;
   const n = Number(text);
-  if (!/^\d+$/.test(text) || n > 65535) throw new UsageError(`--port takes a port number (0 for any free one), not '${text}'`);
+  if (!/^\d+$/.test(text) || n > 65535)
+    throw new UsageError(`--port takes a port number (0 for any free one), not '${text}'`);
   return n;
 }
 
 function verbs(text: string): Verb[] {
-  const list = text.split(',').map((v) => v.trim()).filter((v) => v !== '');
+  const list = text
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
   const unknown = list.filter((v) => !isVerb(v));
-  if (unknown.length > 0) throw new UsageError(`--allow: unknown verb(s) ${unknown.join(', ')} (verbs: ${VERBS.join(', ')})`);
+  if (unknown.length > 0)
+    throw new UsageError(`--allow: unknown verb(s) ${unknown.join(', ')} (verbs: ${VERBS.join(', ')})`);
   return list.filter(isVerb);
 }

@@ -1,11 +1,11 @@
 /** `eric-bus bridge`: a WebSocket bridge in front of a running socket server. */
 import { existsSync } from 'node:fs';
-import type { Command } from './main.js';
-import { WebSocketBridge } from '../web/bridge.js';
 import { createLogger } from '../log.js';
 import { closeOnSignal } from '../signals.js';
+import { WebSocketBridge } from '../web/bridge.js';
 import { parseCommandArgs, required, withUsage } from './args.js';
 import { BRIDGE_FLAGS_USAGE, bridgeFlagOptions, bridgeOptionsFromFlags } from './bridge-flags.js';
+import type { Command } from './command.js';
 
 export const bridge: Command = {
   summary: 'a WebSocket bridge to a socket server, for browsers',
@@ -23,8 +23,15 @@ ${BRIDGE_FLAGS_USAGE}`,
       const { values } = parseCommandArgs(argv, { socket: { type: 'string' }, ...bridgeFlagOptions });
       const socketPath = required(values.socket, '--socket');
       // Not an error: the server may start later. But say so, or every command fails unexplained.
-      if (!existsSync(socketPath)) process.stderr.write(`eric-bus bridge: warning: no socket at ${socketPath} yet; commands fail until a server listens there\n`);
-      const running = await WebSocketBridge.start({ ...bridgeOptionsFromFlags(values), socketPath, logger: createLogger(values.verbose) });
+      if (!existsSync(socketPath))
+        process.stderr.write(
+          `eric-bus bridge: warning: no socket at ${socketPath} yet; commands fail until a server listens there\n`,
+        );
+      const running = await WebSocketBridge.start({
+        ...bridgeOptionsFromFlags(values),
+        socketPath,
+        logger: createLogger(values.verbose),
+      });
       closeOnSignal(() => running.close());
       console.log(`eric-bus bridge: forwarding to ${socketPath}`);
       console.log(`eric-bus bridge: connect to ${running.url}`);

@@ -1,7 +1,9 @@
 /** `eric-bus listen`: streams a listener, or watches a channel, to stdout. */
-import type { Command } from './main.js';
+
+import { UsageError } from '../errors.js';
 import { SocketClient } from '../socket/client.js';
-import { describeError, parseCommandArgs, positiveInt, required, UsageError, withUsage } from './args.js';
+import { describeError, parseCommandArgs, positiveInt, required, withUsage } from './args.js';
+import type { Command } from './command.js';
 
 export const listen: Command = {
   summary: "stream a listener's events (or watch a channel) as JSON lines",

@@ -1,15 +1,7 @@
 #!/usr/bin/env node
-/** The `eric-bus` command: one subcommand per module under bridge/commands/. */
+/** The `eric-bus` command: one subcommand per module beside this one. */
 
-/** What each subcommand module exports. */
-export interface Command {
-  /** One line for the command list. */
-  summary: string;
-  /** The full `--help` text. */
-  usage: string;
-  /** Runs the command with the arguments after its name; resolves with the exit code (or never, for servers). */
-  run(argv: string[]): Promise<number | void>;
-}
+import type { Command } from './command.js';
 
 const commands: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('./serve.js')).serve,
@@ -24,7 +16,14 @@ async function help(): Promise<string> {
   const loaded = await Promise.all(names.map((name) => commands[name]!()));
   const width = Math.max(...names.map((name) => name.length));
   const list = names.map((name, i) => `  ${name.padEnd(width)}  ${loaded[i]!.summary}`);
-  return ['Usage: eric-bus <command> [options]', '', 'Commands:', ...list, '', "Run 'eric-bus <command> --help' for a command's options."].join('\n');
+  return [
+    'Usage: eric-bus <command> [options]',
+    '',
+    'Commands:',
+    ...list,
+    '',
+    "Run 'eric-bus <command> --help' for a command's options.",
+  ].join('\n');
 }
 
 async function main(argv: string[]): Promise<number | void> {

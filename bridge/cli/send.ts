@@ -1,8 +1,9 @@
 /** `eric-bus send`: one command to a socket server, from the terminal. */
 import type { JsonValue } from '../../src/index.js';
-import type { Command } from './main.js';
+import { UsageError } from '../errors.js';
 import { SocketClient } from '../socket/client.js';
-import { describeError, parseCommandArgs, required, UsageError, withUsage } from './args.js';
+import { describeError, parseCommandArgs, required, withUsage } from './args.js';
+import type { Command } from './command.js';
 
 /** A payload argument: JSON when it parses as JSON, otherwise the text itself. */
 function payloadArg(text: string | undefined): JsonValue | undefined {
@@ -17,13 +18,48 @@ function payloadArg(text: string | undefined): JsonValue | undefined {
 type Action = (client: SocketClient, args: string[]) => Promise<string>;
 
 const actions: Record<string, { args: string; does: string; arity: [number, number]; action: Action }> = {
-  'create-channel': { args: '', does: 'create a channel; prints its id', arity: [0, 0], action: (c) => c.createChannel() },
-  'add-listener': { args: 'CHANNEL', does: 'add a listener; prints its id', arity: [1, 1], action: (c, [ch]) => c.register(ch!) },
-  dispatch: { args: 'CHANNEL LISTENER TYPE [PAYLOAD]', does: 'send a message to one listener', arity: [3, 4], action: (c, [ch, l, t, p]) => c.dispatch(ch!, l!, t!, payloadArg(p)) },
-  broadcast: { args: 'CHANNEL TYPE [PAYLOAD]', does: 'send a message to every listener', arity: [2, 3], action: (c, [ch, t, p]) => c.broadcastMessage(ch!, t!, payloadArg(p)) },
-  'remove-listener': { args: 'CHANNEL LISTENER', does: 'remove a listener (its stream ends)', arity: [2, 2], action: (c, [ch, l]) => c.removeListener(ch!, l!) },
-  'remove-channel': { args: 'CHANNEL', does: 'remove a channel (its streams end)', arity: [1, 1], action: (c, [ch]) => c.removeChannel(ch!) },
-  raw: { args: 'JSON', does: 'send a command as it is', arity: [1, 1], action: (c, [json]) => c.sendRaw(parseRaw(json!)) },
+  'create-channel': {
+    args: '',
+    does: 'create a channel; prints its id',
+    arity: [0, 0],
+    action: (c) => c.createChannel(),
+  },
+  'add-listener': {
+    args: 'CHANNEL',
+    does: 'add a listener; prints its id',
+    arity: [1, 1],
+    action: (c, [ch]) => c.register(ch!),
+  },
+  dispatch: {
+    args: 'CHANNEL LISTENER TYPE [PAYLOAD]',
+    does: 'send a message to one listener',
+    arity: [3, 4],
+    action: (c, [ch, l, t, p]) => c.dispatch(ch!, l!, t!, payloadArg(p)),
+  },
+  broadcast: {
+    args: 'CHANNEL TYPE [PAYLOAD]',
+    does: 'send a message to every listener',
+    arity: [2, 3],
+    action: (c, [ch, t, p]) => c.broadcastMessage(ch!, t!, payloadArg(p)),
+  },
+  'remove-listener': {
+    args: 'CHANNEL LISTENER',
+    does: 'remove a listener (its stream ends)',
+    arity: [2, 2],
+    action: (c, [ch, l]) => c.removeListener(ch!, l!),
+  },
+  'remove-channel': {
+    args: 'CHANNEL',
+    does: 'remove a channel (its streams end)',
+    arity: [1, 1],
+    action: (c, [ch]) => c.removeChannel(ch!),
+  },
+  raw: {
+    args: 'JSON',
+    does: 'send a command as it is',
+    arity: [1, 1],
+    action: (c, [json]) => c.sendRaw(parseRaw(json!)),
+  },
 };
 
 function parseRaw(json: string): object {

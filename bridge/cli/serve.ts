@@ -1,8 +1,9 @@
 /** `eric-bus serve`: runs a SocketServer until SIGINT/SIGTERM. */
-import type { Command } from './main.js';
+
 import { createLogger } from '../log.js';
 import { SocketServer } from '../socket/server.js';
 import { parseCommandArgs, positiveInt, required, withUsage } from './args.js';
+import type { Command } from './command.js';
 
 export const serve: Command = {
   summary: 'serve the eric-sse socket protocol on a Unix socket',

@@ -1,10 +1,11 @@
 /** `eric-bus up`: a socket server and a bridge to it, together. */
-import type { Command } from './main.js';
+
 import { createLogger } from '../log.js';
 import { closeOnSignal } from '../signals.js';
 import { startUp } from '../up.js';
 import { parseCommandArgs, withUsage } from './args.js';
 import { BRIDGE_FLAGS_USAGE, bridgeFlagOptions, bridgeOptionsFromFlags } from './bridge-flags.js';
+import type { Command } from './command.js';
 
 export const up: Command = {
   summary: 'a socket server and a WebSocket bridge to it, together',
@@ -20,7 +21,11 @@ Options:
 ${BRIDGE_FLAGS_USAGE}`,
   run: (argv) =>
     withUsage('up', async () => {
-      const { values } = parseCommandArgs(argv, { socket: { type: 'string' }, thread: { type: 'boolean' }, ...bridgeFlagOptions });
+      const { values } = parseCommandArgs(argv, {
+        socket: { type: 'string' },
+        thread: { type: 'boolean' },
+        ...bridgeFlagOptions,
+      });
       const logger = createLogger(values.verbose);
       const running = await startUp({
         ...bridgeOptionsFromFlags(values),

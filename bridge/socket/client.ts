@@ -1,8 +1,8 @@
 /** The client of eric-sse's Unix-socket protocol. */
 import type { Socket } from 'node:net';
-import { parseException, ProtocolClient, type Command } from '../../src/index.js';
-import { lines } from './lines.js';
+import { type Command, ProtocolClient, parseException } from '../../src/index.js';
 import { openCommand } from './connect.js';
+import { lines } from './lines.js';
 
 /** Connects, writes the command and half-closes; a missing server is named plainly. */
 async function open(path: string, command: Command | object): Promise<Socket> {
@@ -10,7 +10,8 @@ async function open(path: string, command: Command | object): Promise<Socket> {
     return await openCommand(path, JSON.stringify(command));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ECONNREFUSED') throw Object.assign(new Error(`No server listening on ${path} (${code})`), { code });
+    if (code === 'ENOENT' || code === 'ECONNREFUSED')
+      throw Object.assign(new Error(`No server listening on ${path} (${code})`), { code });
     throw error;
   }
 }
@@ -51,7 +52,10 @@ export class SocketClient extends ProtocolClient<string> {
     });
   }
 
-  /** Sends a streaming command and yields each event line (JSON, without the newline); an error reply is thrown typed. */
+  /**
+   * Sends a streaming command and yields each event line (JSON, without the newline); an error reply
+   * is thrown typed.
+   */
   async *streamPayload(command: Command): AsyncGenerator<string, void, undefined> {
     const socket = await open(this.path, command);
     try {

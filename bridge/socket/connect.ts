@@ -1,6 +1,6 @@
 /** One connection of the socket protocol: connect, write the command, half-close. */
 import { connect, type Socket } from 'node:net';
-import { backoffDelay } from '../../src/index.js';
+import { backoffDelay } from '../../src/remote/backoff.js';
 
 /**
  * A server whose accept queue is full refuses with EAGAIN (a burst of clients; eric-sse's Python
@@ -9,7 +9,10 @@ import { backoffDelay } from '../../src/index.js';
  */
 const EAGAIN_RETRY = { initialDelayMs: 2, maxDelayMs: 250, jitter: 1, maxAttempts: 20 };
 
-/** Connects to `path`, writes `command` and half-closes, as eric-sse's client does; resolves with the socket, to read the reply from. */
+/**
+ * Connects to `path`, writes `command` and half-closes, as eric-sse's client does; resolves with the
+ * socket, to read the reply from.
+ */
 export async function openCommand(path: string, command: string): Promise<Socket> {
   for (let attempt = 0; ; attempt++) {
     try {

@@ -1,6 +1,7 @@
 /** Reads one command from a connection: everything up to the client's end of file, bounded in size and time. */
 import type { Socket } from 'node:net';
-import { InvalidMessageFormat } from '../../src/index.js';
+import { InvalidMessageFormat } from '../../src/errors.js';
+import { ClientGone } from '../errors.js';
 
 /** Limits on reading a command. */
 export interface ReadCommandOptions {
@@ -13,11 +14,6 @@ export interface ReadCommandOptions {
 export const DEFAULT_MAX_COMMAND_BYTES = 1024 * 1024;
 export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 
-/** Raised when the client went away before sending a whole command: there is no one to reply to. */
-export class ClientGone extends Error {
-  override name = 'ClientGone';
-}
-
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
@@ -25,12 +21,20 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * {@link InvalidMessageFormat} (a reply is still possible) when the command is too large,
  * not UTF-8, or the client stays idle; with {@link ClientGone} when it disconnects.
  */
-export function readCommand(socket: Socket, { maxBytes = DEFAULT_MAX_COMMAND_BYTES, idleTimeoutMs = DEFAULT_IDLE_TIMEOUT_MS }: ReadCommandOptions = {}): Promise<string> {
+export function readCommand(
+  socket: Socket,
+  { maxBytes = DEFAULT_MAX_COMMAND_BYTES, idleTimeoutMs = DEFAULT_IDLE_TIMEOUT_MS }: ReadCommandOptions = {},
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     const settle = (error?: Error) => {
-      socket.off('data', onData).off('end', onEnd).off('close', onClose).off('error', onClose).off('timeout', onTimeout);
+      socket
+        .off('data', onData)
+        .off('end', onEnd)
+        .off('close', onClose)
+        .off('error', onClose)
+        .off('timeout', onTimeout);
       socket.setTimeout(0);
       if (error) {
         // Stop reading: whatever else the client sends is not a command.
@@ -52,7 +56,12 @@ export function readCommand(socket: Socket, { maxBytes = DEFAULT_MAX_COMMAND_BYT
     const onEnd = () => settle();
     const onClose = () => settle(new ClientGone('Client disconnected before sending a whole command'));
     const onTimeout = () => settle(new InvalidMessageFormat(`No complete command within ${idleTimeoutMs} ms`));
-    socket.on('data', onData).once('end', onEnd).once('close', onClose).once('error', onClose).once('timeout', onTimeout);
+    socket
+      .on('data', onData)
+      .once('end', onEnd)
+      .once('close', onClose)
+      .once('error', onClose)
+      .once('timeout', onTimeout);
     socket.setTimeout(idleTimeoutMs);
   });
 }

@@ -1,13 +1,21 @@
 /** The Unix-socket server of eric-sse's protocol: one JSON command per connection. */
 import { unlink } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import { EricBusError, Message, SSEChannelContainer, type Command, type MessageQueueListener, type SSEChannel } from '../../src/index.js';
+import {
+  EricBusError,
+  Message,
+  type MessageQueueListener,
+  type SSEChannel,
+  SSEChannelContainer,
+} from '../../src/index.js';
+import type { Command } from '../../src/wire/socket-protocol.js';
+import { ACK, formatError, parseCommand } from '../../src/wire/socket-protocol.js';
+import { ClientGone } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { closeOnSignal } from '../signals.js';
-import { ACK, formatError, parseCommand } from '../../src/wire/socket-protocol.js';
-import { ClientGone, readCommand, type ReadCommandOptions } from './read-command.js';
+import { type ReadCommandOptions, readCommand } from './read-command.js';
 import { listenPrivately } from './socket-file.js';
-import { streamToSocket, type StreamEnd } from './stream-to-socket.js';
+import { type StreamEnd, streamToSocket } from './stream-to-socket.js';
 
 /** How long shutdown waits for connections to close by themselves. */
 const SHUTDOWN_GRACE_MS = 500;
@@ -38,7 +46,15 @@ export class SocketServer {
   /** The stream serving each listener, so that a newer one can take over. */
   readonly #streaming = new Map<MessageQueueListener, AbortController>();
 
-  constructor(path: string, { channels = new SSEChannelContainer(), logger = createLogger(), backlog = 1024, ...read }: SocketServerOptions = {}) {
+  constructor(
+    path: string,
+    {
+      channels = new SSEChannelContainer(),
+      logger = createLogger(),
+      backlog = 1024,
+      ...read
+    }: SocketServerOptions = {},
+  ) {
     this.path = path;
     this.channels = channels;
     this.#logger = logger;
@@ -91,7 +107,7 @@ export class SocketServer {
     socket.on('error', (error) => this.#logger.info(`client error: ${error.message}`));
     try {
       const command = parseCommand(await readCommand(socket, this.#read));
-      this.#logger.info(`command ${command.v}${command.c === undefined ? '' : ` on channel ${command.c}`}`);
+      this.#logger.info(`command ${command.v}${command.v === 'c' ? '' : ` on channel ${command.c}`}`);
       await this.#run(command, socket);
     } catch (error) {
       if (error instanceof ClientGone) {
@@ -111,29 +127,29 @@ export class SocketServer {
       case 'c':
         return reply(this.channels.add().id);
       case 'r':
-        return reply(this.channels.get(command.c!).addListener().id);
+        return reply(this.channels.get(command.c).addListener().id);
       case 'd':
-        this.channels.get(command.c!).dispatch(command.r!, new Message(command.t!, command.p));
+        this.channels.get(command.c).dispatch(command.r, new Message(command.t, command.p));
         return reply(ACK);
       case 'b':
-        this.channels.get(command.c!).broadcast(new Message(command.t!, command.p));
+        this.channels.get(command.c).broadcast(new Message(command.t, command.p));
         return reply(ACK);
       case 'rl':
-        this.channels.get(command.c!).removeListener(command.r!);
+        this.channels.get(command.c).removeListener(command.r);
         return reply(ACK);
       case 'rc':
-        this.channels.rm(command.c!);
+        this.channels.rm(command.c);
         return reply(ACK);
       case 'l': {
-        const channel = this.channels.get(command.c!);
-        const listener = channel.getListener(command.r!);
+        const channel = this.channels.get(command.c);
+        const listener = channel.getListener(command.r);
         listener.startSync();
         const end = await this.#stream(channel, listener, socket);
         this.#logger.info(`stream of listener ${listener.id} ended: ${end}`);
         return;
       }
       case 'w': {
-        const channel = this.channels.get(command.c!);
+        const channel = this.channels.get(command.c);
         const listener = channel.addListener();
         listener.startSync();
         try {
@@ -160,7 +176,10 @@ export class SocketServer {
         channel,
         listener,
         socket,
-        (error) => this.#logger.error(`stream of listener ${listener.id}: ${error instanceof Error ? error.message : String(error)}`),
+        (error) =>
+          this.#logger.error(
+            `stream of listener ${listener.id}: ${error instanceof Error ? error.message : String(error)}`,
+          ),
         control.signal,
       );
     } finally {

@@ -1,5 +1,5 @@
 /** The socket file: claiming its path safely and creating it private to its owner. */
-import { lstat, unlink, chmod } from 'node:fs/promises';
+import { chmod, lstat, unlink } from 'node:fs/promises';
 import { connect, type Server } from 'node:net';
 
 /** Resolves true when a server accepts connections on `path`. */
@@ -19,7 +19,7 @@ function isLive(path: string): Promise<boolean> {
  * server's socket, or a file that is not a socket, is left alone and reported.
  */
 export async function claimSocketPath(path: string): Promise<void> {
-  let stats;
+  let stats: Awaited<ReturnType<typeof lstat>>;
   try {
     stats = await lstat(path);
   } catch (error) {

@@ -1,6 +1,12 @@
 /** Streams a listener's events to a socket, taking each message only when the socket can take it. */
 import type { Socket } from 'node:net';
-import { Message, MESSAGE_TYPE_CLOSED, type AbstractChannel, type MessageQueueListener, type SSEEvent } from '../../src/index.js';
+import {
+  type AbstractChannel,
+  MESSAGE_TYPE_CLOSED,
+  Message,
+  type MessageQueueListener,
+  type SSEEvent,
+} from '../../src/index.js';
 import { formatError, formatEvent } from '../../src/wire/socket-protocol.js';
 
 /** How many socket-sized batches a stream writes before yielding to other connections. */

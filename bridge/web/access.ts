@@ -35,7 +35,8 @@ const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
  */
 export function checkAccess(request: IncomingMessage, policy: AccessPolicy): Refusal | undefined {
   const origin = request.headers.origin;
-  if (origin !== undefined && !isAllowedOrigin(origin, policy)) return { status: 403, reason: `origin ${origin} is not allowed` };
+  if (origin !== undefined && !isAllowedOrigin(origin, policy))
+    return { status: 403, reason: `origin ${origin} is not allowed` };
   const token = presentedToken(request);
   if (token === undefined) return { status: 401, reason: 'no token' };
   if (!sameSecret(token, policy.token)) return { status: 401, reason: 'wrong token' };

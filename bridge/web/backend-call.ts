@@ -5,9 +5,9 @@
  * so any server of it works (ours, eric-sse's Python one).
  */
 import type { Socket } from 'node:net';
-import { BackendUnavailable, formatException, InvalidMessageFormat, parseException } from '../../src/index.js';
-import { isJsonObjectLine } from './frames.js';
+import { BackendUnavailable, formatException, InvalidMessageFormat, parseException } from '../../src/errors.js';
 import { openCommand } from '../socket/connect.js';
+import { isJsonObjectLine, type LineBatch } from './data-frames.js';
 
 /** Where a call's outcome goes. Exactly one of `reply`, `end` or `error` ends a call. */
 export interface BackendCallHandlers {
@@ -22,13 +22,6 @@ export interface BackendCallHandlers {
   end(): void;
   /** The server replied an error, or could not be reached: the text is `Name('detail')`. */
   error(text: string): void;
-}
-
-/** Lines of a chunk, by position: line `i` is `sources[i][starts[i]..ends[i])` (no copy, no view per line). */
-export interface LineBatch {
-  readonly sources: Buffer[];
-  readonly starts: number[];
-  readonly ends: number[];
 }
 
 const NEWLINE = 0x0a;
@@ -52,7 +45,14 @@ export class BackendCall {
     openCommand(socketPath, JSON.stringify(command)).then(
       (socket) => this.#attach(socket),
       (error: NodeJS.ErrnoException) => {
-        if (!this.#done) this.#fail(formatException(new BackendUnavailable(`Cannot reach the socket server at ${this.#path} (${error.code ?? error.message})`)));
+        if (!this.#done)
+          this.#fail(
+            formatException(
+              new BackendUnavailable(
+                `Cannot reach the socket server at ${this.#path} (${error.code ?? error.message})`,
+              ),
+            ),
+          );
       },
     );
   }
@@ -110,7 +110,10 @@ export class BackendCall {
     if (batch.starts.length > 0) this.#handlers.lines(batch);
   }
 
-  /** Adds a line to the batch (without a trailing CR); a line that is not an event passes on the lines before it, then fails the call. */
+  /**
+   * Adds a line to the batch (without a trailing CR); a line that is not an event passes on the lines
+   * before it, then fails the call.
+   */
   #addLine(source: Buffer, start: number, end: number): boolean {
     if (end > start && source[end - 1] === 0x0d) end--;
     if (end === start) return true;
@@ -140,7 +143,10 @@ export class BackendCall {
       return;
     }
     const text = utf8.decode(rest).replace(/\r?\n$/, '');
-    if (text === '') return this.#fail(formatException(new BackendUnavailable('The socket server closed the connection without a reply')));
+    if (text === '')
+      return this.#fail(
+        formatException(new BackendUnavailable('The socket server closed the connection without a reply')),
+      );
     if (parseException(text)) return this.#fail(text);
     this.#finish();
     this.#handlers.reply(text);
@@ -148,13 +154,21 @@ export class BackendCall {
 
   #onError(error: NodeJS.ErrnoException): void {
     if (this.#done) return;
-    this.#fail(formatException(new BackendUnavailable(`Lost the connection to the socket server at ${this.#path} (${error.code ?? error.message})`)));
+    this.#fail(
+      formatException(
+        new BackendUnavailable(
+          `Lost the connection to the socket server at ${this.#path} (${error.code ?? error.message})`,
+        ),
+      ),
+    );
   }
 
   /** Reports an error: a server's `Name('detail')` as it came, any other text as a format error. */
   #fail(text: string): void {
     this.#finish();
-    const reply = parseException(text) ? text : formatException(new InvalidMessageFormat(`Unexpected reply from the socket server: ${text.slice(0, 200)}`));
+    const reply = parseException(text)
+      ? text
+      : formatException(new InvalidMessageFormat(`Unexpected reply from the socket server: ${text.slice(0, 200)}`));
     this.#handlers.error(reply);
   }
 

@@ -3,14 +3,14 @@
  * the frame envelope (SPEC §5). Token, origin, verbs, frame size and streams per connection are
  * checked; heartbeats reap dead peers; closing a WebSocket closes every Unix connection it opened.
  */
-import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
-import { VERBS, type Verb } from '../../src/remote/protocol-client.js';
-import { checkAccess, generateToken, type AccessPolicy, type Refusal } from './access.js';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { VERBS, type Verb } from '../../src/wire/socket-protocol.js';
+import { type Logger, silentLogger } from '../log.js';
+import { type AccessPolicy, checkAccess, generateToken, type Refusal } from './access.js';
 import { BridgeSession } from './session.js';
-import { silentLogger, type Logger } from '../log.js';
 
 /** Options of {@link WebSocketBridge.start}. */
 export interface BridgeOptions {
@@ -22,7 +22,10 @@ export interface BridgeOptions {
   host?: string;
   /** The shared token; generated when absent (see {@link WebSocketBridge.token}). */
   token?: string;
-  /** Allowed `Origin`s (`*`: any); by default localhost, 127.0.0.1 and [::1] on any port. The bridge's own origin is always allowed. */
+  /**
+   * Allowed `Origin`s (`*`: any); by default localhost, 127.0.0.1 and [::1] on any port. The bridge's
+   * own origin is always allowed.
+   */
   origins?: readonly string[];
   /** Verbs forwarded to the server (all of them by default); others get a `VerbNotAllowed` error frame. */
   allow?: readonly Verb[];
@@ -59,14 +62,15 @@ export class WebSocketBridge {
   /** The token clients must present. */
   readonly token: string;
   readonly #http: Server;
-  readonly #wss: WebSocketServer;
   readonly #peers = new Map<WebSocket, Peer>();
   readonly #heartbeat: ReturnType<typeof setInterval>;
   #closing: Promise<void> | undefined;
 
-  private constructor(http: Server, wss: WebSocketServer, options: Required<Pick<BridgeOptions, 'socketPath' | 'host' | 'token' | 'heartbeatMs'>> & { port: number }) {
+  private constructor(
+    http: Server,
+    options: Required<Pick<BridgeOptions, 'socketPath' | 'host' | 'token' | 'heartbeatMs'>> & { port: number },
+  ) {
     this.#http = http;
-    this.#wss = wss;
     this.socketPath = options.socketPath;
     this.host = options.host;
     this.port = options.port;
@@ -82,17 +86,29 @@ export class WebSocketBridge {
     if (token === '') throw new Error('The bridge token may not be empty');
     const allow = new Set(options.allow ?? VERBS);
     const logger = options.logger ?? silentLogger;
-    const sessionOptions = { socketPath: options.socketPath, allow, maxStreams: options.maxStreams ?? DEFAULT_MAX_STREAMS };
+    const sessionOptions = {
+      socketPath: options.socketPath,
+      allow,
+      maxStreams: options.maxStreams ?? DEFAULT_MAX_STREAMS,
+    };
     const policy: AccessPolicy = { token, ownOrigin: '', ...(options.origins ? { origins: options.origins } : {}) };
 
-    const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: false });
-    const http = createServer((request, response) => answerPlainRequest(request, response, checkAccess(request, policy)));
+    const wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
+    const http = createServer((request, response) =>
+      answerPlainRequest(request, response, checkAccess(request, policy)),
+    );
     let bridge: WebSocketBridge | undefined;
     http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on('error', () => {});
       const refusal = checkAccess(request, policy);
       if (refusal || !bridge || bridge.#closing) {
-        logger.info(`bridge: refused a WebSocket from ${request.socket.remoteAddress ?? '?'}: ${refusal?.reason ?? 'shutting down'}`);
+        const from = request.socket.remoteAddress ?? '?';
+        logger.info(`bridge: refused a WebSocket from ${from}: ${refusal?.reason ?? 'shutting down'}`);
         return refuseUpgrade(socket, refusal ?? { status: 403, reason: 'shutting down' });
       }
       const open = bridge;
@@ -106,7 +122,13 @@ export class WebSocketBridge {
       });
     });
     const port = (http.address() as { port: number }).port;
-    bridge = new WebSocketBridge(http, wss, { socketPath: options.socketPath, host, port, token, heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS });
+    bridge = new WebSocketBridge(http, {
+      socketPath: options.socketPath,
+      host,
+      port,
+      token,
+      heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+    });
     policy.ownOrigin = `http://${bridge.#hostForUrl()}:${port}`;
     logger.info(`bridge: listening on ${bridge.url.replace(token, '…')}, forwarding to ${options.socketPath}`);
     return bridge;
@@ -190,11 +212,25 @@ function answerPlainRequest(request: IncomingMessage, response: ServerResponse, 
     return;
   }
   const status = refusal?.status ?? 426;
-  response.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...cors, ...(refusal ? {} : { Upgrade: 'websocket' }) });
-  response.end(refusal ? `${STATUS_CODES[status]}: ${refusal.reason}\n` : 'This is an eric-bus WebSocket bridge: connect with a WebSocket.\n');
+  response.writeHead(status, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    ...cors,
+    ...(refusal ? {} : { Upgrade: 'websocket' }),
+  });
+  response.end(
+    refusal
+      ? `${STATUS_CODES[status]}: ${refusal.reason}\n`
+      : 'This is an eric-bus WebSocket bridge: connect with a WebSocket.\n',
+  );
 }
 
 function refuseUpgrade(socket: Duplex, refusal: Refusal): void {
   const body = `${STATUS_CODES[refusal.status]}: ${refusal.reason}\n`;
-  socket.end(`HTTP/1.1 ${refusal.status} ${STATUS_CODES[refusal.status]}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  const head = [
+    `HTTP/1.1 ${refusal.status} ${STATUS_CODES[refusal.status]}`,
+    'Connection: close',
+    'Content-Type: text/plain; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+  ];
+  socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
 }

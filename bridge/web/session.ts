@@ -4,11 +4,18 @@
  */
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
-import { formatException, InvalidMessageFormat, TooManyStreams, VerbNotAllowed, type FrameId } from '../../src/index.js';
-import type { Command, Verb } from '../../src/remote/protocol-client.js';
-import { isStreamingVerb } from '../../src/remote/protocol-client.js';
-import { BackendCall, type LineBatch } from './backend-call.js';
-import { dataFramePrefix, encodeDataFrames, endFrame, errorFrame, okFrame, parseClientFrame } from './frames.js';
+import { formatException, InvalidMessageFormat, TooManyStreams, VerbNotAllowed } from '../../src/errors.js';
+import {
+  endFrame,
+  errorFrame,
+  type FrameId,
+  okFrame,
+  parseClientFrame,
+  type RelayedCommand,
+} from '../../src/wire/bridge-frames.js';
+import { isStreamingVerb, type Verb } from '../../src/wire/socket-protocol.js';
+import { BackendCall } from './backend-call.js';
+import { dataFramePrefix, encodeDataFrames, type LineBatch } from './data-frames.js';
 
 /** What a session enforces. */
 export interface SessionOptions {
@@ -53,21 +60,29 @@ export class BridgeSession {
 
   #onFrame(data: Buffer, isBinary: boolean): void {
     if (this.#closed) return;
-    if (isBinary) return this.#send(errorFrame(null, formatException(new InvalidMessageFormat('Frames are JSON text, not binary'))));
+    if (isBinary)
+      return this.#send(
+        errorFrame(null, formatException(new InvalidMessageFormat('Frames are JSON text, not binary'))),
+      );
     const frame = parseClientFrame(data.toString('utf8'));
     if (frame.kind === 'invalid') return this.#send(errorFrame(frame.id, frame.error));
     if (frame.kind === 'cancel') return this.#cancel(frame.id);
     const { id, verb, command } = frame;
-    if (this.#calls.has(id)) return this.#refuse(id, new InvalidMessageFormat(`Id ${JSON.stringify(id)} is already in flight`));
-    if (!this.#options.allow.has(verb)) return this.#refuse(id, new VerbNotAllowed(`Verb '${verb}' is not allowed on this bridge`));
+    if (this.#calls.has(id))
+      return this.#refuse(id, new InvalidMessageFormat(`Id ${JSON.stringify(id)} is already in flight`));
+    if (!this.#options.allow.has(verb))
+      return this.#refuse(id, new VerbNotAllowed(`Verb '${verb}' is not allowed on this bridge`));
     const streaming = isStreamingVerb(verb);
     if (streaming && this.#streams >= this.#options.maxStreams) {
-      return this.#refuse(id, new TooManyStreams(`This connection already has ${this.#options.maxStreams} streams open`));
+      return this.#refuse(
+        id,
+        new TooManyStreams(`This connection already has ${this.#options.maxStreams} streams open`),
+      );
     }
     this.#start(id, command, streaming);
   }
 
-  #start(id: FrameId, command: Command, streaming: boolean): void {
+  #start(id: FrameId, command: RelayedCommand, streaming: boolean): void {
     const prefix = streaming ? dataFramePrefix(id) : undefined;
     const settle = () => {
       this.#calls.delete(id);

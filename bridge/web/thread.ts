@@ -18,7 +18,10 @@ export interface RunningBridge {
   close(): Promise<void>;
 }
 
-/** Options of {@link BridgeThread.start}: the bridge's, with `verbose` for a logger (functions cannot cross threads). */
+/**
+ * Options of {@link BridgeThread.start}: the bridge's, with `verbose` for a logger (functions cannot
+ * cross threads).
+ */
 export type BridgeThreadOptions = Omit<BridgeOptions, 'logger'> & { verbose?: boolean };
 
 /** A {@link WebSocketBridge} on its own worker thread, so it does not share a core with the socket server. */

@@ -1,8 +1,8 @@
 // `eric-bus/worker` in Node: what a worker_threads module calls to serve a DataProcessingChannel.
 import { parentPort } from 'node:worker_threads';
 import { expose } from 'comlink';
-import { nodeEndpoint } from './comlink-endpoint.js';
 import { batchRunner, type MessageHandler } from '../../src/workers/protocol.js';
+import { nodeEndpoint } from './comlink-endpoint.js';
 
 export type { MessageHandler, WorkerMessage } from '../../src/workers/protocol.js';
 

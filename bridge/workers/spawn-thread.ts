@@ -1,7 +1,7 @@
 // worker_threads as a DataProcessingChannel's workers (src/ may not import Node modules, so this lives here).
 import { Worker, type WorkerOptions } from 'node:worker_threads';
-import { nodeEndpoint } from './comlink-endpoint.js';
 import type { WorkerHandle } from '../../src/workers/worker-pool.js';
+import { nodeEndpoint } from './comlink-endpoint.js';
 
 /** A worker thread as the pool drives it; `thread` is the underlying `Worker`. */
 export interface NodeWorkerHandle extends WorkerHandle {
@@ -15,7 +15,10 @@ export interface NodeWorkerHandle extends WorkerHandle {
 export function nodeWorker(module: string | URL, options?: WorkerOptions): () => NodeWorkerHandle {
   return () => {
     // worker_threads takes file: URLs only as URL objects; accept their text form too.
-    const thread = new Worker(typeof module === 'string' && module.startsWith('file:') ? new URL(module) : module, options);
+    const thread = new Worker(
+      typeof module === 'string' && module.startsWith('file:') ? new URL(module) : module,
+      options,
+    );
     return {
       thread,
       endpoint: nodeEndpoint(thread),

@@ -1,8 +1,9 @@
 import { InvalidListenerException, NoMessagesException } from '../errors.js';
+import { log } from '../log.js';
 import { nextId } from './ids.js';
 import { MessageQueueListener } from './listener.js';
-import { Message, MESSAGE_TYPE_CLOSED } from './message.js';
-import { memoryQueues, type MessageQueue, type QueueFactory } from './queue.js';
+import { MESSAGE_TYPE_CLOSED, Message } from './message.js';
+import { type MessageQueue, memoryQueues, type QueueFactory } from './queue.js';
 
 /** Options every channel takes. */
 export interface ChannelOptions {
@@ -142,7 +143,7 @@ export abstract class AbstractChannel<Out = unknown> {
     const slot = this.#slot(listenerId);
     const msg = this.#take(slot);
     const pending = slot.listener.onMessage(msg);
-    if (pending) pending.catch((error: unknown) => console.error(`onMessage of listener ${listenerId} failed:`, error));
+    if (pending) pending.catch((error: unknown) => log().error(`onMessage of listener ${listenerId} failed:`, error));
     return msg;
   }
 
@@ -156,7 +157,11 @@ export abstract class AbstractChannel<Out = unknown> {
 
   /** Streams a listener's messages, adapted, until it stops or is removed. */
   messageStream(listener: MessageQueueListener): AsyncIterableIterator<Out> {
-    return this.#stream(listener, (slot) => this.#adaptNext(slot), (closed) => this.adapt(closed));
+    return this.#stream(
+      listener,
+      (slot) => this.#adaptNext(slot),
+      (closed) => this.adapt(closed),
+    );
   }
 
   /**
@@ -182,9 +187,14 @@ export abstract class AbstractChannel<Out = unknown> {
   watch(): AsyncIterableIterator<Out> {
     const listener = this.addListener();
     listener.startSync();
-    return this.#stream(listener, (slot) => this.#adaptNext(slot), (closed) => this.adapt(closed), () => {
-      if (this.#slots.get(listener.id)?.listener === listener) this.#slots.delete(listener.id);
-    });
+    return this.#stream(
+      listener,
+      (slot) => this.#adaptNext(slot),
+      (closed) => this.adapt(closed),
+      () => {
+        if (this.#slots.get(listener.id)?.listener === listener) this.#slots.delete(listener.id);
+      },
+    );
   }
 
   /** Calls `wake` once, at the slot's next push, stop or removal; returns a canceller. */

@@ -15,7 +15,8 @@ export class SSEChannelContainer implements Iterable<SSEChannel> {
   add(): SSEChannel {
     const { id: _ignored, ...options } = this.#options;
     const channel = new SSEChannel(options);
-    if (this.#channels.has(channel.id)) throw new InvalidChannelException(`Channel with id ${channel.id} already exists`);
+    if (this.#channels.has(channel.id))
+      throw new InvalidChannelException(`Channel with id ${channel.id} already exists`);
     this.#channels.set(channel.id, channel);
     return channel;
   }

@@ -1,5 +1,6 @@
-import type { AbstractChannel } from './channel.js';
 import { InvalidMessageFormat } from '../errors.js';
+import { log } from '../log.js';
+import type { AbstractChannel } from './channel.js';
 import { MessageQueueListener } from './listener.js';
 import { type Message, SignedMessage } from './message.js';
 
@@ -41,14 +42,14 @@ export class SimpleDistributedApplicationListener extends MessageQueueListener {
     }
     const action = this.#actions.get(msg.type);
     if (!action) {
-      console.warn(`Listener ${this.id}: no action for message type '${msg.type}', ignored`);
+      log().warn(`Listener ${this.id}: no action for message type '${msg.type}', ignored`);
       return;
     }
     const replies = action(msg);
     if (Array.isArray(replies)) return this.#reply(msg, replies);
     return replies.then(
       (r) => this.#reply(msg, r),
-      (error: unknown) => console.error(`Listener ${this.id}: action '${msg.type}' failed:`, error),
+      (error: unknown) => log().error(`Listener ${this.id}: action '${msg.type}' failed:`, error),
     );
   }
 
@@ -56,7 +57,7 @@ export class SimpleDistributedApplicationListener extends MessageQueueListener {
     if (replies.length === 0) return;
     const sender = senderOf(msg);
     if (sender === undefined) {
-      console.warn(`Listener ${this.id}: '${msg.type}' has no sender to answer, ${replies.length} replies dropped`);
+      log().warn(`Listener ${this.id}: '${msg.type}' has no sender to answer, ${replies.length} replies dropped`);
       return;
     }
     for (const reply of replies) this.dispatchTo(sender, reply);

@@ -1,5 +1,5 @@
-import { AbstractChannel, type ChannelOptions } from './channel.js';
 import { InvalidMessageFormat } from '../errors.js';
+import { AbstractChannel, type ChannelOptions } from './channel.js';
 import type { Message } from './message.js';
 
 /** One server-sent event as eric-sse shapes it. */
@@ -41,7 +41,8 @@ const LINE_BREAK = /\r\n|\r|\n/;
  * Non-string data is JSON-encoded.
  */
 export function toEventStream(event: SSEEvent): string {
-  if (LINE_BREAK.test(event.event)) throw new InvalidMessageFormat(`Event type contains a line break: ${JSON.stringify(event.event)}`);
+  if (LINE_BREAK.test(event.event))
+    throw new InvalidMessageFormat(`Event type contains a line break: ${JSON.stringify(event.event)}`);
   const data = typeof event.data === 'string' ? event.data : (JSON.stringify(event.data) ?? '');
   let text = `event: ${event.event}\n`;
   if (Number.isInteger(event.retry) && event.retry >= 0) text += `retry: ${event.retry}\n`;

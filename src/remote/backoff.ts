@@ -13,7 +13,11 @@ export interface BackoffOptions {
 }
 
 /** The delay before retry number `attempt` (0 for the first retry), in milliseconds. */
-export function backoffDelay(attempt: number, options: BackoffOptions = {}, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  options: BackoffOptions = {},
+  random: () => number = Math.random,
+): number {
   const { initialDelayMs = 250, maxDelayMs = 10_000, factor = 2, jitter = 0.5 } = options;
   const ceiling = Math.min(maxDelayMs, initialDelayMs * factor ** attempt);
   const share = Math.min(1, Math.max(0, jitter));

@@ -1,9 +1,56 @@
-import { BridgeConnection, type BridgeConnectionOptions, type BridgeState } from './connection.js';
-import { ProtocolClient, type Command } from './protocol-client.js';
 import type { SSEEvent } from '../bus/sse.js';
+import { BridgeRefused, ClientClosed, ConnectionLost, errorFromFrame } from '../errors.js';
+import { log } from '../log.js';
+import { CANCEL_VERB, type FrameId, parseReplyFrame, type ReplyFrame } from '../wire/bridge-frames.js';
+import type { Command } from '../wire/socket-protocol.js';
+import { type BackoffOptions, backoffDelay } from './backoff.js';
+import { ProtocolClient } from './protocol-client.js';
+import { pushStream, type StreamSink } from './push-stream.js';
+
+/** Where a {@link BridgeClient} stands. `refused` and `closed` are final. */
+export type BridgeState = 'connecting' | 'connected' | 'reconnecting' | 'refused' | 'closed';
+
+/**
+ * The part of the WebSocket API the client needs: the browser's `WebSocket`, or another
+ * implementation of the same API (e.g. the `ws` package's, in Node).
+ */
+export interface WebSocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((event: never) => void) | null;
+  onmessage: ((event: never) => void) | null;
+  onclose: ((event: never) => void) | null;
+  onerror: ((event: never) => void) | null;
+}
+
+/** Makes a WebSocket for a URL, like the browser's `WebSocket` constructor. */
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+/** Asks the bridge's HTTP side why an upgrade failed (only the status is read). */
+export type ProbeFetch = (url: string) => Promise<{ status: number }>;
 
 /** Options of a {@link BridgeClient}. */
-export type BridgeClientOptions = BridgeConnectionOptions;
+export interface BridgeClientOptions {
+  /** The bridge's token, sent as `?token=` (it may also be in the URL already). */
+  token?: string;
+  /** WebSocket implementation; the global `WebSocket` by default. */
+  WebSocket?: WebSocketConstructor;
+  /** Reconnection backoff, or `false` to give up at the first lost connection. */
+  reconnect?: BackoffOptions | false;
+  /**
+   * Used after a failed upgrade to tell a refusal (HTTP 401/403: final) from an outage (retry):
+   * browsers do not expose the upgrade's status. The global `fetch` by default.
+   */
+  fetch?: ProbeFetch;
+}
+
+const OPEN = 1;
+
+/** A command or stream waiting for its reply; `sent` is false until the current socket carries it. */
+type Pending =
+  | { kind: 'request'; frame: string; sent: boolean; resolve: (reply: string) => void; reject: (error: Error) => void }
+  | { kind: 'stream'; frame: string; sent: boolean; sink: StreamSink<SSEEvent> };
 
 /**
  * The socket protocol's verbs over an eric-bus WebSocket bridge, for the browser: the same
@@ -15,45 +62,242 @@ export type BridgeClientOptions = BridgeConnectionOptions;
  * const channel = await client.createChannel();
  * for await (const event of client.watch(channel)) console.log(event);
  * ```
+ *
+ * One logical connection over successive WebSockets: reply frames are routed to their requests
+ * and streams by id, commands wait while (re)connecting, and after a reconnection the streams
+ * that were open are re-opened. Commands already sent when a socket drops fail with
+ * {@link ConnectionLost} (they may have run: they are not replayed).
  */
 export class BridgeClient extends ProtocolClient<SSEEvent> {
-  readonly #connection: BridgeConnection;
+  /** The bridge's URL, token included. */
+  readonly url: string;
+  readonly #WebSocket: WebSocketConstructor;
+  readonly #reconnect: BackoffOptions | false;
+  readonly #fetch: ProbeFetch | undefined;
+  readonly #pending = new Map<FrameId, Pending>();
+  readonly #stateListeners = new Set<(state: BridgeState) => void>();
+  #socket: WebSocketLike | null = null;
+  #state: BridgeState = 'connecting';
+  #failure: Error | undefined;
+  #nextId = 1;
+  #attempt = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(url: string | URL, options: BridgeClientOptions = {}) {
     super();
-    this.#connection = new BridgeConnection(url, options);
-  }
-
-  /** The bridge's URL, token included. */
-  get url(): string {
-    return this.#connection.url;
+    const target = new URL(url);
+    if (target.protocol === 'http:') target.protocol = 'ws:';
+    else if (target.protocol === 'https:') target.protocol = 'wss:';
+    if (options.token !== undefined) target.searchParams.set('token', options.token);
+    this.url = target.href;
+    const Impl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    if (!Impl) throw new TypeError('No WebSocket implementation: pass one as the WebSocket option');
+    this.#WebSocket = Impl;
+    this.#reconnect = options.reconnect ?? {};
+    this.#fetch = options.fetch ?? (typeof fetch === 'function' ? (u) => fetch(u) : undefined);
+    this.#open();
   }
 
   /** `connecting`, `connected`, `reconnecting`, or the final `refused` / `closed`. */
   get state(): BridgeState {
-    return this.#connection.state;
+    return this.#state;
   }
 
   /** Calls `listener` at each state change; returns the unsubscribe function. */
   onStateChange(listener: (state: BridgeState) => void): () => void {
-    return this.#connection.onStateChange(listener);
+    this.#stateListeners.add(listener);
+    return () => this.#stateListeners.delete(listener);
   }
 
-  /** Resolves once connected; rejects with `BridgeRefused` or `ClientClosed` if that comes first. */
+  /** Resolves once connected (at once if already); rejects if the connection is refused or closed first. */
   whenConnected(): Promise<void> {
-    return this.#connection.whenConnected();
+    return new Promise((resolve, reject) => {
+      const check = (state: BridgeState): boolean => {
+        if (state === 'connected') resolve();
+        else if (state === 'refused' || state === 'closed') reject(this.#failure ?? new ClientClosed('Client closed'));
+        else return false;
+        return true;
+      };
+      if (check(this.#state)) return;
+      const off = this.onStateChange((state) => {
+        if (check(state)) off();
+      });
+    });
   }
 
+  /** Sends a command and resolves with the server's plain reply (rejects with its typed error). */
   sendPayload(command: Command): Promise<string> {
-    return this.#connection.request(command);
+    if (this.#failure) return Promise.reject(this.#failure);
+    return new Promise((resolve, reject) => {
+      const id = this.#nextId++;
+      this.#track(id, { kind: 'request', frame: frameText(id, command), sent: false, resolve, reject });
+    });
   }
 
+  /** Opens a stream: its events in order; `break` sends a cancel. Re-opened after a reconnection. */
   streamPayload(command: Command): AsyncIterableIterator<SSEEvent> {
-    return this.#connection.stream(command);
+    const id = this.#nextId++;
+    const { stream, sink } = pushStream<SSEEvent>(() => this.#cancel(id));
+    if (this.#failure) sink.finish(this.#failure);
+    else this.#track(id, { kind: 'stream', frame: frameText(id, command), sent: false, sink });
+    return stream;
   }
 
-  /** Closes the connection for good: pending commands fail with `ClientClosed`, open streams end. */
+  /** Closes for good: pending commands fail with {@link ClientClosed}, open streams end. */
   close(): void {
-    this.#connection.close();
+    if (this.#failure) return;
+    this.#fail(new ClientClosed('Client closed'), 'closed');
   }
+
+  #track(id: FrameId, pending: Pending): void {
+    this.#pending.set(id, pending);
+    if (this.#socket?.readyState === OPEN) this.#send(pending);
+  }
+
+  #send(pending: Pending): void {
+    pending.sent = true;
+    this.#socket!.send(pending.frame);
+  }
+
+  #cancel(id: FrameId): void {
+    const pending = this.#pending.get(id);
+    if (!pending) return;
+    this.#pending.delete(id);
+    if (pending.sent && this.#socket?.readyState === OPEN) this.#socket.send(JSON.stringify({ id, v: CANCEL_VERB }));
+  }
+
+  #setState(state: BridgeState): void {
+    if (this.#state === state) return;
+    this.#state = state;
+    for (const listener of [...this.#stateListeners]) listener(state);
+  }
+
+  #open(): void {
+    this.#timer = undefined;
+    let socket: WebSocketLike;
+    try {
+      socket = new this.#WebSocket(this.url);
+    } catch (error) {
+      // e.g. a page served over https may not open ws://: no retry can fix that.
+      this.#fail(
+        new ConnectionLost(`Cannot open a WebSocket to ${this.#redactedUrl()}: ${(error as Error).message}`),
+        'closed',
+      );
+      return;
+    }
+    this.#socket = socket;
+    let opened = false;
+    socket.onopen = () => {
+      if (this.#socket !== socket) return;
+      opened = true;
+      this.#attempt = 0;
+      this.#setState('connected');
+      // Insertion order: streams and queued commands go out in the order they were made.
+      for (const pending of this.#pending.values()) if (!pending.sent && this.#socket === socket) this.#send(pending);
+    };
+    socket.onmessage = (event: { data: unknown }) => {
+      if (this.#socket === socket && typeof event.data === 'string') this.#receive(event.data);
+    };
+    socket.onerror = () => {};
+    socket.onclose = (event: { code: number; reason: string }) => {
+      if (this.#socket !== socket) return;
+      this.#socket = null;
+      this.#lost(`WebSocket closed (${event.code}${event.reason ? ` ${event.reason}` : ''})`);
+      if (opened) this.#retry();
+      else void this.#probeThenRetry();
+    };
+  }
+
+  #receive(text: string): void {
+    const frame = parseReplyFrame(text);
+    if (!frame) return log().warn('eric-bus: ignoring a frame that is not in the bridge envelope:', text);
+    if (frame.id === null)
+      return log().warn('eric-bus: the bridge rejected a frame:', (frame as { error: string }).error);
+    const pending = this.#pending.get(frame.id);
+    if (!pending) return; // a stream cancelled while its frames were on the way
+    if (pending.kind === 'request') this.#settleRequest(frame, pending);
+    else this.#feedStream(frame, pending);
+  }
+
+  #settleRequest(frame: ReplyFrame, pending: Extract<Pending, { kind: 'request' }>): void {
+    this.#pending.delete(frame.id!);
+    if ('ok' in frame) pending.resolve(frame.ok);
+    else if ('error' in frame) pending.reject(errorFromFrame(frame.error));
+    else pending.reject(new ConnectionLost(`Unexpected stream frame for a command: ${JSON.stringify(frame)}`));
+  }
+
+  #feedStream(frame: ReplyFrame, pending: Extract<Pending, { kind: 'stream' }>): void {
+    if ('data' in frame) return pending.sink.push(frame.data);
+    this.#pending.delete(frame.id!);
+    if ('end' in frame) pending.sink.finish();
+    else if ('error' in frame) pending.sink.finish(errorFromFrame(frame.error));
+    else pending.sink.finish(new ConnectionLost(`Unexpected reply frame for a stream: ${JSON.stringify(frame)}`));
+  }
+
+  /** A socket dropped: commands it carried fail; streams wait to be re-sent on the next socket. */
+  #lost(why: string): void {
+    for (const [id, pending] of this.#pending) {
+      if (pending.kind === 'stream') pending.sent = false;
+      else if (pending.sent) {
+        this.#pending.delete(id);
+        pending.reject(new ConnectionLost(`${why} before the reply to command ${id}`));
+      }
+    }
+  }
+
+  async #probeThenRetry(): Promise<void> {
+    const status = await this.#probe();
+    if (this.#failure) return;
+    if (status === 401 || status === 403) {
+      const why = status === 401 ? 'wrong or missing token' : 'origin not allowed';
+      this.#fail(new BridgeRefused(`The bridge refused the connection: HTTP ${status} (${why})`, status), 'refused');
+    } else this.#retry();
+  }
+
+  async #probe(): Promise<number | undefined> {
+    if (!this.#fetch) return undefined;
+    const target = new URL(this.url);
+    target.protocol = target.protocol === 'wss:' ? 'https:' : 'http:';
+    try {
+      return (await this.#fetch(target.href)).status;
+    } catch {
+      return undefined; // unreachable: an outage, not a refusal
+    }
+  }
+
+  #retry(): void {
+    if (this.#failure) return;
+    const options = this.#reconnect;
+    if (options === false || this.#attempt >= (options.maxAttempts ?? Infinity)) {
+      this.#fail(new ConnectionLost(`Lost the bridge at ${this.#redactedUrl()} and gave up reconnecting`), 'closed');
+      return;
+    }
+    this.#setState('reconnecting');
+    this.#timer = setTimeout(() => this.#open(), backoffDelay(this.#attempt++, options));
+  }
+
+  #fail(error: Error, state: 'refused' | 'closed'): void {
+    this.#failure = error;
+    clearTimeout(this.#timer);
+    const socket = this.#socket;
+    this.#socket = null;
+    if (socket && socket.readyState <= OPEN) socket.close(1000);
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const p of pending) {
+      if (p.kind === 'request') p.reject(error);
+      else p.sink.finish(error instanceof ClientClosed ? undefined : error);
+    }
+    this.#setState(state);
+  }
+
+  #redactedUrl(): string {
+    const target = new URL(this.url);
+    if (target.searchParams.has('token')) target.searchParams.set('token', '…');
+    return target.href;
+  }
+}
+
+function frameText(id: FrameId, command: object): string {
+  return JSON.stringify({ id, ...command });
 }

@@ -1,37 +1,5 @@
 import type { JsonValue } from '../bus/message.js';
-
-/** The verbs of eric-sse's socket protocol. */
-export type Verb = 'c' | 'r' | 'd' | 'b' | 'l' | 'w' | 'rl' | 'rc';
-
-/** Every verb, in the protocol's order. */
-export const VERBS: readonly Verb[] = ['c', 'r', 'd', 'b', 'l', 'w', 'rl', 'rc'];
-
-/** The verbs whose reply is a stream of events rather than one string. */
-export const STREAMING_VERBS: readonly Verb[] = ['l', 'w'];
-
-/** True for a verb of the socket protocol. */
-export function isVerb(verb: unknown): verb is Verb {
-  return typeof verb === 'string' && (VERBS as readonly string[]).includes(verb);
-}
-
-/** True for `l` and `w`, whose reply is a stream. */
-export function isStreamingVerb(verb: Verb): boolean {
-  return STREAMING_VERBS.includes(verb);
-}
-
-/** One command of the socket protocol: `{ v, c, r, t, p }` (SPEC section 4). */
-export interface Command {
-  /** Verb. */
-  v: Verb;
-  /** Channel id. */
-  c?: string;
-  /** Receiver listener id (`d`, `l`, `rl`). */
-  r?: string;
-  /** Message type (`d`, `b`). */
-  t?: string;
-  /** Message payload (`d`, `b`). */
-  p?: JsonValue;
-}
+import { type Command, withPayload } from '../wire/socket-protocol.js';
 
 /**
  * The protocol's verbs as methods, over any transport: a subclass says how one command is
@@ -39,7 +7,10 @@ export interface Command {
  * `SocketClient` and the WebSocket `BridgeClient`.
  */
 export abstract class ProtocolClient<Item> {
-  /** Sends one command and resolves with the plain reply (`ack`, an id); rejects with the typed error the server replied. */
+  /**
+   * Sends one command and resolves with the plain reply (`ack`, an id); rejects with the typed error
+   * the server replied.
+   */
   abstract sendPayload(command: Command): Promise<string>;
 
   /** Sends a streaming command (`l`, `w`) and yields each event the server sends. */
@@ -84,10 +55,4 @@ export abstract class ProtocolClient<Item> {
   watch(channelId: string): AsyncIterable<Item> {
     return this.streamPayload({ v: 'w', c: channelId });
   }
-}
-
-/** Leaves `p` out when there is no payload, as eric-sse's server reads a missing `p` as None. */
-function withPayload(command: Command, payload: JsonValue | undefined): Command {
-  if (payload !== undefined) command.p = payload;
-  return command;
 }

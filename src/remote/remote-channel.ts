@@ -1,6 +1,6 @@
-import type { BridgeClient } from './bridge-client.js';
 import type { JsonValue, Message } from '../bus/message.js';
 import type { SSEEvent } from '../bus/sse.js';
+import type { BridgeClient } from './bridge-client.js';
 
 /** A listener of a backend channel, as {@link RemoteChannel.addListener} returns it. */
 export interface RemoteListener {

@@ -1,9 +1,12 @@
 /**
- * The bridge's frame envelope (SPEC §5, a fixed public wire format). Every frame is one JSON
- * text message. Client → bridge: a socket command plus a request id, or a cancel. Bridge →
- * client: `ok`, `error`, or `data` … `end` for streams, each carrying the request's id.
+ * The bridge's frame envelope (SPEC §5, a fixed public wire format), both halves: the browser
+ * client writes command frames and reads replies, the Node bridge the other way round. Every
+ * frame is one JSON text message. Client → bridge: a socket command plus a request id, or a
+ * cancel. Bridge → client: `ok`, `error`, or `data` … `end` for streams, each carrying the id.
  */
 import type { SSEEvent } from '../bus/sse.js';
+import { formatException, InvalidMessageFormat } from '../errors.js';
+import { isVerb, type Verb } from './socket-protocol.js';
 
 /** A request id: chosen by the client, echoed in every reply frame. */
 export type FrameId = number | string;
@@ -34,6 +37,9 @@ export interface EndFrame {
 /** Any frame the bridge sends. */
 export type ReplyFrame = OkFrame | ErrorFrame | DataFrame | EndFrame;
 
+/** The socket command's keys a frame may carry; anything else in a frame stays at the bridge. */
+const COMMAND_KEYS = ['v', 'c', 'r', 't', 'p'] as const;
+
 /** True for a value usable as a frame id. */
 export function isFrameId(id: unknown): id is FrameId {
   return (typeof id === 'number' && Number.isFinite(id)) || typeof id === 'string';
@@ -49,10 +55,70 @@ export function parseReplyFrame(text: string): ReplyFrame | undefined {
   }
   if (typeof frame !== 'object' || frame === null || !('id' in frame)) return undefined;
   const { id } = frame;
-  if ('error' in frame) return typeof frame.error === 'string' && (id === null || isFrameId(id)) ? (frame as ErrorFrame) : undefined;
+  if ('error' in frame)
+    return typeof frame.error === 'string' && (id === null || isFrameId(id)) ? (frame as ErrorFrame) : undefined;
   if (!isFrameId(id)) return undefined;
   if ('ok' in frame) return typeof frame.ok === 'string' ? (frame as OkFrame) : undefined;
   if ('data' in frame) return typeof frame.data === 'object' && frame.data !== null ? (frame as DataFrame) : undefined;
   if ('end' in frame) return frame.end === true ? (frame as EndFrame) : undefined;
   return undefined;
+}
+
+/**
+ * A command as the bridge relays it: the frame's protocol keys, unchecked. The bridge is a pure
+ * relay (it also fronts eric-sse's Python server), so the socket server judges the rest.
+ */
+export type RelayedCommand = { v: Verb } & Partial<Record<Exclude<(typeof COMMAND_KEYS)[number], 'v'>, unknown>>;
+
+/** A client frame, read. */
+export type ClientFrame =
+  | { kind: 'command'; id: FrameId; verb: Verb; command: RelayedCommand }
+  | { kind: 'cancel'; id: FrameId }
+  | { kind: 'invalid'; id: FrameId | null; error: string };
+
+/**
+ * Reads one client frame. A frame that is not a JSON object with a usable `id` is `invalid`
+ * with id null; one with an id but no known verb is `invalid` with that id. The socket
+ * command is the frame's protocol keys (`v c r t p`) only: the rest stays at the bridge.
+ */
+export function parseClientFrame(text: string): ClientFrame {
+  let frame: unknown;
+  try {
+    frame = JSON.parse(text);
+  } catch (error) {
+    return invalid(null, `Frame is not JSON: ${(error as Error).message}`);
+  }
+  if (typeof frame !== 'object' || frame === null || Array.isArray(frame))
+    return invalid(null, 'Frame is not a JSON object');
+  const fields = frame as Record<string, unknown>;
+  if (!('id' in fields)) return invalid(null, "Frame has no 'id'");
+  const { id } = fields;
+  if (!isFrameId(id)) return invalid(null, "Frame 'id' must be a number or a string");
+  const verb = fields.v;
+  if (verb === CANCEL_VERB) return { kind: 'cancel', id };
+  if (!isVerb(verb)) {
+    return invalid(id, verb === undefined ? "Missing verb 'v'" : `Unknown verb ${JSON.stringify(verb)}`);
+  }
+  const command: Partial<Record<(typeof COMMAND_KEYS)[number], unknown>> = {};
+  for (const key of COMMAND_KEYS) if (fields[key] !== undefined) command[key] = fields[key];
+  return { kind: 'command', id, verb, command: command as RelayedCommand };
+}
+
+function invalid(id: FrameId | null, detail: string): ClientFrame {
+  return { kind: 'invalid', id, error: formatException(new InvalidMessageFormat(detail)) };
+}
+
+/** `{"id": …, "ok": …}` */
+export function okFrame(id: FrameId, reply: string): string {
+  return JSON.stringify({ id, ok: reply });
+}
+
+/** `{"id": …, "error": …}` */
+export function errorFrame(id: FrameId | null, error: string): string {
+  return JSON.stringify({ id, error });
+}
+
+/** `{"id": …, "end": true}` */
+export function endFrame(id: FrameId): string {
+  return JSON.stringify({ id, end: true });
 }

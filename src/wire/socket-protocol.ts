@@ -1,11 +1,91 @@
-/** The socket protocol's text: parsing a command, formatting replies and stream lines. */
-import { EricBusError, formatException, InvalidMessageFormat, isVerb, VERBS, type Command, type SSEEvent, type Verb } from '../index.js';
+/**
+ * eric-sse's Unix-socket protocol (SPEC §4), shared by both ends: the verbs, the command as a
+ * tagged union (one type per verb), parsing a command, and the text of replies and stream lines.
+ */
+
+import type { JsonValue } from '../bus/message.js';
+import type { SSEEvent } from '../bus/sse.js';
+import { EricBusError, formatException, InvalidMessageFormat } from '../errors.js';
+
+/** The verbs of eric-sse's socket protocol. */
+export type Verb = Command['v'];
+
+/** Every verb, in the protocol's order. */
+export const VERBS: readonly Verb[] = ['c', 'r', 'd', 'b', 'l', 'w', 'rl', 'rc'];
+
+/** The verbs whose reply is a stream of events rather than one string. */
+export const STREAMING_VERBS: readonly Verb[] = ['l', 'w'];
+
+/** True for a verb of the socket protocol. */
+export function isVerb(verb: unknown): verb is Verb {
+  return typeof verb === 'string' && (VERBS as readonly string[]).includes(verb);
+}
+
+/** True for `l` and `w`, whose reply is a stream. */
+export function isStreamingVerb(verb: Verb): boolean {
+  return STREAMING_VERBS.includes(verb);
+}
+
+/** `c`: create a channel; the reply is its id. */
+export interface CreateChannelCommand {
+  v: 'c';
+}
+/** `r`: add a listener to channel `c`; the reply is its id. */
+export interface AddListenerCommand {
+  v: 'r';
+  c: string;
+}
+/** `d`: dispatch `Message(t, p)` to listener `r` of channel `c`. */
+export interface DispatchCommand {
+  v: 'd';
+  c: string;
+  r: string;
+  t: string;
+  p?: JsonValue;
+}
+/** `b`: broadcast `Message(t, p)` to every listener of channel `c`. */
+export interface BroadcastCommand {
+  v: 'b';
+  c: string;
+  t: string;
+  p?: JsonValue;
+}
+/** `l`: start listener `r` of channel `c` and stream it. */
+export interface ListenCommand {
+  v: 'l';
+  c: string;
+  r: string;
+}
+/** `w`: watch channel `c` (a new listener, streamed). */
+export interface WatchCommand {
+  v: 'w';
+  c: string;
+}
+/** `rl`: remove listener `r` from channel `c`. */
+export interface RemoveListenerCommand {
+  v: 'rl';
+  c: string;
+  r: string;
+}
+/** `rc`: remove channel `c`. */
+export interface RemoveChannelCommand {
+  v: 'rc';
+  c: string;
+}
+
+/** One command of the socket protocol, one shape per verb (SPEC §4). */
+export type Command =
+  | CreateChannelCommand
+  | AddListenerCommand
+  | DispatchCommand
+  | BroadcastCommand
+  | ListenCommand
+  | WatchCommand
+  | RemoveListenerCommand
+  | RemoveChannelCommand;
 
 /** eric-sse's plain success reply. */
 export const ACK = 'ack';
-
-const needsReceiver: ReadonlySet<Verb> = new Set(['d', 'l', 'rl']);
-const needsType: ReadonlySet<Verb> = new Set(['d', 'b']);
 
 /** Parses and validates one command; throws {@link InvalidMessageFormat} saying what is wrong. */
 export function parseCommand(raw: string): Command {
@@ -17,23 +97,44 @@ export function parseCommand(raw: string): Command {
     throw new InvalidMessageFormat(`Malformed JSON: ${(error as Error).message}`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new InvalidMessageFormat(`A command is a JSON object, not ${Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : `a ${typeof parsed}`}`);
+    const what = Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : `a ${typeof parsed}`;
+    throw new InvalidMessageFormat(`A command is a JSON object, not ${what}`);
   }
   const fields = parsed as Record<string, unknown>;
   const v = fields.v;
   if (v === undefined) throw new InvalidMessageFormat("Missing verb 'v'");
-  if (!isVerb(v)) throw new InvalidMessageFormat(`Unknown verb ${JSON.stringify(v)} (expected one of ${VERBS.join(', ')})`);
-  const verb = v;
-  const command: Command = { v: verb };
-  if (verb !== 'c') command.c = requireId(fields, 'c', 'channel id', verb);
-  if (needsReceiver.has(verb)) command.r = requireId(fields, 'r', 'receiver id', verb);
-  if (needsType.has(verb)) {
-    if (typeof fields.t !== 'string') {
-      throw new InvalidMessageFormat(fields.t === undefined ? `Missing message type 't' for verb '${verb}'` : `Message type 't' must be a string, not ${JSON.stringify(fields.t)}`);
-    }
-    command.t = fields.t;
-    if (fields.p !== undefined) command.p = fields.p as Command['p'];
+  if (!isVerb(v))
+    throw new InvalidMessageFormat(`Unknown verb ${JSON.stringify(v)} (expected one of ${VERBS.join(', ')})`);
+  if (v === 'c') return { v };
+  const c = requireId(fields, 'c', 'channel id', v);
+  switch (v) {
+    case 'r':
+    case 'w':
+    case 'rc':
+      return { v, c };
+    case 'l':
+    case 'rl':
+      return { v, c, r: requireId(fields, 'r', 'receiver id', v) };
+    case 'd':
+      return withPayload({ v, c, r: requireId(fields, 'r', 'receiver id', v), t: requireType(fields, v) }, fields.p);
+    case 'b':
+      return withPayload({ v, c, t: requireType(fields, v) }, fields.p);
   }
+}
+
+function requireType(fields: Record<string, unknown>, verb: Verb): string {
+  const t = fields.t;
+  if (typeof t === 'string') return t;
+  throw new InvalidMessageFormat(
+    t === undefined
+      ? `Missing message type 't' for verb '${verb}'`
+      : `Message type 't' must be a string, not ${JSON.stringify(t)}`,
+  );
+}
+
+/** Leaves `p` out when there is no payload, as eric-sse's server reads a missing `p` as None. */
+export function withPayload<C extends DispatchCommand | BroadcastCommand>(command: C, payload: unknown): C {
+  if (payload !== undefined) command.p = payload as JsonValue;
   return command;
 }
 

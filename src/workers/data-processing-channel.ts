@@ -1,9 +1,9 @@
 import { AbstractChannel, type ChannelOptions } from '../bus/channel.js';
 import type { MessageQueueListener } from '../bus/listener.js';
-import { Message, MESSAGE_TYPE_INTERNAL_ERROR } from '../bus/message.js';
+import { MESSAGE_TYPE_INTERNAL_ERROR, Message } from '../bus/message.js';
 import { RingQueue } from '../bus/queue.js';
+import { type BatchResult, errorText } from './protocol.js';
 import { WorkerPool, type WorkerSource } from './worker-pool.js';
-import { errorText, type BatchResult } from './protocol.js';
 
 /** Options of a {@link DataProcessingChannel}. */
 export interface DataProcessingChannelOptions extends ChannelOptions {
@@ -75,8 +75,10 @@ export class DataProcessingChannel<Out = { event: string; data: unknown }> exten
 
   constructor({ maxWorkers, worker, maxBatch = 1024, transfer = true, ...options }: DataProcessingChannelOptions) {
     super(options);
-    if (!Number.isInteger(maxWorkers) || maxWorkers < 1) throw new RangeError(`maxWorkers must be a positive integer, got ${maxWorkers}`);
-    if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch must be a positive integer, got ${maxBatch}`);
+    if (!Number.isInteger(maxWorkers) || maxWorkers < 1)
+      throw new RangeError(`maxWorkers must be a positive integer, got ${maxWorkers}`);
+    if (!Number.isInteger(maxBatch) || maxBatch < 1)
+      throw new RangeError(`maxBatch must be a positive integer, got ${maxBatch}`);
     this.maxWorkers = maxWorkers;
     this.#worker = worker;
     this.#maxBatch = maxBatch;
@@ -93,7 +95,13 @@ export class DataProcessingChannel<Out = { event: string; data: unknown }> exten
   get progress(): ProcessingProgress {
     let pending = 0;
     for (const listener of this.listeners()) pending += this.queueLength(listener.id);
-    return { done: this.#done, failed: this.#failed, pending, inFlight: this.#inFlight, perWorker: [...this.#perWorker] };
+    return {
+      done: this.#done,
+      failed: this.#failed,
+      pending,
+      inFlight: this.#inFlight,
+      perWorker: [...this.#perWorker],
+    };
   }
 
   /** Calls `callback` with the {@link progress} whenever work is sent or finishes; returns an unsubscriber. */
@@ -149,7 +157,11 @@ export class DataProcessingChannel<Out = { event: string; data: unknown }> exten
         const type = batch[i]!.type;
         const error = crashed ?? errors?.get(i);
         try {
-          out.push(this.adapt(error === undefined ? new Message(type, (result as BatchResult).data[i]) : errorMessage(type, error)));
+          out.push(
+            this.adapt(
+              error === undefined ? new Message(type, (result as BatchResult).data[i]) : errorMessage(type, error),
+            ),
+          );
         } catch (thrown) {
           failure = { error: thrown };
         }
@@ -250,7 +262,10 @@ export class DataProcessingChannel<Out = { event: string; data: unknown }> exten
   }
 
   #executorNow(): Executor {
-    this.#executor ??= this.#worker === undefined ? new InThreadExecutor(this.maxWorkers) : new PoolExecutor(this.#worker, this.maxWorkers, this.#maxBatch, this.#transfer);
+    this.#executor ??=
+      this.#worker === undefined
+        ? new InThreadExecutor(this.maxWorkers)
+        : new PoolExecutor(this.#worker, this.maxWorkers, this.#maxBatch, this.#transfer);
     return this.#executor;
   }
 

@@ -1,5 +1,5 @@
 // `eric-bus/worker` in the browser: what a Web Worker module calls to serve a DataProcessingChannel.
-import { expose, type Endpoint } from 'comlink';
+import { type Endpoint, expose } from 'comlink';
 import { batchRunner, CLOSING_NOTICE, type MessageHandler } from './protocol.js';
 
 export type { MessageHandler, WorkerMessage } from './protocol.js';

@@ -92,7 +92,12 @@ export function batchRunner(handler: MessageHandler): WorkerApi {
         try {
           const value = handler({ type: typeof types === 'string' ? types : types[i]!, payload: payloads[i] });
           if (isThenable(value)) {
-            (pending ??= []).push(Promise.resolve(value).then((data) => void (result.data[i] = data), (error: unknown) => failed(i, error)));
+            (pending ??= []).push(
+              Promise.resolve(value).then(
+                (data) => void (result.data[i] = data),
+                (error: unknown) => failed(i, error),
+              ),
+            );
           } else {
             result.data[i] = value;
           }

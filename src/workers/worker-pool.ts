@@ -1,7 +1,7 @@
 // A fixed number of worker slots, each a comlink-wrapped worker; a slot whose worker dies gets a new one.
-import { wrap, type Endpoint, type Remote } from 'comlink';
-import { EricBusError } from '../errors.js';
-import { CLOSING_NOTICE, errorText, withTransfers, type BatchResult, type WorkerApi } from './protocol.js';
+import { type Endpoint, type Remote, wrap } from 'comlink';
+import { WorkerCrashedError } from '../errors.js';
+import { type BatchResult, CLOSING_NOTICE, errorText, type WorkerApi, withTransfers } from './protocol.js';
 
 /** A worker as the pool drives it: how to talk to it, end it, and hear that it died. */
 export interface WorkerHandle {
@@ -21,9 +21,6 @@ export interface WorkerHandle {
  * or a {@link WorkerHandle} (in Node, `nodeWorker(url)` from `eric-bus/node`).
  */
 export type WorkerSource = string | URL | (() => Worker | WorkerHandle);
-
-/** A worker died (or the pool closed) with messages in flight; they were not processed. */
-export class WorkerCrashedError extends EricBusError {}
 
 interface InFlight {
   settle(result: BatchResult | Error): void;
@@ -149,11 +146,15 @@ export class WorkerPool {
 
   async #call(slot: Slot, types: string[], payloads: unknown[]): Promise<BatchResult> {
     try {
-      return await slot.remote.run(sameType(types) ?? types, this.#transfer ? withTransfers(payloads, payloads) : payloads);
+      return await slot.remote.run(
+        sameType(types) ?? types,
+        this.#transfer ? withTransfers(payloads, payloads) : payloads,
+      );
     } catch (error) {
       // A payload that cannot be cloned fails the whole postMessage before anything is sent or
       // moved: resend one by one so only that message fails.
-      if (types.length === 1 || (error as { name?: unknown } | null)?.name !== 'DataCloneError' || slot.dead) throw error;
+      if (types.length === 1 || (error as { name?: unknown } | null)?.name !== 'DataCloneError' || slot.dead)
+        throw error;
       const merged: BatchResult = { data: new Array(types.length), errors: [] };
       await Promise.all(
         types.map((type, i) =>
@@ -172,7 +173,14 @@ export class WorkerPool {
 
   #start(index: number): Slot {
     const handle = this.#spawn();
-    const slot: Slot = { index, handle, remote: wrap<WorkerApi>(handle.endpoint), batches: new Set(), ready: false, dead: false };
+    const slot: Slot = {
+      index,
+      handle,
+      remote: wrap<WorkerApi>(handle.endpoint),
+      batches: new Set(),
+      ready: false,
+      dead: false,
+    };
     handle.onDeath((reason) => this.#died(slot, reason));
     // No message goes to a worker before it answers an empty batch, so a module that fails to
     // load costs no messages, and the pool can tell a load failure from a crash mid-work.
@@ -198,7 +206,9 @@ export class WorkerPool {
     const crashed = new WorkerCrashedError(`worker ${slot.index + 1} died: ${reason}`);
     for (const entry of [...slot.batches]) entry.settle(crashed);
     if (!slot.ready && ++this.#loadFailuresInARow >= this.size * LOAD_FAILURES_PER_SLOT_BEFORE_GIVING_UP) {
-      this.#broken = new WorkerCrashedError(`workers keep dying before they start (last: ${reason}); gave up after ${this.#loadFailuresInARow} in a row`);
+      this.#broken = new WorkerCrashedError(
+        `workers keep dying before they start (last: ${reason}); gave up after ${this.#loadFailuresInARow} in a row`,
+      );
     } else {
       try {
         this.#slots[slot.index] = this.#start(slot.index);
@@ -239,7 +249,9 @@ function handleFactory(source: WorkerSource): () => WorkerHandle {
   }
   return () => {
     if (typeof Worker === 'undefined') {
-      throw new TypeError('Web Workers are not available here; in Node pass nodeWorker(url) from eric-bus/node as `worker`');
+      throw new TypeError(
+        'Web Workers are not available here; in Node pass nodeWorker(url) from eric-bus/node as `worker`',
+      );
     }
     return webWorkerHandle(new Worker(source, { type: 'module' }));
   };

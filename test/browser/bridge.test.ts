@@ -27,7 +27,11 @@ async function servePage(): Promise<{ server: Server; origin: string }> {
     const path = new URL(request.url ?? '/', 'http://page').pathname;
     if (path === '/') return void response.writeHead(200, { 'Content-Type': 'text/html' }).end(page);
     const file =
-      path === '/comlink.mjs' ? join(root, 'node_modules/comlink/dist/esm/comlink.mjs') : path.startsWith('/lib/') && /^[\w.-]+\.js$/.test(basename(path)) ? join(lib, basename(path)) : undefined;
+      path === '/comlink.mjs'
+        ? join(root, 'node_modules/comlink/dist/esm/comlink.mjs')
+        : path.startsWith('/lib/') && /^[\w.-]+\.js$/.test(basename(path))
+          ? join(lib, basename(path))
+          : undefined;
     const body = file && (await readFile(file).catch(() => undefined));
     if (!body) return void response.writeHead(404).end();
     response.writeHead(200, { 'Content-Type': 'text/javascript' }).end(body);
@@ -133,7 +137,9 @@ describe('BridgeClient in Chromium', () => {
     stack.bridge = await WebSocketBridge.start({ socketPath: stack.backend.path, port, token: 'browser' });
     await page.waitForFunction(() => (window as any).received.length >= 10);
     expect(await page.evaluate(() => (window as any).received)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-    expect(await page.evaluate(() => (window as any).states)).toEqual(expect.arrayContaining(['reconnecting', 'connected']));
+    expect(await page.evaluate(() => (window as any).states)).toEqual(
+      expect.arrayContaining(['reconnecting', 'connected']),
+    );
   });
 
   it('reports a refusal instead of retrying forever: wrong token (401), origin not allowed (403)', async () => {
@@ -142,12 +148,21 @@ describe('BridgeClient in Chromium', () => {
     const refusal = (url: string) =>
       page.evaluate(async (url) => {
         const client = new (window as any).bus.BridgeClient(url);
-        const error = await client.whenConnected().then(() => null, (e: any) => ({ name: e.name, status: e.status }));
+        const error = await client.whenConnected().then(
+          () => null,
+          (e: any) => ({ name: e.name, status: e.status }),
+        );
         return { error, state: client.state };
       }, url);
-    expect(await refusal(`ws://127.0.0.1:${stack.bridge.port}/?token=wrong`)).toEqual({ error: { name: 'BridgeRefused', status: 401 }, state: 'refused' });
+    expect(await refusal(`ws://127.0.0.1:${stack.bridge.port}/?token=wrong`)).toEqual({
+      error: { name: 'BridgeRefused', status: 401 },
+      state: 'refused',
+    });
     await stack.close();
     stack = await startStack({ token: 'right', origins: ['https://app.example'] });
-    expect(await refusal(stack.bridge.url)).toEqual({ error: { name: 'BridgeRefused', status: 403 }, state: 'refused' });
+    expect(await refusal(stack.bridge.url)).toEqual({
+      error: { name: 'BridgeRefused', status: 403 },
+      state: 'refused',
+    });
   });
 });

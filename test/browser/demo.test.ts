@@ -1,11 +1,11 @@
 // The demo, end to end: the real `npm start` stack (SocketServer, bridge, Vite) on loopback,
 // driven by clicking in Debian's Chromium, plus a message sent from the terminal CLI.
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { preview } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from './chromium.js';
 
 const run = promisify(execFile);
@@ -90,7 +90,9 @@ describe('the demo page', () => {
   it('panel 2: tiles render on more than one Web Worker, the failing tile is reported', async () => {
     await text('workers-count').fill('2');
     await text('workers-run').click();
-    await expect.poll(() => text('workers-status').getAttribute('data-workers-used'), { timeout: 60_000 }).not.toBeNull();
+    await expect
+      .poll(() => text('workers-status').getAttribute('data-workers-used'), { timeout: 60_000 })
+      .not.toBeNull();
     expect(Number(await text('workers-status').getAttribute('data-workers-used'))).toBeGreaterThan(1);
     expect(await text('workers-errors').innerText()).toContain('poisoned tile');
     expect(await text('workers-status').innerText()).toMatch(/1 failed/);
@@ -123,7 +125,16 @@ describe('the demo page', () => {
     expect(await listenerLog.innerText()).not.toContain('just-two');
 
     const socket = pageUrl.searchParams.get('socket')!;
-    await run(process.execPath, ['dist/bridge/cli/main.js', 'send', '--socket', socket, 'broadcast', channelId, 'from-terminal', '{"shell": true}']);
+    await run(process.execPath, [
+      'dist/bridge/cli/main.js',
+      'send',
+      '--socket',
+      socket,
+      'broadcast',
+      channelId,
+      'from-terminal',
+      '{"shell": true}',
+    ]);
     await expect.poll(() => listenerLog.innerText()).toContain('from-terminal');
     await text('panel-remote').screenshot({ path: `${SHOTS}/remote.png`, animations: 'disabled' });
     await page.screenshot({ path: `${SHOTS}/page.png`, fullPage: true, animations: 'disabled' });
@@ -152,17 +163,25 @@ describe('the demo page', () => {
 describe('the static demo from npm run build', () => {
   it('works without a backend: the bus and the workers run, the remote panel says how to start a bridge', async () => {
     // dist/demo was built by pretest:browser (npm run build).
-    const server = await preview({ build: { outDir: 'dist/demo' }, preview: { host: '127.0.0.1', port: 0 }, logLevel: 'warn' });
+    const server = await preview({
+      build: { outDir: 'dist/demo' },
+      preview: { host: '127.0.0.1', port: 0 },
+      logLevel: 'warn',
+    });
     try {
       const tab = await browser.newPage();
       await tab.goto(server.resolvedUrls!.local[0]!);
       await expect.poll(() => tab.getByTestId('connection-state').innerText()).toContain('not configured');
       await expect.poll(() => tab.getByTestId('remote-missing').innerText()).toContain('npm start');
       await tab.getByTestId('workers-run').click();
-      await expect.poll(() => tab.getByTestId('workers-status').getAttribute('data-workers-used'), { timeout: 60_000 }).toBe('2');
+      await expect
+        .poll(() => tab.getByTestId('workers-status').getAttribute('data-workers-used'), { timeout: 60_000 })
+        .toBe('2');
       await tab.close();
     } finally {
-      await new Promise<void>((resolve, reject) => server.httpServer.close((error) => (error ? reject(error) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        server.httpServer.close((error) => (error ? reject(error) : resolve())),
+      );
     }
   });
 });

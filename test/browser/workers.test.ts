@@ -3,8 +3,8 @@ import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from './chromium.js';
-import { serveSourcePage, type ServedPage } from './vite-page.js';
 import type { WorkersReport } from './fixtures/workers/main.js';
+import { type ServedPage, serveSourcePage } from './vite-page.js';
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const REPO = here('../..');
@@ -32,7 +32,9 @@ describe('DataProcessingChannel on Web Workers (Chromium)', () => {
     page.on('pageerror', (error) => pageErrors.push(error.message));
     await page.goto(url);
     await page.waitForSelector('body[data-ready="true"]', { state: 'attached' });
-    const report = await page.evaluate(() => (window as unknown as { runWorkers(): Promise<WorkersReport> }).runWorkers());
+    const report = await page.evaluate(() =>
+      (window as unknown as { runWorkers(): Promise<WorkersReport> }).runWorkers(),
+    );
     await page.close();
 
     // Results: every square, right, computed in a worker.

@@ -2,7 +2,7 @@
 // nothing injected, against a real bridge and SocketServer.
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketBridge } from '../../bridge/index.js';
-import { BridgeClient, BridgeRefused, Message, RemoteChannel, type BridgeState } from '../../src/index.js';
+import { BridgeClient, BridgeRefused, type BridgeState, Message, RemoteChannel } from '../../src/index.js';
 import { startStack } from '../node/bridge-helpers.js';
 
 type Stack = Awaited<ReturnType<typeof startStack>>;
@@ -46,7 +46,10 @@ describe('BridgeClient with the page WebSocket (happy-dom)', () => {
   it('reconnects after the bridge restarts and resumes its stream without losing what was queued', async () => {
     stack = await startStack({ token: 'page' });
     const port = stack.bridge.port;
-    client = new BridgeClient(`ws://127.0.0.1:${port}/`, { token: 'page', reconnect: { initialDelayMs: 10, maxDelayMs: 50 } });
+    client = new BridgeClient(`ws://127.0.0.1:${port}/`, {
+      token: 'page',
+      reconnect: { initialDelayMs: 10, maxDelayMs: 50 },
+    });
     const channel = await RemoteChannel.create(client);
     const listener = await channel.addListener();
     const states: BridgeState[] = [];

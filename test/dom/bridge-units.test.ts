@@ -1,18 +1,18 @@
 import { describe, expect, it } from 'vitest';
+import { errorFromFrame } from '../../src/errors.js';
 import {
   BackendUnavailable,
-  backoffDelay,
   BridgeClient,
   ConnectionLost,
   EricBusError,
-  errorFromFrame,
   InvalidChannelException,
-  parseReplyFrame,
   TooManyStreams,
   VerbNotAllowed,
   type WebSocketConstructor,
 } from '../../src/index.js';
+import { backoffDelay } from '../../src/remote/backoff.js';
 import { pushStream } from '../../src/remote/push-stream.js';
+import { parseReplyFrame } from '../../src/wire/bridge-frames.js';
 
 describe('backoffDelay', () => {
   it('grows exponentially up to the cap; jitter takes a share of the delay at random', () => {
@@ -30,13 +30,30 @@ describe('parseReplyFrame', () => {
   it('reads the four frame shapes', () => {
     expect(parseReplyFrame('{"id":7,"ok":"ack"}')).toEqual({ id: 7, ok: 'ack' });
     expect(parseReplyFrame('{"id":"a","error":"X(\'y\')"}')).toEqual({ id: 'a', error: "X('y')" });
-    expect(parseReplyFrame('{"id":null,"error":"InvalidMessageFormat(\'z\')"}')).toEqual({ id: null, error: "InvalidMessageFormat('z')" });
-    expect(parseReplyFrame('{"id":1,"data":{"event":"e","retry":5,"data":null}}')).toEqual({ id: 1, data: { event: 'e', retry: 5, data: null } });
+    expect(parseReplyFrame('{"id":null,"error":"InvalidMessageFormat(\'z\')"}')).toEqual({
+      id: null,
+      error: "InvalidMessageFormat('z')",
+    });
+    expect(parseReplyFrame('{"id":1,"data":{"event":"e","retry":5,"data":null}}')).toEqual({
+      id: 1,
+      data: { event: 'e', retry: 5, data: null },
+    });
     expect(parseReplyFrame('{"id":1,"end":true}')).toEqual({ id: 1, end: true });
   });
 
   it('rejects anything else', () => {
-    for (const text of ['nope', '[]', '{}', '{"ok":"ack"}', '{"id":null,"ok":"ack"}', '{"id":1,"ok":3}', '{"id":1,"end":false}', '{"id":1,"data":"x"}', '{"id":1}', '{"id":true,"ok":"a"}']) {
+    for (const text of [
+      'nope',
+      '[]',
+      '{}',
+      '{"ok":"ack"}',
+      '{"id":null,"ok":"ack"}',
+      '{"id":1,"ok":3}',
+      '{"id":1,"end":false}',
+      '{"id":1,"data":"x"}',
+      '{"id":1}',
+      '{"id":true,"ok":"a"}',
+    ]) {
       expect(parseReplyFrame(text), text).toBeUndefined();
     }
   });
@@ -117,7 +134,9 @@ describe('BridgeClient when no WebSocket can be opened', () => {
     } as unknown as WebSocketConstructor;
     const client = new BridgeClient('ws://127.0.0.1:9/', { WebSocket: Refusing });
     expect(client.state).toBe('closed');
-    await expect(client.whenConnected()).rejects.toThrow(/Cannot open a WebSocket to ws:\/\/127\.0\.0\.1:9\/: The operation is insecure\./);
+    await expect(client.whenConnected()).rejects.toThrow(
+      /Cannot open a WebSocket to ws:\/\/127\.0\.0\.1:9\/: The operation is insecure\./,
+    );
     await expect(client.createChannel()).rejects.toBeInstanceOf(ConnectionLost);
   });
 });

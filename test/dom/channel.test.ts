@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   InvalidListenerException,
-  Message,
   MESSAGE_TYPE_CLOSED,
+  Message,
   MessageQueueListener,
   NoMessagesException,
   SSEChannel,
@@ -76,7 +76,7 @@ describe('AbstractChannel via SSEChannel', () => {
   it('broadcast enqueues the same message object to every listener, no copies', () => {
     const channel = new SSEChannel();
     const listeners = Array.from({ length: 5 }, () => channel.addListener());
-    listeners.forEach((l) => l.startSync());
+    for (const l of listeners) l.startSync();
     const msg = new Message('all', { big: 'x'.repeat(1000) });
     channel.broadcast(msg);
     for (const l of listeners) expect(channel.deliverNext(l.id)).toBe(msg);
@@ -90,10 +90,19 @@ describe('AbstractChannel via SSEChannel', () => {
     const realSetTimeout = globalThis.setTimeout;
     const realSetInterval = globalThis.setInterval;
     let timers = 0;
-    globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => (timers++, realSetTimeout(...args))) as typeof setTimeout;
-    globalThis.setInterval = ((...args: Parameters<typeof setInterval>) => (timers++, realSetInterval(...args))) as typeof setInterval;
+    globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+      timers++;
+      return realSetTimeout(...args);
+    }) as typeof setTimeout;
+    globalThis.setInterval = ((...args: Parameters<typeof setInterval>) => {
+      timers++;
+      return realSetInterval(...args);
+    }) as typeof setInterval;
     let settled = false;
-    const pending = stream.next().then((r) => ((settled = true), r));
+    const pending = stream.next().then((r) => {
+      settled = true;
+      return r;
+    });
     try {
       for (let i = 0; i < 20; i++) await Promise.resolve();
     } finally {

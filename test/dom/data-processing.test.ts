@@ -1,6 +1,13 @@
 // DataProcessingChannel without workers: the listener's own onMessage, in the calling thread.
+
+import {
+  DataProcessingChannel,
+  MESSAGE_TYPE_INTERNAL_ERROR,
+  Message,
+  MessageQueueListener,
+  type ProcessingProgress,
+} from 'eric-bus';
 import { describe, expect, it } from 'vitest';
-import { DataProcessingChannel, Message, MESSAGE_TYPE_INTERNAL_ERROR, MessageQueueListener, type ProcessingProgress } from 'eric-bus';
 
 async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   InvalidMessageFormat,
-  Message,
   MESSAGE_TYPE_CLOSED,
+  Message,
   SignedMessage,
   SimpleDistributedApplicationListener,
   SSEChannel,
@@ -27,7 +27,10 @@ describe('SimpleDistributedApplicationListener', () => {
     await alice.start();
     await bob.start();
     bob.dispatchTo(alice.id, new Message('hello', 'hi alice'));
-    const [a, b] = await Promise.all([eventTypes(channel.messageStream(alice)), eventTypes(channel.messageStream(bob))]);
+    const [a, b] = await Promise.all([
+      eventTypes(channel.messageStream(alice)),
+      eventTypes(channel.messageStream(bob)),
+    ]);
     expect(a).toEqual(['hello', 'stop']);
     expect(b).toEqual(['hello_ack', 'stop']);
   });
@@ -39,7 +42,12 @@ describe('SimpleDistributedApplicationListener', () => {
     server.setAction('sum', async (msg) => {
       await new Promise((r) => setTimeout(r, 1));
       const { payload } = msg.payload as { payload: number[] };
-      return [new Message('total', payload.reduce((x, y) => x + y, 0))];
+      return [
+        new Message(
+          'total',
+          payload.reduce((x, y) => x + y, 0),
+        ),
+      ];
     });
     server.startSync();
     client.startSync();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ProtocolClient, type Command } from '../../src/index.js';
+import { type Command, ProtocolClient } from '../../src/index.js';
 
 /** A transport that records what it is asked to send. */
 class Recorder extends ProtocolClient<string> {

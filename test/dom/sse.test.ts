@@ -5,17 +5,17 @@ import {
   InvalidChannelException,
   InvalidListenerException,
   InvalidMessageFormat,
-  Message,
   MESSAGE_TYPE_CLOSED,
   MESSAGE_TYPE_END_OF_STREAM,
+  Message,
   NoMessagesException,
   parseEventStream,
   parseException,
   resetIdGenerators,
-  setIdGenerator,
   SignedMessage,
   SSEChannel,
   SSEChannelContainer,
+  setIdGenerator,
   toEventStream,
 } from '../../src/index.js';
 
@@ -76,7 +76,9 @@ describe('messages, ids, exceptions, container', () => {
       expect(back).toBeInstanceOf(Cls);
       expect(back?.message).toBe(error.message);
     }
-    expect(formatException(new InvalidChannelException('No channel with id 2'))).toBe("InvalidChannelException('No channel with id 2')");
+    expect(formatException(new InvalidChannelException('No channel with id 2'))).toBe(
+      "InvalidChannelException('No channel with id 2')",
+    );
     expect(parseException('ack')).toBeUndefined();
     expect(parseException('SomethingElse("x")')?.name).toBe('SomethingElse');
   });

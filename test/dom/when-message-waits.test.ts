@@ -75,7 +75,14 @@ describe('AbstractChannel.requeue', () => {
     const channel = new SSEChannel({
       queues: <T>() => {
         const items: T[] = [];
-        return { push: (x: T) => void items.push(x), take: () => items.shift(), get length() { return items.length; }, waitForMore: () => () => {} };
+        return {
+          push: (x: T) => void items.push(x),
+          take: () => items.shift(),
+          get length() {
+            return items.length;
+          },
+          waitForMore: () => () => {},
+        };
       },
     });
     const listener = channel.addListener();

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { BridgeClient, VerbNotAllowed } from '../../src/index.js';
-import { runCli as run, startCli, type Running } from './cli-process.js';
+import { type Running, runCli as run, startCli } from './cli-process.js';
 import { startServer } from './socket-helpers.js';
 
 describe('eric-bus bridge / up (CLI)', () => {
@@ -14,7 +14,7 @@ describe('eric-bus bridge / up (CLI)', () => {
     }
   });
 
-  it('up starts a server and a bridge, prints the socket and the URL with its token, and SIGTERM stops both cleanly', async () => {
+  it('up starts a server and a bridge, prints the socket and the URL with its token; SIGTERM stops both', async () => {
     const up = await startCli(['up', '--port', '0'], /socket server on (\S+)\n.*bridge at (ws:\/\/\S+)/);
     children.push(up);
     const [, socketPath, url] = up.match as unknown as [string, string, string];
@@ -50,7 +50,10 @@ describe('eric-bus bridge / up (CLI)', () => {
   it('bridge fronts a running socket server with the given token and verbs', async () => {
     const backend = await startServer();
     try {
-      const bridge = await startCli(['bridge', '--socket', backend.path, '--port', '0', '--token', 'cli-token', '--allow', 'l,w'], /connect to (ws:\/\/\S+)/);
+      const bridge = await startCli(
+        ['bridge', '--socket', backend.path, '--port', '0', '--token', 'cli-token', '--allow', 'l,w'],
+        /connect to (ws:\/\/\S+)/,
+      );
       children.push(bridge);
       const url = bridge.match![1]!;
       expect(url).toMatch(/\?token=cli-token$/);

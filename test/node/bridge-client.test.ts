@@ -6,17 +6,17 @@ import { SocketClient, WebSocketBridge } from '../../bridge/index.js';
 import {
   BridgeClient,
   BridgeRefused,
+  type BridgeState,
   ClientClosed,
   ConnectionLost,
   InvalidChannelException,
   InvalidListenerException,
-  Message,
   MESSAGE_TYPE_CLOSED,
+  Message,
   RemoteChannel,
+  type SSEEvent,
   TooManyStreams,
   VerbNotAllowed,
-  type BridgeState,
-  type SSEEvent,
 } from '../../src/index.js';
 import { startStack } from './bridge-helpers.js';
 import { take, tempDir } from './socket-helpers.js';
@@ -66,10 +66,13 @@ describe('BridgeClient (Node, ws injected) against a real bridge and SocketServe
       break;
     }
     for (let n = 3; n < 6; n++) await client.dispatch(c, l, 'n', n);
-    for (let i = 0; i < 1000 && stack.backend.server.streams > 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    for (let i = 0; i < 1000 && stack.backend.server.streams > 0; i++)
+      await new Promise((resolve) => setTimeout(resolve, 5));
     expect(stack.backend.server.streams).toBe(0);
     // 1 and 2 may already have crossed to the bridge when the cancel arrived; 3..5 certainly wait.
-    const rest = (await take(client.stream(c, l), stack.backend.server.channels.get(c).queueLength(l))).map((e) => e.data);
+    const rest = (await take(client.stream(c, l), stack.backend.server.channels.get(c).queueLength(l))).map(
+      (e) => e.data,
+    );
     expect(rest.slice(-3)).toEqual([3, 4, 5]);
   });
 
@@ -81,7 +84,9 @@ describe('BridgeClient (Node, ws injected) against a real bridge and SocketServe
     const reading = ids.map((l) => take(client!.stream(c, l), 50));
     await Promise.all(ids.flatMap((l, i) => Array.from({ length: 50 }, (_, n) => client!.dispatch(c, l, `l${i}`, n))));
     const results = await Promise.all(reading);
-    results.forEach((events, i) => expect(events).toEqual(Array.from({ length: 50 }, (_, n) => ({ event: `l${i}`, retry: 5, data: n }))));
+    results.forEach((events, i) => {
+      expect(events).toEqual(Array.from({ length: 50 }, (_, n) => ({ event: `l${i}`, retry: 5, data: n })));
+    });
   });
 
   it('RemoteChannel gives a backend channel the in-page shapes', async () => {
@@ -141,7 +146,7 @@ describe('BridgeClient (Node, ws injected) against a real bridge and SocketServe
     await expect(take(client.watch('1'), 1)).rejects.toBeInstanceOf(BridgeRefused);
   });
 
-  it('survives a bridge restart mid-stream: reconnects with backoff, resumes the stream, loses nothing queued meanwhile', async () => {
+  it('survives a bridge restart mid-stream: reconnects, resumes the stream, loses nothing queued', async () => {
     stack = await startStack({ token: 'restart' });
     const port = stack.bridge.port;
     client = new BridgeClient(stack.bridge.url, { WebSocket, reconnect: fast });
@@ -210,7 +215,8 @@ describe('BridgeClient (Node, ws injected) against a real bridge and SocketServe
     expect(await ending).toEqual({ value: undefined, done: true });
     expect(client.state).toBe('closed');
     await expect(client.createChannel()).rejects.toBeInstanceOf(ClientClosed);
-    for (let i = 0; i < 1000 && stack.bridge.connections > 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    for (let i = 0; i < 1000 && stack.bridge.connections > 0; i++)
+      await new Promise((resolve) => setTimeout(resolve, 5));
     expect(stack.bridge.connections).toBe(0);
   });
 });

@@ -1,8 +1,8 @@
 /** Fixtures for the bridge tests: a socket server with a bridge in front, and a raw frame client. */
 import { readdirSync } from 'node:fs';
 import { WebSocket } from 'ws';
-import { WebSocketBridge, type BridgeOptions, type SocketServerOptions } from '../../bridge/index.js';
-import type { FrameId, ReplyFrame } from '../../src/index.js';
+import { type BridgeOptions, type SocketServerOptions, WebSocketBridge } from '../../bridge/index.js';
+import type { FrameId, ReplyFrame } from '../../src/wire/bridge-frames.js';
 import { startServer } from './socket-helpers.js';
 
 /** A SocketServer in a temp dir and a bridge to it on a free loopback port. */
@@ -35,7 +35,9 @@ export class FrameClient {
       this.#queues.set(frame.id, queue);
       this.#waiters.get(frame.id)?.();
     });
-    this.closed = new Promise((resolve) => this.ws.once('close', (code, reason) => resolve({ code, reason: String(reason) })));
+    this.closed = new Promise((resolve) =>
+      this.ws.once('close', (code, reason) => resolve({ code, reason: String(reason) })),
+    );
   }
 
   /** Resolves once open. */

@@ -9,7 +9,8 @@ import { FrameClient } from './bridge-helpers.js';
 import { tempDir } from './socket-helpers.js';
 
 /** json.dumps(obj) with Python's default separators. */
-const pyDumps = (value: unknown) => JSON.stringify(value).replace(/","/g, '", "').replace(/":/g, '": ').replace(/,"/g, ', "');
+const pyDumps = (value: unknown) =>
+  JSON.stringify(value).replace(/","/g, '", "').replace(/":/g, '": ').replace(/,"/g, ', "');
 
 function pythonLikeServer(path: string): Promise<Server> {
   const server = createServer({ allowHalfOpen: true }, (socket) => {
@@ -21,7 +22,11 @@ function pythonLikeServer(path: string): Promise<Server> {
       if (command.v === 'c') return void socket.end('1');
       if (command.v === 'w') {
         // One event cut across three writes, CRLF line ends (os.linesep on Windows), an event per write after.
-        const parts = ['{"event": "cut", "re', 'try": 5, "data": "a', 'bc"}\r\n{"event": "whole", "retry": 5, "data": 2}\r\n'];
+        const parts = [
+          '{"event": "cut", "re',
+          'try": 5, "data": "a',
+          'bc"}\r\n{"event": "whole", "retry": 5, "data": 2}\r\n',
+        ];
         const next = () => {
           const part = parts.shift();
           if (part === undefined) return void socket.end();
@@ -62,7 +67,10 @@ describe('bridge against another server of the protocol', () => {
     const ws = await FrameClient.open(bridge.url);
     expect(await ws.call(1, { v: 'c' })).toEqual({ id: 1, ok: '1' });
     expect(await ws.call(2, { v: 'b', c: '1', t: 'x' })).toEqual({ id: 2, ok: 'ack' });
-    expect(await ws.call(3, { v: 'r', c: '9' })).toEqual({ id: 3, error: "InvalidChannelException('No channel with id 9')" });
+    expect(await ws.call(3, { v: 'r', c: '9' })).toEqual({
+      id: 3,
+      error: "InvalidChannelException('No channel with id 9')",
+    });
     ws.send({ id: 4, v: 'l', c: '1', r: '1' });
     expect(await ws.until(4)).toEqual([
       { id: 4, data: { event: 'hello', retry: 5, data: { n: 1, s: 'a,"b"' } } },

@@ -24,7 +24,11 @@ function upgrade(url: string, options: ConstructorParameters<typeof WebSocket>[2
 }
 
 /** A plain HTTP GET: resolves with the status and the CORS header. */
-function plainGet(url: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; cors: string | undefined }> {
+function plainGet(
+  url: string,
+  headers: Record<string, string> = {},
+  method = 'GET',
+): Promise<{ status: number; cors: string | undefined }> {
   return new Promise((resolve, reject) => {
     const req = request(url.replace(/^ws/, 'http'), { headers, method }, (res) => {
       res.resume();
@@ -64,18 +68,30 @@ describe('bridge security: token and origins at the upgrade', () => {
     expect([...stack.backend.server.channels].length).toBe(channelsBefore);
   });
 
-  it('by default allows localhost pages on any port and its own origin; refuses other origins with 403, even with the token', async () => {
-    for (const origin of ['http://localhost:5173', 'http://127.0.0.1:8080', 'https://localhost', 'http://[::1]:3000', `http://127.0.0.1:${stack.bridge.port}`]) {
+  it('allows localhost on any port and its own origin by default; other origins get 403, token or not', async () => {
+    for (const origin of [
+      'http://localhost:5173',
+      'http://127.0.0.1:8080',
+      'https://localhost',
+      'http://[::1]:3000',
+      `http://127.0.0.1:${stack.bridge.port}`,
+    ]) {
       expect(await upgrade(stack.bridge.url, { origin }), origin).toBe('open');
     }
-    for (const origin of ['https://evil.example', 'http://localhost.evil.example', 'null', 'file://', 'http://10.0.0.1:5173']) {
+    for (const origin of [
+      'https://evil.example',
+      'http://localhost.evil.example',
+      'null',
+      'file://',
+      'http://10.0.0.1:5173',
+    ]) {
       expect(await upgrade(stack.bridge.url, { origin }), origin).toBe(403);
     }
     // The origin is judged first: a foreign page cannot probe the token.
     expect(await upgrade(base, { origin: 'https://evil.example' })).toBe(403);
   });
 
-  it('answers plain HTTP with 426 (use a WebSocket) once the checks pass, otherwise 401/403, readable cross-origin', async () => {
+  it('answers plain HTTP with 426 once the checks pass, otherwise 401/403, readable cross-origin', async () => {
     expect(await plainGet(stack.bridge.url)).toEqual({ status: 426, cors: '*' });
     expect(await plainGet(base)).toEqual({ status: 401, cors: '*' });
     expect(await plainGet(stack.bridge.url, { Origin: 'https://evil.example' })).toEqual({ status: 403, cors: '*' });
@@ -116,7 +132,8 @@ describe('bridge security: configured origins, heartbeat', () => {
     expect((await dead.closed).code).toBe(1006); // terminated by the bridge, no closing handshake
     // The reaped peer's stream is gone: the next message stays queued for the listener.
     await live.call(4, { v: 'd', c, r, t: 'kept' });
-    for (let i = 0; i < 1000 && stack.backend.server.streams > 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    for (let i = 0; i < 1000 && stack.backend.server.streams > 0; i++)
+      await new Promise((resolve) => setTimeout(resolve, 5));
     expect(stack.backend.server.streams).toBe(0);
     expect(stack.backend.server.channels.get(c).queueLength(r)).toBe(1);
     for (let i = 0; i < 1000 && pings < 3; i++) await new Promise((resolve) => setTimeout(resolve, 5));
@@ -137,7 +154,9 @@ describe('bridge logging', () => {
       await ws.closed;
       expect(await upgrade(stack.bridge.url.replace(/token=[^&]+/, 'token=wrong'), {})).toBe(401);
       await expect.poll(() => lines.filter((line) => /closed \(1005\)|refused/.test(line)).length).toBe(2);
-      expect(lines.some((line) => /^bridge: accepted a WebSocket from 127\.0\.0\.1:\d+ \(1 open\)$/.test(line))).toBe(true);
+      expect(lines.some((line) => /^bridge: accepted a WebSocket from 127\.0\.0\.1:\d+ \(1 open\)$/.test(line))).toBe(
+        true,
+      );
       expect(lines.join('\n')).not.toContain(stack.bridge.token);
     } finally {
       await stack.close();

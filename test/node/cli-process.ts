@@ -1,5 +1,5 @@
 /** Runs the built `eric-bus` command (dist/bridge/cli/main.js, built by `pretest`) as a child process. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 
 export const CLI = join(import.meta.dirname, '../../dist/bridge/cli/main.js');

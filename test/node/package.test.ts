@@ -43,7 +43,8 @@ describe('the published package', () => {
     const out = await node(`
       import { exposeHandler } from 'eric-bus/worker';
       import { fileURLToPath } from 'node:url';
-      console.log(typeof exposeHandler, fileURLToPath(import.meta.resolve('eric-bus/worker')).endsWith('dist/bridge/workers/expose-in-thread.js'));
+      const resolved = fileURLToPath(import.meta.resolve('eric-bus/worker'));
+      console.log(typeof exposeHandler, resolved.endsWith('dist/bridge/workers/expose-in-thread.js'));
     `);
     expect(out).toBe('function true');
   });
@@ -51,7 +52,17 @@ describe('the published package', () => {
   it('publishes the library bundle, the Node code and the type declarations, not tests or benchmarks', async () => {
     const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root });
     const files = (JSON.parse(stdout) as [{ files: { path: string }[] }])[0].files.map((f) => f.path);
-    for (const entry of ['dist/lib/index.js', 'dist/lib/worker.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/workers/expose-handler.d.ts', 'dist/bridge/index.js', 'dist/bridge/index.d.ts', 'dist/bridge/cli/main.js', 'dist/bridge/workers/expose-in-thread.js']) {
+    for (const entry of [
+      'dist/lib/index.js',
+      'dist/lib/worker.js',
+      'dist/src/index.js',
+      'dist/src/index.d.ts',
+      'dist/src/workers/expose-handler.d.ts',
+      'dist/bridge/index.js',
+      'dist/bridge/index.d.ts',
+      'dist/bridge/cli/main.js',
+      'dist/bridge/workers/expose-in-thread.js',
+    ]) {
       expect(files).toContain(entry);
     }
     expect(files.filter((f) => /^dist\/(test|bench|scripts)\//.test(f) || f.endsWith('.map'))).toEqual([]);

@@ -36,6 +36,10 @@ describe('README examples', () => {
 });
 
 function firstLine(code: string, i: number): string {
-  const heading = readme.slice(0, readme.indexOf(code)).match(/^#+ (.*)$/gm)?.at(-1)?.replace(/^#+ /, '');
+  const heading = readme
+    .slice(0, readme.indexOf(code))
+    .match(/^#+ (.*)$/gm)
+    ?.at(-1)
+    ?.replace(/^#+ /, '');
   return `example ${i + 1} (${heading ?? 'top'})`;
 }

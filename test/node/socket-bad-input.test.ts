@@ -27,18 +27,58 @@ describe('SocketServer: bad input never kills the server', () => {
     ['a JSON number', () => '42', /^InvalidMessageFormat\('A command is a JSON object, not a number'\)$/],
     ['JSON null', () => 'null', /^InvalidMessageFormat\('A command is a JSON object, not null'\)$/],
     ['a missing verb', () => '{"c": "1"}', /^InvalidMessageFormat\("Missing verb 'v'"\)$/],
-    ['an unknown verb', () => '{"v": "zz", "c": "1"}', /^InvalidMessageFormat\('Unknown verb "zz" \(expected one of c, r, d, b, l, w, rl, rc\)'\)$/],
+    [
+      'an unknown verb',
+      () => '{"v": "zz", "c": "1"}',
+      /^InvalidMessageFormat\('Unknown verb "zz" \(expected one of c, r, d, b, l, w, rl, rc\)'\)$/,
+    ],
     ['a verb that is not a string', () => '{"v": 5}', /^InvalidMessageFormat\('Unknown verb 5 /],
-    ['a dispatch without type', () => JSON.stringify({ v: 'd', c: channel, r: listener, p: 1 }), /^InvalidMessageFormat\("Missing message type 't' for verb 'd'"\)$/],
-    ['a broadcast without type', () => JSON.stringify({ v: 'b', c: channel }), /^InvalidMessageFormat\("Missing message type 't' for verb 'b'"\)$/],
-    ['a type that is not a string', () => JSON.stringify({ v: 'b', c: channel, t: 5 }), /^InvalidMessageFormat\("Message type 't' must be a string, not 5"\)$/],
-    ['a dispatch without receiver', () => JSON.stringify({ v: 'd', c: channel, t: 'x' }), /^InvalidMessageFormat\("Missing receiver id 'r' \(a string\) for verb 'd'"\)$/],
-    ['a listen without channel', () => JSON.stringify({ v: 'l', r: listener }), /^InvalidMessageFormat\("Missing channel id 'c' \(a string\) for verb 'l'"\)$/],
+    [
+      'a dispatch without type',
+      () => JSON.stringify({ v: 'd', c: channel, r: listener, p: 1 }),
+      /^InvalidMessageFormat\("Missing message type 't' for verb 'd'"\)$/,
+    ],
+    [
+      'a broadcast without type',
+      () => JSON.stringify({ v: 'b', c: channel }),
+      /^InvalidMessageFormat\("Missing message type 't' for verb 'b'"\)$/,
+    ],
+    [
+      'a type that is not a string',
+      () => JSON.stringify({ v: 'b', c: channel, t: 5 }),
+      /^InvalidMessageFormat\("Message type 't' must be a string, not 5"\)$/,
+    ],
+    [
+      'a dispatch without receiver',
+      () => JSON.stringify({ v: 'd', c: channel, t: 'x' }),
+      /^InvalidMessageFormat\("Missing receiver id 'r' \(a string\) for verb 'd'"\)$/,
+    ],
+    [
+      'a listen without channel',
+      () => JSON.stringify({ v: 'l', r: listener }),
+      /^InvalidMessageFormat\("Missing channel id 'c' \(a string\) for verb 'l'"\)$/,
+    ],
     ['an empty command', () => '', /^InvalidMessageFormat\('Empty command'\)$/],
-    ['bytes that are not UTF-8', () => Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), /^InvalidMessageFormat\('Command is not valid UTF-8'\)$/],
-    ['a command over the size limit', () => JSON.stringify({ v: 'b', c: channel, t: 'big', p: 'x'.repeat(5000) }), /^InvalidMessageFormat\('Command exceeds the limit of 4096 bytes'\)$/],
-    ['an unknown channel', () => JSON.stringify({ v: 'b', c: '999999', t: 'x' }), /^InvalidChannelException\('No channel with id 999999'\)$/],
-    ['an unknown listener', () => JSON.stringify({ v: 'd', c: channel, r: '999999', t: 'x' }), /^InvalidListenerException\('Invalid listener 999999'\)$/],
+    [
+      'bytes that are not UTF-8',
+      () => Buffer.from([0x7b, 0xff, 0xfe, 0x7d]),
+      /^InvalidMessageFormat\('Command is not valid UTF-8'\)$/,
+    ],
+    [
+      'a command over the size limit',
+      () => JSON.stringify({ v: 'b', c: channel, t: 'big', p: 'x'.repeat(5000) }),
+      /^InvalidMessageFormat\('Command exceeds the limit of 4096 bytes'\)$/,
+    ],
+    [
+      'an unknown channel',
+      () => JSON.stringify({ v: 'b', c: '999999', t: 'x' }),
+      /^InvalidChannelException\('No channel with id 999999'\)$/,
+    ],
+    [
+      'an unknown listener',
+      () => JSON.stringify({ v: 'd', c: channel, r: '999999', t: 'x' }),
+      /^InvalidListenerException\('Invalid listener 999999'\)$/,
+    ],
   ];
 
   it.each(cases)('%s gets a typed error reply', async (_, bytes, reply) => {
@@ -47,12 +87,16 @@ describe('SocketServer: bad input never kills the server', () => {
   });
 
   it('a client that connects and never writes is answered when the idle timeout passes', async () => {
-    expect(await rawExchange(ctx.path, null, { halfClose: false })).toBe("InvalidMessageFormat('No complete command within 150 ms')");
+    expect(await rawExchange(ctx.path, null, { halfClose: false })).toBe(
+      "InvalidMessageFormat('No complete command within 150 ms')",
+    );
     await stillServes();
   });
 
   it('a client that writes part of a command and never finishes is timed out too', async () => {
-    expect(await rawExchange(ctx.path, '{"v": "c', { halfClose: false })).toBe("InvalidMessageFormat('No complete command within 150 ms')");
+    expect(await rawExchange(ctx.path, '{"v": "c', { halfClose: false })).toBe(
+      "InvalidMessageFormat('No complete command within 150 ms')",
+    );
     await stillServes();
   });
 
@@ -80,7 +124,9 @@ describe('SocketServer: bad input never kills the server', () => {
   });
 
   it('accepts integer ids as their decimal form, as a shell user would type them', async () => {
-    expect(await rawExchange(ctx.path, JSON.stringify({ v: 'd', c: Number(channel), r: Number(listener), t: 'n' }))).toBe('ack');
+    expect(
+      await rawExchange(ctx.path, JSON.stringify({ v: 'd', c: Number(channel), r: Number(listener), t: 'n' })),
+    ).toBe('ack');
   });
 });
 
@@ -93,7 +139,9 @@ describe('SocketServer: the default size limit is 1 MiB', () => {
       const under = JSON.stringify({ v: 'b', c, t: 'big', p: 'x'.repeat(1024 * 1024 - 100) });
       expect(await rawExchange(ctx.path, under)).toBe('ack');
       const over = JSON.stringify({ v: 'b', c, t: 'big', p: 'x'.repeat(1024 * 1024) });
-      expect(await rawExchange(ctx.path, over)).toBe(`InvalidMessageFormat('Command exceeds the limit of ${1024 * 1024} bytes')`);
+      expect(await rawExchange(ctx.path, over)).toBe(
+        `InvalidMessageFormat('Command exceeds the limit of ${1024 * 1024} bytes')`,
+      );
       expect(await client.createChannel()).toMatch(/^\d+$/);
     } finally {
       await ctx.close();

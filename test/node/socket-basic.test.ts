@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { InvalidChannelException, InvalidListenerException } from '../../src/index.js';
 import { SocketClient } from '../../bridge/index.js';
+import { InvalidChannelException, InvalidListenerException } from '../../src/index.js';
 import { startServer, take } from './socket-helpers.js';
 
 describe('SocketServer and SocketClient: the verbs', () => {
@@ -28,7 +28,7 @@ describe('SocketServer and SocketClient: the verbs', () => {
     ]);
   });
 
-  it('watch gets a new listener that hears broadcasts; removing the channel ends the stream with a closed event', async () => {
+  it('watch gets a new listener that hears broadcasts; removing the channel ends it with a closed event', async () => {
     const c = await client.createChannel();
     const seen: unknown[] = [];
     const watching = (async () => {
@@ -64,7 +64,9 @@ describe('SocketServer and SocketClient: the verbs', () => {
     expect(await client.sendRaw({ v: 'r', c: '999' })).toBe("InvalidChannelException('No channel with id 999')");
     const c = await client.createChannel();
     await expect(client.dispatch(c, '424242', 'x')).rejects.toThrow(InvalidListenerException);
-    expect(await client.sendRaw({ v: 'rl', c, r: '424242' })).toBe("InvalidListenerException('Invalid listener 424242')");
+    expect(await client.sendRaw({ v: 'rl', c, r: '424242' })).toBe(
+      "InvalidListenerException('Invalid listener 424242')",
+    );
     await expect(take(client.stream(c, '424242'), 1)).rejects.toThrow(InvalidListenerException);
   });
 

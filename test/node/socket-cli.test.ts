@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, startCli, type Running } from './cli-process.js';
+import { type Running, runCli, startCli } from './cli-process.js';
 import { rawExchange, tempDir } from './socket-helpers.js';
 
 describe('eric-bus serve / send / listen', () => {
@@ -42,11 +42,17 @@ describe('eric-bus serve / send / listen', () => {
     const listener = (await runCli(['send', '--socket', path, 'add-listener', channel])).stdout.trim();
     expect(channel).toMatch(/^\d+$/);
     expect(listener).toMatch(/^\d+$/);
-    expect((await runCli(['send', '--socket', path, 'dispatch', channel, listener, 'hello', '{"n": 1}'])).stdout).toBe('ack\n');
-    expect((await runCli(['send', '--socket', path, 'broadcast', channel, 'news', 'plain words'])).stdout).toBe('ack\n');
+    expect((await runCli(['send', '--socket', path, 'dispatch', channel, listener, 'hello', '{"n": 1}'])).stdout).toBe(
+      'ack\n',
+    );
+    expect((await runCli(['send', '--socket', path, 'broadcast', channel, 'news', 'plain words'])).stdout).toBe(
+      'ack\n',
+    );
     const listened = await runCli(['listen', '--socket', path, channel, listener, '--count', '2']);
     expect(listened.code).toBe(0);
-    expect(listened.stdout).toBe('{"event":"hello","retry":5,"data":{"n":1}}\n{"event":"news","retry":5,"data":"plain words"}\n');
+    expect(listened.stdout).toBe(
+      '{"event":"hello","retry":5,"data":{"n":1}}\n{"event":"news","retry":5,"data":"plain words"}\n',
+    );
   });
 
   it('listen without a listener watches the channel until it is removed', async () => {
@@ -77,7 +83,13 @@ describe('eric-bus serve / send / listen', () => {
   });
 
   it('usage mistakes are one line and exit 2', async () => {
-    for (const args of [['send', 'create-channel'], ['send', '--socket', path, 'fly'], ['send', '--socket', path, 'raw', '{"v": "c"'], ['listen', '--socket', path], ['serve', '--bogus']]) {
+    for (const args of [
+      ['send', 'create-channel'],
+      ['send', '--socket', path, 'fly'],
+      ['send', '--socket', path, 'raw', '{"v": "c"'],
+      ['listen', '--socket', path],
+      ['serve', '--bogus'],
+    ]) {
       const { code, stderr } = await runCli(args);
       expect(code).toBe(2);
       expect(stderr).toMatch(/^eric-bus \w+: .+\nRun 'eric-bus \w+ --help' for usage\.\n$/);

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { statSync, existsSync, writeFileSync, lstatSync } from 'node:fs';
+import { existsSync, lstatSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SocketClient, SocketServer } from '../../bridge/index.js';
-import { startCli, type Running } from './cli-process.js';
+import { type Running, startCli } from './cli-process.js';
 import { tempDir } from './socket-helpers.js';
 
 describe('the socket file', () => {
@@ -35,7 +35,11 @@ describe('the socket file', () => {
   it('a stale socket file left by a dead server is replaced', async () => {
     const path = join(dir(), 'bus.sock');
     // A server in another process, killed with SIGKILL, cannot remove its file.
-    const child = spawn(process.execPath, ['-e', "require('net').createServer().listen(process.argv[1], () => console.log('up'))", path], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      ['-e', "require('net').createServer().listen(process.argv[1], () => console.log('up'))", path],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     await new Promise((resolve) => child.stdout.once('data', resolve));
     child.kill('SIGKILL');
     await new Promise((resolve) => child.once('exit', resolve));
@@ -54,12 +58,16 @@ describe('the socket file', () => {
   it('a path that is not a socket is left alone', async () => {
     const path = join(dir(), 'notes.txt');
     writeFileSync(path, 'keep me');
-    await expect(new SocketServer(path).listen()).rejects.toThrow(`${path} exists and is not a socket; not replacing it`);
+    await expect(new SocketServer(path).listen()).rejects.toThrow(
+      `${path} exists and is not a socket; not replacing it`,
+    );
     expect(lstatSync(path).isFile()).toBe(true);
   });
 
   it('a client of a path where nothing listens gets a clear error', async () => {
-    await expect(new SocketClient(join(dir(), 'none.sock')).createChannel()).rejects.toThrow(/^No server listening on .*none\.sock \(ENOENT\)$/);
+    await expect(new SocketClient(join(dir(), 'none.sock')).createChannel()).rejects.toThrow(
+      /^No server listening on .*none\.sock \(ENOENT\)$/,
+    );
   });
 
   it.each(['SIGINT', 'SIGTERM'] as const)('%s makes `eric-bus serve` remove the file and exit 0', async (signal) => {

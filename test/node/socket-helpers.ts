@@ -12,7 +12,9 @@ export function tempDir(): { dir: string; cleanup: () => void } {
 }
 
 /** Starts a server on a socket in a temp dir; `close` shuts it down and removes the dir. */
-export async function startServer(options?: SocketServerOptions): Promise<{ server: SocketServer; path: string; close: () => Promise<void> }> {
+export async function startServer(
+  options?: SocketServerOptions,
+): Promise<{ server: SocketServer; path: string; close: () => Promise<void> }> {
   const { dir, cleanup } = tempDir();
   const path = join(dir, 'bus.sock');
   const server = new SocketServer(path, options);

@@ -1,10 +1,10 @@
-import { spawn, execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidChannelException, InvalidListenerException } from '../../src/index.js';
 import { SocketClient } from '../../bridge/index.js';
+import { InvalidChannelException, InvalidListenerException } from '../../src/index.js';
 import { startServer, take, tempDir } from './socket-helpers.js';
 
 // A stdlib-only reproduction of eric-sse 0.6.1's SocketClient and SocketServer (see its header).
@@ -34,7 +34,9 @@ describe('the Python eric-sse client against our SocketServer', () => {
       expect(report.malformed).toBe("InvalidMessageFormat('A command is a JSON object, not a string')");
       expect(report.remove_listener).toBe('ack');
       expect(report.remove_channel).toBe('ack');
-      expect(report.after_remove).toBe(`InvalidChannelException('No channel with id ${report.create_channel as string}')`);
+      expect(report.after_remove).toBe(
+        `InvalidChannelException('No channel with id ${report.create_channel as string}')`,
+      );
     } finally {
       await ctx.close();
     }
@@ -95,7 +97,7 @@ describe('our SocketClient against the Python eric-sse server', () => {
     await stream.return?.();
   });
 
-  it("streams with 'l' end at once: eric-sse 0.6 streams only a running listener, and its protocol cannot start one", async () => {
+  it("'l' streams end at once: eric-sse 0.6 streams only a running listener and cannot start one", async () => {
     const c = await client.createChannel();
     const l = await client.register(c);
     await client.dispatch(c, l, 'waiting');

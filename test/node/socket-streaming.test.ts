@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Message, SSEChannelContainer } from '../../src/index.js';
 import { SocketClient } from '../../bridge/index.js';
+import { Message, SSEChannelContainer } from '../../src/index.js';
 import { sleep, startServer, take, until } from './socket-helpers.js';
 
 describe('SocketServer streaming', () => {
@@ -128,7 +128,7 @@ describe('SocketServer streaming', () => {
 });
 
 describe('SocketServer streaming: a failing listener', () => {
-  it("a listener whose onMessage throws ends its own stream with an error reply; the server keeps serving", async () => {
+  it('a listener whose onMessage throws ends its own stream with an error reply; the server goes on', async () => {
     const errors: string[] = [];
     const ctx = await startServer({ logger: { info() {}, error: (m) => errors.push(m) } });
     try {

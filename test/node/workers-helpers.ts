@@ -1,6 +1,11 @@
 // Shared by the worker_threads tests: a channel on the fixture worker, whose threads are tracked.
 import type { Worker } from 'node:worker_threads';
-import { DataProcessingChannel, Message, MESSAGE_TYPE_INTERNAL_ERROR, type DataProcessingChannelOptions } from 'eric-bus';
+import {
+  DataProcessingChannel,
+  type DataProcessingChannelOptions,
+  MESSAGE_TYPE_INTERNAL_ERROR,
+  Message,
+} from 'eric-bus';
 import { nodeWorker } from 'eric-bus/node';
 
 export const ECHO_WORKER = new URL('./fixtures/echo-worker.mjs', import.meta.url);
@@ -39,7 +44,9 @@ export function dispatchAll(channel: DataProcessingChannel, listenerId: string, 
   for (const [type, payload] of messages) channel.dispatch(listenerId, new Message(type, payload));
 }
 
-export function isError(event: Event): event is { event: typeof MESSAGE_TYPE_INTERNAL_ERROR; data: { type: string; message: string } } {
+export function isError(
+  event: Event,
+): event is { event: typeof MESSAGE_TYPE_INTERNAL_ERROR; data: { type: string; message: string } } {
   return event.event === MESSAGE_TYPE_INTERNAL_ERROR;
 }
 

@@ -4,11 +4,10 @@ import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
-import { DataProcessingChannel, Message, WorkerCrashedError } from 'eric-bus';
+import { DataProcessingChannel, WorkerCrashedError } from 'eric-bus';
 import { nodeWorker } from 'eric-bus/node';
-import { dispatchAll, drain, ECHO_WORKER, isError, settled, trackedChannel, type Event } from './workers-helpers.js';
-
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import { dispatchAll, drain, ECHO_WORKER, type Event, isError, settled, trackedChannel } from './workers-helpers.js';
 
 const open: DataProcessingChannel[] = [];
 afterEach(async () => {
@@ -20,7 +19,6 @@ function setup(maxWorkers: number) {
   open.push(t.channel);
   return t;
 }
-
 
 describe('worker crashes', () => {
   it.each([
@@ -47,16 +45,27 @@ describe('worker crashes', () => {
 
     // A third thread took the dead one's place, and the pool still works at full size.
     expect(threads).toHaveLength(3);
-    dispatchAll(channel, listener.id, Array.from({ length: 8 }, (_, i): [string, unknown] => ['echo', 100 + i]));
+    dispatchAll(
+      channel,
+      listener.id,
+      Array.from({ length: 8 }, (_, i): [string, unknown] => ['echo', 100 + i]),
+    );
     const after = await drain(channel, listener);
     expect(after.map((e) => e.data).sort()).toEqual([100, 101, 102, 103, 104, 105, 106, 107]);
   });
 
   it('gives up with a typed error when workers die as they load, leaving the queue intact', async () => {
-    const channel = new DataProcessingChannel({ maxWorkers: 2, worker: nodeWorker(new URL('./fixtures/broken-worker.mjs', import.meta.url)) });
+    const channel = new DataProcessingChannel({
+      maxWorkers: 2,
+      worker: nodeWorker(new URL('./fixtures/broken-worker.mjs', import.meta.url)),
+    });
     open.push(channel);
     const listener = channel.addListener();
-    dispatchAll(channel, listener.id, Array.from({ length: 50 }, (_, i): [string, unknown] => ['echo', i]));
+    dispatchAll(
+      channel,
+      listener.id,
+      Array.from({ length: 50 }, (_, i): [string, unknown] => ['echo', i]),
+    );
     const events: Event[] = [];
     const error = await (async () => {
       for await (const e of channel.processQueue(listener)) events.push(e);
@@ -74,7 +83,11 @@ describe('cancellation and shutdown', () => {
   it('breaking out stops sending work: unsent messages stay queued, none is lost', async () => {
     const { channel, listener } = setup(2);
     const total = 200;
-    dispatchAll(channel, listener.id, Array.from({ length: total }, (_, i): [string, unknown] => ['slow', i]));
+    dispatchAll(
+      channel,
+      listener.id,
+      Array.from({ length: total }, (_, i): [string, unknown] => ['slow', i]),
+    );
     let received = 0;
     for await (const _ of channel.processQueue(listener)) if (++received === 5) break;
 
@@ -92,7 +105,11 @@ describe('cancellation and shutdown', () => {
 
   it('close() ends open streams and terminates every worker thread', async () => {
     const { channel, listener, threads, alive } = setup(2);
-    dispatchAll(channel, listener.id, Array.from({ length: 100 }, (_, i): [string, unknown] => ['slow', i]));
+    dispatchAll(
+      channel,
+      listener.id,
+      Array.from({ length: 100 }, (_, i): [string, unknown] => ['slow', i]),
+    );
     const stream = channel.processQueue(listener);
     const first = await stream.next();
     expect(first.done).toBe(false);
@@ -106,7 +123,12 @@ describe('cancellation and shutdown', () => {
 
   it('no worker outlives its channel, crashed ones included', async () => {
     const { channel, listener, threads, alive } = setup(2);
-    dispatchAll(channel, listener.id, [['exit', null], ['echo', 1], ['uncaught', null], ['echo', 2]]);
+    dispatchAll(channel, listener.id, [
+      ['exit', null],
+      ['echo', 1],
+      ['uncaught', null],
+      ['echo', 2],
+    ]);
     await drain(channel, listener);
     await channel.close();
     expect(threads.length).toBeGreaterThanOrEqual(3);
@@ -124,7 +146,8 @@ describe('cancellation and shutdown', () => {
     const script = `
       import { DataProcessingChannel, Message } from ${built('src/index.js')};
       import { nodeWorker } from ${built('bridge/index.js')};
-      const channel = new DataProcessingChannel({ maxWorkers: 2, worker: nodeWorker(${JSON.stringify(ECHO_WORKER.href)}) });
+      const worker = nodeWorker(${JSON.stringify(ECHO_WORKER.href)});
+      const channel = new DataProcessingChannel({ maxWorkers: 2, worker });
       const listener = channel.addListener();
       for (let i = 0; i < 20; i++) channel.dispatch(listener.id, new Message('slow', i));
       let n = 0;

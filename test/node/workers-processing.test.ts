@@ -1,7 +1,7 @@
 // DataProcessingChannel on real worker_threads: results, errors, volume, transfers.
 import { threadId } from 'node:worker_threads';
-import { afterEach, describe, expect, it } from 'vitest';
 import { DataProcessingChannel, Message } from 'eric-bus';
+import { afterEach, describe, expect, it } from 'vitest';
 import { dispatchAll, drain, isError, trackedChannel } from './workers-helpers.js';
 
 const open: DataProcessingChannel[] = [];
@@ -19,7 +19,11 @@ function primesBelow(n: number): number {
   let count = 0;
   for (let i = 2; i < n; i++) {
     let prime = true;
-    for (let d = 2; d * d <= i; d++) if (i % d === 0) { prime = false; break; }
+    for (let d = 2; d * d <= i; d++)
+      if (i % d === 0) {
+        prime = false;
+        break;
+      }
     if (prime) count++;
   }
   return count;
@@ -30,11 +34,17 @@ describe('DataProcessingChannel on worker_threads', () => {
     const { channel, listener, threads } = setup(2);
     await channel.warmUp();
     const inputs = Array.from({ length: 40 }, (_, i) => 5_000 + i * 97);
-    dispatchAll(channel, listener.id, inputs.map((n) => ['primes', n]));
+    dispatchAll(
+      channel,
+      listener.id,
+      inputs.map((n) => ['primes', n]),
+    );
     const events = await drain(channel, listener);
 
     expect(events).toHaveLength(inputs.length);
-    const byN = new Map(events.map((e) => [(e.data as { n: number }).n, e.data as { count: number; threadId: number }]));
+    const byN = new Map(
+      events.map((e) => [(e.data as { n: number }).n, e.data as { count: number; threadId: number }]),
+    );
     for (const n of inputs) expect(byN.get(n)?.count).toBe(primesBelow(n));
     const workerThreads = new Set([...byN.values()].map((d) => d.threadId));
     expect(workerThreads.has(threadId)).toBe(false);
@@ -63,7 +73,12 @@ describe('DataProcessingChannel on worker_threads', () => {
       { type: 'reject', message: 'rejected' },
       { type: 'throw', message: 'cannot process {"bad":true}' },
     ]);
-    expect(events.filter((e) => e.event === 'echo').map((e) => e.data).sort()).toEqual([1, 2, 3]);
+    expect(
+      events
+        .filter((e) => e.event === 'echo')
+        .map((e) => e.data)
+        .sort(),
+    ).toEqual([1, 2, 3]);
     expect(channel.progress).toMatchObject({ done: 3, failed: 2 });
   });
 
@@ -95,7 +110,11 @@ describe('DataProcessingChannel on worker_threads', () => {
 
     expect(buffer.byteLength).toBe(0);
     expect(view.buffer.byteLength).toBe(0);
-    const result = events.find((e) => e.event === 'buffer')!.data as { byteLength: number; first: number; buffer: ArrayBuffer };
+    const result = events.find((e) => e.event === 'buffer')!.data as {
+      byteLength: number;
+      first: number;
+      buffer: ArrayBuffer;
+    };
     expect(result.byteLength).toBe(16 * 1024 * 1024);
     expect(result.first).toBe(42);
     // The worker sent the buffer back the same way: moved, whole.
@@ -136,7 +155,12 @@ describe('DataProcessingChannel on worker_threads', () => {
       ['echo', 2],
     ]);
     const events = await drain(channel, listener);
-    expect(events.filter((e) => !isError(e)).map((e) => e.data).sort()).toEqual([1, 2]);
+    expect(
+      events
+        .filter((e) => !isError(e))
+        .map((e) => e.data)
+        .sort(),
+    ).toEqual([1, 2]);
     const errors = events.filter(isError);
     expect(errors).toHaveLength(1);
     expect(errors[0]!.data.message).toMatch(/clone/i);
@@ -162,7 +186,10 @@ describe('DataProcessingChannel on worker_threads', () => {
       }
     }
     const { nodeWorker } = await import('eric-bus/node');
-    const channel = new Tagged({ maxWorkers: 1, worker: nodeWorker(new URL('./fixtures/echo-worker.mjs', import.meta.url)) });
+    const channel = new Tagged({
+      maxWorkers: 1,
+      worker: nodeWorker(new URL('./fixtures/echo-worker.mjs', import.meta.url)),
+    });
     open.push(channel as unknown as DataProcessingChannel);
     const listener = channel.addListener();
     channel.dispatch(listener.id, new Message('echo', 'x'));

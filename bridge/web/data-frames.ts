@@ -1,0 +1,63 @@
+/**
+ * The bridge's fast path for stream frames: event lines from the socket server become WebSocket
+ * `data` frames by copying bytes (no parse, no stringify, no text decoding per event).
+ */
+import type { FrameId } from '../../src/wire/bridge-frames.js';
+
+/** Lines of a chunk, by position: line `i` is `sources[i][starts[i]..ends[i])` (no copy, no view per line). */
+export interface LineBatch {
+  readonly sources: Buffer[];
+  readonly starts: number[];
+  readonly ends: number[];
+}
+
+/** The start of every `data` frame of a stream, `{"id": …, "data": `; the line and a `}` follow. */
+export function dataFramePrefix(id: FrameId): Buffer {
+  return Buffer.from(`{"id":${JSON.stringify(id)},"data":`);
+}
+
+const FIN_TEXT = 0x81;
+const CLOSE_BRACE = 0x7d;
+
+/**
+ * Encodes one unmasked WebSocket text frame (RFC 6455 §5.2, server to client) per line, each
+ * carrying `prefix + line + "}"`, all in one buffer: a chunk of events becomes one socket
+ * write instead of two writes per event.
+ */
+export function encodeDataFrames(prefix: Buffer, { sources, starts, ends }: LineBatch): Buffer {
+  const count = starts.length;
+  let total = 0;
+  for (let i = 0; i < count; i++) {
+    const length = prefix.length + ends[i]! - starts[i]! + 1;
+    total += length + (length < 126 ? 2 : length < 65536 ? 4 : 10);
+  }
+  const out = Buffer.allocUnsafe(total);
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    const start = starts[i]!;
+    const end = ends[i]!;
+    const length = prefix.length + end - start + 1;
+    out[at++] = FIN_TEXT;
+    if (length < 126) out[at++] = length;
+    else if (length < 65536) {
+      out[at++] = 126;
+      out.writeUInt16BE(length, at);
+      at += 2;
+    } else {
+      out[at++] = 127;
+      out.writeBigUInt64BE(BigInt(length), at);
+      at += 8;
+    }
+    out.set(prefix, at);
+    at += prefix.length;
+    out.set(sources[i]!.subarray(start, end), at);
+    at += end - start;
+    out[at++] = CLOSE_BRACE;
+  }
+  return out;
+}
+
+/** True when `buffer[start..end)` looks like a JSON object (the server's events); anything else is an error reply. */
+export function isJsonObjectLine(buffer: Buffer, start: number, end: number): boolean {
+  return end - start >= 2 && buffer[start] === 0x7b && buffer[end - 1] === CLOSE_BRACE;
+}
