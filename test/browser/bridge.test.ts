@@ -6,7 +6,7 @@ import { basename, join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SocketClient, WebSocketBridge } from '../../bridge/index.js';
-import { startStack } from '../node/bridge-helpers.js';
+import { startStack } from '../node/helpers/bridge.js';
 import { launchChromium } from './chromium.js';
 
 const root = join(import.meta.dirname, '../..');

@@ -1,0 +1,146 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Running, runCli, startCli } from '../helpers/cli.js';
+import { rawExchange, tempDir } from '../helpers/socket.js';
+
+describe('eric-bus serve / send / listen', () => {
+  let running: Running;
+  let path: string;
+  let cleanup: () => void;
+  beforeAll(async () => {
+    const t = tempDir();
+    cleanup = t.cleanup;
+    path = join(t.dir, 'bus.sock');
+    running = await startCli(['serve', '--socket', path], 'serving on');
+  });
+  afterAll(async () => {
+    running.child.kill('SIGTERM');
+    await running.exited;
+    cleanup();
+  });
+
+  it('--help lists each command with its summary', async () => {
+    const { code, stdout } = await runCli(['--help']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^ {2}serve +serve the eric-sse socket protocol on a Unix socket$/m);
+    expect(stdout).toMatch(/^ {2}send +send one command/m);
+    expect(stdout).toMatch(/^ {2}listen +stream a listener's events/m);
+  });
+
+  it.each(['serve', 'send', 'listen'])('%s --help prints its usage', async (name) => {
+    const { code, stdout } = await runCli([name, '--help']);
+    expect(code).toBe(0);
+    expect(stdout).toContain(`Usage: eric-bus ${name} --socket PATH`);
+  });
+
+  it('serve prints where it listens', () => {
+    expect(running.stdout()).toBe(`eric-bus: serving on ${path}\n`);
+  });
+
+  it('creates, dispatches, broadcasts and streams from the terminal', async () => {
+    const channel = (await runCli(['send', '--socket', path, 'create-channel'])).stdout.trim();
+    const listener = (await runCli(['send', '--socket', path, 'add-listener', channel])).stdout.trim();
+    expect(channel).toMatch(/^\d+$/);
+    expect(listener).toMatch(/^\d+$/);
+    expect((await runCli(['send', '--socket', path, 'dispatch', channel, listener, 'hello', '{"n": 1}'])).stdout).toBe(
+      'ack\n',
+    );
+    expect((await runCli(['send', '--socket', path, 'broadcast', channel, 'news', 'plain words'])).stdout).toBe(
+      'ack\n',
+    );
+    const listened = await runCli(['listen', '--socket', path, channel, listener, '--count', '2']);
+    expect(listened.code).toBe(0);
+    expect(listened.stdout).toBe(
+      '{"event":"hello","retry":5,"data":{"n":1}}\n{"event":"news","retry":5,"data":"plain words"}\n',
+    );
+  });
+
+  it('listen without a listener watches the channel until it is removed', async () => {
+    const channel = (await runCli(['send', '--socket', path, 'create-channel'])).stdout.trim();
+    let watching: Running | undefined;
+    const ready = startCli(['listen', '--socket', path, channel], '"event":"tick"').then((r) => (watching = r));
+    // The watch's listener exists once the server has accepted it; broadcast until one is heard.
+    for (let i = 0; i < 100 && !watching; i++) {
+      await runCli(['send', '--socket', path, 'broadcast', channel, 'tick', String(i)]);
+      await Promise.race([ready, new Promise((resolve) => setTimeout(resolve, 20))]);
+    }
+    expect(watching).toBeDefined();
+    expect((await runCli(['send', '--socket', path, 'remove-channel', channel])).stdout).toBe('ack\n');
+    expect(await watching!.exited).toBe(0);
+    expect(watching!.stdout().trim().split('\n').at(-1)).toBe('{"event":"_eric_channel_closed","retry":5,"data":null}');
+  });
+
+  it('an error reply goes to stderr in its wire form, exit 1', async () => {
+    const { code, stdout, stderr } = await runCli(['send', '--socket', path, 'add-listener', '424242']);
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toBe("InvalidChannelException('No channel with id 424242')\n");
+  });
+
+  it('raw sends any JSON and prints the reply as it comes', async () => {
+    const { stdout } = await runCli(['send', '--socket', path, 'raw', '{"v": "x"}']);
+    expect(stdout).toBe(`InvalidMessageFormat('Unknown verb "x" (expected one of c, r, d, b, l, w, rl, rc)')\n`);
+  });
+
+  it('usage mistakes are one line and exit 2', async () => {
+    for (const args of [
+      ['send', 'create-channel'],
+      ['send', '--socket', path, 'fly'],
+      ['send', '--socket', path, 'raw', '{"v": "c"'],
+      ['listen', '--socket', path],
+      ['serve', '--bogus'],
+    ]) {
+      const { code, stderr } = await runCli(args);
+      expect(code).toBe(2);
+      expect(stderr).toMatch(/^eric-bus \w+: .+\nRun 'eric-bus \w+ --help' for usage\.\n$/);
+    }
+  });
+
+  it('a missing or unknown command is one line on stderr and exit 2', async () => {
+    for (const args of [[], ['fly']]) {
+      const { code, stdout, stderr } = await runCli(args);
+      expect(code).toBe(2);
+      expect(stdout).toBe('');
+      expect(stderr).toMatch(/^eric-bus: .+; 'eric-bus --help' lists them\n$/);
+    }
+  });
+
+  it("'-h' after '--' is a value, not a request for help", async () => {
+    const c = (await runCli(['send', '--socket', path, 'create-channel'])).stdout.trim();
+    const l = (await runCli(['send', '--socket', path, 'add-listener', c])).stdout.trim();
+    const sent = await runCli(['send', '--socket', path, 'dispatch', c, l, 'note', '--', '-h']);
+    expect(sent).toMatchObject({ code: 0, stdout: 'ack\n' });
+    const heard = await runCli(['listen', '--socket', path, c, l, '--count', '1']);
+    expect(JSON.parse(heard.stdout)).toEqual({ event: 'note', retry: 5, data: '-h' });
+  });
+
+  it('the server is quiet: client mistakes print nothing, and never a stack trace', async () => {
+    await rawExchange(path, '{"v": ');
+    await rawExchange(path, '[]');
+    await runCli(['send', '--socket', path, 'add-listener', '424242']);
+    expect(running.stdout()).toBe(`eric-bus: serving on ${path}\n`);
+    expect(running.stderr()).toBe('');
+  });
+});
+
+describe('eric-bus serve --verbose', () => {
+  it('logs commands and client errors on stderr, one line each, no stack traces', async () => {
+    const t = tempDir();
+    const path = join(t.dir, 'bus.sock');
+    const running = await startCli(['serve', '--socket', path, '--verbose'], 'serving on');
+    try {
+      await runCli(['send', '--socket', path, 'create-channel']);
+      await rawExchange(path, '{"v": ');
+      running.child.kill('SIGINT');
+      expect(await running.exited).toBe(0);
+      const log = running.stderr();
+      expect(log).toContain('eric-bus: command c\n');
+      expect(log).toMatch(/^eric-bus: InvalidMessageFormat\(.*Malformed JSON.*\)$/m);
+      expect(log).not.toMatch(/^\s+at /m);
+      expect(running.stdout()).toBe(`eric-bus: serving on ${path}\n`);
+    } finally {
+      running.kill();
+      t.cleanup();
+    }
+  });
+});

@@ -1,0 +1,92 @@
+/** Fixtures for the bridge tests: a socket server with a bridge in front, and a raw frame client. */
+import { readdirSync } from 'node:fs';
+import { WebSocket } from 'ws';
+import { type BridgeOptions, type SocketServerOptions, WebSocketBridge } from '../../../bridge/index.js';
+import type { FrameId, ReplyFrame } from '../../../src/wire/bridge-frames.js';
+import { startServer } from './socket.js';
+
+/** A SocketServer in a temp dir and a bridge to it on a free loopback port. */
+export async function startStack(options: Partial<BridgeOptions> = {}, serverOptions?: SocketServerOptions) {
+  const backend = await startServer(serverOptions);
+  const bridge = await WebSocketBridge.start({ socketPath: backend.path, port: 0, ...options });
+  return {
+    backend,
+    bridge,
+    close: async () => {
+      await bridge.close();
+      await backend.close();
+    },
+  };
+}
+
+/** A `ws` client speaking raw frames: send objects, await the frames of one id in order. */
+export class FrameClient {
+  readonly ws: WebSocket;
+  readonly #queues = new Map<FrameId | null, ReplyFrame[]>();
+  readonly #waiters = new Map<FrameId | null, () => void>();
+  readonly closed: Promise<{ code: number; reason: string }>;
+
+  constructor(url: string, options?: ConstructorParameters<typeof WebSocket>[2]) {
+    this.ws = new WebSocket(url, options);
+    this.ws.on('message', (data) => {
+      const frame = JSON.parse(String(data)) as ReplyFrame;
+      const queue = this.#queues.get(frame.id) ?? [];
+      queue.push(frame);
+      this.#queues.set(frame.id, queue);
+      this.#waiters.get(frame.id)?.();
+    });
+    this.closed = new Promise((resolve) =>
+      this.ws.once('close', (code, reason) => resolve({ code, reason: String(reason) })),
+    );
+  }
+
+  /** Resolves once open. */
+  static async open(url: string, options?: ConstructorParameters<typeof WebSocket>[2]): Promise<FrameClient> {
+    const client = new FrameClient(url, options);
+    await new Promise<void>((resolve, reject) => {
+      client.ws.once('open', () => resolve());
+      client.ws.once('error', reject);
+    });
+    return client;
+  }
+
+  send(frame: unknown): void {
+    this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+  }
+
+  /** The next frame carrying `id` (null: the bridge's complaints about unusable frames). */
+  async next(id: FrameId | null): Promise<ReplyFrame> {
+    for (;;) {
+      const frame = this.#queues.get(id)?.shift();
+      if (frame) return frame;
+      await new Promise<void>((resolve) => this.#waiters.set(id, resolve));
+    }
+  }
+
+  /** Sends a command and returns its one reply frame. */
+  async call(id: FrameId, command: Record<string, unknown>): Promise<ReplyFrame> {
+    this.send({ id, ...command });
+    return this.next(id);
+  }
+
+  /** Frames of `id` up to and including the first that is not `data` (or `count` of them). */
+  async until(id: FrameId, count = Infinity): Promise<ReplyFrame[]> {
+    const frames: ReplyFrame[] = [];
+    while (frames.length < count) {
+      const frame = await this.next(id);
+      frames.push(frame);
+      if (!('data' in frame)) break;
+    }
+    return frames;
+  }
+
+  async close(): Promise<void> {
+    if (this.ws.readyState !== WebSocket.CLOSED) this.ws.close();
+    await this.closed;
+  }
+}
+
+/** How many file descriptors this process holds (Linux). */
+export function openFds(): number {
+  return readdirSync('/proc/self/fd').length;
+}

@@ -1,0 +1,55 @@
+/** Runs the built `eric-bus` command (dist/bridge/cli/main.js, built by `pretest`) as a child process. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+export const CLI = join(import.meta.dirname, '../../../dist/bridge/cli/main.js');
+
+/** Runs the CLI to completion; resolves with its exit code and output. */
+export function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** A long-running CLI process (a server), with its output so far and a way to await its exit. */
+export interface Running {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+  /** Kills the process if it is still running (test cleanup). */
+  kill: () => void;
+}
+
+/** Starts the CLI and resolves once its stdout contains `ready` (a string, or a pattern whose match is kept). */
+export function startCli(args: string[], ready: string | RegExp): Promise<Running & { match: RegExpExecArray | null }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+    const running: Running & { match: RegExpExecArray | null } = {
+      match: null,
+      child,
+      stdout: () => stdout,
+      stderr: () => stderr,
+      exited,
+      kill: () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      },
+    };
+    child.stdout!.on('data', (d) => {
+      stdout += d;
+      if (typeof ready === 'string' ? stdout.includes(ready) : (running.match = ready.exec(stdout))) resolve(running);
+    });
+    child.stderr!.on('data', (d) => (stderr += d));
+    child.once('error', reject);
+    void exited.then((code) => reject(new Error(`exited with ${code} before '${ready}': ${stderr}`)));
+  });
+}

@@ -1,0 +1,75 @@
+/** Shared fixtures for the socket tests: temp dirs, servers, raw connections. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SocketServer, type SocketServerOptions } from '../../../bridge/index.js';
+
+/** A fresh temp dir; removed by the returned cleanup. */
+export function tempDir(): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'eric-bus-'));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Starts a server on a socket in a temp dir; `close` shuts it down and removes the dir. */
+export async function startServer(
+  options?: SocketServerOptions,
+): Promise<{ server: SocketServer; path: string; close: () => Promise<void> }> {
+  const { dir, cleanup } = tempDir();
+  const path = join(dir, 'bus.sock');
+  const server = new SocketServer(path, options);
+  await server.listen();
+  return {
+    server,
+    path,
+    close: async () => {
+      await server.shutdown();
+      cleanup();
+    },
+  };
+}
+
+/**
+ * Writes raw bytes (optionally without half-closing) and resolves with everything the server
+ * replies before closing. A write error (the server hung up on an oversized command) is not a failure.
+ */
+export function rawExchange(path: string, bytes: string | Buffer | null, { halfClose = true } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(path);
+    const chunks: Buffer[] = [];
+    let connected = false;
+    socket.on('data', (chunk) => chunks.push(chunk));
+    socket.on('error', (error) => {
+      if (!connected) reject(error);
+    });
+    socket.once('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    socket.once('connect', () => {
+      connected = true;
+      if (bytes !== null) socket.write(bytes);
+      if (halfClose) socket.end();
+    });
+  });
+}
+
+/** Reads the first `count` items of a stream, then stops it. */
+export async function take<T>(stream: AsyncIterable<T>, count: number): Promise<T[]> {
+  const out: T[] = [];
+  if (count <= 0) return out;
+  for await (const item of stream) {
+    out.push(item);
+    if (out.length >= count) break;
+  }
+  return out;
+}
+
+/** Resolves after `ms` milliseconds. */
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Waits until `done()` holds, checking every 10 ms for at most 10 s; throws naming `what` otherwise. */
+export async function until(done: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 1000; i++) {
+    if (done()) return;
+    await sleep(10);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}

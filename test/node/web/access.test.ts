@@ -1,0 +1,165 @@
+import { request } from 'node:http';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { FrameClient, startStack } from '../helpers/bridge.js';
+
+type Stack = Awaited<ReturnType<typeof startStack>>;
+
+/** Tries an upgrade and resolves with 'open' or the HTTP status the bridge answered. */
+function upgrade(url: string, options: ConstructorParameters<typeof WebSocket>[2] = {}): Promise<'open' | number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, options);
+    ws.once('open', () => {
+      ws.close();
+      resolve('open');
+    });
+    ws.once('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      ws.terminate();
+    });
+    ws.once('error', (error) => {
+      if (!/Unexpected server response/.test(error.message)) reject(error);
+    });
+  });
+}
+
+/** A plain HTTP GET: resolves with the status and the CORS header. */
+function plainGet(
+  url: string,
+  headers: Record<string, string> = {},
+  method = 'GET',
+): Promise<{ status: number; cors: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url.replace(/^ws/, 'http'), { headers, method }, (res) => {
+      res.resume();
+      resolve({ status: res.statusCode ?? 0, cors: res.headers['access-control-allow-origin'] as string | undefined });
+    });
+    req.once('error', reject);
+    req.end();
+  });
+}
+
+describe('bridge security: token and origins at the upgrade', () => {
+  let stack: Stack;
+  let base: string;
+  beforeEach(async () => {
+    stack = await startStack({ token: 's3cret-token' });
+    base = `ws://127.0.0.1:${stack.bridge.port}/`;
+  });
+  afterEach(() => stack.close());
+
+  it('prints a URL that carries the token, and that URL connects', async () => {
+    expect(stack.bridge.url).toBe(`${base}?token=s3cret-token`);
+    expect(await upgrade(stack.bridge.url)).toBe('open');
+  });
+
+  it('accepts the token as Authorization: Bearer', async () => {
+    expect(await upgrade(base, { headers: { Authorization: 'Bearer s3cret-token' } })).toBe('open');
+  });
+
+  it('answers 401 to a missing or wrong token, and no WebSocket (nor Unix connection) is opened', async () => {
+    const channelsBefore = [...stack.backend.server.channels].length;
+    expect(await upgrade(base)).toBe(401);
+    expect(await upgrade(`${base}?token=wrong`)).toBe(401);
+    expect(await upgrade(`${base}?token=s3cret-token-and-more`)).toBe(401);
+    expect(await upgrade(base, { headers: { Authorization: 'Bearer nope' } })).toBe(401);
+    expect(await upgrade(base, { headers: { Authorization: 'Basic s3cret-token' } })).toBe(401);
+    expect(stack.bridge.connections).toBe(0);
+    expect([...stack.backend.server.channels].length).toBe(channelsBefore);
+  });
+
+  it('allows localhost on any port and its own origin by default; other origins get 403, token or not', async () => {
+    for (const origin of [
+      'http://localhost:5173',
+      'http://127.0.0.1:8080',
+      'https://localhost',
+      'http://[::1]:3000',
+      `http://127.0.0.1:${stack.bridge.port}`,
+    ]) {
+      expect(await upgrade(stack.bridge.url, { origin }), origin).toBe('open');
+    }
+    for (const origin of [
+      'https://evil.example',
+      'http://localhost.evil.example',
+      'null',
+      'file://',
+      'http://10.0.0.1:5173',
+    ]) {
+      expect(await upgrade(stack.bridge.url, { origin }), origin).toBe(403);
+    }
+    // The origin is judged first: a foreign page cannot probe the token.
+    expect(await upgrade(base, { origin: 'https://evil.example' })).toBe(403);
+  });
+
+  it('answers plain HTTP with 426 once the checks pass, otherwise 401/403, readable cross-origin', async () => {
+    expect(await plainGet(stack.bridge.url)).toEqual({ status: 426, cors: '*' });
+    expect(await plainGet(base)).toEqual({ status: 401, cors: '*' });
+    expect(await plainGet(stack.bridge.url, { Origin: 'https://evil.example' })).toEqual({ status: 403, cors: '*' });
+    // A CORS preflight is answered, so the status of the GET can be read.
+    expect(await plainGet(base, { Origin: 'https://evil.example' }, 'OPTIONS')).toEqual({ status: 204, cors: '*' });
+  });
+});
+
+describe('bridge security: configured origins, heartbeat', () => {
+  let stack: Stack | undefined;
+  afterEach(async () => {
+    await stack?.close();
+    stack = undefined;
+  });
+
+  it('with --origin, only those origins (and its own) are allowed', async () => {
+    stack = await startStack({ origins: ['https://app.example'] });
+    expect(await upgrade(stack.bridge.url, { origin: 'https://app.example' })).toBe('open');
+    expect(await upgrade(stack.bridge.url, { origin: `http://127.0.0.1:${stack.bridge.port}` })).toBe('open');
+    expect(await upgrade(stack.bridge.url, { origin: 'http://localhost:5173' })).toBe(403);
+    await stack.close();
+    stack = await startStack({ origins: ['*'] });
+    expect(await upgrade(stack.bridge.url, { origin: 'https://anywhere.example' })).toBe('open');
+  });
+
+  it('reaps a peer that stops answering pings, closing its Unix connections; a live peer stays', async () => {
+    // Long enough that a busy test machine still answers in time; the dead peer misses it regardless.
+    stack = await startStack({ heartbeatMs: 250 });
+    const live = await FrameClient.open(stack.bridge.url);
+    const dead = await FrameClient.open(stack.bridge.url, { autoPong: false });
+    const c = ((await live.call(1, { v: 'c' })) as { ok: string }).ok;
+    const r = ((await live.call(2, { v: 'r', c })) as { ok: string }).ok;
+    dead.send({ id: 1, v: 'l', c, r });
+    await live.call(3, { v: 'd', c, r, t: 'seen' });
+    expect(await dead.next(1)).toMatchObject({ data: { event: 'seen' } });
+    let pings = 0;
+    live.ws.on('ping', () => pings++);
+    expect((await dead.closed).code).toBe(1006); // terminated by the bridge, no closing handshake
+    // The reaped peer's stream is gone: the next message stays queued for the listener.
+    await live.call(4, { v: 'd', c, r, t: 'kept' });
+    for (let i = 0; i < 1000 && stack.backend.server.streams > 0; i++)
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(stack.backend.server.streams).toBe(0);
+    expect(stack.backend.server.channels.get(c).queueLength(r)).toBe(1);
+    for (let i = 0; i < 1000 && pings < 3; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(pings).toBeGreaterThanOrEqual(3);
+    expect(live.ws.readyState).toBe(WebSocket.OPEN);
+    expect(stack.bridge.connections).toBe(1);
+    await live.close();
+  });
+});
+
+describe('bridge logging', () => {
+  it('a verbose bridge logs each WebSocket it accepts and closes, and each refusal, without the token', async () => {
+    const lines: string[] = [];
+    const stack = await startStack({ logger: { info: (line) => lines.push(line), error: (line) => lines.push(line) } });
+    try {
+      const ws = await FrameClient.open(stack.bridge.url);
+      ws.ws.close();
+      await ws.closed;
+      expect(await upgrade(stack.bridge.url.replace(/token=[^&]+/, 'token=wrong'), {})).toBe(401);
+      await expect.poll(() => lines.filter((line) => /closed \(1005\)|refused/.test(line)).length).toBe(2);
+      expect(lines.some((line) => /^bridge: accepted a WebSocket from 127\.0\.0\.1:\d+ \(1 open\)$/.test(line))).toBe(
+        true,
+      );
+      expect(lines.join('\n')).not.toContain(stack.bridge.token);
+    } finally {
+      await stack.close();
+    }
+  });
+});

@@ -1,0 +1,222 @@
+import { createServer, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { SocketClient, WebSocketBridge } from '../../../bridge/index.js';
+import {
+  BridgeClient,
+  BridgeRefused,
+  type BridgeState,
+  ClientClosed,
+  ConnectionLost,
+  InvalidChannelException,
+  InvalidListenerException,
+  MESSAGE_TYPE_CLOSED,
+  Message,
+  RemoteChannel,
+  type SSEEvent,
+  TooManyStreams,
+  VerbNotAllowed,
+} from '../../../src/index.js';
+import { startStack } from '../helpers/bridge.js';
+import { take, tempDir } from '../helpers/socket.js';
+
+type Stack = Awaited<ReturnType<typeof startStack>>;
+const fast = { initialDelayMs: 10, maxDelayMs: 100 };
+
+describe('BridgeClient (Node, ws injected) against a real bridge and SocketServer', () => {
+  let stack: Stack | undefined;
+  let client: BridgeClient | undefined;
+  afterEach(async () => {
+    client?.close();
+    client = undefined;
+    await stack?.close();
+    stack = undefined;
+  });
+
+  it('has every SocketClient method, with typed errors', async () => {
+    stack = await startStack();
+    client = new BridgeClient(stack.bridge.url, { WebSocket });
+    const c = await client.createChannel();
+    const l = await client.register(c);
+    expect(await client.dispatch(c, l, 'hello', { to: 'you' })).toBe('ack');
+    expect(await client.broadcastMessage(c, 'news')).toBe('ack');
+    expect(await take(client.stream(c, l), 2)).toEqual([
+      { event: 'hello', retry: 5, data: { to: 'you' } },
+      { event: 'news', retry: 5, data: null },
+    ]);
+    expect(await client.removeListener(c, l)).toBe('ack');
+    expect(await client.removeChannel(c)).toBe('ack');
+    await expect(client.register(c)).rejects.toThrow(InvalidChannelException);
+    await expect(client.register(c)).rejects.toThrow(`No channel with id ${c}`);
+    const c2 = await client.createChannel();
+    await expect(client.dispatch(c2, 'nobody', 'x')).rejects.toBeInstanceOf(InvalidListenerException);
+    await expect(take(client.stream(c2, 'nobody'), 1)).rejects.toBeInstanceOf(InvalidListenerException);
+    expect(client.state).toBe('connected');
+  });
+
+  it('break cancels a stream on the bridge; what was not delivered stays queued for the next stream', async () => {
+    stack = await startStack();
+    client = new BridgeClient(stack.bridge.url, { WebSocket });
+    const c = await client.createChannel();
+    const l = await client.register(c);
+    for (let n = 0; n < 3; n++) await client.dispatch(c, l, 'n', n);
+    for await (const event of client.stream(c, l)) {
+      expect(event.data).toBe(0);
+      break;
+    }
+    for (let n = 3; n < 6; n++) await client.dispatch(c, l, 'n', n);
+    for (let i = 0; i < 1000 && stack.backend.server.streams > 0; i++)
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(stack.backend.server.streams).toBe(0);
+    // 1 and 2 may already have crossed to the bridge when the cancel arrived; 3..5 certainly wait.
+    const rest = (await take(client.stream(c, l), stack.backend.server.channels.get(c).queueLength(l))).map(
+      (e) => e.data,
+    );
+    expect(rest.slice(-3)).toEqual([3, 4, 5]);
+  });
+
+  it('streams many at once over one WebSocket', async () => {
+    stack = await startStack();
+    client = new BridgeClient(stack.bridge.url, { WebSocket });
+    const c = await client.createChannel();
+    const ids = await Promise.all(Array.from({ length: 8 }, () => client!.register(c)));
+    const reading = ids.map((l) => take(client!.stream(c, l), 50));
+    await Promise.all(ids.flatMap((l, i) => Array.from({ length: 50 }, (_, n) => client!.dispatch(c, l, `l${i}`, n))));
+    const results = await Promise.all(reading);
+    results.forEach((events, i) => {
+      expect(events).toEqual(Array.from({ length: 50 }, (_, n) => ({ event: `l${i}`, retry: 5, data: n })));
+    });
+  });
+
+  it('RemoteChannel gives a backend channel the in-page shapes', async () => {
+    stack = await startStack();
+    client = new BridgeClient(stack.bridge.url, { WebSocket });
+    const channel = await RemoteChannel.create(client);
+    const listener = await channel.addListener();
+    await channel.dispatch(listener, new Message('hello', { n: 1 }));
+    await channel.broadcast(new Message('news', 'to everyone'));
+    const events: SSEEvent[] = [];
+    for await (const event of channel.messageStream(listener)) {
+      events.push(event);
+      if (event.event === 'news') await channel.removeListener(listener);
+    }
+    expect(events).toEqual([
+      { event: 'hello', retry: 5, data: { n: 1 } },
+      { event: 'news', retry: 5, data: 'to everyone' },
+      { event: MESSAGE_TYPE_CLOSED, retry: 5, data: null },
+    ]);
+    const watched = (async () => {
+      const seen: unknown[] = [];
+      for await (const event of channel.watch()) seen.push(event.data);
+      return seen;
+    })();
+    const backend = stack.backend.server.channels.get(channel.id);
+    for (let i = 0; i < 1000 && backend.size === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    await channel.broadcast(new Message('tick', 1));
+    await channel.remove();
+    expect(await watched).toEqual([1, null]);
+  });
+
+  it('refuses: bridge-side errors are typed (VerbNotAllowed, TooManyStreams)', async () => {
+    stack = await startStack({ allow: ['c', 'r', 'l'], maxStreams: 1 });
+    client = new BridgeClient(stack.bridge.url, { WebSocket });
+    const c = await client.createChannel();
+    await expect(client.dispatch(c, '1', 'x')).rejects.toBeInstanceOf(VerbNotAllowed);
+    const l1 = await client.register(c);
+    const l2 = await client.register(c);
+    const first = client.stream(c, l1)[Symbol.asyncIterator]();
+    const pending = first.next();
+    await expect(take(client.stream(c, l2), 1)).rejects.toBeInstanceOf(TooManyStreams);
+    await first.return?.();
+    await pending;
+  });
+
+  it('a wrong token puts the client in the final refused state: BridgeRefused (401), no retrying', async () => {
+    stack = await startStack({ token: 'right' });
+    client = new BridgeClient(`ws://127.0.0.1:${stack.bridge.port}/`, { WebSocket, token: 'wrong', reconnect: fast });
+    const states: BridgeState[] = [];
+    client.onStateChange((s) => states.push(s));
+    const refused = await client.whenConnected().catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(BridgeRefused);
+    expect((refused as BridgeRefused).status).toBe(401);
+    expect(client.state).toBe('refused');
+    expect(states).toEqual(['refused']);
+    await expect(client.createChannel()).rejects.toBeInstanceOf(BridgeRefused);
+    await expect(take(client.watch('1'), 1)).rejects.toBeInstanceOf(BridgeRefused);
+  });
+
+  it('survives a bridge restart mid-stream: reconnects, resumes the stream, loses nothing queued', async () => {
+    stack = await startStack({ token: 'restart' });
+    const port = stack.bridge.port;
+    client = new BridgeClient(stack.bridge.url, { WebSocket, reconnect: fast });
+    const c = await client.createChannel();
+    const l = await client.register(c);
+    const states: BridgeState[] = [];
+    client.onStateChange((s) => states.push(s));
+    const events = client.stream(c, l)[Symbol.asyncIterator]();
+    const received: unknown[] = [];
+    for (let n = 0; n < 5; n++) await client.dispatch(c, l, 'n', n);
+    while (received.length < 5) received.push((await events.next()).value?.data);
+
+    await stack.bridge.close();
+    // While the bridge is down the server keeps queueing for the listener.
+    const direct = new SocketClient(stack.backend.path);
+    for (let n = 5; n < 10; n++) await direct.dispatch(c, l, 'n', n);
+    // A command issued while reconnecting waits for the connection instead of failing.
+    const queuedCommand = client.dispatch(c, l, 'n', 10);
+    stack.bridge = await WebSocketBridge.start({ socketPath: stack.backend.path, port, token: 'restart' });
+
+    expect(await queuedCommand).toBe('ack');
+    while (received.length < 11) received.push((await events.next()).value?.data);
+    expect(received).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(states).toContain('reconnecting');
+    expect(states.at(-1)).toBe('connected');
+    await events.return?.();
+  });
+
+  it('a command in flight when the connection drops fails with ConnectionLost (it is not replayed)', async () => {
+    // A server of the protocol that never answers: the command stays in flight.
+    const { dir, cleanup } = tempDir();
+    const socketPath = join(dir, 'silent.sock');
+    const held: Socket[] = [];
+    const silent = createServer({ allowHalfOpen: true }, (socket) => held.push(socket));
+    await new Promise<void>((resolve) => silent.listen(socketPath, resolve));
+    const bridge = await WebSocketBridge.start({ socketPath, port: 0 });
+    try {
+      client = new BridgeClient(bridge.url, { WebSocket, reconnect: false });
+      const pending = client.createChannel().catch((error: unknown) => error);
+      for (let i = 0; i < 1000 && held.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(held).toHaveLength(1);
+      await bridge.close();
+      expect(await pending).toBeInstanceOf(ConnectionLost);
+      // With reconnection off, the client gives up: final state closed.
+      await expect(client.whenConnected()).rejects.toBeInstanceOf(ConnectionLost);
+      expect(client.state).toBe('closed');
+    } finally {
+      await bridge.close();
+      for (const socket of held) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+      cleanup();
+    }
+  });
+
+  it('close() ends open streams, fails later commands with ClientClosed, and closes the WebSocket', async () => {
+    stack = await startStack();
+    client = new BridgeClient(stack.bridge.url, { WebSocket });
+    const c = await client.createChannel();
+    const l = await client.register(c);
+    const events = client.stream(c, l)[Symbol.asyncIterator]();
+    const next = events.next();
+    await client.dispatch(c, l, 'one');
+    expect((await next).value).toMatchObject({ event: 'one' });
+    const ending = events.next();
+    client.close();
+    expect(await ending).toEqual({ value: undefined, done: true });
+    expect(client.state).toBe('closed');
+    await expect(client.createChannel()).rejects.toBeInstanceOf(ClientClosed);
+    for (let i = 0; i < 1000 && stack.bridge.connections > 0; i++)
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(stack.bridge.connections).toBe(0);
+  });
+});

@@ -1,0 +1,247 @@
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { WebSocketBridge } from '../../../bridge/index.js';
+import { FrameClient, startStack } from '../helpers/bridge.js';
+import { tempDir } from '../helpers/socket.js';
+
+type Stack = Awaited<ReturnType<typeof startStack>>;
+
+describe('bridge: every verb through the frame envelope', () => {
+  let stack: Stack;
+  let ws: FrameClient;
+  beforeEach(async () => {
+    stack = await startStack();
+    ws = await FrameClient.open(stack.bridge.url);
+  });
+  afterEach(async () => {
+    await ws.close();
+    await stack.close();
+  });
+
+  it('c, r, d, b, l, rl, rc: ok replies carry the server reply and the request id', async () => {
+    const created = await ws.call(1, { v: 'c' });
+    expect(created).toEqual({ id: 1, ok: expect.stringMatching(/^\d+$/) });
+    const c = (created as { ok: string }).ok;
+    const registered = await ws.call('two', { v: 'r', c });
+    expect(registered).toEqual({ id: 'two', ok: expect.stringMatching(/^\d+$/) });
+    const r = (registered as { ok: string }).ok;
+    expect(await ws.call(3, { v: 'd', c, r, t: 'hello', p: { n: 1 } })).toEqual({ id: 3, ok: 'ack' });
+    expect(await ws.call(4, { v: 'b', c, t: 'news', p: ['all'] })).toEqual({ id: 4, ok: 'ack' });
+    ws.send({ id: 5, v: 'l', c, r });
+    expect(await ws.until(5, 2)).toEqual([
+      { id: 5, data: { event: 'hello', retry: 5, data: { n: 1 } } },
+      { id: 5, data: { event: 'news', retry: 5, data: ['all'] } },
+    ]);
+    // Removing the listener ends its stream: a closed event, then the end frame.
+    expect(await ws.call(6, { v: 'rl', c, r })).toEqual({ id: 6, ok: 'ack' });
+    expect(await ws.until(5)).toEqual([
+      { id: 5, data: { event: '_eric_channel_closed', retry: 5, data: null } },
+      { id: 5, end: true },
+    ]);
+    expect(await ws.call(7, { v: 'rc', c })).toEqual({ id: 7, ok: 'ack' });
+    expect(await ws.call(8, { v: 'r', c })).toEqual({
+      id: 8,
+      error: `InvalidChannelException('No channel with id ${c}')`,
+    });
+  });
+
+  it('w: watches a channel; removing the channel ends the watch', async () => {
+    const c = ((await ws.call(1, { v: 'c' })) as { ok: string }).ok;
+    ws.send({ id: 2, v: 'w', c });
+    // The watch's listener exists once the server has registered it; broadcast until it hears.
+    let first: unknown;
+    for (let i = 0; i < 200 && !first; i++) {
+      await ws.call(100 + i, { v: 'b', c, t: 'ping', p: i });
+      first = await Promise.race([ws.next(2), new Promise((resolve) => setTimeout(resolve, 10, undefined))]);
+    }
+    expect(first).toMatchObject({ id: 2, data: { event: 'ping', retry: 5 } });
+    expect(await ws.call(3, { v: 'rc', c })).toEqual({ id: 3, ok: 'ack' });
+    const rest = await ws.until(2);
+    expect(rest.at(-1)).toEqual({ id: 2, end: true });
+  });
+
+  it('server errors come back as error frames with the exception text', async () => {
+    expect(await ws.call(1, { v: 'd', c: '404', r: '1', t: 'x' })).toEqual({
+      id: 1,
+      error: "InvalidChannelException('No channel with id 404')",
+    });
+    const c = ((await ws.call(2, { v: 'c' })) as { ok: string }).ok;
+    expect(await ws.call(3, { v: 'd', c, r: 'nobody', t: 'x' })).toMatchObject({
+      id: 3,
+      error: expect.stringMatching(/^InvalidListenerException\(/),
+    });
+    expect(await ws.call(4, { v: 'd', c, r: '1' })).toMatchObject({
+      id: 4,
+      error: expect.stringMatching(/^InvalidMessageFormat\(/),
+    });
+    ws.send({ id: 5, v: 'l', c, r: 'nobody' });
+    expect(await ws.until(5)).toEqual([{ id: 5, error: expect.stringMatching(/^InvalidListenerException\(/) }]);
+  });
+
+  it('multiplexes many streams and commands on one WebSocket, each reply under its own id', async () => {
+    const c = ((await ws.call('c', { v: 'c' })) as { ok: string }).ok;
+    const listeners: string[] = [];
+    for (let i = 0; i < 5; i++) listeners.push(((await ws.call(`r${i}`, { v: 'r', c })) as { ok: string }).ok);
+    for (const [i, r] of listeners.entries()) ws.send({ id: `s${i}`, v: 'l', c, r });
+    // Interleave dispatches to every listener, all in flight at once.
+    const acks = [];
+    for (let n = 0; n < 20; n++)
+      for (const [i, r] of listeners.entries()) acks.push(ws.call(`d${i}-${n}`, { v: 'd', c, r, t: `to-${i}`, p: n }));
+    expect((await Promise.all(acks)).every((frame) => 'ok' in frame && frame.ok === 'ack')).toBe(true);
+    for (const [i] of listeners.entries()) {
+      const frames = await ws.until(`s${i}`, 20);
+      expect(frames.map((f) => (f as { data: { event: string; data: number } }).data)).toEqual(
+        Array.from({ length: 20 }, (_, n) => ({ event: `to-${i}`, retry: 5, data: n })),
+      );
+    }
+  });
+
+  it('cancel closes the stream: nothing more arrives for it and the rest stays queued on the server', async () => {
+    const c = ((await ws.call(1, { v: 'c' })) as { ok: string }).ok;
+    const r = ((await ws.call(2, { v: 'r', c })) as { ok: string }).ok;
+    await ws.call(3, { v: 'd', c, r, t: 'first' });
+    ws.send({ id: 4, v: 'l', c, r });
+    expect(await ws.next(4)).toMatchObject({ data: { event: 'first' } });
+    ws.send({ id: 4, v: 'cancel' });
+    const channel = stack.backend.server.channels.get(c);
+    for (let n = 0; n < 3; n++) await ws.call(10 + n, { v: 'd', c, r, t: 'later', p: n });
+    // The server finds the Unix connection closed at its next write and puts the message back.
+    for (let i = 0; i < 1000 && stack.backend.server.streams > 0; i++)
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(stack.backend.server.streams).toBe(0);
+    expect(channel.queueLength(r)).toBe(3);
+    // The id is free again, and a new stream on the listener gets exactly the queued messages.
+    ws.send({ id: 4, v: 'l', c, r });
+    expect((await ws.until(4, 3)).map((f) => (f as { data: { data: number } }).data.data)).toEqual([0, 1, 2]);
+  });
+
+  it('a frame that is not a JSON object with an id gets an id-null error; the connection stays usable', async () => {
+    const bad = [
+      'not json',
+      '[1,2]',
+      '"text"',
+      '42',
+      'null',
+      '{"v":"c"}',
+      '{"id":null,"v":"c"}',
+      '{"id":{},"v":"c"}',
+      '{"id":true,"v":"c"}',
+    ];
+    for (const text of bad) {
+      ws.send(text);
+      expect(await ws.next(null)).toEqual({ id: null, error: expect.stringMatching(/^InvalidMessageFormat\(.+\)$/) });
+    }
+    ws.ws.send(Buffer.from('{"id":1,"v":"c"}'), { binary: true });
+    expect(await ws.next(null)).toEqual({ id: null, error: expect.stringMatching(/^InvalidMessageFormat\(.*binary/) });
+    expect(await ws.call(1, { v: 'zz' })).toEqual({
+      id: 1,
+      error: expect.stringMatching(/^InvalidMessageFormat\(.*Unknown verb/),
+    });
+    expect(await ws.call(2, {})).toEqual({
+      id: 2,
+      error: expect.stringMatching(/^InvalidMessageFormat\(.*Missing verb/),
+    });
+    expect(await ws.call(3, { v: 'c' })).toEqual({ id: 3, ok: expect.stringMatching(/^\d+$/) });
+  });
+
+  it('an id already in flight is refused for the new command; the first keeps going', async () => {
+    const c = ((await ws.call(1, { v: 'c' })) as { ok: string }).ok;
+    const r = ((await ws.call(2, { v: 'r', c })) as { ok: string }).ok;
+    ws.send({ id: 9, v: 'l', c, r });
+    expect(await ws.call(9, { v: 'c' })).toEqual({
+      id: 9,
+      error: expect.stringMatching(/^InvalidMessageFormat\(.*already in flight/),
+    });
+    await ws.call(3, { v: 'd', c, r, t: 'still-streaming' });
+    expect(await ws.next(9)).toMatchObject({ data: { event: 'still-streaming' } });
+  });
+});
+
+describe('bridge: limits and refusals', () => {
+  let stack: Stack | undefined;
+  afterEach(async () => {
+    await stack?.close();
+    stack = undefined;
+  });
+
+  it('a read-only bridge (allow l,w) refuses other verbs with VerbNotAllowed, forwards the rest', async () => {
+    stack = await startStack({ allow: ['l', 'w'] });
+    const ws = await FrameClient.open(stack.bridge.url);
+    for (const v of ['c', 'r', 'd', 'b', 'rl', 'rc']) {
+      expect(await ws.call(v, { v, c: '1', r: '1', t: 'x' })).toEqual({
+        id: v,
+        error: `VerbNotAllowed("Verb '${v}' is not allowed on this bridge")`,
+      });
+    }
+    expect(await ws.call('l', { v: 'l', c: '1', r: '1' })).toEqual({
+      id: 'l',
+      error: "InvalidChannelException('No channel with id 1')",
+    });
+    await ws.close();
+  });
+
+  it('caps open streams per connection with TooManyStreams; a closed stream frees its slot', async () => {
+    stack = await startStack({ maxStreams: 2 });
+    const ws = await FrameClient.open(stack.bridge.url);
+    const c = ((await ws.call(1, { v: 'c' })) as { ok: string }).ok;
+    const ids = [];
+    for (let i = 0; i < 2; i++) ids.push(((await ws.call(`r${i}`, { v: 'r', c })) as { ok: string }).ok);
+    ws.send({ id: 's0', v: 'l', c, r: ids[0] });
+    ws.send({ id: 's1', v: 'w', c });
+    expect(await ws.call('s2', { v: 'l', c, r: ids[1] })).toEqual({
+      id: 's2',
+      error: "TooManyStreams('This connection already has 2 streams open')",
+    });
+    // Plain commands are not streams and still go through.
+    expect(await ws.call(2, { v: 'd', c, r: ids[0], t: 'x' })).toEqual({ id: 2, ok: 'ack' });
+    ws.send({ id: 's0', v: 'cancel' });
+    ws.send({ id: 's3', v: 'l', c, r: ids[1] });
+    await ws.call(3, { v: 'd', c, r: ids[1], t: 'through' });
+    expect(await ws.next('s3')).toMatchObject({ data: { event: 'through' } });
+    await ws.close();
+  });
+
+  it('a frame larger than maxFrameBytes closes that WebSocket with 1009; the bridge keeps serving others', async () => {
+    stack = await startStack({ maxFrameBytes: 4096 });
+    const big = await FrameClient.open(stack.bridge.url);
+    const other = await FrameClient.open(stack.bridge.url);
+    big.send({ id: 1, v: 'b', c: '1', t: 'x', p: 'y'.repeat(5000) });
+    expect((await big.closed).code).toBe(1009);
+    expect(await other.call(1, { v: 'c', p: 'y'.repeat(3000) })).toEqual({ id: 1, ok: expect.stringMatching(/^\d+$/) });
+    await other.close();
+  });
+
+  it('with the socket server down: BackendUnavailable frames; the bridge stays up and recovers', async () => {
+    const { dir, cleanup } = tempDir();
+    const socketPath = join(dir, 'absent.sock');
+    const bridge = await WebSocketBridge.start({ socketPath, port: 0 });
+    try {
+      const ws = await FrameClient.open(bridge.url);
+      expect(await ws.call(1, { v: 'c' })).toEqual({
+        id: 1,
+        error: expect.stringMatching(
+          /^BackendUnavailable\('Cannot reach the socket server at .*absent\.sock \(ENOENT\)'\)$/,
+        ),
+      });
+      ws.send({ id: 2, v: 'w', c: '1' });
+      expect(await ws.until(2)).toEqual([{ id: 2, error: expect.stringMatching(/^BackendUnavailable\(/) }]);
+      const { SocketServer } = await import('../../../bridge/index.js');
+      const server = new SocketServer(socketPath);
+      await server.listen();
+      expect(await ws.call(3, { v: 'c' })).toEqual({ id: 3, ok: expect.stringMatching(/^\d+$/) });
+      // The server going away mid-stream ends the stream; later commands get clear errors again.
+      const c = ((await ws.call(4, { v: 'c' })) as { ok: string }).ok;
+      const r = ((await ws.call(5, { v: 'r', c })) as { ok: string }).ok;
+      ws.send({ id: 6, v: 'l', c, r });
+      await ws.call(7, { v: 'd', c, r, t: 'x' });
+      expect(await ws.next(6)).toMatchObject({ data: { event: 'x' } });
+      await server.shutdown();
+      expect(await ws.until(6)).toEqual([{ id: 6, end: true }]);
+      expect(await ws.call(8, { v: 'c' })).toEqual({ id: 8, error: expect.stringMatching(/^BackendUnavailable\(/) });
+      await ws.close();
+    } finally {
+      await bridge.close();
+      cleanup();
+    }
+  });
+});
