@@ -58,6 +58,12 @@ export class TooManyStreams extends EricBusError {
   override readonly code = 'ERR_TOO_MANY_STREAMS';
 }
 
+/** The server refused to grow past a configured limit (channels, listeners). */
+export class LimitExceeded extends EricBusError {
+  override name = 'LimitExceeded';
+  override readonly code = 'ERR_LIMIT_EXCEEDED';
+}
+
 /** The bridge could not reach the socket server behind it. */
 export class BackendUnavailable extends EricBusError {
   override name = 'BackendUnavailable';
@@ -99,6 +105,7 @@ const wireClasses: Record<string, new (message: string) => EricBusError> = {
   VerbNotAllowed,
   TooManyStreams,
   BackendUnavailable,
+  LimitExceeded,
 };
 
 /** Renders an error the way eric-sse writes it on the wire: `Name('detail')`. */

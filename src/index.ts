@@ -36,6 +36,7 @@ export {
   InvalidChannelException,
   InvalidListenerException,
   InvalidMessageFormat,
+  LimitExceeded,
   NoMessagesException,
   parseException,
   TooManyStreams,
@@ -57,6 +58,7 @@ export { BridgeClient } from './remote/bridge-client.js';
 export { ProtocolClient } from './remote/protocol-client.js';
 export type { RemoteListener } from './remote/remote-channel.js';
 export { RemoteChannel } from './remote/remote-channel.js';
+export { MAX_JSON_DEPTH } from './wire/json-depth.js';
 export type {
   AddListenerCommand,
   BroadcastCommand,

@@ -7,7 +7,10 @@ import { ClientGone } from '../errors.js';
 export interface ReadCommandOptions {
   /** Largest accepted command, in bytes (default 1 MiB). */
   maxBytes?: number;
-  /** How long a client may stay silent before it is answered with an error, in ms (default 30 s). */
+  /**
+   * How long a client has to send its whole command, from the moment it connects, in ms (default
+   * 30 s): a deadline, not an idle timer, so a client dripping a byte at a time is cut off too.
+   */
   idleTimeoutMs?: number;
 }
 
@@ -19,7 +22,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 /**
  * Resolves with the command text once the client half-closes. Rejects with
  * {@link InvalidMessageFormat} (a reply is still possible) when the command is too large,
- * not UTF-8, or the client stays idle; with {@link ClientGone} when it disconnects.
+ * not UTF-8, or not complete by the deadline; with {@link ClientGone} when it disconnects.
  */
 export function readCommand(
   socket: Socket,
@@ -29,13 +32,8 @@ export function readCommand(
     const chunks: Buffer[] = [];
     let size = 0;
     const settle = (error?: Error) => {
-      socket
-        .off('data', onData)
-        .off('end', onEnd)
-        .off('close', onClose)
-        .off('error', onClose)
-        .off('timeout', onTimeout);
-      socket.setTimeout(0);
+      socket.off('data', onData).off('end', onEnd).off('close', onClose).off('error', onClose);
+      clearTimeout(deadline);
       if (error) {
         // Stop reading: whatever else the client sends is not a command.
         socket.pause();
@@ -55,13 +53,11 @@ export function readCommand(
     };
     const onEnd = () => settle();
     const onClose = () => settle(new ClientGone('Client disconnected before sending a whole command'));
-    const onTimeout = () => settle(new InvalidMessageFormat(`No complete command within ${idleTimeoutMs} ms`));
-    socket
-      .on('data', onData)
-      .once('end', onEnd)
-      .once('close', onClose)
-      .once('error', onClose)
-      .once('timeout', onTimeout);
-    socket.setTimeout(idleTimeoutMs);
+    const deadline = setTimeout(
+      () => settle(new InvalidMessageFormat(`No complete command within ${idleTimeoutMs} ms`)),
+      idleTimeoutMs,
+    );
+    deadline.unref();
+    socket.on('data', onData).once('end', onEnd).once('close', onClose).once('error', onClose);
   });
 }

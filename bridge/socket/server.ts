@@ -3,22 +3,29 @@ import { unlink } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import {
   EricBusError,
+  LimitExceeded,
   Message,
   type MessageQueueListener,
   type SSEChannel,
   SSEChannelContainer,
 } from '../../src/index.js';
-import type { Command } from '../../src/wire/socket-protocol.js';
+import type { ServerCommand } from '../../src/wire/socket-protocol.js';
 import { ACK, formatError, parseCommand } from '../../src/wire/socket-protocol.js';
 import { ClientGone } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { closeOnSignal } from '../signals.js';
 import { type ReadCommandOptions, readCommand } from './read-command.js';
 import { listenPrivately } from './socket-file.js';
-import { type StreamEnd, streamToSocket } from './stream-to-socket.js';
+import { CANCELLED, type StreamEnd, streamToSocket } from './stream-to-socket.js';
 
 /** How long shutdown waits for connections to close by themselves. */
 const SHUTDOWN_GRACE_MS = 500;
+/** Channels a server holds at most, by default. */
+export const DEFAULT_MAX_CHANNELS = 10_000;
+/** Listeners a server's channels hold at most, in all, by default. */
+export const DEFAULT_MAX_LISTENERS = 100_000;
+/** How many `rs` keys that named no open stream yet are remembered, for a stream whose command comes after. */
+const EARLY_CANCELS = 1024;
 
 /** Options of a {@link SocketServer}. */
 export interface SocketServerOptions extends ReadCommandOptions {
@@ -28,6 +35,13 @@ export interface SocketServerOptions extends ReadCommandOptions {
   logger?: Logger;
   /** How many connections may wait to be accepted (default 1024; the kernel may cap it). */
   backlog?: number;
+  /** Channels this server holds at most (default 10 000); a `c` past it gets a `LimitExceeded` reply. */
+  maxChannels?: number;
+  /**
+   * Listeners all its channels hold at most, in all (default 100 000); an `r` or `w` past it gets a
+   * `LimitExceeded` reply.
+   */
+  maxListeners?: number;
 }
 
 /** Serves eric-sse 0.6.1's Unix-socket protocol (SPEC section 4) on a socket file. */
@@ -41,10 +55,16 @@ export class SocketServer {
   readonly #logger: Logger;
   readonly #read: ReadCommandOptions;
   readonly #backlog: number;
+  readonly #maxChannels: number;
+  readonly #maxListeners: number;
   #listening = false;
   #streams = 0;
   /** The stream serving each listener, so that a newer one can take over. */
   readonly #streaming = new Map<MessageQueueListener, AbortController>();
+  /** Streams by the key their command carried, for `rs`. */
+  readonly #keyed = new Map<string, AbortController>();
+  /** Keys an `rs` named before their stream began (oldest first, bounded). */
+  readonly #earlyCancels = new Set<string>();
 
   constructor(
     path: string,
@@ -52,6 +72,8 @@ export class SocketServer {
       channels = new SSEChannelContainer(),
       logger = createLogger(),
       backlog = 1024,
+      maxChannels = DEFAULT_MAX_CHANNELS,
+      maxListeners = DEFAULT_MAX_LISTENERS,
       ...read
     }: SocketServerOptions = {},
   ) {
@@ -60,8 +82,15 @@ export class SocketServer {
     this.#logger = logger;
     this.#read = read;
     this.#backlog = backlog;
+    this.#maxChannels = maxChannels;
+    this.#maxListeners = maxListeners;
     // allowHalfOpen: the client half-closes after its command and still reads the reply.
     this.#server = createServer({ allowHalfOpen: true }, (socket) => this.#serve(socket));
+    // An accept that fails (EMFILE: out of file descriptors) is the server's trouble, not a reason to die;
+    // the client it could not accept sees its connection closed.
+    this.#server.on('error', (error) => {
+      if (this.#listening) this.#logger.error(`accept failed: ${error.message}`);
+    });
   }
 
   /** How many `l`/`w` streams are open. */
@@ -107,7 +136,7 @@ export class SocketServer {
     socket.on('error', (error) => this.#logger.info(`client error: ${error.message}`));
     try {
       const command = parseCommand(await readCommand(socket, this.#read));
-      this.#logger.info(`command ${command.v}${command.v === 'c' ? '' : ` on channel ${command.c}`}`);
+      this.#logger.info(`command ${command.v}${'c' in command ? ` on channel ${command.c}` : ''}`);
       await this.#run(command, socket);
     } catch (error) {
       if (error instanceof ClientGone) {
@@ -121,13 +150,15 @@ export class SocketServer {
     }
   }
 
-  async #run(command: Command, socket: Socket): Promise<void> {
+  async #run(command: ServerCommand, socket: Socket): Promise<void> {
     const reply = (text: string): void => void socket.end(text);
     switch (command.v) {
       case 'c':
+        if (this.channels.size >= this.#maxChannels)
+          throw new LimitExceeded(`Too many channels: this server holds at most ${this.#maxChannels}`);
         return reply(this.channels.add().id);
       case 'r':
-        return reply(this.channels.get(command.c).addListener().id);
+        return reply(this.#addListener(this.channels.get(command.c)).id);
       case 'd':
         this.channels.get(command.c).dispatch(command.r, new Message(command.t, command.p));
         return reply(ACK);
@@ -140,20 +171,25 @@ export class SocketServer {
       case 'rc':
         this.channels.rm(command.c);
         return reply(ACK);
+      case 'rs':
+        for (const key of command.s) this.#cancel(key);
+        return reply(ACK);
       case 'l': {
         const channel = this.channels.get(command.c);
         const listener = channel.getListener(command.r);
+        if (this.#cancelledEarly(command.s, socket)) return;
         listener.startSync();
-        const end = await this.#stream(channel, listener, socket);
+        const end = await this.#stream(channel, listener, socket, command.s);
         this.#logger.info(`stream of listener ${listener.id} ended: ${end}`);
         return;
       }
       case 'w': {
         const channel = this.channels.get(command.c);
-        const listener = channel.addListener();
+        if (this.#cancelledEarly(command.s, socket)) return;
+        const listener = this.#addListener(channel);
         listener.startSync();
         try {
-          const end = await this.#stream(channel, listener, socket);
+          const end = await this.#stream(channel, listener, socket, command.s);
           this.#logger.info(`watch of channel ${channel.id} ended: ${end}`);
         } finally {
           // A watch's listener lives as long as its stream, as in the core's watch().
@@ -163,13 +199,40 @@ export class SocketServer {
     }
   }
 
-  async #stream(channel: SSEChannel, listener: MessageQueueListener, socket: Socket): Promise<StreamEnd> {
+  #addListener(channel: SSEChannel): MessageQueueListener {
+    if (this.channels.listenerCount >= this.#maxListeners)
+      throw new LimitExceeded(`Too many listeners: this server's channels hold at most ${this.#maxListeners} in all`);
+    return channel.addListener();
+  }
+
+  /** Ends the stream whose command carried `key`; one not begun yet is ended as it begins. */
+  #cancel(key: string): void {
+    const control = this.#keyed.get(key);
+    if (control) return control.abort(CANCELLED);
+    this.#earlyCancels.add(key);
+    if (this.#earlyCancels.size > EARLY_CANCELS) this.#earlyCancels.delete(this.#earlyCancels.values().next().value!);
+  }
+
+  /** True (and the connection closed) when an `rs` already named this stream's key: its client has gone. */
+  #cancelledEarly(key: string | undefined, socket: Socket): boolean {
+    if (key === undefined || !this.#earlyCancels.delete(key)) return false;
+    socket.destroy();
+    return true;
+  }
+
+  async #stream(
+    channel: SSEChannel,
+    listener: MessageQueueListener,
+    socket: Socket,
+    key: string | undefined,
+  ): Promise<StreamEnd> {
     // One stream per listener: a client that re-opens `l` after losing its connection must not
     // compete with its old stream, whose departure the server may not have noticed yet (an idle
     // Unix socket tells nothing until written to), or messages could arrive out of order.
     this.#streaming.get(listener)?.abort();
     const control = new AbortController();
     this.#streaming.set(listener, control);
+    if (key !== undefined) this.#keyed.set(key, control);
     this.#streams++;
     try {
       return await streamToSocket(
@@ -185,6 +248,7 @@ export class SocketServer {
     } finally {
       this.#streams--;
       if (this.#streaming.get(listener) === control) this.#streaming.delete(listener);
+      if (key !== undefined && this.#keyed.get(key) === control) this.#keyed.delete(key);
     }
   }
 }

@@ -1,6 +1,7 @@
 /** The socket file: claiming its path safely and creating it private to its owner. */
-import { chmod, lstat, unlink } from 'node:fs/promises';
+import { chmod, lstat, mkdir, stat, unlink } from 'node:fs/promises';
 import { connect, type Server } from 'node:net';
+import { dirname } from 'node:path';
 
 /** Resolves true when a server accepts connections on `path`. */
 function isLive(path: string): Promise<boolean> {
@@ -33,8 +34,30 @@ export async function claimSocketPath(path: string): Promise<void> {
   });
 }
 
-/** Listens on `path` with the socket file created mode 0600 (owner only). */
+/**
+ * Creates the socket's directory (and any missing parent), mode 0700, when it does not exist:
+ * a socket in a directory only its owner can enter cannot be reached, or taken over while the
+ * server is down, by other users. An existing directory is left as it is.
+ */
+export async function ensureSocketDir(path: string): Promise<void> {
+  const dir = dirname(path);
+  const first = await mkdir(dir, { recursive: true, mode: 0o700 });
+  if (first === undefined) return;
+  // The umask may have taken bits off: set the mode of each directory made, from the deepest up.
+  for (let made = dir; ; made = dirname(made)) {
+    await chmod(made, 0o700);
+    if (made === first || dirname(made) === made) break;
+  }
+}
+
+/** True when users other than the owner may create files in the socket's directory (as in /tmp). */
+export async function isSharedDir(path: string): Promise<boolean> {
+  return ((await stat(dirname(path))).mode & 0o022) !== 0;
+}
+
+/** Listens on `path` with the socket file created mode 0600 (owner only), in a 0700 directory if it makes one. */
 export async function listenPrivately(server: Server, path: string, backlog = 1024): Promise<void> {
+  await ensureSocketDir(path);
   await claimSocketPath(path);
   await new Promise<void>((resolve, reject) => {
     const onError = (error: Error) => reject(error);

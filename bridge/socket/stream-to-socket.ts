@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import {
   type AbstractChannel,
   MESSAGE_TYPE_CLOSED,
+  MESSAGE_TYPE_INTERNAL_ERROR,
   Message,
   type MessageQueueListener,
   type SSEEvent,
@@ -13,17 +14,23 @@ import { formatError, formatEvent } from '../../src/wire/socket-protocol.js';
 const MAX_BURST = 8;
 
 /** How a stream ended. */
-export type StreamEnd = 'stopped' | 'closed' | 'client-gone' | 'failed' | 'superseded';
+export type StreamEnd = 'stopped' | 'closed' | 'client-gone' | 'failed' | 'superseded' | 'cancelled';
+
+/** The abort reason that ends a stream as `cancelled` (its client said it has gone); any other is `superseded`. */
+export const CANCELLED = 'cancelled';
 
 /**
  * Writes one JSON line per event until the listener stops (`stopped`), is removed or its
  * channel goes away (`closed`: one closed event is written and the listener stopped), or the
  * client disconnects (`client-gone`), or taking a message failed (`failed`: e.g. a listener's
  * `onMessage` threw; the error reply is written and `onError` told), or `signal` aborts
- * (`superseded`: a newer stream of the same listener took over). Event-driven: while the queue is empty nothing runs.
+ * (`superseded`: a newer stream of the same listener took over; `cancelled` when the reason is
+ * {@link CANCELLED}: its client has gone). Event-driven: while the queue is empty nothing runs.
  * Messages are taken in batches that fit the socket's buffer and never after the client
- * has gone, so what the client did not get stays queued. Ends the socket except when the
- * client has gone.
+ * has gone, so what the client did not get stays queued. Ends the socket (destroys it when
+ * cancelled) except when the client has gone. A message this listener's channel cannot turn into
+ * a line (a payload `JSON.stringify` refuses, an adapter that throws) is streamed as one
+ * `_eric_error` event naming it, and the stream goes on: one message never ends a stream.
  */
 export function streamToSocket(
   channel: AbstractChannel<SSEEvent>,
@@ -47,12 +54,13 @@ export function streamToSocket(
       cancel?.();
       if (timer) clearTimeout(timer);
       socket.off('close', onGone);
-      signal?.removeEventListener('abort', onSuperseded);
-      if (end !== 'client-gone') socket.end();
+      signal?.removeEventListener('abort', onAbort);
+      if (end === 'cancelled') socket.destroy();
+      else if (end !== 'client-gone') socket.end();
       resolve(end);
     };
     const onGone = () => finish('client-gone');
-    const onSuperseded = () => finish('superseded');
+    const onAbort = () => finish(signal?.reason === CANCELLED ? 'cancelled' : 'superseded');
     const gone = () => socket.destroyed || !socket.writable;
 
     function pump(): void {
@@ -89,7 +97,7 @@ export function streamToSocket(
         do {
           const msg = channel.deliverNext(id);
           taken.push(msg);
-          chunk += formatEvent(channel.adapt(msg));
+          chunk += line(msg);
         } while (chunk.length < room && channel.queueLength(id) > 0 && listener.isRunningSync());
       } catch (error) {
         // What was taken before the failure still goes out.
@@ -113,9 +121,36 @@ export function streamToSocket(
       }
     }
 
+    /** The message's line, or an error event in its place when it has none. */
+    function line(msg: Message): string {
+      try {
+        return formatEvent(channel.adapt(msg));
+      } catch (error) {
+        onError(error);
+        return errorLine(channel, msg, error);
+      }
+    }
+
     socket.once('close', onGone);
-    if (signal?.aborted) return finish('superseded');
-    signal?.addEventListener('abort', onSuperseded, { once: true });
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
     pump();
   });
+}
+
+/** eric-sse's default `retry`, for an error event when even the channel's adapter fails. */
+const DEFAULT_RETRY_MS = 5;
+
+/** The `_eric_error` line streamed in place of a message that has no line of its own. */
+function errorLine(channel: AbstractChannel<SSEEvent>, msg: Message, error: unknown): string {
+  const why = error instanceof Error ? error.message : String(error);
+  const failed = new Message(MESSAGE_TYPE_INTERNAL_ERROR, {
+    type: msg.type,
+    message: `This message cannot be streamed: ${why}`,
+  });
+  try {
+    return formatEvent(channel.adapt(failed));
+  } catch {
+    return formatEvent({ event: failed.type, retry: DEFAULT_RETRY_MS, data: failed.payload });
+  }
 }

@@ -13,6 +13,8 @@ export interface ChannelOptions {
   queues?: QueueFactory;
   /** The channel id; the next sequential id by default. */
   id?: string;
+  /** Called with +1 when a listener is added and -1 when one is removed (how a container keeps a total). */
+  onSizeChange?: (delta: 1 | -1) => void;
 }
 
 interface Slot {
@@ -30,12 +32,19 @@ export abstract class AbstractChannel<Out = unknown> {
   readonly streamDelaySeconds: number;
   readonly #queues: QueueFactory;
   readonly #slots = new Map<string, Slot>();
+  readonly #onSizeChange: ((delta: 1 | -1) => void) | undefined;
   #openStreams = 0;
 
-  constructor({ streamDelaySeconds = 0, queues = memoryQueues, id = nextId('channel') }: ChannelOptions = {}) {
+  constructor({
+    streamDelaySeconds = 0,
+    queues = memoryQueues,
+    id = nextId('channel'),
+    onSizeChange,
+  }: ChannelOptions = {}) {
     this.id = id;
     this.streamDelaySeconds = streamDelaySeconds;
     this.#queues = queues;
+    this.#onSizeChange = onSizeChange;
   }
 
   /** Turns a message into what this channel's streams yield. */
@@ -54,12 +63,14 @@ export abstract class AbstractChannel<Out = unknown> {
       throw new InvalidListenerException(`Listener ${listener.id} is already registered`);
     }
     this.#slots.set(listener.id, { listener, queue: this.#queues<Message>(), onRemove: new Set() });
+    this.#onSizeChange?.(1);
   }
 
   /** Drops a listener and its queue; a stream open on it yields one closed event and ends. */
   removeListener(listenerId: string): void {
     const slot = this.#slot(listenerId);
     this.#slots.delete(listenerId);
+    this.#onSizeChange?.(-1);
     for (const wake of [...slot.onRemove]) wake();
   }
 
@@ -192,7 +203,9 @@ export abstract class AbstractChannel<Out = unknown> {
       (slot) => this.#adaptNext(slot),
       (closed) => this.adapt(closed),
       () => {
-        if (this.#slots.get(listener.id)?.listener === listener) this.#slots.delete(listener.id);
+        if (this.#slots.get(listener.id)?.listener !== listener) return;
+        this.#slots.delete(listener.id);
+        this.#onSizeChange?.(-1);
       },
     );
   }

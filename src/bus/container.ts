@@ -5,6 +5,7 @@ import { SSEChannel, type SSEChannelOptions } from './sse.js';
 export class SSEChannelContainer implements Iterable<SSEChannel> {
   readonly #channels = new Map<string, SSEChannel>();
   readonly #options: SSEChannelOptions<unknown>;
+  #listeners = 0;
 
   /** `options` are given to every channel this container creates. */
   constructor(options: SSEChannelOptions<unknown> = {}) {
@@ -13,8 +14,15 @@ export class SSEChannelContainer implements Iterable<SSEChannel> {
 
   /** Creates a channel and keeps it. */
   add(): SSEChannel {
-    const { id: _ignored, ...options } = this.#options;
-    const channel = new SSEChannel(options);
+    const { id: _ignored, onSizeChange, ...options } = this.#options;
+    const channel: SSEChannel = new SSEChannel({
+      ...options,
+      onSizeChange: (delta) => {
+        // A channel removed from the container no longer counts.
+        if (this.#channels.get(channel.id) === channel) this.#listeners += delta;
+        onSizeChange?.(delta);
+      },
+    });
     if (this.#channels.has(channel.id))
       throw new InvalidChannelException(`Channel with id ${channel.id} already exists`);
     this.#channels.set(channel.id, channel);
@@ -30,12 +38,18 @@ export class SSEChannelContainer implements Iterable<SSEChannel> {
   /** Removes a channel; its open streams yield one closed event and end. */
   rm(channelId: string): void {
     const channel = this.get(channelId);
+    this.#listeners -= channel.size;
     this.#channels.delete(channelId);
     channel.close();
   }
 
   get size(): number {
     return this.#channels.size;
+  }
+
+  /** How many listeners the channels held here have, in all. */
+  get listenerCount(): number {
+    return this.#listeners;
   }
 
   [Symbol.iterator](): Iterator<SSEChannel> {

@@ -6,6 +6,7 @@
 import type { JsonValue } from '../bus/message.js';
 import type { SSEEvent } from '../bus/sse.js';
 import { EricBusError, formatException, InvalidMessageFormat } from '../errors.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.js';
 
 /** The verbs of eric-sse's socket protocol. */
 export type Verb = Command['v'];
@@ -55,11 +56,15 @@ export interface ListenCommand {
   v: 'l';
   c: string;
   r: string;
+  /** The stream's key, for an `rs` that ends it (an eric-bus extension; eric-sse ignores it). */
+  s?: string;
 }
 /** `w`: watch channel `c` (a new listener, streamed). */
 export interface WatchCommand {
   v: 'w';
   c: string;
+  /** The stream's key, for an `rs` that ends it (an eric-bus extension; eric-sse ignores it). */
+  s?: string;
 }
 /** `rl`: remove listener `r` from channel `c`. */
 export interface RemoveListenerCommand {
@@ -84,12 +89,32 @@ export type Command =
   | RemoveListenerCommand
   | RemoveChannelCommand;
 
+/**
+ * `rs`, eric-bus's extension: ends the streams whose `l` or `w` carried one of the keys `s`, because
+ * their client has gone. A Unix socket does not tell the server that a client which half-closed
+ * has since closed, until the server writes to it: a client that leaves an idle stream says so.
+ */
+export interface RemoveStreamsCommand {
+  v: 'rs';
+  s: string[];
+}
+
+/** What a server may be sent: the protocol's commands and eric-bus's extension. */
+export type ServerCommand = Command | RemoveStreamsCommand;
+
+/** Longest stream key (`s`) accepted; a client's keys are random and short. */
+export const MAX_STREAM_KEY_LENGTH = 128;
+
 /** eric-sse's plain success reply. */
 export const ACK = 'ack';
 
-/** Parses and validates one command; throws {@link InvalidMessageFormat} saying what is wrong. */
-export function parseCommand(raw: string): Command {
+/**
+ * Parses and validates one command; throws {@link InvalidMessageFormat} saying what is wrong. A
+ * command nesting deeper than {@link MAX_JSON_DEPTH} is refused before it is parsed.
+ */
+export function parseCommand(raw: string): ServerCommand {
   if (raw.trim() === '') throw new InvalidMessageFormat('Empty command');
+  if (nestsDeeperThan(raw)) throw new InvalidMessageFormat(tooDeep('Command'));
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
@@ -103,16 +128,19 @@ export function parseCommand(raw: string): Command {
   const fields = parsed as Record<string, unknown>;
   const v = fields.v;
   if (v === undefined) throw new InvalidMessageFormat("Missing verb 'v'");
+  if (v === 'rs') return { v, s: streamKeys(fields.s) };
   if (!isVerb(v))
     throw new InvalidMessageFormat(`Unknown verb ${JSON.stringify(v)} (expected one of ${VERBS.join(', ')})`);
   if (v === 'c') return { v };
   const c = requireId(fields, 'c', 'channel id', v);
   switch (v) {
     case 'r':
-    case 'w':
     case 'rc':
       return { v, c };
+    case 'w':
+      return withStreamKey({ v, c }, fields.s);
     case 'l':
+      return withStreamKey({ v, c, r: requireId(fields, 'r', 'receiver id', v) }, fields.s);
     case 'rl':
       return { v, c, r: requireId(fields, 'r', 'receiver id', v) };
     case 'd':
@@ -132,10 +160,31 @@ function requireType(fields: Record<string, unknown>, verb: Verb): string {
   );
 }
 
+/** The detail of the refusal of a text nesting deeper than {@link MAX_JSON_DEPTH}. */
+export function tooDeep(what: string): string {
+  return `${what} nests deeper than ${MAX_JSON_DEPTH} levels of arrays and objects`;
+}
+
 /** Leaves `p` out when there is no payload, as eric-sse's server reads a missing `p` as None. */
 export function withPayload<C extends DispatchCommand | BroadcastCommand>(command: C, payload: unknown): C {
   if (payload !== undefined) command.p = payload as JsonValue;
   return command;
+}
+
+function withStreamKey<C extends ListenCommand | WatchCommand>(command: C, key: unknown): C {
+  if (key !== undefined) command.s = streamKey(key);
+  return command;
+}
+
+function streamKey(key: unknown): string {
+  if (typeof key === 'string' && key !== '' && key.length <= MAX_STREAM_KEY_LENGTH) return key;
+  throw new InvalidMessageFormat(`A stream key 's' is a string of 1 to ${MAX_STREAM_KEY_LENGTH} characters`);
+}
+
+function streamKeys(keys: unknown): string[] {
+  if (Array.isArray(keys) && keys.length > 0) return keys.map(streamKey);
+  if (typeof keys === 'string') return [streamKey(keys)];
+  throw new InvalidMessageFormat("Verb 'rs' takes a stream key 's', or a non-empty array of them");
 }
 
 function requireId(fields: Record<string, unknown>, key: 'c' | 'r', what: string, verb: Verb): string {

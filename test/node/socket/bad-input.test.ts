@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SocketClient } from '../../../bridge/index.js';
-import { rawExchange, startServer } from '../helpers/socket.js';
+import { rawExchange, startServer, take } from '../helpers/socket.js';
 
 describe('SocketServer: bad input never kills the server', () => {
   let ctx: Awaited<ReturnType<typeof startServer>>;
@@ -100,6 +100,49 @@ describe('SocketServer: bad input never kills the server', () => {
     await stillServes();
   });
 
+  it('a client dripping its command a byte at a time is cut off at the deadline, however often it writes', async () => {
+    // A byte every 20 ms, each well within the 150 ms allowed, but the whole command takes seconds.
+    const text = `${' '.repeat(100)}{"v": "c"}`;
+    const { reply, sent } = await new Promise<{ reply: string; sent: number }>((resolve) => {
+      const socket = connect(ctx.path);
+      let sent = 0;
+      let reply = '';
+      const drip = setInterval(() => {
+        if (sent < text.length) socket.write(text[sent++]!);
+        else socket.end();
+      }, 20);
+      socket.on('data', (chunk) => (reply += chunk));
+      socket.on('error', () => {});
+      socket.once('close', () => {
+        clearInterval(drip);
+        resolve({ reply, sent });
+      });
+    });
+    expect(reply).toBe("InvalidMessageFormat('No complete command within 150 ms')");
+    expect(sent).toBeLessThan(text.length);
+    await stillServes();
+  });
+
+  it('a command nesting deeper than 1,000 levels is refused at the door: nothing acked, nothing queued', async () => {
+    const deep = `${'['.repeat(1500)}${']'.repeat(1500)}`;
+    for (const v of ['d', 'b']) {
+      const command = `{"v": "${v}", "c": "${channel}", "r": "${listener}", "t": "deep", "p": ${deep}}`;
+      expect(await rawExchange(ctx.path, command)).toBe(
+        "InvalidMessageFormat('Command nests deeper than 1000 levels of arrays and objects')",
+      );
+    }
+    expect(ctx.server.channels.get(channel).queueLength(listener)).toBe(0);
+    // 1,000 levels (the command object is the first) is still accepted, and streams whole.
+    const deepest = JSON.stringify({ v: 'd', c: channel, r: listener, t: 'deepest', p: null }).replace(
+      'null',
+      `${'['.repeat(999)}${']'.repeat(999)}`,
+    );
+    expect(await rawExchange(ctx.path, deepest)).toBe('ack');
+    const [line] = await take(client.stream(channel, listener), 1);
+    expect(line).toBe(`{"event":"deepest","retry":5,"data":${'['.repeat(999)}${']'.repeat(999)}}`);
+    await stillServes();
+  });
+
   it('a client that disconnects mid-command is dropped quietly', async () => {
     await new Promise<void>((resolve) => {
       const socket = connect(ctx.path);
@@ -142,6 +185,23 @@ describe('SocketServer: the default size limit is 1 MiB', () => {
       expect(await rawExchange(ctx.path, over)).toBe(
         `InvalidMessageFormat('Command exceeds the limit of ${1024 * 1024} bytes')`,
       );
+      expect(await client.createChannel()).toMatch(/^\d+$/);
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  it('a 1 MiB command nested 500,000 deep is refused after a short scan, never parsed', async () => {
+    const ctx = await startServer();
+    try {
+      const client = new SocketClient(ctx.path);
+      const c = await client.createChannel();
+      const deep = `{"v": "b", "c": "${c}", "t": "x", "p": ${'['.repeat(500_000)}${']'.repeat(500_000)}}`;
+      expect(deep.length).toBeLessThan(1024 * 1024);
+      const refusal = "InvalidMessageFormat('Command nests deeper than 1000 levels of arrays and objects')";
+      expect(await rawExchange(ctx.path, deep)).toBe(refusal);
+      // Broken JSON past the deep part: the refusal names the depth, so JSON.parse never saw it.
+      expect(await rawExchange(ctx.path, `${deep.slice(0, 600_000)}!`)).toBe(refusal);
       expect(await client.createChannel()).toMatch(/^\d+$/);
     } finally {
       await ctx.close();

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SocketClient } from '../../../bridge/index.js';
-import { InvalidChannelException, InvalidListenerException } from '../../../src/index.js';
-import { startServer, take } from '../helpers/socket.js';
+import { InvalidChannelException, InvalidListenerException, LimitExceeded } from '../../../src/index.js';
+import { startServer, take, until } from '../helpers/socket.js';
 
 describe('SocketServer and SocketClient: the verbs', () => {
   let ctx: Awaited<ReturnType<typeof startServer>>;
@@ -77,6 +77,42 @@ describe('SocketServer and SocketClient: the verbs', () => {
       await expect(new SocketClient(other.path).register(c)).rejects.toThrow(InvalidChannelException);
     } finally {
       await other.close();
+    }
+  });
+});
+
+describe('SocketServer: limits on channels and listeners', () => {
+  it('refuses a channel or a listener past its limit with a typed LimitExceeded; removing one makes room', async () => {
+    const ctx = await startServer({ maxChannels: 3, maxListeners: 4 });
+    try {
+      const client = new SocketClient(ctx.path);
+      const channels = [await client.createChannel(), await client.createChannel(), await client.createChannel()];
+      await expect(client.createChannel()).rejects.toThrow(LimitExceeded);
+      expect(await client.sendRaw({ v: 'c' })).toBe("LimitExceeded('Too many channels: this server holds at most 3')");
+      // Listeners count across channels, watches' included.
+      const [a, b] = channels as [string, string, string];
+      const listeners = [await client.register(a), await client.register(a), await client.register(b)];
+      const watch = client.watch(b)[Symbol.asyncIterator]();
+      const first = watch.next();
+      await until(() => ctx.server.channels.listenerCount === 4, 'the watch to register');
+      const refused = await client.register(b).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(LimitExceeded);
+      expect((refused as LimitExceeded).code).toBe('ERR_LIMIT_EXCEEDED');
+      expect(String(refused)).toBe("LimitExceeded: Too many listeners: this server's channels hold at most 4 in all");
+      await expect(take(client.watch(a), 1)).rejects.toThrow(LimitExceeded);
+      // Room again: a listener removed, a channel (with its listeners) removed, a watch ended.
+      await client.removeListener(a, listeners[0]!);
+      expect(await client.register(a)).toMatch(/^\d+$/);
+      await client.removeChannel(a);
+      expect(ctx.server.channels.listenerCount).toBe(2);
+      expect(await client.createChannel()).toMatch(/^\d+$/);
+      await client.broadcastMessage(b, 'one');
+      expect((await first).done).toBe(false);
+      await watch.return?.();
+      await until(() => ctx.server.channels.listenerCount === 1, 'the watch to go with its stream');
+      expect(ctx.server.channels.listenerCount).toBe(1);
+    } finally {
+      await ctx.close();
     }
   });
 });
