@@ -53,7 +53,7 @@ export type {
   WebSocketConstructor,
   WebSocketLike,
 } from './remote/bridge-client.js';
-export { BridgeClient } from './remote/bridge-client.js';
+export { BridgeClient, DEFAULT_STREAM_WINDOW } from './remote/bridge-client.js';
 // The remote client: the socket protocol's verbs over the WebSocket bridge.
 export { ProtocolClient } from './remote/protocol-client.js';
 export type { RemoteListener } from './remote/remote-channel.js';

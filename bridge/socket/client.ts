@@ -1,13 +1,17 @@
 /** The client of eric-sse's Unix-socket protocol. */
+import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { type Command, ProtocolClient, parseException } from '../../src/index.js';
 import { openCommand } from './connect.js';
 import { lines } from './lines.js';
 
-/** Connects, writes the command and half-closes; a missing server is named plainly. */
-async function open(path: string, command: Command | object): Promise<Socket> {
+/**
+ * Connects, writes the command and half-closes (`attach` adds the reply's listeners first); a
+ * missing server is named plainly.
+ */
+async function open(path: string, command: Command | object, attach: (socket: Socket) => void): Promise<Socket> {
   try {
-    return await openCommand(path, JSON.stringify(command));
+    return await openCommand(path, JSON.stringify(command), attach);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ECONNREFUSED')
@@ -42,29 +46,40 @@ export class SocketClient extends ProtocolClient<string> {
   }
 
   /** Sends any JSON value as a command and resolves with the reply text as it came, errors included. */
-  async sendRaw(command: Command | object): Promise<string> {
-    const socket = await open(this.path, command);
+  sendRaw(command: Command | object): Promise<string> {
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
-      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-      socket.once('error', reject);
-      socket.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      open(this.path, command, (socket) => {
+        socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+        socket.once('error', reject);
+        socket.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      }).catch(reject);
     });
   }
 
   /**
    * Sends a streaming command and yields each event line (JSON, without the newline); an error reply
-   * is thrown typed.
+   * is thrown typed. Leaving the loop early closes the connection and tells an eric-bus server to
+   * end the stream at once (an `rs` for the key the command carried); what the server had already
+   * written into the socket is lost with it (see the README on the window).
    */
   async *streamPayload(command: Command): AsyncGenerator<string, void, undefined> {
-    const socket = await open(this.path, command);
+    const key = randomUUID();
+    // Errors surface through the loop below, which reads the socket's error state.
+    const socket = await open(this.path, { ...command, s: key }, (s) => s.on('error', () => {}));
+    let consumerLeft = false;
     try {
       for await (const line of lines(socket)) {
         if (line === '') continue;
-        yield line.startsWith('{') ? line : unlessError(line);
+        const item = line.startsWith('{') ? line : unlessError(line);
+        // A consumer that leaves does so at a yield; the server's end or error reply never does.
+        consumerLeft = true;
+        yield item;
+        consumerLeft = false;
       }
     } finally {
       socket.destroy();
+      if (consumerLeft) this.sendRaw({ v: 'rs', s: key }).catch(() => {});
     }
   }
 }

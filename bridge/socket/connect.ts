@@ -11,9 +11,12 @@ const EAGAIN_RETRY = { initialDelayMs: 2, maxDelayMs: 250, jitter: 1, maxAttempt
 
 /**
  * Connects to `path`, writes `command` and half-closes, as eric-sse's client does; resolves with the
- * socket, to read the reply from.
+ * socket, to read the reply from. `attach` runs once connected, before the write: it must add the
+ * caller's `error` listener there, since the write can fail at once (EPIPE: a server at its file
+ * descriptor limit, or dying) and an error nobody listens to would end the process. A socket
+ * `attach` destroys is not written to.
  */
-export async function openCommand(path: string, command: string): Promise<Socket> {
+export async function openCommand(path: string, command: string, attach: (socket: Socket) => void): Promise<Socket> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await new Promise<Socket>((resolve, reject) => {
@@ -21,7 +24,8 @@ export async function openCommand(path: string, command: string): Promise<Socket
         socket.once('error', reject);
         socket.once('connect', () => {
           socket.off('error', reject);
-          socket.end(command);
+          attach(socket);
+          if (!socket.destroyed) socket.end(command);
           resolve(socket);
         });
       });

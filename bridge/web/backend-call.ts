@@ -4,6 +4,7 @@
  * as the caller can pass them on (`pause`/`resume`). Speaks nothing but the socket protocol,
  * so any server of it works (ours, eric-sse's Python one).
  */
+import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { BackendUnavailable, formatException, InvalidMessageFormat, parseException } from '../../src/errors.js';
 import { openCommand } from '../socket/connect.js';
@@ -11,6 +12,8 @@ import { isJsonObjectLine, type LineBatch } from './data-frames.js';
 
 /** Where a call's outcome goes. Exactly one of `reply`, `end` or `error` ends a call. */
 export interface BackendCallHandlers {
+  /** The command went out (before any reply); not called when the call fails or is cancelled first. */
+  written?(): void;
   /** The whole plain reply of a non-streaming verb (`ack`, an id). */
   reply(text: string): void;
   /**
@@ -32,8 +35,11 @@ export class BackendCall {
   readonly #streaming: boolean;
   readonly #handlers: BackendCallHandlers;
   readonly #path: string;
+  /** A stream's key (`s`), which an `rs` names to end it on the server when the stream is cancelled. */
+  readonly #key: string | undefined;
   #socket: Socket | undefined;
   #done = false;
+  #written = false;
   #paused = false;
   /** Reply bytes (plain verbs) or the start of an unfinished line (streams). */
   #pending: Buffer[] = [];
@@ -42,8 +48,12 @@ export class BackendCall {
     this.#path = socketPath;
     this.#streaming = streaming;
     this.#handlers = handlers;
-    openCommand(socketPath, JSON.stringify(command)).then(
-      (socket) => this.#attach(socket),
+    this.#key = streaming ? randomUUID() : undefined;
+    const text = JSON.stringify(streaming ? { ...command, s: this.#key } : command);
+    openCommand(socketPath, text, (socket) => this.#attach(socket)).then(
+      () => {
+        if (this.#written && !this.#done) this.#handlers.written?.();
+      },
       (error: NodeJS.ErrnoException) => {
         if (!this.#done)
           this.#fail(
@@ -68,18 +78,27 @@ export class BackendCall {
     if (!this.#done) this.#socket?.resume();
   }
 
-  /** Closes the Unix connection without reporting anything (a cancelled stream, a closed WebSocket). */
-  cancel(): void {
+  /**
+   * Closes the Unix connection without reporting anything (a cancelled stream, a closed WebSocket).
+   * Returns the stream's key when the server may still be serving it (its command went out and it
+   * has not ended): the server cannot see an idle stream's client leave, so the caller sends an
+   * `rs` naming the key.
+   */
+  cancel(): string | undefined {
+    const open = this.#written && !this.#done;
     this.#done = true;
     this.#socket?.destroy();
+    return open ? this.#key : undefined;
   }
 
   #attach(socket: Socket): void {
     this.#socket = socket;
+    // Listening for errors first: the command's write may fail at once.
+    socket.on('error', (error: NodeJS.ErrnoException) => this.#onError(error));
     if (this.#done) return void socket.destroy();
+    this.#written = true;
     socket.on('data', (chunk: Buffer) => (this.#streaming ? this.#onStreamData(chunk) : this.#pending.push(chunk)));
     socket.once('end', () => this.#onEnd());
-    socket.once('error', (error: NodeJS.ErrnoException) => this.#onError(error));
     socket.once('close', () => this.#onEnd());
     if (this.#paused) socket.pause();
   }

@@ -10,7 +10,8 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { VERBS, type Verb } from '../../src/wire/socket-protocol.js';
 import { type Logger, silentLogger } from '../log.js';
 import { type AccessPolicy, checkAccess, generateToken, type Refusal } from './access.js';
-import { BridgeSession } from './session.js';
+import { InFlightLimit } from './in-flight.js';
+import { BridgeSession, type SessionOptions } from './session.js';
 
 /** Options of {@link WebSocketBridge.start}. */
 export interface BridgeOptions {
@@ -33,6 +34,13 @@ export interface BridgeOptions {
   maxFrameBytes?: number;
   /** Streams one WebSocket may have open at once (100); more get a `TooManyStreams` error frame. */
   maxStreams?: number;
+  /**
+   * Commands one WebSocket may have in flight on the socket server at once (32), each on its own
+   * Unix connection; later ones wait their turn in order, and while many wait, its frames are not read.
+   */
+  maxInFlight?: number;
+  /** Commands the whole bridge may have in flight at once (256); the rest wait their turn in order. */
+  maxInFlightTotal?: number;
   /** Interval between heartbeat pings, in ms (30 000); a peer that missed the previous pong is dropped. */
   heartbeatMs?: number;
   /** Where connections and refusals are reported (silent by default). */
@@ -43,6 +51,10 @@ export interface BridgeOptions {
 export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
 /** Open streams allowed per WebSocket by default. */
 export const DEFAULT_MAX_STREAMS = 100;
+/** Commands in flight per WebSocket by default. */
+export const DEFAULT_MAX_IN_FLIGHT = 32;
+/** Commands in flight across the bridge by default. */
+export const DEFAULT_MAX_IN_FLIGHT_TOTAL = 256;
 /** Interval of heartbeat pings; a peer that missed the last pong is dropped. */
 export const DEFAULT_HEARTBEAT_MS = 30_000;
 
@@ -86,10 +98,13 @@ export class WebSocketBridge {
     if (token === '') throw new Error('The bridge token may not be empty');
     const allow = new Set(options.allow ?? VERBS);
     const logger = options.logger ?? silentLogger;
-    const sessionOptions = {
+    const sessionOptions: SessionOptions = {
       socketPath: options.socketPath,
       allow,
       maxStreams: options.maxStreams ?? DEFAULT_MAX_STREAMS,
+      maxInFlight: options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
+      inFlight: new InFlightLimit(options.maxInFlightTotal ?? DEFAULT_MAX_IN_FLIGHT_TOTAL),
+      logger,
     };
     const policy: AccessPolicy = { token, ownOrigin: '', ...(options.origins ? { origins: options.origins } : {}) };
 
@@ -112,7 +127,7 @@ export class WebSocketBridge {
         return refuseUpgrade(socket, refusal ?? { status: 403, reason: 'shutting down' });
       }
       const open = bridge;
-      wss.handleUpgrade(request, socket, head, (ws) => open.#accept(ws, socket as Socket, sessionOptions, logger));
+      wss.handleUpgrade(request, socket, head, (ws) => open.#accept(ws, socket as Socket, sessionOptions));
     });
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject);
@@ -170,7 +185,8 @@ export class WebSocketBridge {
     await closed;
   }
 
-  #accept(ws: WebSocket, tcp: Socket, options: ConstructorParameters<typeof BridgeSession>[2], logger: Logger): void {
+  #accept(ws: WebSocket, tcp: Socket, options: SessionOptions): void {
+    const logger = options.logger;
     const peer: Peer = { session: new BridgeSession(ws, tcp, options), alive: true };
     const from = `${tcp.remoteAddress ?? '?'}:${tcp.remotePort ?? '?'}`;
     this.#peers.set(ws, peer);

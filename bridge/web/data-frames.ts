@@ -20,20 +20,24 @@ const FIN_TEXT = 0x81;
 const CLOSE_BRACE = 0x7d;
 
 /**
- * Encodes one unmasked WebSocket text frame (RFC 6455 §5.2, server to client) per line, each
- * carrying `prefix + line + "}"`, all in one buffer: a chunk of events becomes one socket
- * write instead of two writes per event.
+ * Encodes one unmasked WebSocket text frame (RFC 6455 §5.2, server to client) per line (lines
+ * `from` up to `to` of the batch), each carrying `prefix + line + "}"`, all in one buffer: a
+ * chunk of events becomes one socket write instead of two writes per event.
  */
-export function encodeDataFrames(prefix: Buffer, { sources, starts, ends }: LineBatch): Buffer {
-  const count = starts.length;
+export function encodeDataFrames(
+  prefix: Buffer,
+  { sources, starts, ends }: LineBatch,
+  from = 0,
+  to = starts.length,
+): Buffer {
   let total = 0;
-  for (let i = 0; i < count; i++) {
+  for (let i = from; i < to; i++) {
     const length = prefix.length + ends[i]! - starts[i]! + 1;
     total += length + (length < 126 ? 2 : length < 65536 ? 4 : 10);
   }
   const out = Buffer.allocUnsafe(total);
   let at = 0;
-  for (let i = 0; i < count; i++) {
+  for (let i = from; i < to; i++) {
     const start = starts[i]!;
     const end = ends[i]!;
     const length = prefix.length + end - start + 1;

@@ -1,9 +1,11 @@
 /**
  * One WebSocket on the bridge: its commands and streams in flight by id, each on its own Unix
- * connection; backpressure from the WebSocket to the Unix sockets; everything closed with it.
+ * connection; everything it holds bounded, with backpressure from the WebSocket to the Unix
+ * sockets and from the Unix sockets to the WebSocket's reading; everything closed with it.
  */
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
+import { RingQueue } from '../../src/bus/queue.js';
 import { formatException, InvalidMessageFormat, TooManyStreams, VerbNotAllowed } from '../../src/errors.js';
 import {
   endFrame,
@@ -13,9 +15,11 @@ import {
   parseClientFrame,
   type RelayedCommand,
 } from '../../src/wire/bridge-frames.js';
-import { isStreamingVerb, type Verb } from '../../src/wire/socket-protocol.js';
+import { formatError, isStreamingVerb, type Verb } from '../../src/wire/socket-protocol.js';
+import type { Logger } from '../log.js';
 import { BackendCall } from './backend-call.js';
 import { dataFramePrefix, encodeDataFrames, type LineBatch } from './data-frames.js';
+import type { InFlightLimit } from './in-flight.js';
 
 /** What a session enforces. */
 export interface SessionOptions {
@@ -23,43 +27,103 @@ export interface SessionOptions {
   socketPath: string;
   /** Verbs this bridge forwards. */
   allow: ReadonlySet<Verb>;
-  /** Streams one WebSocket may have open at once. */
+  /** Streams one WebSocket may have open (or waiting to open) at once. */
   maxStreams: number;
+  /** Commands one WebSocket may have in flight on the server at once; the rest wait, in order. */
+  maxInFlight: number;
+  /** The bridge-wide cap on commands in flight, shared by every session. */
+  inFlight: InFlightLimit;
+  /** Where a fault of the bridge is reported. */
+  logger: Logger;
 }
 
-/** Bytes waiting to go out on the WebSocket above which the Unix streams stop being read. */
+/**
+ * Bytes waiting to go out on the WebSocket above which the Unix streams stop being read and the
+ * WebSocket's own frames too (so that replies to a client that does not read stay bounded).
+ */
 const HIGH_WATER = 1 << 20;
 const OPEN = 1;
+
+/** One command or stream of this WebSocket, from its frame to its last reply. */
+interface Call {
+  readonly id: FrameId;
+  readonly command: RelayedCommand;
+  readonly streaming: boolean;
+  /** The frame's size, counted while the call waits for its turn. */
+  readonly bytes: number;
+  state: 'waiting' | 'running' | 'done';
+  backend?: BackendCall;
+  /** It holds one of the in-flight slots: from its start until its reply (a stream: until its command is out). */
+  holdsSlot: boolean;
+  /** `data` frames the client will still take (its window); Infinity when it set none. */
+  credit: number;
+  /** Whether its Unix connection is paused (session backpressure or no credit). */
+  paused: boolean;
+  /** A stream's `data` frame prefix. */
+  prefix?: Buffer;
+  /** Event lines held back for want of credit (one read at most), and the frame that ends the stream after them. */
+  held?: LineBatch;
+  last?: string;
+}
 
 export class BridgeSession {
   readonly #ws: WebSocket;
   readonly #tcp: Socket;
   readonly #options: SessionOptions;
-  readonly #calls = new Map<FrameId, { call: BackendCall; streaming: boolean }>();
+  /** Calls by id, waiting or running. */
+  readonly #calls = new Map<FrameId, Call>();
+  /** Calls waiting for a slot, in the order their frames came (cancelled ones are skipped). */
+  readonly #waiting = new RingQueue<Call>();
+  #waitingCount = 0;
+  #waitingBytes = 0;
+  #running = 0;
   #streams = 0;
-  #paused = false;
+  /** A request for a slot is pending with the bridge-wide limit. */
+  #asking = false;
+  #pumping = false;
+  #streamsPaused = false;
+  #readingPaused = false;
   #closed = false;
 
   constructor(ws: WebSocket, tcp: Socket, options: SessionOptions) {
     this.#ws = ws;
     this.#tcp = tcp;
     this.#options = options;
-    ws.on('message', (data: Buffer, isBinary: boolean) => this.#onFrame(data, isBinary));
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.#onMessage(data, isBinary));
     ws.once('close', () => this.close());
-    tcp.on('drain', () => this.#resumeStreams());
+    tcp.on('drain', () => this.#updateFlow());
   }
 
-  /** Closes every Unix connection this WebSocket opened. */
+  /** Closes every Unix connection this WebSocket opened and tells the server its streams have gone. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const { call } of this.#calls.values()) call.cancel();
+    if (this.#asking) this.#options.inFlight.cancel(this.#onSlot);
+    const keys: string[] = [];
+    for (const call of this.#calls.values()) {
+      const key = call.backend?.cancel();
+      if (key !== undefined) keys.push(key);
+      call.state = 'done';
+      this.#release(call);
+    }
     this.#calls.clear();
-    this.#streams = 0;
+    while (this.#waiting.take() !== undefined);
+    if (keys.length > 0) this.#removeStreams(keys);
+  }
+
+  #onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.#closed) return;
+    try {
+      this.#onFrame(data, isBinary);
+    } catch (error) {
+      // A fault of the bridge: that frame fails, the WebSocket and the process go on.
+      this.#options.logger.error(`bridge: a frame failed: ${error instanceof Error ? error.message : String(error)}`);
+      this.#send(errorFrame(null, formatError(error)));
+    }
+    this.#updateFlow();
   }
 
   #onFrame(data: Buffer, isBinary: boolean): void {
-    if (this.#closed) return;
     if (isBinary)
       return this.#send(
         errorFrame(null, formatException(new InvalidMessageFormat('Frames are JSON text, not binary'))),
@@ -67,6 +131,7 @@ export class BridgeSession {
     const frame = parseClientFrame(data.toString('utf8'));
     if (frame.kind === 'invalid') return this.#send(errorFrame(frame.id, frame.error));
     if (frame.kind === 'cancel') return this.#cancel(frame.id);
+    if (frame.kind === 'credit') return this.#credit(frame.id, frame.credit);
     const { id, verb, command } = frame;
     if (this.#calls.has(id))
       return this.#refuse(id, new InvalidMessageFormat(`Id ${JSON.stringify(id)} is already in flight`));
@@ -79,44 +144,158 @@ export class BridgeSession {
         new TooManyStreams(`This connection already has ${this.#options.maxStreams} streams open`),
       );
     }
-    this.#start(id, command, streaming);
+    const call: Call = {
+      id,
+      command,
+      streaming,
+      bytes: data.length,
+      state: 'waiting',
+      holdsSlot: false,
+      credit: streaming ? (frame.credit ?? Infinity) : Infinity,
+      paused: false,
+    };
+    this.#calls.set(id, call);
+    if (streaming) this.#streams++;
+    this.#waiting.push(call);
+    this.#waitingCount++;
+    this.#waitingBytes += call.bytes;
+    this.#pump();
   }
 
-  #start(id: FrameId, command: RelayedCommand, streaming: boolean): void {
-    const prefix = streaming ? dataFramePrefix(id) : undefined;
-    const settle = () => {
-      this.#calls.delete(id);
-      if (streaming) this.#streams--;
-    };
-    const call = new BackendCall(this.#options.socketPath, command, streaming, {
-      reply: (text) => {
-        settle();
-        this.#send(okFrame(id, text));
-      },
-      lines: (batch) => this.#sendLines(prefix!, batch),
-      end: () => {
-        settle();
-        this.#send(endFrame(id));
-      },
-      error: (text) => {
-        settle();
-        this.#send(errorFrame(id, text));
-      },
-    });
-    this.#calls.set(id, { call, streaming });
-    if (streaming) {
-      this.#streams++;
-      if (this.#paused) call.pause();
+  /** Starts waiting calls while this WebSocket and the bridge have slots for them. */
+  #pump(): void {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      while (!this.#closed && !this.#asking && this.#waitingCount > 0 && this.#running < this.#options.maxInFlight) {
+        this.#asking = true;
+        // Granted at once (then #onSlot has run) or later, when another call gives its slot back.
+        this.#options.inFlight.acquire(this.#onSlot);
+      }
+    } finally {
+      this.#pumping = false;
     }
   }
 
+  readonly #onSlot = (): void => {
+    this.#asking = false;
+    const call = this.#closed ? undefined : this.#nextWaiting();
+    if (!call) return this.#options.inFlight.release();
+    call.holdsSlot = true;
+    this.#running++;
+    this.#start(call);
+    this.#pump();
+    this.#updateFlow();
+  };
+
+  #nextWaiting(): Call | undefined {
+    for (let call = this.#waiting.take(); call !== undefined; call = this.#waiting.take()) {
+      if (call.state !== 'waiting') continue;
+      this.#waitingCount--;
+      this.#waitingBytes -= call.bytes;
+      return call;
+    }
+    return undefined;
+  }
+
+  #start(call: Call): void {
+    const { id, streaming } = call;
+    call.state = 'running';
+    if (streaming) call.prefix = dataFramePrefix(id);
+    try {
+      call.backend = new BackendCall(this.#options.socketPath, call.command, streaming, {
+        // A stream holds its slot only while its command goes out; then it is capped by maxStreams.
+        written: () => {
+          if (!streaming) return;
+          this.#release(call);
+          this.#pump();
+        },
+        reply: (text) => this.#finish(call, okFrame(id, text)),
+        lines: (batch) => this.#sendLines(call, batch),
+        end: () => this.#finish(call, endFrame(id)),
+        error: (text) => this.#finish(call, errorFrame(id, text)),
+      });
+    } catch (error) {
+      this.#options.logger.error(`bridge: command ${JSON.stringify(id)} failed: ${(error as Error).message}`);
+      return this.#finish(call, errorFrame(id, formatError(error)));
+    }
+    if (streaming) this.#applyFlow(call);
+  }
+
+  /** The call's last frame; a stream's waits behind the lines it holds back. */
+  #finish(call: Call, frame: string): void {
+    if (call.state === 'done') return;
+    if (call.held) {
+      call.last = frame;
+      return;
+    }
+    this.#settle(call);
+    this.#send(frame);
+  }
+
+  #settle(call: Call): void {
+    call.state = 'done';
+    if (this.#calls.get(call.id) === call) this.#calls.delete(call.id);
+    if (call.streaming) this.#streams--;
+    this.#release(call);
+    this.#pump();
+  }
+
+  #release(call: Call): void {
+    if (!call.holdsSlot) return;
+    call.holdsSlot = false;
+    this.#running--;
+    this.#options.inFlight.release();
+  }
+
   #cancel(id: FrameId): void {
-    const entry = this.#calls.get(id);
+    const call = this.#calls.get(id);
     // A cancel of a finished (or unknown) stream is not an error: its end may have crossed the cancel.
-    if (!entry?.streaming) return;
+    if (!call?.streaming) return;
     this.#calls.delete(id);
     this.#streams--;
-    entry.call.cancel();
+    if (call.state === 'waiting') {
+      this.#waitingCount--;
+      this.#waitingBytes -= call.bytes;
+      // Only cancelled calls left: drop them now rather than when a slot comes.
+      if (this.#waitingCount === 0) while (this.#waiting.take() !== undefined);
+    }
+    call.state = 'done';
+    const key = call.backend?.cancel();
+    this.#release(call);
+    if (key !== undefined) this.#removeStreams([key]);
+    this.#pump();
+  }
+
+  #credit(id: FrameId, credit: number): void {
+    const call = this.#calls.get(id);
+    // Credit for a stream that has ended may cross its end frame: not an error either.
+    if (!call?.streaming) return;
+    call.credit += credit;
+    if (call.held) this.#sendHeld(call);
+    this.#applyFlow(call);
+  }
+
+  /**
+   * Tells the server that these streams' client has gone (`rs`), through the bridge-wide limit:
+   * an idle stream would otherwise hold its connection, and a watch its listener, until the next
+   * message. A server that does not know `rs` (eric-sse's) answers an error, which is ignored.
+   */
+  #removeStreams(keys: string[]): void {
+    const limit = this.#options.inFlight;
+    limit.acquire(() => {
+      const done = () => limit.release();
+      try {
+        new BackendCall(this.#options.socketPath, { v: 'rs', s: keys }, false, {
+          reply: done,
+          lines: () => {},
+          end: done,
+          error: done,
+        });
+      } catch {
+        done();
+      }
+    });
   }
 
   #refuse(id: FrameId, error: Error): void {
@@ -124,30 +303,89 @@ export class BridgeSession {
   }
 
   #send(frame: string | Buffer): void {
-    if (this.#ws.readyState === OPEN) this.#ws.send(frame, { binary: false });
+    if (this.#ws.readyState !== OPEN) return;
+    this.#ws.send(frame, { binary: false });
+    if (this.#tcp.writableLength > HIGH_WATER) this.#updateFlow();
   }
 
   /**
    * A chunk's worth of events as one write of ready-made frames, straight to the WebSocket's
    * TCP socket: `ws` sends each frame as two writes, which costs more than the relaying itself.
    * Safe because `ws` (without compression) writes whole frames synchronously, so frames never
-   * interleave; nothing is written once the WebSocket is closing. Once the socket backs up, the
-   * Unix streams stop being read, which stops the server taking messages from the queues.
+   * interleave; nothing is written once the WebSocket is closing. Only as many as the stream's
+   * credit allows go out; the rest are held back and the stream's Unix connection is paused. Once
+   * the socket backs up, the Unix streams stop being read, which stops the server taking messages
+   * from the queues.
    */
-  #sendLines(prefix: Buffer, batch: LineBatch): void {
+  #sendLines(call: Call, batch: LineBatch): void {
     if (this.#ws.readyState !== OPEN) return;
-    this.#tcp.write(encodeDataFrames(prefix, batch));
-    if (!this.#paused && this.#tcp.writableLength > HIGH_WATER) this.#pauseStreams();
+    const count = batch.starts.length;
+    if (count <= call.credit) {
+      this.#tcp.write(encodeDataFrames(call.prefix!, batch));
+      call.credit -= count;
+    } else {
+      const room = call.credit;
+      if (room > 0) this.#tcp.write(encodeDataFrames(call.prefix!, batch, 0, room));
+      // The batch's arrays are reused by the next read: keep copies (the bytes are the socket's own chunks).
+      call.held = {
+        sources: batch.sources.slice(room),
+        starts: batch.starts.slice(room),
+        ends: batch.ends.slice(room),
+      };
+      call.credit = 0;
+    }
+    if (!this.#streamsPaused && this.#tcp.writableLength > HIGH_WATER) this.#updateFlow();
+    else if (call.credit <= 0) this.#applyFlow(call);
   }
 
-  #pauseStreams(): void {
-    this.#paused = true;
-    for (const { call, streaming } of this.#calls.values()) if (streaming) call.pause();
+  /** Sends what the stream held back, as far as its credit now goes; then the frame that ended it, if any. */
+  #sendHeld(call: Call): void {
+    const held = call.held!;
+    const count = held.starts.length;
+    const n = Math.min(count, call.credit);
+    if (n > 0 && this.#ws.readyState === OPEN) this.#tcp.write(encodeDataFrames(call.prefix!, held, 0, n));
+    call.credit -= n;
+    if (n < count) {
+      held.sources.splice(0, n);
+      held.starts.splice(0, n);
+      held.ends.splice(0, n);
+      return;
+    }
+    call.held = undefined;
+    const last = call.last;
+    if (last === undefined) return;
+    call.last = undefined;
+    this.#settle(call);
+    this.#send(last);
   }
 
-  #resumeStreams(): void {
-    if (!this.#paused || this.#closed) return;
-    this.#paused = false;
-    for (const { call, streaming } of this.#calls.values()) if (streaming) call.resume();
+  /** Pauses or resumes one stream's Unix connection: paused while the WebSocket is backed up or its credit is spent. */
+  #applyFlow(call: Call): void {
+    if (call.state !== 'running' || !call.backend) return;
+    const pause = this.#streamsPaused || call.credit <= 0 || call.held !== undefined;
+    if (pause === call.paused) return;
+    call.paused = pause;
+    if (pause) call.backend.pause();
+    else call.backend.resume();
+  }
+
+  /**
+   * Backpressure, both ways: while more than {@link HIGH_WATER} bytes wait to go out on the
+   * WebSocket, the Unix streams are not read; while that holds, or this WebSocket has a full
+   * queue of commands waiting for a slot, its frames are not read either.
+   */
+  #updateFlow(): void {
+    if (this.#closed) return;
+    const full = this.#tcp.writableLength > HIGH_WATER;
+    if (full !== this.#streamsPaused) {
+      this.#streamsPaused = full;
+      for (const call of this.#calls.values()) if (call.streaming) this.#applyFlow(call);
+    }
+    // The queue's length counts cancelled calls not yet skipped too: they hold memory as well.
+    const backlog = full || this.#waiting.length >= this.#options.maxInFlight || this.#waitingBytes >= HIGH_WATER;
+    if (backlog === this.#readingPaused) return;
+    this.#readingPaused = backlog;
+    if (backlog) this.#ws.pause();
+    else this.#ws.resume();
   }
 }

@@ -1,7 +1,7 @@
 import type { SSEEvent } from '../bus/sse.js';
-import { BridgeRefused, ClientClosed, ConnectionLost, errorFromFrame } from '../errors.js';
+import { BridgeRefused, ClientClosed, ConnectionLost, errorFromFrame, InvalidMessageFormat } from '../errors.js';
 import { log } from '../log.js';
-import { CANCEL_VERB, type FrameId, parseReplyFrame, type ReplyFrame } from '../wire/bridge-frames.js';
+import { CANCEL_VERB, CREDIT_VERB, type FrameId, parseReplyFrame, type ReplyFrame } from '../wire/bridge-frames.js';
 import type { Command } from '../wire/socket-protocol.js';
 import { type BackoffOptions, backoffDelay } from './backoff.js';
 import { ProtocolClient } from './protocol-client.js';
@@ -43,14 +43,32 @@ export interface BridgeClientOptions {
    * browsers do not expose the upgrade's status. The global `fetch` by default.
    */
   fetch?: ProbeFetch;
+  /**
+   * Events a stream may hold ahead of its consumer (default 256): the bridge sends no more until the
+   * consumer has taken some, and the rest stay queued on the server. `Infinity` turns the window off.
+   */
+  streamWindow?: number;
 }
 
 const OPEN = 1;
 
-/** A command or stream waiting for its reply; `sent` is false until the current socket carries it. */
+/** Events a stream holds ahead of its consumer by default. */
+export const DEFAULT_STREAM_WINDOW = 256;
+
+/**
+ * A command or stream waiting for its reply; `sent` is false until the current socket carries it. A
+ * stream counts the credit it `granted` the bridge on that socket and the events it `received`.
+ */
 type Pending =
   | { kind: 'request'; frame: string; sent: boolean; resolve: (reply: string) => void; reject: (error: Error) => void }
-  | { kind: 'stream'; frame: string; sent: boolean; sink: StreamSink<SSEEvent> };
+  | {
+      kind: 'stream';
+      command: Command;
+      sent: boolean;
+      sink: StreamSink<SSEEvent>;
+      granted: number;
+      received: number;
+    };
 
 /**
  * The socket protocol's verbs over an eric-bus WebSocket bridge, for the browser: the same
@@ -74,6 +92,7 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
   readonly #WebSocket: WebSocketConstructor;
   readonly #reconnect: BackoffOptions | false;
   readonly #fetch: ProbeFetch | undefined;
+  readonly #window: number;
   readonly #pending = new Map<FrameId, Pending>();
   readonly #stateListeners = new Set<(state: BridgeState) => void>();
   #socket: WebSocketLike | null = null;
@@ -95,6 +114,10 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
     this.#WebSocket = Impl;
     this.#reconnect = options.reconnect ?? {};
     this.#fetch = options.fetch ?? (typeof fetch === 'function' ? (u) => fetch(u) : undefined);
+    const window = options.streamWindow ?? DEFAULT_STREAM_WINDOW;
+    if (!(window === Infinity || (Number.isSafeInteger(window) && window > 0)))
+      throw new RangeError(`streamWindow is a positive whole number of events or Infinity, not ${window}`);
+    this.#window = window;
     this.#open();
   }
 
@@ -130,16 +153,29 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
     if (this.#failure) return Promise.reject(this.#failure);
     return new Promise((resolve, reject) => {
       const id = this.#nextId++;
-      this.#track(id, { kind: 'request', frame: frameText(id, command), sent: false, resolve, reject });
+      let frame: string;
+      try {
+        frame = frameText(id, command);
+      } catch (error) {
+        // A payload JSON cannot write (too deep for the stack, a cycle, a BigInt).
+        return reject(new InvalidMessageFormat(`The command cannot be sent as JSON: ${(error as Error).message}`));
+      }
+      this.#track(id, { kind: 'request', frame, sent: false, resolve, reject });
     });
   }
 
-  /** Opens a stream: its events in order; `break` sends a cancel. Re-opened after a reconnection. */
+  /**
+   * Opens a stream: its events in order; `break` sends a cancel. Re-opened after a reconnection. It
+   * holds at most `streamWindow` events ahead of the consumer: the rest wait on the server.
+   */
   streamPayload(command: Command): AsyncIterableIterator<SSEEvent> {
     const id = this.#nextId++;
-    const { stream, sink } = pushStream<SSEEvent>(() => this.#cancel(id));
+    const { stream, sink } = pushStream<SSEEvent>(
+      () => this.#cancel(id),
+      () => this.#grant(id),
+    );
     if (this.#failure) sink.finish(this.#failure);
-    else this.#track(id, { kind: 'stream', frame: frameText(id, command), sent: false, sink });
+    else this.#track(id, { kind: 'stream', command, sent: false, sink, granted: 0, received: 0 });
     return stream;
   }
 
@@ -151,12 +187,28 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
 
   #track(id: FrameId, pending: Pending): void {
     this.#pending.set(id, pending);
-    if (this.#socket?.readyState === OPEN) this.#send(pending);
+    if (this.#socket?.readyState === OPEN) this.#send(pending, id);
   }
 
-  #send(pending: Pending): void {
+  #send(pending: Pending, id: FrameId): void {
     pending.sent = true;
-    this.#socket!.send(pending.frame);
+    if (pending.kind === 'request') return this.#socket!.send(pending.frame);
+    // A (re-)opened stream may take its window, less what still waits for the consumer.
+    pending.received = 0;
+    pending.granted = this.#window === Infinity ? Infinity : Math.max(0, this.#window - pending.sink.queued);
+    const credit = pending.granted === Infinity ? {} : { credit: pending.granted };
+    this.#socket!.send(frameText(id, { ...pending.command, ...credit }));
+  }
+
+  /** The consumer took an event: once half the window is free, the bridge may send that many more. */
+  #grant(id: FrameId): void {
+    const pending = this.#pending.get(id);
+    if (pending?.kind !== 'stream' || !pending.sent || pending.granted === Infinity) return;
+    if (this.#socket?.readyState !== OPEN) return;
+    const room = this.#window - (pending.granted - pending.received) - pending.sink.queued;
+    if (room * 2 < this.#window) return;
+    pending.granted += room;
+    this.#socket.send(JSON.stringify({ id, v: CREDIT_VERB, credit: room }));
   }
 
   #cancel(id: FrameId): void {
@@ -193,7 +245,7 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
       this.#attempt = 0;
       this.#setState('connected');
       // Insertion order: streams and queued commands go out in the order they were made.
-      for (const pending of this.#pending.values()) if (!pending.sent && this.#socket === socket) this.#send(pending);
+      for (const [id, pending] of this.#pending) if (!pending.sent && this.#socket === socket) this.#send(pending, id);
     };
     socket.onmessage = (event: { data: unknown }) => {
       if (this.#socket === socket && typeof event.data === 'string') this.#receive(event.data);
@@ -227,7 +279,10 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
   }
 
   #feedStream(frame: ReplyFrame, pending: Extract<Pending, { kind: 'stream' }>): void {
-    if ('data' in frame) return pending.sink.push(frame.data);
+    if ('data' in frame) {
+      pending.received++;
+      return pending.sink.push(frame.data);
+    }
     this.#pending.delete(frame.id!);
     if ('end' in frame) pending.sink.finish();
     else if ('error' in frame) pending.sink.finish(errorFromFrame(frame.error));

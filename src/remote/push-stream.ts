@@ -8,15 +8,21 @@ export interface StreamSink<T> {
   finish(error?: Error): void;
   /** True once the stream has ended or been cancelled. */
   readonly finished: boolean;
+  /** How many items wait for the consumer. */
+  readonly queued: number;
 }
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
 
 /**
  * An async iterator fed by pushes: items wait in an O(1) queue until the consumer asks.
- * `return()` (what `break` calls) drops what is queued and calls `onCancel` once.
+ * `return()` (what `break` calls) drops what is queued and calls `onCancel` once. `onTake` is
+ * told each time the consumer has taken an item (how a feeder paces itself to the consumer).
  */
-export function pushStream<T>(onCancel: () => void): { stream: AsyncIterableIterator<T>; sink: StreamSink<T> } {
+export function pushStream<T>(
+  onCancel: () => void,
+  onTake: () => void = () => {},
+): { stream: AsyncIterableIterator<T>; sink: StreamSink<T> } {
   const queue = new RingQueue<T>();
   let ended = false;
   let cancelled = false;
@@ -44,13 +50,20 @@ export function pushStream<T>(onCancel: () => void): { stream: AsyncIterableIter
     get finished() {
       return ended || cancelled;
     },
+    get queued() {
+      return queue.length;
+    },
   };
 
   const stream: AsyncIterableIterator<T> = {
     async next(): Promise<IteratorResult<T>> {
       for (;;) {
         if (cancelled) return DONE;
-        if (queue.length > 0) return { value: queue.take() as T, done: false };
+        if (queue.length > 0) {
+          const value = queue.take() as T;
+          onTake();
+          return { value, done: false };
+        }
         if (ended) {
           const error = failure;
           failure = undefined;

@@ -6,13 +6,22 @@
  */
 import type { SSEEvent } from '../bus/sse.js';
 import { formatException, InvalidMessageFormat } from '../errors.js';
-import { isVerb, type Verb } from './socket-protocol.js';
+import { nestsDeeperThan, stringEnd, valueEnd } from './json-depth.js';
+import { isVerb, tooDeep, type Verb } from './socket-protocol.js';
 
 /** A request id: chosen by the client, echoed in every reply frame. */
 export type FrameId = number | string;
 
-/** The one verb that is the bridge's own: stops the stream with the frame's id. */
+/** The bridge's own verb that stops the stream with the frame's id. */
 export const CANCEL_VERB = 'cancel';
+
+/**
+ * The bridge's own verb that lets the stream with the frame's id send `credit` more events:
+ * `{"id": 7, "v": "credit", "credit": 128}`. A stream frame that carries `credit` (its window)
+ * gets at most that many `data` frames before the client grants more; the bridge holds the rest
+ * back, and the server keeps them queued. Without `credit`, a stream is not limited.
+ */
+export const CREDIT_VERB = 'credit';
 
 /** The bridge's plain reply: `{"id": 7, "ok": "ack"}`. */
 export interface OkFrame {
@@ -72,16 +81,23 @@ export type RelayedCommand = { v: Verb } & Partial<Record<Exclude<(typeof COMMAN
 
 /** A client frame, read. */
 export type ClientFrame =
-  | { kind: 'command'; id: FrameId; verb: Verb; command: RelayedCommand }
+  | { kind: 'command'; id: FrameId; verb: Verb; command: RelayedCommand; credit?: number }
   | { kind: 'cancel'; id: FrameId }
+  | { kind: 'credit'; id: FrameId; credit: number }
   | { kind: 'invalid'; id: FrameId | null; error: string };
 
 /**
  * Reads one client frame. A frame that is not a JSON object with a usable `id` is `invalid`
  * with id null; one with an id but no known verb is `invalid` with that id. The socket
- * command is the frame's protocol keys (`v c r t p`) only: the rest stays at the bridge.
+ * command is the frame's protocol keys (`v c r t p`) only: the rest stays at the bridge. A frame
+ * nesting deeper than the socket protocol allows is `invalid` before it is parsed (its id is
+ * read from its top level alone).
  */
 export function parseClientFrame(text: string): ClientFrame {
+  if (nestsDeeperThan(text)) {
+    const id = topLevelValue(text, 'id');
+    return invalid(isFrameId(id) ? id : null, tooDeep('Frame'));
+  }
   let frame: unknown;
   try {
     frame = JSON.parse(text);
@@ -96,12 +112,51 @@ export function parseClientFrame(text: string): ClientFrame {
   if (!isFrameId(id)) return invalid(null, "Frame 'id' must be a number or a string");
   const verb = fields.v;
   if (verb === CANCEL_VERB) return { kind: 'cancel', id };
+  const credit = fields.credit;
+  if (credit !== undefined && !(Number.isSafeInteger(credit) && (credit as number) >= 0))
+    return invalid(id, "Frame 'credit' must be a whole number of events, 0 or more");
+  if (verb === CREDIT_VERB) {
+    return credit === undefined ? invalid(id, "Missing 'credit'") : { kind: 'credit', id, credit: credit as number };
+  }
   if (!isVerb(verb)) {
     return invalid(id, verb === undefined ? "Missing verb 'v'" : `Unknown verb ${JSON.stringify(verb)}`);
   }
   const command: Partial<Record<(typeof COMMAND_KEYS)[number], unknown>> = {};
   for (const key of COMMAND_KEYS) if (fields[key] !== undefined) command[key] = fields[key];
-  return { kind: 'command', id, verb, command: command as RelayedCommand };
+  const read: ClientFrame = { kind: 'command', id, verb, command: command as RelayedCommand };
+  if (credit !== undefined) read.credit = credit as number;
+  return read;
+}
+
+/** The value of a top-level key of a JSON object's text, read without parsing the rest; undefined when unreadable. */
+function topLevelValue(text: string, key: string): unknown {
+  const quoted = JSON.stringify(key);
+  let i = skipSpace(text, 0);
+  if (text[i] !== '{') return undefined;
+  for (i = skipSpace(text, i + 1); text[i] === '"'; i = skipSpace(text, i + 1)) {
+    const nameEnd = stringEnd(text, i);
+    const name = text.slice(i, nameEnd);
+    i = skipSpace(text, nameEnd);
+    if (text[i] !== ':') return undefined;
+    const start = skipSpace(text, i + 1);
+    const end = valueEnd(text, start);
+    if (name === quoted) {
+      try {
+        return JSON.parse(text.slice(start, end));
+      } catch {
+        return undefined;
+      }
+    }
+    i = skipSpace(text, end);
+    if (text[i] !== ',') return undefined;
+  }
+  return undefined;
+}
+
+function skipSpace(text: string, from: number): number {
+  let i = from;
+  while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
+  return i;
 }
 
 function invalid(id: FrameId | null, detail: string): ClientFrame {

@@ -1,5 +1,6 @@
 /** Fixtures for the bridge tests: a socket server with a bridge in front, and a raw frame client. */
 import { readdirSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import { type BridgeOptions, type SocketServerOptions, WebSocketBridge } from '../../../bridge/index.js';
 import type { FrameId, ReplyFrame } from '../../../src/wire/bridge-frames.js';
@@ -63,6 +64,11 @@ export class FrameClient {
     }
   }
 
+  /** How many frames of `id` have arrived and not been taken. */
+  pending(id: FrameId | null): number {
+    return this.#queues.get(id)?.length ?? 0;
+  }
+
   /** Sends a command and returns its one reply frame. */
   async call(id: FrameId, command: Record<string, unknown>): Promise<ReplyFrame> {
     this.send({ id, ...command });
@@ -89,4 +95,46 @@ export class FrameClient {
 /** How many file descriptors this process holds (Linux). */
 export function openFds(): number {
   return readdirSync('/proc/self/fd').length;
+}
+
+/**
+ * A stand-in socket server (the bridge speaks nothing but the protocol) that holds every command
+ * until `release()`, so a test sees exactly how many Unix connections the bridge has open at once.
+ */
+export async function heldBackend(path: string) {
+  const held: Socket[] = [];
+  const commands: Record<string, unknown>[] = [];
+  let open = 0;
+  let peak = 0;
+  let holding = true;
+  const server = createServer({ allowHalfOpen: true }, (socket) => {
+    peak = Math.max(peak, ++open);
+    socket.once('close', () => open--);
+    socket.on('error', () => {});
+    let text = '';
+    socket.on('data', (chunk) => (text += chunk));
+    socket.once('end', () => {
+      commands.push(JSON.parse(text) as Record<string, unknown>);
+      if (holding) held.push(socket);
+      else socket.end('ack');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen({ path, backlog: 4096 }, resolve));
+  return {
+    path,
+    commands,
+    /** Connections open now, and the most ever open at once. */
+    get open() {
+      return open;
+    },
+    get peak() {
+      return peak;
+    },
+    /** Answers `ack` to every held command, and to every later one at once. */
+    release() {
+      holding = false;
+      for (const socket of held.splice(0)) socket.end('ack');
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }

@@ -27,10 +27,21 @@ export interface Running {
   kill: () => void;
 }
 
-/** Starts the CLI and resolves once its stdout contains `ready` (a string, or a pattern whose match is kept). */
-export function startCli(args: string[], ready: string | RegExp): Promise<Running & { match: RegExpExecArray | null }> {
+/**
+ * Starts the CLI and resolves once its stdout contains `ready` (a string, or a pattern whose match is kept).
+ * `fdLimit` runs it under `ulimit -n` (as a process short of file descriptors); `env` adds to its environment.
+ */
+export function startCli(
+  args: string[],
+  ready: string | RegExp,
+  { fdLimit, env }: { fdLimit?: number; env?: Record<string, string> } = {},
+): Promise<Running & { match: RegExpExecArray | null }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const [command, argv] =
+      fdLimit === undefined
+        ? [process.execPath, [CLI, ...args]]
+        : ['sh', ['-c', `ulimit -n ${fdLimit} && exec "$0" "$@"`, process.execPath, CLI, ...args]];
+    const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));

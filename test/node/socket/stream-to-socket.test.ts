@@ -1,7 +1,8 @@
+import { connect } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SocketClient } from '../../../bridge/index.js';
 import { Message, SSEChannelContainer } from '../../../src/index.js';
-import { sleep, startServer, take, until } from '../helpers/socket.js';
+import { rawExchange, sleep, startServer, take, until } from '../helpers/socket.js';
 
 describe('SocketServer streaming', () => {
   let ctx: Awaited<ReturnType<typeof startServer>>;
@@ -94,21 +95,86 @@ describe('SocketServer streaming', () => {
     expect(new Set(lines.map((line) => JSON.parse(line).data)).size).toBe(1000);
   });
 
-  it('a consumer that leaves an idle stream loses nothing: the next message goes to the next stream', async () => {
+  it('a consumer that leaves an idle stream releases it on the server at once, and loses nothing', async () => {
     const c = await client.createChannel();
     const l = await client.register(c);
     const a = client.stream(c, l)[Symbol.asyncIterator]();
     await client.dispatch(c, l, 'n', 0);
     expect(JSON.parse((await a.next()).value as string).data).toBe(0);
+    const watches = Array.from({ length: 100 }, () => client.watch(c)[Symbol.asyncIterator]());
+    const firsts = watches.map((w) => w.next());
+    await until(() => ctx.server.streams === 101, 'the watches to open');
+    await client.broadcastMessage(c, 'hello');
+    await Promise.all(firsts);
     await a.return?.();
+    await Promise.all(watches.map((w) => w.return?.()));
+    // No message is needed for the server to let go: the client said it was leaving.
+    await until(() => ctx.server.streams === 0, 'the server to end every stream');
+    expect(ctx.server.channels.get(c).size).toBe(1); // the watches' listeners went with their streams
+    for (let i = 1; i <= 3; i++) await client.dispatch(c, l, 'n', i);
+    expect(ctx.server.channels.get(c).queueLength(l)).toBe(3);
+    const b = await take(client.stream(c, l), 3);
+    expect(b.map((line) => JSON.parse(line).data)).toEqual([1, 2, 3]);
+  });
+
+  it('a client that vanishes without a word is noticed at the next write, which goes back to the queue', async () => {
+    const c = await client.createChannel();
+    const l = await client.register(c);
+    // A raw client (eric-sse's, say) that sends no rs: the server cannot tell it has gone.
+    const socket = connect(ctx.path);
+    socket.on('error', () => {});
+    socket.end(JSON.stringify({ v: 'l', c, r: l }));
+    await until(() => ctx.server.streams === 1, 'the stream to open');
+    socket.destroy();
+    await new Promise((resolve) => socket.once('close', resolve));
     expect(ctx.server.streams).toBe(1);
-    // The server cannot see the departure until it writes; that write fails and the message goes back.
     await client.dispatch(c, l, 'n', 1);
     expect(ctx.server.streams).toBe(0);
     expect(ctx.server.channels.get(c).queueLength(l)).toBe(1);
-    for (let i = 2; i <= 3; i++) await client.dispatch(c, l, 'n', i);
-    const b = await take(client.stream(c, l), 3);
-    expect(b.map((line) => JSON.parse(line).data)).toEqual([1, 2, 3]);
+    await client.dispatch(c, l, 'n', 2);
+    const b = await take(client.stream(c, l), 2);
+    expect(b.map((line) => JSON.parse(line).data)).toEqual([1, 2]);
+  });
+
+  it('an rs that comes before its stream ends that stream as it begins', async () => {
+    const c = await client.createChannel();
+    expect(await client.sendRaw({ v: 'rs', s: 'gone-early' })).toBe('ack');
+    const reply = await rawExchange(ctx.path, JSON.stringify({ v: 'w', c, s: 'gone-early' }));
+    expect(reply).toBe('');
+    expect(ctx.server.channels.get(c).size).toBe(0);
+    // The key is spent: a stream that happens to reuse it later is served.
+    const w = client.watch(c)[Symbol.asyncIterator]();
+    const first = w.next();
+    await until(() => ctx.server.streams === 1, 'the watch to open');
+    await client.broadcastMessage(c, 'ok');
+    expect(JSON.parse((await first).value as string).event).toBe('ok');
+    await w.return?.();
+  });
+
+  it("SocketClient.stream's window: break loses at most what sat in the socket, about 300 KiB of lines", async () => {
+    const c = await client.createChannel();
+    const l = await client.register(c);
+    const channel = ctx.server.channels.get(c);
+    const total = 20_000;
+    const pad = 'x'.repeat(250);
+    for (let i = 0; i < total; i++) channel.dispatch(l, new Message('m', { i, pad }));
+    const lineBytes = JSON.stringify({ event: 'm', retry: 5, data: { i: total, pad } }).length + 1;
+    const stream = client.stream(c, l)[Symbol.asyncIterator]();
+    for (let i = 0; i < 100; i++) expect(JSON.parse((await stream.next()).value as string).data.i).toBe(i);
+    // Let the pipeline fill while the consumer does not read, then leave.
+    let last = -1;
+    for (let i = 0; i < 200 && channel.queueLength(l) !== last; i++) {
+      last = channel.queueLength(l);
+      await sleep(20);
+    }
+    await stream.return?.();
+    await until(() => ctx.server.streams === 0, 'the stream to end');
+    const lost = total - 100 - channel.queueLength(l);
+    expect(lost * lineBytes).toBeLessThanOrEqual(300 * 1024);
+    const rest = await take(client.stream(c, l), channel.queueLength(l));
+    expect(rest.map((line) => JSON.parse(line).data.i)).toEqual(
+      Array.from({ length: rest.length }, (_, k) => total - rest.length + k),
+    );
   });
 
   it('paces a stream when the channels have a stream delay', async () => {
@@ -123,6 +189,38 @@ describe('SocketServer streaming', () => {
       expect(lines.map((line) => JSON.parse(line).data)).toEqual([0, 1, 2]);
     } finally {
       await paced.close();
+    }
+  });
+});
+
+describe('SocketServer streaming: a message that cannot be streamed', () => {
+  it('is streamed as one _eric_error event in its place; no stream ends, nothing else is lost', async () => {
+    const errors: string[] = [];
+    const ctx = await startServer({ logger: { info() {}, error: (m) => errors.push(m) } });
+    try {
+      const client = new SocketClient(ctx.path);
+      const c = await client.createChannel();
+      const watches = Array.from({ length: 100 }, () => take(client.watch(c), 3));
+      await until(() => ctx.server.streams === 100, 'the watches to open');
+      const channel = ctx.server.channels.get(c);
+      // In-process, a payload JSON cannot write: a cycle (the wire refuses what cannot stream).
+      const cyclic: Record<string, unknown> = {};
+      cyclic.self = cyclic;
+      await client.broadcastMessage(c, 'before', 1);
+      channel.broadcast(new Message('poison', cyclic as never));
+      await client.broadcastMessage(c, 'after', 2);
+      for (const lines of await Promise.all(watches)) {
+        const events = lines.map((line) => JSON.parse(line));
+        expect(events.map((e) => e.event)).toEqual(['before', '_eric_error', 'after']);
+        expect(events[1].data).toEqual({
+          type: 'poison',
+          message: expect.stringMatching(/^This message cannot be streamed: Converting circular structure/),
+        });
+      }
+      expect(errors).toHaveLength(100);
+      expect(await client.createChannel()).toMatch(/^\d+$/);
+    } finally {
+      await ctx.close();
     }
   });
 });

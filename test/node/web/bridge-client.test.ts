@@ -19,7 +19,7 @@ import {
   VerbNotAllowed,
 } from '../../../src/index.js';
 import { startStack } from '../helpers/bridge.js';
-import { take, tempDir } from '../helpers/socket.js';
+import { sleep, take, tempDir, until } from '../helpers/socket.js';
 
 type Stack = Awaited<ReturnType<typeof startStack>>;
 const fast = { initialDelayMs: 10, maxDelayMs: 100 };
@@ -74,6 +74,39 @@ describe('BridgeClient (Node, ws injected) against a real bridge and SocketServe
       (e) => e.data,
     );
     expect(rest.slice(-3)).toEqual([3, 4, 5]);
+  });
+
+  it("a slow consumer's stream holds at most its window ahead; after break the rest is still queued", async () => {
+    stack = await startStack();
+    client = new BridgeClient(stack.bridge.url, { WebSocket, streamWindow: 64 });
+    const c = await client.createChannel();
+    const l = await client.register(c);
+    const channel = stack.backend.server.channels.get(c);
+    const total = 20_000;
+    const pad = 'x'.repeat(250);
+    for (let i = 0; i < total; i++) channel.dispatch(l, new Message('m', { i, pad }));
+    const lineBytes = JSON.stringify({ event: 'm', retry: 5, data: { i: total, pad } }).length + 1;
+    // At most the window, plus what sits between the server and the bridge: the Unix socket's buffers
+    // and what the bridge has read (README: about 400 KiB).
+    const window = 64 + Math.ceil((450 * 1024) / lineBytes);
+    const stream = client.stream(c, l)[Symbol.asyncIterator]();
+    for (let i = 0; i < 100; i++) expect(((await stream.next()).value as SSEEvent<{ i: number }>).data.i).toBe(i);
+    // The consumer stops for a while: the server stops handing messages out.
+    let last = -1;
+    for (let i = 0; i < 200 && channel.queueLength(l) !== last; i++) {
+      last = channel.queueLength(l);
+      await sleep(20);
+    }
+    expect(total - 100 - channel.queueLength(l)).toBeLessThanOrEqual(window);
+    await stream.return?.();
+    await until(() => stack!.backend.server.streams === 0, 'the stream to end on the server');
+    const queued = channel.queueLength(l);
+    expect(total - 100 - queued).toBeLessThanOrEqual(window);
+    // The next stream gets exactly what was queued, in order: nothing twice.
+    const rest = await take(client.stream(c, l), queued);
+    expect(rest.map((e) => (e as SSEEvent<{ i: number }>).data.i)).toEqual(
+      Array.from({ length: queued }, (_, k) => total - queued + k),
+    );
   });
 
   it('streams many at once over one WebSocket', async () => {

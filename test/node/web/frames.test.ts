@@ -1,8 +1,10 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocketBridge } from '../../../bridge/index.js';
+import { Message } from '../../../src/index.js';
+import type { ReplyFrame } from '../../../src/wire/bridge-frames.js';
 import { FrameClient, startStack } from '../helpers/bridge.js';
-import { tempDir } from '../helpers/socket.js';
+import { sleep, tempDir, until } from '../helpers/socket.js';
 
 type Stack = Awaited<ReturnType<typeof startStack>>;
 
@@ -104,15 +106,61 @@ describe('bridge: every verb through the frame envelope', () => {
     expect(await ws.next(4)).toMatchObject({ data: { event: 'first' } });
     ws.send({ id: 4, v: 'cancel' });
     const channel = stack.backend.server.channels.get(c);
+    // The bridge tells the server (rs): the idle stream ends at once, before any message comes.
+    await until(() => stack.backend.server.streams === 0, 'the server to end the cancelled stream');
     for (let n = 0; n < 3; n++) await ws.call(10 + n, { v: 'd', c, r, t: 'later', p: n });
-    // The server finds the Unix connection closed at its next write and puts the message back.
-    for (let i = 0; i < 1000 && stack.backend.server.streams > 0; i++)
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    expect(stack.backend.server.streams).toBe(0);
     expect(channel.queueLength(r)).toBe(3);
     // The id is free again, and a new stream on the listener gets exactly the queued messages.
     ws.send({ id: 4, v: 'l', c, r });
     expect((await ws.until(4, 3)).map((f) => (f as { data: { data: number } }).data.data)).toEqual([0, 1, 2]);
+  });
+
+  it('a stream with a window gets that many events, then more as credit comes; the rest stays queued', async () => {
+    const c = ((await ws.call(1, { v: 'c' })) as { ok: string }).ok;
+    const r = ((await ws.call(2, { v: 'r', c })) as { ok: string }).ok;
+    const channel = stack.backend.server.channels.get(c);
+    const pad = 'x'.repeat(1000);
+    for (let n = 0; n < 2000; n++) channel.dispatch(r, new Message('n', { n, pad }));
+    ws.send({ id: 3, v: 'l', c, r, credit: 10 });
+    const ns = (frames: ReplyFrame[]) => frames.map((f) => (f as { data: { data: { n: number } } }).data.data.n);
+    const from = (start: number, count: number) => Array.from({ length: count }, (_, k) => start + k);
+    expect(ns(await ws.until(3, 10))).toEqual(from(0, 10));
+    await sleep(100);
+    expect(ws.pending(3)).toBe(0);
+    // The bridge holds back one read and the socket buffers another few hundred KB: the server keeps the rest.
+    expect(channel.queueLength(r)).toBeGreaterThan(1000);
+    ws.send({ id: 3, v: 'credit', credit: 5 });
+    expect(ns(await ws.until(3, 5))).toEqual(from(10, 5));
+    await sleep(100);
+    expect(ws.pending(3)).toBe(0);
+    ws.send({ id: 3, v: 'credit', credit: 1985 });
+    expect(ns(await ws.until(3, 1985))).toEqual(from(15, 1985));
+    // Out of credit again: the stream's end waits behind the events held back, in order.
+    channel.dispatch(r, new Message('n', 'last'));
+    expect(await ws.call(4, { v: 'rl', c, r })).toEqual({ id: 4, ok: 'ack' });
+    await sleep(100);
+    expect(ws.pending(3)).toBe(0);
+    ws.send({ id: 3, v: 'credit', credit: 1 });
+    expect(await ws.next(3)).toEqual({ id: 3, data: { event: 'n', retry: 5, data: 'last' } });
+    await sleep(100);
+    expect(ws.pending(3)).toBe(0);
+    ws.send({ id: 3, v: 'credit', credit: 1 });
+    expect(await ws.until(3)).toEqual([
+      { id: 3, data: { event: '_eric_channel_closed', retry: 5, data: null } },
+      { id: 3, end: true },
+    ]);
+  });
+
+  it('a frame nesting 5,000 or 50,000 deep is refused under its id; the bridge serves on', async () => {
+    const c = ((await ws.call(1, { v: 'c' })) as { ok: string }).ok;
+    for (const depth of [5000, 50_000]) {
+      ws.send(`{"id":${depth},"v":"b","c":"${c}","t":"x","p":${'['.repeat(depth)}${']'.repeat(depth)}}`);
+      expect(await ws.next(depth)).toEqual({
+        id: depth,
+        error: "InvalidMessageFormat('Frame nests deeper than 1000 levels of arrays and objects')",
+      });
+    }
+    expect(await ws.call(2, { v: 'c' })).toEqual({ id: 2, ok: expect.stringMatching(/^\d+$/) });
   });
 
   it('a frame that is not a JSON object with an id gets an id-null error; the connection stays usable', async () => {

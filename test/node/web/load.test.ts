@@ -1,8 +1,11 @@
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SocketClient } from '../../../bridge/index.js';
+import { SocketClient, WebSocketBridge } from '../../../bridge/index.js';
 import { Message } from '../../../src/index.js';
-import { FrameClient, openFds, startStack } from '../helpers/bridge.js';
-import { until } from '../helpers/socket.js';
+import type { ReplyFrame } from '../../../src/wire/bridge-frames.js';
+import { FrameClient, heldBackend, openFds, startStack } from '../helpers/bridge.js';
+import { startCli } from '../helpers/cli.js';
+import { sleep, tempDir, until } from '../helpers/socket.js';
 
 type Stack = Awaited<ReturnType<typeof startStack>>;
 
@@ -32,9 +35,7 @@ describe('bridge under load', () => {
 
     await Promise.all(clients.map((ws) => ws.close()));
     await until(() => stack!.bridge.connections === 0, 'every WebSocket to close');
-    // The server learns that an idle stream's client has gone at its next write (Unix sockets
-    // give no other sign after the half-close): one broadcast lets it notice all 500.
-    await direct.broadcastMessage(c, 'after', null);
+    // No message is needed for the server to let the idle streams go: the bridge tells it (rs).
     await until(
       () => stack!.bridge.connections === 0 && stack!.backend.server.streams === 0 && openFds() <= baseline,
       'every connection and descriptor to be released',
@@ -56,8 +57,6 @@ describe('bridge under load', () => {
     expect(openFds()).toBeGreaterThanOrEqual(baseline + 40);
     ws.ws.terminate();
     await until(() => stack!.bridge.connections === 0, 'every WebSocket to close');
-    // The server notices idle streams' departure at its next write.
-    await new SocketClient(stack.backend.path).broadcastMessage(c, 'after', null);
     await until(
       () => stack!.backend.server.streams === 0 && openFds() < baseline,
       'the streams and their descriptors to be released',
@@ -65,6 +64,130 @@ describe('bridge under load', () => {
     expect(stack.backend.server.streams).toBe(0);
     expect(stack.bridge.connections).toBe(0);
     expect(openFds()).toBeLessThan(baseline); // the WebSocket's own pair went too
+  });
+
+  it('cancelling 100 idle watches releases them on the server at once: connections, fds, listeners', async () => {
+    stack = await startStack();
+    const ws = await FrameClient.open(stack.bridge.url);
+    const c = ((await ws.call('c', { v: 'c' })) as { ok: string }).ok;
+    const baseline = openFds();
+    for (let i = 0; i < 100; i++) ws.send({ id: i, v: 'w', c });
+    await until(() => stack!.backend.server.streams === 100, '100 watches to open');
+    for (let i = 0; i < 100; i++) ws.send({ id: i, v: 'cancel' });
+    // Nothing is dispatched: the channel stays quiet, and still the server lets go.
+    await until(
+      () => stack!.backend.server.streams === 0 && openFds() <= baseline,
+      'the server side of every cancelled watch to be released',
+    );
+    expect(stack.backend.server.channels.get(c).size).toBe(0);
+    await ws.close();
+  });
+
+  it('a client that does not read its replies is not read either: what waits for it stays bounded', async () => {
+    let run = 0;
+    const logger = { info: (line: string) => void (line.startsWith('command d') && run++), error() {} };
+    stack = await startStack({}, { logger });
+    const ws = await FrameClient.open(stack.bridge.url);
+    const c = ((await ws.call('c', { v: 'c' })) as { ok: string }).ok;
+    ws.ws.pause(); // reads nothing from now on
+    const total = 3000;
+    const r = 'x'.repeat(8000); // each reply is an error naming this listener: about 8 KB
+    for (let i = 0; i < total; i++) ws.send({ id: i, v: 'd', c, r, t: 'n' });
+    // Wait until the server has had no command for a second (bounded).
+    let last = -1;
+    for (let quiet = 0, i = 0; quiet < 20 && i < 600; i++) {
+      quiet = run > 0 && run === last ? quiet + 1 : 0;
+      last = run;
+      await sleep(50);
+    }
+    // The socket buffers on the way hold some replies, the bridge 1 MiB: the other frames are not even read.
+    expect(run).toBeGreaterThan(0);
+    expect(run).toBeLessThan(total / 2);
+    ws.ws.resume();
+    const replies = await Promise.all(Array.from({ length: total }, (_, i) => ws.next(i)));
+    expect(replies.every((f) => 'error' in f && f.error.startsWith('InvalidListenerException('))).toBe(true);
+    expect(run).toBe(total);
+    await ws.close();
+  });
+
+  it('caps commands in flight per WebSocket and bridge-wide; the rest wait their turn, in order', async () => {
+    const { dir, cleanup } = tempDir();
+    const backend = await heldBackend(join(dir, 'held.sock'));
+    const bridge = await WebSocketBridge.start({
+      socketPath: backend.path,
+      port: 0,
+      maxInFlight: 8,
+      maxInFlightTotal: 12,
+    });
+    const clients: FrameClient[] = [];
+    try {
+      const flood = await FrameClient.open(bridge.url);
+      const other = await FrameClient.open(bridge.url);
+      const third = await FrameClient.open(bridge.url);
+      clients.push(flood, other, third);
+      for (let i = 0; i < 2000; i++) flood.send({ id: i, v: 'd', c: '1', r: '1', t: 'n', p: i });
+      await until(() => backend.open === 8, "the flood's first 8 commands to reach the server");
+      // Another WebSocket is not behind the flood's 1,992 waiting commands.
+      other.send({ id: 'other', v: 'c' });
+      await until(() => backend.open === 9, "the other client's command to reach the server");
+      for (let i = 0; i < 20; i++) third.send({ id: i, v: 'b', c: '1', t: 'm', p: i });
+      await until(() => backend.open === 12, 'the bridge-wide limit to fill');
+      expect(backend.commands.filter((c) => c.t === 'n').map((c) => c.p)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+      await sleep(100);
+      expect(backend.peak).toBe(12);
+      backend.release();
+      const replies = await Promise.all([
+        ...Array.from({ length: 2000 }, (_, i) => flood.next(i)),
+        other.next('other'),
+        ...Array.from({ length: 20 }, (_, i) => third.next(i)),
+      ]);
+      expect(replies.every((f) => 'ok' in f && f.ok === 'ack')).toBe(true);
+      expect(backend.peak).toBe(12);
+      expect(backend.commands).toHaveLength(2021);
+    } finally {
+      for (const client of clients) await client.close();
+      await bridge.close();
+      await backend.close();
+      cleanup();
+    }
+  });
+
+  it('a socket server out of descriptors, then killed, mid-burst: every frame answered, the bridge lives', async () => {
+    const { dir, cleanup } = tempDir();
+    const path = join(dir, 'bus.sock');
+    const server = await startCli(['serve', '--socket', path], 'serving on', { fdLimit: 36 });
+    const bridge = await WebSocketBridge.start({ socketPath: path, port: 0 });
+    const ws = await FrameClient.open(bridge.url);
+    try {
+      const answered = async (from: number, count: number) => {
+        const ids = Array.from({ length: count }, (_, i) => from + i);
+        for (const id of ids) ws.send({ id, v: 'c' });
+        return Promise.all(ids.map((id) => ws.next(id)));
+      };
+      // Each frame is answered: a channel id, or a typed error naming the trouble (EPIPE, ECONNRESET).
+      const starved = await answered(0, 500);
+      const kinds = (frames: ReplyFrame[]) =>
+        new Set(frames.map((f) => ('ok' in f ? 'ok' : 'error' in f ? f.error.split('(')[0] : 'other')));
+      expect([...kinds(starved)].every((kind) => kind === 'ok' || kind === 'BackendUnavailable')).toBe(true);
+      expect(kinds(starved).has('ok')).toBe(true);
+      const firstReply = new Promise((resolve) => ws.ws.once('message', resolve));
+      const burst = answered(500, 500);
+      await firstReply;
+      server.child.kill('SIGKILL');
+      const cut = await burst;
+      expect([...kinds(cut)].every((kind) => kind === 'ok' || kind === 'BackendUnavailable')).toBe(true);
+      expect(kinds(cut).has('BackendUnavailable')).toBe(true);
+      // The bridge is still there, and says why nothing works.
+      expect(await ws.call('after', { v: 'c' })).toEqual({
+        id: 'after',
+        error: expect.stringMatching(/^BackendUnavailable\(/),
+      });
+    } finally {
+      server.kill();
+      await ws.close();
+      await bridge.close();
+      cleanup();
+    }
   });
 
   it('backpressure: a WebSocket that does not read stops the Unix stream; messages stay queued', async () => {
