@@ -1,4 +1,5 @@
 /** The bridge's command-line flags, shared by `eric-bus bridge` and `eric-bus up`. */
+import { readFileSync } from 'node:fs';
 import { isVerb, VERBS, type Verb } from '../../src/wire/socket-protocol.js';
 import { UsageError } from '../errors.js';
 import type { BridgeOptions } from '../web/bridge.js';
@@ -7,10 +8,16 @@ import { positiveInt } from './args.js';
 /** The port both commands use when `--port` is not given. */
 export const DEFAULT_PORT = 8765;
 
+/** The environment variable the token is read from when no flag gives it. */
+export const TOKEN_ENV = 'ERIC_BUS_TOKEN';
+
 /** The flags' `--help` lines. */
 export const BRIDGE_FLAGS_USAGE = `  --port N            TCP port (default ${DEFAULT_PORT}; 0 picks a free one)
   --host H            interface to listen on (default 127.0.0.1)
-  --token T           the shared token (default: a random one, printed)
+  --token-file FILE   read the shared token from FILE (its first line); or set it in
+                      the environment as ${TOKEN_ENV} (default: a random one, printed)
+  --token T           the token itself; other local users can read it in the process
+                      list, so prefer --token-file or ${TOKEN_ENV}
   --origin O          an allowed page origin; repeat for more, '*' for any
                       (default: localhost, 127.0.0.1 and [::1] on any port)
   --allow VERBS       comma-separated verbs to forward, e.g. l,w for a read-only
@@ -24,6 +31,7 @@ export const bridgeFlagOptions = {
   port: { type: 'string' },
   host: { type: 'string' },
   token: { type: 'string' },
+  'token-file': { type: 'string' },
   origin: { type: 'string', multiple: true },
   allow: { type: 'string' },
   'max-frame': { type: 'string' },
@@ -36,20 +44,25 @@ export interface BridgeFlagValues {
   port?: string;
   host?: string;
   token?: string;
+  'token-file'?: string;
   origin?: string[];
   allow?: string;
   'max-frame'?: string;
   'max-streams'?: string;
 }
 
-/** Turns the parsed flags into bridge options; a bad value throws a {@link UsageError}. */
-export function bridgeOptionsFromFlags(values: BridgeFlagValues): Omit<BridgeOptions, 'socketPath' | 'logger'> {
+/**
+ * Turns the parsed flags into bridge options; a bad value throws a {@link UsageError}. The token
+ * comes from `--token`, else `--token-file`, else {@link TOKEN_ENV} in `env`.
+ */
+export function bridgeOptionsFromFlags(
+  values: BridgeFlagValues,
+  env: NodeJS.ProcessEnv = process.env,
+): Omit<BridgeOptions, 'socketPath' | 'logger'> {
   const options: Omit<BridgeOptions, 'socketPath' | 'logger'> = { port: port(values.port) };
   if (values.host !== undefined) options.host = values.host;
-  if (values.token !== undefined) {
-    if (values.token === '') throw new UsageError('--token may not be empty');
-    options.token = values.token;
-  }
+  const token = tokenFrom(values, env);
+  if (token !== undefined) options.token = token;
   if (values.origin !== undefined) options.origins = values.origin;
   if (values.allow !== undefined) options.allow = verbs(values.allow);
   const maxFrame = positiveInt(values['max-frame'], '--max-frame');
@@ -57,6 +70,26 @@ export function bridgeOptionsFromFlags(values: BridgeFlagValues): Omit<BridgeOpt
   const maxStreams = positiveInt(values['max-streams'], '--max-streams');
   if (maxStreams !== undefined) options.maxStreams = maxStreams;
   return options;
+}
+
+function tokenFrom(values: BridgeFlagValues, env: NodeJS.ProcessEnv): string | undefined {
+  if (values.token !== undefined && values['token-file'] !== undefined)
+    throw new UsageError('give the token once: --token or --token-file');
+  let token: string | undefined;
+  let from: string;
+  if (values.token !== undefined) [token, from] = [values.token, '--token'];
+  else if (values['token-file'] !== undefined) [token, from] = [readTokenFile(values['token-file']), '--token-file'];
+  else [token, from] = [env[TOKEN_ENV], TOKEN_ENV];
+  if (token === '') throw new UsageError(`${from} gives an empty token`);
+  return token;
+}
+
+function readTokenFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').split(/\r?\n/, 1)[0]!.trim();
+  } catch (error) {
+    throw new UsageError(`--token-file: cannot read ${path} (${(error as NodeJS.ErrnoException).code})`);
+  }
 }
 
 /** The port: 0 (any free one) is allowed, unlike the other numbers. */

@@ -9,7 +9,7 @@ import type { Command } from './command.js';
 
 export const bridge: Command = {
   summary: 'a WebSocket bridge to a socket server, for browsers',
-  usage: `Usage: eric-bus bridge --socket PATH [--port N] [--host H] [--token T] [--origin O]...
+  usage: `Usage: eric-bus bridge --socket PATH [--port N] [--host H] [--token-file FILE] [--origin O]...
                       [--allow VERBS] [--max-frame BYTES] [--max-streams N] [--verbose]
 
 Accepts WebSocket connections and relays each command frame to the socket server at PATH

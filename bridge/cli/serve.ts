@@ -1,22 +1,27 @@
 /** `eric-bus serve`: runs a SocketServer until SIGINT/SIGTERM. */
 
+import { dirname } from 'node:path';
 import { createLogger } from '../log.js';
 import { SocketServer } from '../socket/server.js';
+import { isSharedDir } from '../socket/socket-file.js';
 import { parseCommandArgs, positiveInt, required, withUsage } from './args.js';
 import type { Command } from './command.js';
+import { SERVER_FLAGS_USAGE, serverFlagOptions, serverOptionsFromFlags } from './server-flags.js';
 
 export const serve: Command = {
   summary: 'serve the eric-sse socket protocol on a Unix socket',
   usage: `Usage: eric-bus serve --socket PATH [options]
 
 Serves eric-sse 0.6.1's Unix-socket protocol (one JSON command per connection) with
-in-memory channels. The socket file is created mode 0600; a stale one is replaced.
-SIGINT/SIGTERM shut down gracefully and remove the file.
+in-memory channels. The socket file is created mode 0600, and its directory mode 0700 if
+it does not exist yet; a stale socket file is replaced. SIGINT/SIGTERM shut down gracefully
+and remove the file.
 
 Options:
   --socket PATH         the socket file to listen on (required)
   --max-command BYTES   largest accepted command (default 1048576)
-  --idle-timeout MS     how long a silent client is waited for (default 30000)
+  --idle-timeout MS     how long a client has to send its whole command (default 30000)
+${SERVER_FLAGS_USAGE}
   --verbose             log connections and commands on stderr
   -h, --help            show this help`,
   run: (argv) =>
@@ -25,14 +30,22 @@ Options:
         socket: { type: 'string' },
         'max-command': { type: 'string' },
         'idle-timeout': { type: 'string' },
+        ...serverFlagOptions,
         verbose: { type: 'boolean', default: false },
       });
       const path = required(values.socket, '--socket');
       await SocketServer.start(path, {
         maxBytes: positiveInt(values['max-command'], '--max-command'),
         idleTimeoutMs: positiveInt(values['idle-timeout'], '--idle-timeout'),
+        ...serverOptionsFromFlags(values),
         logger: createLogger(values.verbose),
       });
       console.log(`eric-bus: serving on ${path}`);
+      if (await isSharedDir(path))
+        process.stderr.write(
+          `eric-bus serve: warning: other users can create files in ${dirname(path)}: one of them could ` +
+            'listen on this path while the server is down and answer its clients; prefer a private ' +
+            'directory (serve makes a missing one, mode 0700)\n',
+        );
     }),
 };

@@ -1,9 +1,11 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { BridgeClient, VerbNotAllowed } from '../../../src/index.js';
+import { BridgeClient, LimitExceeded, VerbNotAllowed } from '../../../src/index.js';
+import { FrameClient } from '../helpers/bridge.js';
 import { type Running, runCli as run, startCli } from '../helpers/cli.js';
-import { startServer } from '../helpers/socket.js';
+import { startServer, tempDir } from '../helpers/socket.js';
 
 describe('eric-bus bridge / up (CLI)', () => {
   const children: Running[] = [];
@@ -66,6 +68,84 @@ describe('eric-bus bridge / up (CLI)', () => {
     } finally {
       await backend.close();
     }
+  });
+
+  it.each([[[]], [['--thread']]])('up %j lives through frames nesting 5,000 and 50,000 deep', async (flags) => {
+    const up = await startCli(['up', '--port', '0', ...flags], /bridge at (ws:\/\/\S+)/);
+    children.push(up);
+    const ws = await FrameClient.open(up.match![1]!);
+    const c = ((await ws.call('c', { v: 'c' })) as { ok: string }).ok;
+    for (const depth of [5000, 50_000]) {
+      ws.send(`{"id":${depth},"v":"b","c":"${c}","t":"x","p":${'['.repeat(depth)}${']'.repeat(depth)}}`);
+      expect(await ws.next(depth)).toEqual({
+        id: depth,
+        error: "InvalidMessageFormat('Frame nests deeper than 1000 levels of arrays and objects')",
+      });
+    }
+    await ws.close();
+    // The process, its bridge and its server all still serve a new client.
+    const client = new BridgeClient(up.match![1]!, { WebSocket });
+    expect(await client.createChannel()).toMatch(/^\d+$/);
+    client.close();
+    expect(up.child.exitCode).toBe(null);
+  });
+
+  it.each([
+    ['--token-file', (file: string) => ({ args: ['--token-file', file], env: {} })],
+    ['ERIC_BUS_TOKEN', () => ({ args: [], env: { ERIC_BUS_TOKEN: 'from-a-secret-place' } })],
+  ])('the token can come from %s, out of sight of other users (not in the command line)', async (_, how) => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const file = join(dir, 'token');
+      writeFileSync(file, 'from-a-secret-place\n', { mode: 0o600 });
+      const { args, env } = how(file);
+      const up = await startCli(['up', '--port', '0', ...args], /bridge at (ws:\/\/\S+)/, { env });
+      children.push(up);
+      expect(up.match![1]).toMatch(/\?token=from-a-secret-place$/);
+      expect(readFileSync(`/proc/${up.child.pid}/cmdline`, 'utf8')).not.toContain('from-a-secret-place');
+      const client = new BridgeClient(up.match![1]!, { WebSocket });
+      expect(await client.createChannel()).toMatch(/^\d+$/);
+      client.close();
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('token flags: --token-file and --token are exclusive; an unreadable or empty file is a usage error', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const both = await run(['bridge', '--socket', 'x', '--token', 'a', '--token-file', 'b']);
+      expect([both.code, both.stderr]).toEqual([2, expect.stringMatching(/give the token once/)]);
+      const missing = await run(['bridge', '--socket', 'x', '--token-file', join(dir, 'none')]);
+      expect([missing.code, missing.stderr]).toEqual([2, expect.stringMatching(/cannot read .*none \(ENOENT\)/)]);
+      writeFileSync(join(dir, 'empty'), '\n');
+      const empty = await run(['bridge', '--socket', 'x', '--token-file', join(dir, 'empty')]);
+      expect([empty.code, empty.stderr]).toEqual([2, expect.stringMatching(/--token-file gives an empty token/)]);
+      for (const name of ['bridge', 'up']) {
+        const help = await run([name, '--help']);
+        expect(help.stdout).toMatch(/--token-file FILE +read the shared token from FILE/);
+        expect(help.stdout).toContain('ERIC_BUS_TOKEN');
+      }
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('up --max-channels / --max-listeners cap the server: past them, a typed LimitExceeded', async () => {
+    const up = await startCli(
+      ['up', '--port', '0', '--max-channels', '1', '--max-listeners', '1'],
+      /bridge at (ws:\S+)/,
+    );
+    children.push(up);
+    const client = new BridgeClient(up.match![1]!, { WebSocket });
+    const c = await client.createChannel();
+    await expect(client.createChannel()).rejects.toBeInstanceOf(LimitExceeded);
+    await client.register(c);
+    await expect(client.register(c)).rejects.toThrow(
+      "Too many listeners: this server's channels hold at most 1 in all",
+    );
+    client.close();
+    expect((await run(['up', '--max-channels', '0'])).stderr).toMatch(/--max-channels takes a positive integer/);
   });
 
   it('bridge warns when no server listens at its socket yet, and starts anyway', async () => {

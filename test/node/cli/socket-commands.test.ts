@@ -82,6 +82,31 @@ describe('eric-bus serve / send / listen', () => {
     expect(stdout).toBe(`InvalidMessageFormat('Unknown verb "x" (expected one of c, r, d, b, l, w, rl, rc)')\n`);
   });
 
+  it('serve --max-channels / --max-listeners: past them, a LimitExceeded reply (exit 1)', async () => {
+    const t = tempDir();
+    const capped = join(t.dir, 'capped.sock');
+    const server = await startCli(
+      ['serve', '--socket', capped, '--max-channels', '1', '--max-listeners', '2'],
+      'serving on',
+    );
+    try {
+      const c = (await runCli(['send', '--socket', capped, 'create-channel'])).stdout.trim();
+      const refused = await runCli(['send', '--socket', capped, 'create-channel']);
+      expect([refused.code, refused.stderr]).toEqual([
+        1,
+        "LimitExceeded('Too many channels: this server holds at most 1')\n",
+      ]);
+      for (let i = 0; i < 2; i++) expect((await runCli(['send', '--socket', capped, 'add-listener', c])).code).toBe(0);
+      const full = await runCli(['send', '--socket', capped, 'add-listener', c]);
+      expect(full.stderr).toBe(`LimitExceeded("Too many listeners: this server's channels hold at most 2 in all")\n`);
+      expect((await runCli(['serve', '--help'])).stdout).toMatch(/--max-channels N[\s\S]*--max-listeners N/);
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
+      t.cleanup();
+    }
+  });
+
   it('usage mistakes are one line and exit 2', async () => {
     for (const args of [
       ['send', 'create-channel'],

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { existsSync, lstatSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SocketClient, SocketServer } from '../../../bridge/index.js';
 import { type Running, startCli } from '../helpers/cli.js';
-import { tempDir } from '../helpers/socket.js';
+import { tempDir, until } from '../helpers/socket.js';
 
 describe('the socket file', () => {
   const cleanups: (() => unknown)[] = [];
@@ -62,6 +62,31 @@ describe('the socket file', () => {
       `${path} exists and is not a socket; not replacing it`,
     );
     expect(lstatSync(path).isFile()).toBe(true);
+  });
+
+  it('its directory is made private (0700) when it does not exist yet; an existing one is left as it is', async () => {
+    const base = dir();
+    const path = join(base, 'run', 'eric-bus', 'bus.sock');
+    const server = await serve(path);
+    expect(statSync(join(base, 'run', 'eric-bus')).mode & 0o777).toBe(0o700);
+    expect(statSync(join(base, 'run')).mode & 0o777).toBe(0o700);
+    expect(await new SocketClient(path).createChannel()).toMatch(/^\d+$/);
+    await server.shutdown();
+    const shared = join(base, 'shared');
+    mkdirSync(shared);
+    chmodSync(shared, 0o755);
+    await serve(join(shared, 'bus.sock'));
+    expect(statSync(shared).mode & 0o777).toBe(0o755);
+  });
+
+  it("`eric-bus serve` warns when other users can create files in the socket's directory", async () => {
+    const shared = join(dir(), 'shared');
+    mkdirSync(shared);
+    chmodSync(shared, 0o1777);
+    const running: Running = await startCli(['serve', '--socket', join(shared, 'bus.sock')], 'serving on');
+    cleanups.push(running.kill);
+    await until(() => running.stderr().includes('warning'), 'the warning');
+    expect(running.stderr()).toContain(`warning: other users can create files in ${shared}`);
   });
 
   it('a client of a path where nothing listens gets a clear error', async () => {
