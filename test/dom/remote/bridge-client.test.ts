@@ -20,10 +20,12 @@ describe('BridgeClient with the page WebSocket (happy-dom)', () => {
     await channel.dispatch(alice, new Message('hello', { to: 'alice' }));
     await channel.broadcast(new Message('news', [1, 2]));
     expect(await take(channel.messageStream(alice), 2)).toEqual([
-      { event: 'hello', retry: 5, data: { to: 'alice' } },
-      { event: 'news', retry: 5, data: [1, 2] },
+      { event: 'hello', retry: 5, data: { to: 'alice' }, id: `${alice.id}:1` },
+      { event: 'news', retry: 5, data: [1, 2], id: `${alice.id}:2` },
     ]);
-    expect(await take(channel.messageStream(bob.id), 1)).toEqual([{ event: 'news', retry: 5, data: [1, 2] }]);
+    expect(await take(channel.messageStream(bob.id), 1)).toEqual([
+      { event: 'news', retry: 5, data: [1, 2], id: `${bob.id}:1` },
+    ]);
     expect(client.state).toBe('connected');
   });
 

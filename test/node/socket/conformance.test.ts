@@ -20,14 +20,15 @@ const servers: {
   protocol: ProtocolServer;
   /** Whether `l` starts the listener and streams its queue. */
   listenStreams: boolean;
-  /** A stream line's text for an event (without the newline). */
-  line: (event: object) => string;
+  /** A stream line's text for an event (without the newline), the `id` it was delivered with. */
+  line: (event: object, id: string) => string;
 }[] = [
   {
     name: 'our SocketServer',
     protocol: 'ours',
     listenStreams: true,
-    line: (event) => JSON.stringify(event),
+    // Each line carries its event's id (SPEC §7): the listener and its delivery count.
+    line: (event, id) => JSON.stringify({ ...event, id }),
   },
   {
     name: 'eric-sse 0.6.1',
@@ -35,7 +36,8 @@ const servers: {
     // eric-sse 0.6 streams only a running listener, and `l` cannot start one: the stream ends at once.
     listenStreams: false,
     // json.dumps: ', ' and ': ' separators, non-ASCII as \uXXXX.
-    line: pythonJsonDumps,
+    // No event ids: eric-sse 0.6 has none (its clients pass ours on with the rest of the line).
+    line: (event) => pythonJsonDumps(event),
   },
 ];
 
@@ -229,7 +231,7 @@ describe.each(servers)('the socket protocol against $name', (server) => {
       { event: 'bare', retry: 5, data: null },
       { event: 'news', retry: 5, data: 'all' },
     ];
-    expect(lines).toEqual(server.listenStreams ? events.map(server.line) : []);
+    expect(lines).toEqual(server.listenStreams ? events.map((event, n) => server.line(event, `${l}:${n + 1}`)) : []);
   });
 
   it("'w' hears broadcasts: one line per event, as the server writes JSON", async ({ protocolClient: client }) => {
@@ -241,8 +243,8 @@ describe.each(servers)('the socket protocol against $name', (server) => {
       'the watch to hear a broadcast',
     );
     const line = first.value as string;
-    const { i } = JSON.parse(line).data as { i: number };
-    expect(line).toBe(server.line({ event: 'tick', retry: 5, data: { i, text: 'h\u00e9llo' } }));
+    const { data, id } = JSON.parse(line) as { data: { i: number }; id: string };
+    expect(line).toBe(server.line({ event: 'tick', retry: 5, data: { i: data.i, text: 'h\u00e9llo' } }, id));
     await stream.return?.();
   });
 
@@ -279,7 +281,8 @@ describe.each(servers)('the socket protocol against $name', (server) => {
       { event: 'bare', retry: 5, data: null },
       { event: 'news', retry: 5, data: 'to all' },
     ];
-    expect(report.stream).toEqual(server.listenStreams ? events.map((event) => `${server.line(event)}\n`) : ['']);
+    const lines = events.map((event, n) => `${server.line(event, `${l}:${n + 1}`)}\n`);
+    expect(report.stream).toEqual(server.listenStreams ? lines : ['']);
     expect(report.register_unknown_channel).toBe("InvalidChannelException('No channel with id 999')");
     expect(report.dispatch_unknown_listener).toBe("InvalidListenerException('Invalid listener 999')");
     const withoutType = pythonJsonDumps({ v: 'd', c, r: l });

@@ -15,7 +15,7 @@ describe('SocketServer: streams that end', () => {
     expect(JSON.parse(first.value as string)).toMatchObject({ event: 'ping' });
     expect(await client.removeChannel(c)).toBe('ack');
     const rest = (await collect(stream)).map((line) => JSON.parse(line));
-    expect(rest.at(-1)).toEqual({ event: '_eric_channel_closed', retry: 5, data: null });
+    expect(rest.at(-1)).toEqual({ event: '_eric_channel_closed', retry: 5, data: null, id: expect.any(String) });
     expect(server.channels.size).toBe(0);
   });
 
