@@ -6,22 +6,23 @@ import { SocketServer } from '../socket/server.js';
 import { isSharedDir } from '../socket/socket-file.js';
 import { parseCommandArgs, positiveInt, required, withUsage } from './args.js';
 import type { Command } from './command.js';
-import { SERVER_FLAGS_USAGE, serverFlagOptions, serverOptionsFromFlags } from './server-flags.js';
+import { serverFlagOptions, serverFlagsUsage, serverOptionsFromFlags } from './server-flags.js';
 
 export const serve: Command = {
   summary: 'serve the eric-sse socket protocol on a Unix socket',
   usage: `Usage: eric-bus serve --socket PATH [options]
 
 Serves eric-sse 0.6.1's Unix-socket protocol (one JSON command per connection) with
-in-memory channels. The socket file is created mode 0600, and its directory mode 0700 if
-it does not exist yet; a stale socket file is replaced. SIGINT/SIGTERM shut down gracefully
-and remove the file.
+in-memory channels. Each stream line carries an event id; a stream dropped mid-way resumes
+after the last id its client got ("i" in the command). The socket file is created mode 0600,
+and its directory mode 0700 if it does not exist yet; a stale socket file is replaced.
+SIGINT/SIGTERM shut down gracefully and remove the file.
 
 Options:
   --socket PATH         the socket file to listen on (required)
   --max-command BYTES   largest accepted command (default 1048576)
   --idle-timeout MS     how long a client has to send its whole command (default 30000)
-${SERVER_FLAGS_USAGE}
+${serverFlagsUsage(24)}
   --verbose             log connections and commands on stderr
   -h, --help            show this help`,
   run: (argv) =>
@@ -30,8 +31,8 @@ ${SERVER_FLAGS_USAGE}
         socket: { type: 'string' },
         'max-command': { type: 'string' },
         'idle-timeout': { type: 'string' },
-        ...serverFlagOptions,
         verbose: { type: 'boolean', default: false },
+        ...serverFlagOptions,
       });
       const path = required(values.socket, '--socket');
       await SocketServer.start(path, {

@@ -1,24 +1,58 @@
-/** The socket server's limits on the command line, shared by `eric-bus serve` and `eric-bus up`. */
-import { DEFAULT_MAX_CHANNELS, DEFAULT_MAX_LISTENERS, type SocketServerOptions } from '../socket/server.js';
-import { positiveInt } from './args.js';
+/** The socket server's command-line flags, shared by `eric-bus serve` and `eric-bus up`. */
+import {
+  DEFAULT_HISTORY,
+  DEFAULT_MAX_CHANNELS,
+  DEFAULT_MAX_LISTENERS,
+  DEFAULT_WATCH_GRACE_MS,
+  type SocketServerOptions,
+} from '../socket/server.js';
+import { nonNegativeInt, positiveInt } from './args.js';
 
-/** The flags' `--help` lines. */
-export const SERVER_FLAGS_USAGE = `  --max-channels N      channels the server holds at most (default ${DEFAULT_MAX_CHANNELS})
-  --max-listeners N     listeners all its channels hold at most, in all (default ${DEFAULT_MAX_LISTENERS});
-                        past either limit a command gets a LimitExceeded('…') reply`;
+/** The flags' `--help` lines, descriptions starting at `column` (to line up with the command's other options). */
+export function serverFlagsUsage(column: number): string {
+  const rows = [
+    [
+      '--history N',
+      'delivered events each listener keeps, so a dropped stream',
+      `resumes exactly (default ${DEFAULT_HISTORY}; 0 keeps none)`,
+    ],
+    [
+      '--watch-grace MS',
+      "how long a watch's listener outlives its stream, waiting",
+      `for its client to resume it (default ${DEFAULT_WATCH_GRACE_MS})`,
+    ],
+    ['--max-channels N', `channels the server holds at most (default ${DEFAULT_MAX_CHANNELS})`],
+    [
+      '--max-listeners N',
+      `listeners its channels hold at most, in all (default ${DEFAULT_MAX_LISTENERS});`,
+      "past either limit a command gets a LimitExceeded('…') reply",
+    ],
+  ];
+  return rows
+    .map(([flag, ...text]) => text.map((line, i) => (i === 0 ? `  ${flag}` : '').padEnd(column) + line).join('\n'))
+    .join('\n');
+}
 
 /** parseCommandArgs options for the server flags. */
 export const serverFlagOptions = {
+  history: { type: 'string' },
+  'watch-grace': { type: 'string' },
   'max-channels': { type: 'string' },
   'max-listeners': { type: 'string' },
 } as const;
 
 /** Turns the parsed flags into server options; a bad value throws a UsageError. */
 export function serverOptionsFromFlags(values: {
+  history?: string;
+  'watch-grace'?: string;
   'max-channels'?: string;
   'max-listeners'?: string;
-}): Pick<SocketServerOptions, 'maxChannels' | 'maxListeners'> {
-  const options: Pick<SocketServerOptions, 'maxChannels' | 'maxListeners'> = {};
+}): Pick<SocketServerOptions, 'history' | 'watchGraceMs' | 'maxChannels' | 'maxListeners'> {
+  const options: Pick<SocketServerOptions, 'history' | 'watchGraceMs' | 'maxChannels' | 'maxListeners'> = {};
+  const history = nonNegativeInt(values.history, '--history');
+  if (history !== undefined) options.history = history;
+  const grace = nonNegativeInt(values['watch-grace'], '--watch-grace');
+  if (grace !== undefined) options.watchGraceMs = grace;
   const maxChannels = positiveInt(values['max-channels'], '--max-channels');
   if (maxChannels !== undefined) options.maxChannels = maxChannels;
   const maxListeners = positiveInt(values['max-listeners'], '--max-listeners');

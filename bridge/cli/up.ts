@@ -6,13 +6,13 @@ import { startUp } from '../up.js';
 import { parseCommandArgs, withUsage } from './args.js';
 import { BRIDGE_FLAGS_USAGE, bridgeFlagOptions, bridgeOptionsFromFlags } from './bridge-flags.js';
 import type { Command } from './command.js';
-import { SERVER_FLAGS_USAGE, serverFlagOptions, serverOptionsFromFlags } from './server-flags.js';
+import { serverFlagOptions, serverFlagsUsage, serverOptionsFromFlags } from './server-flags.js';
 
 export const up: Command = {
   summary: 'a socket server and a WebSocket bridge to it, together',
   usage: `Usage: eric-bus up [--socket PATH] [--port N] [--host H] [--token-file FILE] [--origin O]...
-                  [--allow VERBS] [--max-frame BYTES] [--max-streams N] [--max-channels N]
-                  [--max-listeners N] [--thread] [--verbose]
+                  [--allow VERBS] [--max-frame BYTES] [--max-streams N] [--thread] [--verbose]
+                  [--history N] [--watch-grace MS] [--max-channels N] [--max-listeners N]
 
 Starts a socket server (in memory) and a WebSocket bridge to it; prints the socket path and
 the URL, with its token, for clients. Ctrl-C stops both and removes the socket.
@@ -20,15 +20,15 @@ the URL, with its token, for clients. Ctrl-C stops both and removes the socket.
 Options:
   --socket PATH       the socket file (default: bus.sock in a fresh private temp dir)
   --thread            run the bridge on a worker thread (another core than the server)
-${BRIDGE_FLAGS_USAGE}
-${SERVER_FLAGS_USAGE}`,
+${serverFlagsUsage(22)}
+${BRIDGE_FLAGS_USAGE}`,
   run: (argv) =>
     withUsage('up', async () => {
       const { values } = parseCommandArgs(argv, {
         socket: { type: 'string' },
         thread: { type: 'boolean' },
-        ...bridgeFlagOptions,
         ...serverFlagOptions,
+        ...bridgeFlagOptions,
       });
       const logger = createLogger(values.verbose);
       const running = await startUp({

@@ -14,12 +14,18 @@ import { ACK, formatError, parseCommand } from '../../src/wire/socket-protocol.j
 import { ClientGone } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { closeOnSignal } from '../signals.js';
+import { EventHistory, listenerOfId } from './history.js';
 import { type ReadCommandOptions, readCommand } from './read-command.js';
 import { listenPrivately } from './socket-file.js';
 import { CANCELLED, type StreamEnd, streamToSocket } from './stream-to-socket.js';
 
 /** How long shutdown waits for connections to close by themselves. */
 const SHUTDOWN_GRACE_MS = 500;
+
+/** Events each listener keeps for resuming its stream, by default. */
+export const DEFAULT_HISTORY = 1000;
+/** How long a watch's listener outlives its stream, by default (ms). */
+export const DEFAULT_WATCH_GRACE_MS = 60_000;
 /** Channels a server holds at most, by default. */
 export const DEFAULT_MAX_CHANNELS = 10_000;
 /** Listeners a server's channels hold at most, in all, by default. */
@@ -35,6 +41,10 @@ export interface SocketServerOptions extends ReadCommandOptions {
   logger?: Logger;
   /** How many connections may wait to be accepted (default 1024; the kernel may cap it). */
   backlog?: number;
+  /** Delivered events each listener keeps, so a stream resumed with `i` replays them (default 1000; 0: none). */
+  history?: number;
+  /** How long a watch's listener outlives its stream, waiting for a resume, in ms (default 60 000; 0: none). */
+  watchGraceMs?: number;
   /** Channels this server holds at most (default 10 000); a `c` past it gets a `LimitExceeded` reply. */
   maxChannels?: number;
   /**
@@ -44,7 +54,16 @@ export interface SocketServerOptions extends ReadCommandOptions {
   maxListeners?: number;
 }
 
-/** Serves eric-sse 0.6.1's Unix-socket protocol (SPEC section 4) on a socket file. */
+/** A listener made by `w`, and the timer that removes it once its stream has been gone for the grace period. */
+interface Watch {
+  channel: SSEChannel;
+  grace?: NodeJS.Timeout;
+}
+
+/**
+ * Serves eric-sse 0.6.1's Unix-socket protocol (SPEC section 4) on a socket file, with event ids,
+ * histories and resume (section 7).
+ */
 export class SocketServer {
   /** The channels commands act on. */
   readonly channels: SSEChannelContainer;
@@ -55,12 +74,18 @@ export class SocketServer {
   readonly #logger: Logger;
   readonly #read: ReadCommandOptions;
   readonly #backlog: number;
+  readonly #historyLimit: number;
+  readonly #watchGraceMs: number;
   readonly #maxChannels: number;
   readonly #maxListeners: number;
   #listening = false;
   #streams = 0;
   /** The stream serving each listener, so that a newer one can take over. */
   readonly #streaming = new Map<MessageQueueListener, AbortController>();
+  /** Each listener's history, made at its first stream and gone with the listener. */
+  readonly #histories = new WeakMap<MessageQueueListener, EventHistory>();
+  /** The listeners made by `w` that are still registered. */
+  readonly #watches = new Map<MessageQueueListener, Watch>();
   /** Streams by the key their command carried, for `rs`. */
   readonly #keyed = new Map<string, AbortController>();
   /** Keys an `rs` named before their stream began (oldest first, bounded). */
@@ -72,11 +97,19 @@ export class SocketServer {
       channels = new SSEChannelContainer(),
       logger = createLogger(),
       backlog = 1024,
+      history = DEFAULT_HISTORY,
+      watchGraceMs = DEFAULT_WATCH_GRACE_MS,
       maxChannels = DEFAULT_MAX_CHANNELS,
       maxListeners = DEFAULT_MAX_LISTENERS,
       ...read
     }: SocketServerOptions = {},
   ) {
+    if (!Number.isSafeInteger(history) || history < 0)
+      throw new RangeError(`history is a number of events (0 or more), not ${history}`);
+    if (!Number.isFinite(watchGraceMs) || watchGraceMs < 0)
+      throw new RangeError(`watchGraceMs is a duration in ms (0 or more), not ${watchGraceMs}`);
+    this.#historyLimit = history;
+    this.#watchGraceMs = watchGraceMs;
     this.path = path;
     this.channels = channels;
     this.#logger = logger;
@@ -126,6 +159,8 @@ export class SocketServer {
     }, SHUTDOWN_GRACE_MS);
     await closed;
     clearTimeout(cutOff);
+    // Nobody can resume a watch any more: its listener goes now rather than after the grace period.
+    for (const listener of [...this.#watches.keys()]) this.#dropWatch(listener);
     await unlink(this.path).catch(() => {});
   }
 
@@ -179,22 +214,20 @@ export class SocketServer {
         const listener = channel.getListener(command.r);
         if (this.#cancelledEarly(command.s, socket)) return;
         listener.startSync();
-        const end = await this.#stream(channel, listener, socket, command.s);
+        const end = await this.#stream(channel, listener, socket, command.i, command.s);
         this.#logger.info(`stream of listener ${listener.id} ended: ${end}`);
         return;
       }
       case 'w': {
         const channel = this.channels.get(command.c);
         if (this.#cancelledEarly(command.s, socket)) return;
-        const listener = this.#addListener(channel);
+        // A watch that is gone (or an id that names none) gives a new watch, whose stream starts with a gap.
+        const listener =
+          (command.i === undefined ? undefined : this.#watchOf(channel, command.i)) ?? this.#addListener(channel);
+        this.#watches.set(listener, this.#watches.get(listener) ?? { channel });
         listener.startSync();
-        try {
-          const end = await this.#stream(channel, listener, socket, command.s);
-          this.#logger.info(`watch of channel ${channel.id} ended: ${end}`);
-        } finally {
-          // A watch's listener lives as long as its stream, as in the core's watch().
-          if (channel.hasListener(listener)) channel.removeListener(listener.id);
-        }
+        const end = await this.#stream(channel, listener, socket, command.i, command.s);
+        this.#logger.info(`watch of channel ${channel.id} by listener ${listener.id} ended: ${end}`);
       }
     }
   }
@@ -224,6 +257,7 @@ export class SocketServer {
     channel: SSEChannel,
     listener: MessageQueueListener,
     socket: Socket,
+    after: string | undefined,
     key: string | undefined,
   ): Promise<StreamEnd> {
     // One stream per listener: a client that re-opens `l` after losing its connection must not
@@ -233,22 +267,62 @@ export class SocketServer {
     const control = new AbortController();
     this.#streaming.set(listener, control);
     if (key !== undefined) this.#keyed.set(key, control);
+    const watch = this.#watches.get(listener);
+    clearTimeout(watch?.grace);
     this.#streams++;
     try {
-      return await streamToSocket(
-        channel,
-        listener,
-        socket,
-        (error) =>
+      return await streamToSocket(channel, listener, socket, {
+        onError: (error) =>
           this.#logger.error(
             `stream of listener ${listener.id}: ${error instanceof Error ? error.message : String(error)}`,
           ),
-        control.signal,
-      );
+        signal: control.signal,
+        history: this.#historyOf(listener),
+        after,
+      });
     } finally {
       this.#streams--;
-      if (this.#streaming.get(listener) === control) this.#streaming.delete(listener);
       if (key !== undefined && this.#keyed.get(key) === control) this.#keyed.delete(key);
+      if (this.#streaming.get(listener) === control) {
+        this.#streaming.delete(listener);
+        if (watch) this.#unwatched(listener, watch);
+      }
     }
+  }
+
+  #historyOf(listener: MessageQueueListener): EventHistory {
+    let history = this.#histories.get(listener);
+    if (!history) this.#histories.set(listener, (history = new EventHistory(listener.id, this.#historyLimit)));
+    return history;
+  }
+
+  /** The watch listener of `channel` whose stream carried event `id`, if it is still there. */
+  #watchOf(channel: SSEChannel, id: string): MessageQueueListener | undefined {
+    const listenerId = listenerOfId(id);
+    if (listenerId === undefined) return undefined;
+    let listener: MessageQueueListener;
+    try {
+      listener = channel.getListener(listenerId);
+    } catch {
+      return undefined; // removed: its grace period is over, or someone removed it
+    }
+    return this.#watches.get(listener)?.channel === channel ? listener : undefined;
+  }
+
+  /** A watch's stream ended with none taking over: its listener waits the grace period for a resume. */
+  #unwatched(listener: MessageQueueListener, watch: Watch): void {
+    if (!this.#listening || this.#watchGraceMs === 0 || !watch.channel.hasListener(listener))
+      return this.#dropWatch(listener);
+    watch.grace = setTimeout(() => this.#dropWatch(listener), this.#watchGraceMs);
+    // A watch waiting for its client does not keep the process alive.
+    watch.grace.unref();
+  }
+
+  #dropWatch(listener: MessageQueueListener): void {
+    const watch = this.#watches.get(listener);
+    if (!watch) return;
+    clearTimeout(watch.grace);
+    this.#watches.delete(listener);
+    if (watch.channel.hasListener(listener)) watch.channel.removeListener(listener.id);
   }
 }

@@ -3,12 +3,14 @@ import type { Socket } from 'node:net';
 import {
   type AbstractChannel,
   MESSAGE_TYPE_CLOSED,
+  MESSAGE_TYPE_GAP,
   MESSAGE_TYPE_INTERNAL_ERROR,
   Message,
   type MessageQueueListener,
   type SSEEvent,
 } from '../../src/index.js';
 import { formatError, formatEvent } from '../../src/wire/socket-protocol.js';
+import type { EventHistory } from './history.js';
 
 /** How many socket-sized batches a stream writes before yielding to other connections. */
 const MAX_BURST = 8;
@@ -19,6 +21,21 @@ export type StreamEnd = 'stopped' | 'closed' | 'client-gone' | 'failed' | 'super
 /** The abort reason that ends a stream as `cancelled` (its client said it has gone); any other is `superseded`. */
 export const CANCELLED = 'cancelled';
 
+/** Options of {@link streamToSocket}. */
+export interface StreamToSocketOptions {
+  /** Told when taking a message failed (e.g. a listener's `onMessage` threw). */
+  onError?: (error: unknown) => void;
+  /** Aborted when a newer stream of the listener takes over, or with {@link CANCELLED} when its client has gone. */
+  signal?: AbortSignal;
+  /**
+   * The listener's history: each line written carries its id and is recorded (SPEC §7). Without
+   * one, lines are eric-sse's plain `{"event","retry","data"}`.
+   */
+  history?: EventHistory;
+  /** With `history`: the id the client resumes after; the retained events after it are replayed first. */
+  after?: string;
+}
+
 /**
  * Writes one JSON line per event until the listener stops (`stopped`), is removed or its
  * channel goes away (`closed`: one closed event is written and the listener stopped), or the
@@ -27,17 +44,18 @@ export const CANCELLED = 'cancelled';
  * (`superseded`: a newer stream of the same listener took over; `cancelled` when the reason is
  * {@link CANCELLED}: its client has gone). Event-driven: while the queue is empty nothing runs.
  * Messages are taken in batches that fit the socket's buffer and never after the client
- * has gone, so what the client did not get stays queued. Ends the socket (destroys it when
- * cancelled) except when the client has gone. A message this listener's channel cannot turn into
- * a line (a payload `JSON.stringify` refuses, an adapter that throws) is streamed as one
- * `_eric_error` event naming it, and the stream goes on: one message never ends a stream.
+ * has gone, so what the client did not get stays queued. A resumed stream (`after`) first
+ * replays from the history, a `_eric_gap` event ahead when it does not reach back that far.
+ * Ends the socket (destroys it when cancelled) except when the client has gone. A message this
+ * listener's channel cannot turn into a line (a payload `JSON.stringify` refuses, an adapter that
+ * throws) is streamed as one `_eric_error` event naming it, and the stream goes on: one message
+ * never ends a stream.
  */
 export function streamToSocket(
   channel: AbstractChannel<SSEEvent>,
   listener: MessageQueueListener,
   socket: Socket,
-  onError: (error: unknown) => void = () => {},
-  signal?: AbortSignal,
+  { onError = () => {}, signal, history, after }: StreamToSocketOptions = {},
 ): Promise<StreamEnd> {
   return new Promise((resolve) => {
     const id = listener.id;
@@ -47,6 +65,17 @@ export function streamToSocket(
     let timer: NodeJS.Timeout | null = null;
     let done = false;
     let burst = 0;
+    // The replay of a resumed stream: the gap line (if any), then deliveries `replayed` … `replayEnd`.
+    let gapLine: string | undefined;
+    let replayed = 1;
+    let replayEnd = 0;
+    if (history && after !== undefined) {
+      const start = history.resumeAfter(after);
+      replayed = start.from;
+      replayEnd = history.last;
+      if (start.gap)
+        gapLine = formatEvent(channel.adapt(new Message(MESSAGE_TYPE_GAP, { after })), history.idOf(start.from - 1));
+    }
 
     const finish = (end: StreamEnd) => {
       if (done) return;
@@ -77,42 +106,73 @@ export function streamToSocket(
       }
     }
 
+    /**
+     * Writes a chunk at once (a Buffer goes to the kernel now, so a peer that has gone unnoticed
+     * while the stream was idle fails this very write): `taken` messages go back to the queue if
+     * it failed, into the history if it did not. Says whether the socket has room for more.
+     */
+    function send(chunk: string, taken: readonly Message[]): 'room' | 'full' | 'gone' {
+      const writable = socket.write(Buffer.from(chunk));
+      if (socket.errored || socket.destroyed) {
+        channel.requeue(id, taken);
+        return 'gone';
+      }
+      history?.record(taken);
+      return writable ? 'room' : 'full';
+    }
+
+    /** The next lines of a replay, as many as fit in `room` (at least one). */
+    function replayChunk(room: number): string {
+      let chunk = '';
+      if (gapLine !== undefined) {
+        chunk = gapLine;
+        gapLine = undefined;
+      }
+      while (replayed <= replayEnd && (chunk === '' || chunk.length < room)) {
+        const msg = history!.at(replayed);
+        // Only this stream records deliveries of the listener, so what was retained stays retained.
+        if (msg !== undefined) chunk += line(msg, history!.idOf(replayed));
+        replayed++;
+      }
+      return chunk;
+    }
+
     function step(): void {
       if (gone()) return finish('client-gone');
       if (!channel.hasListener(listener)) {
         listener.stopSync();
-        socket.write(formatEvent(channel.adapt(new Message(MESSAGE_TYPE_CLOSED))));
+        socket.write(formatEvent(channel.adapt(new Message(MESSAGE_TYPE_CLOSED)), history?.idOf(history.last + 1)));
         return finish('closed');
       }
       if (!listener.isRunningSync()) return finish('stopped');
-      if (channel.queueLength(id) === 0) {
-        cancel = channel.whenMessageWaits(id, pump);
-        return;
-      }
       // Take only as many messages as the socket's buffer has room for (one when paced).
-      const taken: Message[] = [];
-      let chunk = '';
       const room = delayMs > 0 ? 0 : budget - socket.writableLength;
-      try {
-        do {
-          const msg = channel.deliverNext(id);
-          taken.push(msg);
-          chunk += line(msg);
-        } while (chunk.length < room && channel.queueLength(id) > 0 && listener.isRunningSync());
-      } catch (error) {
-        // What was taken before the failure still goes out.
-        if (chunk !== '') socket.write(Buffer.from(chunk));
-        throw error;
+      let sent: ReturnType<typeof send>;
+      if (gapLine !== undefined || replayed <= replayEnd) sent = send(replayChunk(room), []);
+      else {
+        if (channel.queueLength(id) === 0) {
+          cancel = channel.whenMessageWaits(id, pump);
+          return;
+        }
+        const taken: Message[] = [];
+        const first = history?.last ?? 0;
+        let chunk = '';
+        try {
+          do {
+            const msg = channel.deliverNext(id);
+            chunk += line(msg, history?.idOf(first + taken.length + 1));
+            taken.push(msg);
+          } while (chunk.length < room && channel.queueLength(id) > 0 && listener.isRunningSync());
+        } catch (error) {
+          // What was taken before the failure still goes out.
+          if (chunk !== '') send(chunk, taken);
+          throw error;
+        }
+        sent = send(chunk, taken);
       }
-      // A Buffer goes to the kernel at once, so a peer that has gone (unnoticed while the
-      // stream was idle) fails this very write: the messages go back, and nothing is lost.
-      const writable = socket.write(Buffer.from(chunk));
-      if (socket.errored || socket.destroyed) {
-        channel.requeue(id, taken);
-        return finish('client-gone');
-      }
+      if (sent === 'gone') return finish('client-gone');
       const next = delayMs > 0 ? () => (timer = setTimeout(pump, delayMs)) : () => setImmediate(pump);
-      if (!writable) socket.once('drain', next);
+      if (sent === 'full') socket.once('drain', next);
       // While the kernel takes everything at once, keep going, but let other connections in now and then.
       else if (delayMs === 0 && ++burst < MAX_BURST) step();
       else {
@@ -122,12 +182,12 @@ export function streamToSocket(
     }
 
     /** The message's line, or an error event in its place when it has none. */
-    function line(msg: Message): string {
+    function line(msg: Message, eventId: string | undefined): string {
       try {
-        return formatEvent(channel.adapt(msg));
+        return formatEvent(channel.adapt(msg), eventId);
       } catch (error) {
         onError(error);
-        return errorLine(channel, msg, error);
+        return errorLine(channel, msg, error, eventId);
       }
     }
 
@@ -142,15 +202,20 @@ export function streamToSocket(
 const DEFAULT_RETRY_MS = 5;
 
 /** The `_eric_error` line streamed in place of a message that has no line of its own. */
-function errorLine(channel: AbstractChannel<SSEEvent>, msg: Message, error: unknown): string {
+function errorLine(
+  channel: AbstractChannel<SSEEvent>,
+  msg: Message,
+  error: unknown,
+  eventId: string | undefined,
+): string {
   const why = error instanceof Error ? error.message : String(error);
   const failed = new Message(MESSAGE_TYPE_INTERNAL_ERROR, {
     type: msg.type,
     message: `This message cannot be streamed: ${why}`,
   });
   try {
-    return formatEvent(channel.adapt(failed));
+    return formatEvent(channel.adapt(failed), eventId);
   } catch {
-    return formatEvent({ event: failed.type, retry: DEFAULT_RETRY_MS, data: failed.payload });
+    return formatEvent({ event: failed.type, retry: DEFAULT_RETRY_MS, data: failed.payload }, eventId);
   }
 }

@@ -51,18 +51,20 @@ export interface BroadcastCommand {
   t: string;
   p?: JsonValue;
 }
-/** `l`: start listener `r` of channel `c` and stream it. */
+/** `l`: start listener `r` of channel `c` and stream it; with `i`, resume after that event id (SPEC §7). */
 export interface ListenCommand {
   v: 'l';
   c: string;
   r: string;
+  i?: string;
   /** The stream's key, for an `rs` that ends it (an eric-bus extension; eric-sse ignores it). */
   s?: string;
 }
-/** `w`: watch channel `c` (a new listener, streamed). */
+/** `w`: watch channel `c` (a new listener, streamed); with `i`, resume the watch whose stream carried that id. */
 export interface WatchCommand {
   v: 'w';
   c: string;
+  i?: string;
   /** The stream's key, for an `rs` that ends it (an eric-bus extension; eric-sse ignores it). */
   s?: string;
 }
@@ -138,9 +140,9 @@ export function parseCommand(raw: string): ServerCommand {
     case 'rc':
       return { v, c };
     case 'w':
-      return withStreamKey({ v, c }, fields.s);
+      return withStreamKey(withLastEventId({ v, c }, fields.i), fields.s);
     case 'l':
-      return withStreamKey({ v, c, r: requireId(fields, 'r', 'receiver id', v) }, fields.s);
+      return withStreamKey(withLastEventId({ v, c, r: requireId(fields, 'r', 'receiver id', v) }, fields.i), fields.s);
     case 'rl':
       return { v, c, r: requireId(fields, 'r', 'receiver id', v) };
     case 'd':
@@ -168,6 +170,15 @@ export function tooDeep(what: string): string {
 /** Leaves `p` out when there is no payload, as eric-sse's server reads a missing `p` as None. */
 export function withPayload<C extends DispatchCommand | BroadcastCommand>(command: C, payload: unknown): C {
   if (payload !== undefined) command.p = payload as JsonValue;
+  return command;
+}
+
+/** Adds `i` to a streaming command when there is one (a string, as the server wrote it in an event). */
+export function withLastEventId<C extends ListenCommand | WatchCommand>(command: C, id: unknown): C {
+  if (id === undefined) return command;
+  if (typeof id !== 'string')
+    throw new InvalidMessageFormat(`Last event id 'i' must be a string, not ${JSON.stringify(id)}`);
+  command.i = id;
   return command;
 }
 
@@ -201,7 +212,10 @@ export function formatError(error: unknown): string {
   return formatException(Object.assign(new Error('Internal server error'), { name: 'Exception' }));
 }
 
-/** One stream line: the event as JSON, newline-terminated; a missing payload is `null`, as Python's `None`. */
-export function formatEvent(event: SSEEvent): string {
-  return JSON.stringify({ event: event.event, retry: event.retry, data: event.data ?? null }) + '\n';
+/**
+ * One stream line: the event as JSON, newline-terminated, with its `id` when given (SPEC §7); a
+ * missing payload is `null`, as Python's `None`.
+ */
+export function formatEvent(event: SSEEvent, id?: string): string {
+  return JSON.stringify({ event: event.event, retry: event.retry, data: event.data ?? null, id }) + '\n';
 }

@@ -1,28 +1,22 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { WebSocket } from 'ws';
-import { BridgeClient, LimitExceeded, VerbNotAllowed } from '../../../src/index.js';
+import { LimitExceeded, VerbNotAllowed } from '../../../src/index.js';
 import { FrameClient } from '../helpers/bridge.js';
-import { type Running, runCli as run, startCli } from '../helpers/cli.js';
-import { startServer, tempDir } from '../helpers/socket.js';
+import { runCli as run } from '../helpers/cli.js';
+import { it } from '../helpers/fixtures.js';
 
 describe('eric-bus bridge / up (CLI)', () => {
-  const children: Running[] = [];
-  afterEach(async () => {
-    for (const running of children.splice(0)) {
-      running.kill();
-      await running.exited;
-    }
-  });
-
-  it('up starts a server and a bridge, prints the socket and the URL with its token; SIGTERM stops both', async () => {
+  it('up starts a server and a bridge, prints the socket and the URL with its token; SIGTERM stops both', async ({
+    startCli,
+    bridgeClient,
+  }) => {
     const up = await startCli(['up', '--port', '0'], /socket server on (\S+)\n.*bridge at (ws:\/\/\S+)/);
-    children.push(up);
     const [, socketPath, url] = up.match as unknown as [string, string, string];
     expect(existsSync(socketPath)).toBe(true);
     expect(url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]{20,}$/);
-    const client = new BridgeClient(url, { WebSocket });
+    const client = bridgeClient(url, { WebSocket });
     const c = await client.createChannel();
     const l = await client.register(c);
     expect(await client.dispatch(c, l, 'hi', 1)).toBe('ack');
@@ -32,125 +26,118 @@ describe('eric-bus bridge / up (CLI)', () => {
     expect(existsSync(socketPath)).toBe(false);
   });
 
-  it('up --thread runs the bridge on a worker thread, streams included', async () => {
+  it('up --thread runs the bridge on a worker thread, streams included', async ({ startCli, bridgeClient }) => {
     const up = await startCli(['up', '--port', '0', '--thread'], /bridge at (ws:\/\/\S+)/);
-    children.push(up);
     const url = up.match![1]!;
-    const client = new BridgeClient(url, { WebSocket });
+    const client = bridgeClient(url, { WebSocket });
     const c = await client.createChannel();
     const l = await client.register(c);
     const events = client.stream(c, l)[Symbol.asyncIterator]();
     const first = events.next();
     await client.dispatch(c, l, 'threaded', 1);
-    expect((await first).value).toEqual({ event: 'threaded', retry: 5, data: 1 });
+    expect((await first).value).toEqual({ event: 'threaded', retry: 5, data: 1, id: `${l}:1` });
     await events.return?.();
     client.close();
     up.child.kill('SIGTERM');
     expect(await up.exited).toBe(0);
   });
 
-  it('bridge fronts a running socket server with the given token and verbs', async () => {
-    const backend = await startServer();
-    try {
-      const bridge = await startCli(
-        ['bridge', '--socket', backend.path, '--port', '0', '--token', 'cli-token', '--allow', 'l,w'],
-        /connect to (ws:\/\/\S+)/,
-      );
-      children.push(bridge);
-      const url = bridge.match![1]!;
-      expect(url).toMatch(/\?token=cli-token$/);
-      const client = new BridgeClient(url, { WebSocket });
-      await expect(client.createChannel()).rejects.toBeInstanceOf(VerbNotAllowed);
-      client.close();
-      bridge.child.kill('SIGINT');
-      expect(await bridge.exited).toBe(0);
-      expect(bridge.stderr()).toBe('');
-    } finally {
-      await backend.close();
-    }
-  });
-
-  it.each([[[]], [['--thread']]])('up %j lives through frames nesting 5,000 and 50,000 deep', async (flags) => {
-    const up = await startCli(['up', '--port', '0', ...flags], /bridge at (ws:\/\/\S+)/);
-    children.push(up);
-    const ws = await FrameClient.open(up.match![1]!);
-    const c = ((await ws.call('c', { v: 'c' })) as { ok: string }).ok;
-    for (const depth of [5000, 50_000]) {
-      ws.send(`{"id":${depth},"v":"b","c":"${c}","t":"x","p":${'['.repeat(depth)}${']'.repeat(depth)}}`);
-      expect(await ws.next(depth)).toEqual({
-        id: depth,
-        error: "InvalidMessageFormat('Frame nests deeper than 1000 levels of arrays and objects')",
-      });
-    }
-    await ws.close();
-    // The process, its bridge and its server all still serve a new client.
-    const client = new BridgeClient(up.match![1]!, { WebSocket });
-    expect(await client.createChannel()).toMatch(/^\d+$/);
+  it('bridge fronts a running socket server with the given token and verbs', async ({
+    server,
+    startCli,
+    bridgeClient,
+  }) => {
+    const bridge = await startCli(
+      ['bridge', '--socket', server.path, '--port', '0', '--token', 'cli-token', '--allow', 'l,w'],
+      /connect to (ws:\/\/\S+)/,
+    );
+    const url = bridge.match![1]!;
+    expect(url).toMatch(/\?token=cli-token$/);
+    const client = bridgeClient(url, { WebSocket });
+    await expect(client.createChannel()).rejects.toBeInstanceOf(VerbNotAllowed);
     client.close();
-    expect(up.child.exitCode).toBe(null);
+    bridge.child.kill('SIGINT');
+    expect(await bridge.exited).toBe(0);
+    expect(bridge.stderr()).toBe('');
   });
 
-  it.each([
+  it.for([[], ['--thread']])(
+    'up %j lives through frames nesting 5,000 and 50,000 deep',
+    async (flags, { startCli }) => {
+      const up = await startCli(['up', '--port', '0', ...flags], /bridge at (ws:\/\/\S+)/);
+      const ws = await FrameClient.open(up.match![1]!);
+      const c = ((await ws.call('c', { v: 'c' })) as { ok: string }).ok;
+      for (const depth of [5000, 50_000]) {
+        ws.send(`{"id":${depth},"v":"b","c":"${c}","t":"x","p":${'['.repeat(depth)}${']'.repeat(depth)}}`);
+        expect(await ws.next(depth)).toEqual({
+          id: depth,
+          error: "InvalidMessageFormat('Frame nests deeper than 1000 levels of arrays and objects')",
+        });
+      }
+      // The process, its bridge and its server all still serve, a new WebSocket too.
+      expect(await ws.call('again', { v: 'c' })).toEqual({ id: 'again', ok: expect.stringMatching(/^\d+$/) });
+      await ws.close();
+      const another = await FrameClient.open(up.match![1]!);
+      expect(await another.call(1, { v: 'c' })).toEqual({ id: 1, ok: expect.stringMatching(/^\d+$/) });
+      await another.close();
+      expect(up.child.exitCode).toBe(null);
+    },
+  );
+
+  it.for([
     ['--token-file', (file: string) => ({ args: ['--token-file', file], env: {} })],
     ['ERIC_BUS_TOKEN', () => ({ args: [], env: { ERIC_BUS_TOKEN: 'from-a-secret-place' } })],
-  ])('the token can come from %s, out of sight of other users (not in the command line)', async (_, how) => {
-    const { dir, cleanup } = tempDir();
-    try {
+  ] as const)(
+    'the token can come from %s, out of the command line',
+    async ([, how], { dir, startCli, bridgeClient }) => {
       const file = join(dir, 'token');
       writeFileSync(file, 'from-a-secret-place\n', { mode: 0o600 });
       const { args, env } = how(file);
       const up = await startCli(['up', '--port', '0', ...args], /bridge at (ws:\/\/\S+)/, { env });
-      children.push(up);
       expect(up.match![1]).toMatch(/\?token=from-a-secret-place$/);
+      // Other local users can read a process's command line (not its environment).
       expect(readFileSync(`/proc/${up.child.pid}/cmdline`, 'utf8')).not.toContain('from-a-secret-place');
-      const client = new BridgeClient(up.match![1]!, { WebSocket });
-      expect(await client.createChannel()).toMatch(/^\d+$/);
-      client.close();
-    } finally {
-      cleanup();
+      expect(await bridgeClient(up.match![1]!, { WebSocket }).createChannel()).toMatch(/^\d+$/);
+    },
+  );
+
+  it('token flags: --token-file and --token are exclusive; an unreadable or empty file is a usage error', async ({
+    dir,
+  }) => {
+    const both = await run(['bridge', '--socket', 'x', '--token', 'a', '--token-file', 'b']);
+    expect([both.code, both.stderr]).toEqual([2, expect.stringMatching(/give the token once/)]);
+    const missing = await run(['bridge', '--socket', 'x', '--token-file', join(dir, 'none')]);
+    expect([missing.code, missing.stderr]).toEqual([2, expect.stringMatching(/cannot read .*none \(ENOENT\)/)]);
+    writeFileSync(join(dir, 'empty'), '\n');
+    const empty = await run(['bridge', '--socket', 'x', '--token-file', join(dir, 'empty')]);
+    expect([empty.code, empty.stderr]).toEqual([2, expect.stringMatching(/--token-file gives an empty token/)]);
+    for (const name of ['bridge', 'up']) {
+      const help = await run([name, '--help']);
+      expect(help.stdout).toMatch(/--token-file FILE +read the shared token from FILE/);
+      expect(help.stdout).toContain('ERIC_BUS_TOKEN');
     }
   });
 
-  it('token flags: --token-file and --token are exclusive; an unreadable or empty file is a usage error', async () => {
-    const { dir, cleanup } = tempDir();
-    try {
-      const both = await run(['bridge', '--socket', 'x', '--token', 'a', '--token-file', 'b']);
-      expect([both.code, both.stderr]).toEqual([2, expect.stringMatching(/give the token once/)]);
-      const missing = await run(['bridge', '--socket', 'x', '--token-file', join(dir, 'none')]);
-      expect([missing.code, missing.stderr]).toEqual([2, expect.stringMatching(/cannot read .*none \(ENOENT\)/)]);
-      writeFileSync(join(dir, 'empty'), '\n');
-      const empty = await run(['bridge', '--socket', 'x', '--token-file', join(dir, 'empty')]);
-      expect([empty.code, empty.stderr]).toEqual([2, expect.stringMatching(/--token-file gives an empty token/)]);
-      for (const name of ['bridge', 'up']) {
-        const help = await run([name, '--help']);
-        expect(help.stdout).toMatch(/--token-file FILE +read the shared token from FILE/);
-        expect(help.stdout).toContain('ERIC_BUS_TOKEN');
-      }
-    } finally {
-      cleanup();
-    }
-  });
-
-  it('up --max-channels / --max-listeners cap the server: past them, a typed LimitExceeded', async () => {
+  it('up --max-channels / --max-listeners cap the server: past them, a typed LimitExceeded', async ({
+    startCli,
+    bridgeClient,
+  }) => {
     const up = await startCli(
       ['up', '--port', '0', '--max-channels', '1', '--max-listeners', '1'],
       /bridge at (ws:\S+)/,
     );
-    children.push(up);
-    const client = new BridgeClient(up.match![1]!, { WebSocket });
+    const client = bridgeClient(up.match![1]!, { WebSocket });
     const c = await client.createChannel();
     await expect(client.createChannel()).rejects.toBeInstanceOf(LimitExceeded);
     await client.register(c);
     await expect(client.register(c)).rejects.toThrow(
       "Too many listeners: this server's channels hold at most 1 in all",
     );
-    client.close();
     expect((await run(['up', '--max-channels', '0'])).stderr).toMatch(/--max-channels takes a positive integer/);
   });
 
-  it('bridge warns when no server listens at its socket yet, and starts anyway', async () => {
+  it('bridge warns when no server listens at its socket yet, and starts anyway', async ({ startCli }) => {
     const bridge = await startCli(['bridge', '--socket', '/nonexistent/bus.sock', '--port', '0'], /connect to/);
-    children.push(bridge);
     expect(bridge.stderr()).toContain('warning: no socket at /nonexistent/bus.sock yet');
   });
 

@@ -23,8 +23,8 @@ export interface Running {
   stdout: () => string;
   stderr: () => string;
   exited: Promise<number | null>;
-  /** Kills the process if it is still running (test cleanup). */
-  kill: () => void;
+  /** Kills the process if it is still running and waits for it to exit (test cleanup). */
+  close: () => Promise<void>;
 }
 
 /**
@@ -51,8 +51,9 @@ export function startCli(
       stdout: () => stdout,
       stderr: () => stderr,
       exited,
-      kill: () => {
+      close: async () => {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        await exited;
       },
     };
     child.stdout!.on('data', (d) => {

@@ -1,31 +1,26 @@
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, onTestFinished } from 'vitest';
 import { SocketClient, WebSocketBridge } from '../../../bridge/index.js';
 import { Message } from '../../../src/index.js';
 import type { ReplyFrame } from '../../../src/wire/bridge-frames.js';
-import { FrameClient, heldBackend, openFds, startStack } from '../helpers/bridge.js';
-import { startCli } from '../helpers/cli.js';
-import { sleep, tempDir, until } from '../helpers/socket.js';
-
-type Stack = Awaited<ReturnType<typeof startStack>>;
+import { sleep, until } from '../helpers/async.js';
+import { FrameClient, heldBackend, openFds } from '../helpers/bridge.js';
+import { it } from '../helpers/fixtures.js';
 
 describe('bridge under load', () => {
-  let stack: Stack | undefined;
-  afterEach(async () => {
-    await stack?.close();
-    stack = undefined;
-  });
-
-  it('serves 500 concurrent WebSocket clients each streaming, then leaves no file descriptor behind', async () => {
-    stack = await startStack();
+  it('serves 500 concurrent WebSocket clients each streaming, then leaves no file descriptor behind', async ({
+    startStack,
+  }) => {
+    // No grace period: a watch's listener goes with its stream.
+    const stack = await startStack({}, { watchGraceMs: 0 });
     const direct = new SocketClient(stack.backend.path);
     const c = await direct.createChannel();
     const baseline = openFds();
-    const clients = await Promise.all(Array.from({ length: 500 }, () => FrameClient.open(stack!.bridge.url)));
+    const clients = await Promise.all(Array.from({ length: 500 }, () => FrameClient.open(stack.bridge.url)));
     expect(stack.bridge.connections).toBe(500);
     // Each client watches the channel; every broadcast reaches all 500 streams.
     for (const ws of clients) ws.send({ id: 'watch', v: 'w', c });
-    await until(() => stack!.backend.server.channels.get(c).size === 500, 'all 500 watchers to register');
+    await until(() => stack.backend.server.channels.get(c).size === 500, 'all 500 watchers to register');
     expect(stack.backend.server.channels.get(c).size).toBe(500);
     for (let n = 0; n < 10; n++) await direct.broadcastMessage(c, 'tick', n);
     const received = await Promise.all(clients.map((ws) => ws.until('watch', 10)));
@@ -34,10 +29,10 @@ describe('bridge under load', () => {
     expect(openFds()).toBeGreaterThan(baseline + 1000); // a WebSocket pair and a Unix pair per client
 
     await Promise.all(clients.map((ws) => ws.close()));
-    await until(() => stack!.bridge.connections === 0, 'every WebSocket to close');
+    await until(() => stack.bridge.connections === 0, 'every WebSocket to close');
     // No message is needed for the server to let the idle streams go: the bridge tells it (rs).
     await until(
-      () => stack!.bridge.connections === 0 && stack!.backend.server.streams === 0 && openFds() <= baseline,
+      () => stack.bridge.connections === 0 && stack.backend.server.streams === 0 && openFds() <= baseline,
       'every connection and descriptor to be released',
     );
     expect(stack.bridge.connections).toBe(0);
@@ -47,18 +42,17 @@ describe('bridge under load', () => {
     expect(openFds()).toBeLessThanOrEqual(baseline);
   });
 
-  it('closing a WebSocket closes every Unix connection it opened, streams and commands alike', async () => {
-    stack = await startStack();
+  it('closing a WebSocket closes every Unix connection it opened, streams and commands alike', async ({ stack }) => {
     const ws = await FrameClient.open(stack.bridge.url);
     const c = ((await ws.call('c', { v: 'c' })) as { ok: string }).ok;
     const baseline = openFds();
     for (let i = 0; i < 20; i++) ws.send({ id: i, v: 'w', c });
-    await until(() => stack!.backend.server.streams === 20, '20 streams to open');
+    await until(() => stack.backend.server.streams === 20, '20 streams to open');
     expect(openFds()).toBeGreaterThanOrEqual(baseline + 40);
     ws.ws.terminate();
-    await until(() => stack!.bridge.connections === 0, 'every WebSocket to close');
+    await until(() => stack.bridge.connections === 0, 'every WebSocket to close');
     await until(
-      () => stack!.backend.server.streams === 0 && openFds() < baseline,
+      () => stack.backend.server.streams === 0 && openFds() < baseline,
       'the streams and their descriptors to be released',
     );
     expect(stack.backend.server.streams).toBe(0);
@@ -66,27 +60,31 @@ describe('bridge under load', () => {
     expect(openFds()).toBeLessThan(baseline); // the WebSocket's own pair went too
   });
 
-  it('cancelling 100 idle watches releases them on the server at once: connections, fds, listeners', async () => {
-    stack = await startStack();
+  it('cancelling 100 idle watches releases them on the server at once: connections, fds, listeners', async ({
+    startStack,
+  }) => {
+    const stack = await startStack({}, { watchGraceMs: 0 });
     const ws = await FrameClient.open(stack.bridge.url);
     const c = ((await ws.call('c', { v: 'c' })) as { ok: string }).ok;
     const baseline = openFds();
     for (let i = 0; i < 100; i++) ws.send({ id: i, v: 'w', c });
-    await until(() => stack!.backend.server.streams === 100, '100 watches to open');
+    await until(() => stack.backend.server.streams === 100, '100 watches to open');
     for (let i = 0; i < 100; i++) ws.send({ id: i, v: 'cancel' });
     // Nothing is dispatched: the channel stays quiet, and still the server lets go.
     await until(
-      () => stack!.backend.server.streams === 0 && openFds() <= baseline,
+      () => stack.backend.server.streams === 0 && openFds() <= baseline,
       'the server side of every cancelled watch to be released',
     );
     expect(stack.backend.server.channels.get(c).size).toBe(0);
     await ws.close();
   });
 
-  it('a client that does not read its replies is not read either: what waits for it stays bounded', async () => {
+  it('a client that does not read its replies is not read either: what waits for it stays bounded', async ({
+    startStack,
+  }) => {
     let run = 0;
     const logger = { info: (line: string) => void (line.startsWith('command d') && run++), error() {} };
-    stack = await startStack({}, { logger });
+    const stack = await startStack({}, { logger });
     const ws = await FrameClient.open(stack.bridge.url);
     const c = ((await ws.call('c', { v: 'c' })) as { ok: string }).ok;
     ws.ws.pause(); // reads nothing from now on
@@ -110,88 +108,75 @@ describe('bridge under load', () => {
     await ws.close();
   });
 
-  it('caps commands in flight per WebSocket and bridge-wide; the rest wait their turn, in order', async () => {
-    const { dir, cleanup } = tempDir();
+  it('caps commands in flight per WebSocket and bridge-wide; the rest wait their turn, in order', async ({ dir }) => {
     const backend = await heldBackend(join(dir, 'held.sock'));
+    onTestFinished(() => backend.close());
     const bridge = await WebSocketBridge.start({
       socketPath: backend.path,
       port: 0,
       maxInFlight: 8,
       maxInFlightTotal: 12,
     });
-    const clients: FrameClient[] = [];
-    try {
-      const flood = await FrameClient.open(bridge.url);
-      const other = await FrameClient.open(bridge.url);
-      const third = await FrameClient.open(bridge.url);
-      clients.push(flood, other, third);
-      for (let i = 0; i < 2000; i++) flood.send({ id: i, v: 'd', c: '1', r: '1', t: 'n', p: i });
-      await until(() => backend.open === 8, "the flood's first 8 commands to reach the server");
-      // Another WebSocket is not behind the flood's 1,992 waiting commands.
-      other.send({ id: 'other', v: 'c' });
-      await until(() => backend.open === 9, "the other client's command to reach the server");
-      for (let i = 0; i < 20; i++) third.send({ id: i, v: 'b', c: '1', t: 'm', p: i });
-      await until(() => backend.open === 12, 'the bridge-wide limit to fill');
-      expect(backend.commands.filter((c) => c.t === 'n').map((c) => c.p)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
-      await sleep(100);
-      expect(backend.peak).toBe(12);
-      backend.release();
-      const replies = await Promise.all([
-        ...Array.from({ length: 2000 }, (_, i) => flood.next(i)),
-        other.next('other'),
-        ...Array.from({ length: 20 }, (_, i) => third.next(i)),
-      ]);
-      expect(replies.every((f) => 'ok' in f && f.ok === 'ack')).toBe(true);
-      expect(backend.peak).toBe(12);
-      expect(backend.commands).toHaveLength(2021);
-    } finally {
-      for (const client of clients) await client.close();
-      await bridge.close();
-      await backend.close();
-      cleanup();
-    }
+    onTestFinished(() => bridge.close());
+    const [flood, other, third] = await Promise.all([1, 2, 3].map(() => FrameClient.open(bridge.url)));
+    for (let i = 0; i < 2000; i++) flood!.send({ id: i, v: 'd', c: '1', r: '1', t: 'n', p: i });
+    await until(() => backend.open === 8, "the flood's first 8 commands to reach the server");
+    // Another WebSocket is not behind the flood's 1,992 waiting commands.
+    other!.send({ id: 'other', v: 'c' });
+    await until(() => backend.open === 9, "the other client's command to reach the server");
+    for (let i = 0; i < 20; i++) third!.send({ id: i, v: 'b', c: '1', t: 'm', p: i });
+    await until(() => backend.open === 12, 'the bridge-wide limit to fill');
+    expect(backend.commands.filter((c) => c.t === 'n').map((c) => c.p)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    await sleep(100);
+    expect(backend.peak).toBe(12);
+    backend.release();
+    const replies = await Promise.all([
+      ...Array.from({ length: 2000 }, (_, i) => flood!.next(i)),
+      other!.next('other'),
+      ...Array.from({ length: 20 }, (_, i) => third!.next(i)),
+    ]);
+    expect(replies.every((f) => 'ok' in f && f.ok === 'ack')).toBe(true);
+    expect(backend.peak).toBe(12);
+    expect(backend.commands).toHaveLength(2021);
+    for (const client of [flood, other, third]) await client!.close();
   });
 
-  it('a socket server out of descriptors, then killed, mid-burst: every frame answered, the bridge lives', async () => {
-    const { dir, cleanup } = tempDir();
+  it('a socket server out of descriptors, then killed, mid-burst: every frame answered, the bridge lives', async ({
+    dir,
+    startCli,
+  }) => {
     const path = join(dir, 'bus.sock');
     const server = await startCli(['serve', '--socket', path], 'serving on', { fdLimit: 36 });
     const bridge = await WebSocketBridge.start({ socketPath: path, port: 0 });
+    onTestFinished(() => bridge.close());
     const ws = await FrameClient.open(bridge.url);
-    try {
-      const answered = async (from: number, count: number) => {
-        const ids = Array.from({ length: count }, (_, i) => from + i);
-        for (const id of ids) ws.send({ id, v: 'c' });
-        return Promise.all(ids.map((id) => ws.next(id)));
-      };
-      // Each frame is answered: a channel id, or a typed error naming the trouble (EPIPE, ECONNRESET).
-      const starved = await answered(0, 500);
-      const kinds = (frames: ReplyFrame[]) =>
-        new Set(frames.map((f) => ('ok' in f ? 'ok' : 'error' in f ? f.error.split('(')[0] : 'other')));
-      expect([...kinds(starved)].every((kind) => kind === 'ok' || kind === 'BackendUnavailable')).toBe(true);
-      expect(kinds(starved).has('ok')).toBe(true);
-      const firstReply = new Promise((resolve) => ws.ws.once('message', resolve));
-      const burst = answered(500, 500);
-      await firstReply;
-      server.child.kill('SIGKILL');
-      const cut = await burst;
-      expect([...kinds(cut)].every((kind) => kind === 'ok' || kind === 'BackendUnavailable')).toBe(true);
-      expect(kinds(cut).has('BackendUnavailable')).toBe(true);
-      // The bridge is still there, and says why nothing works.
-      expect(await ws.call('after', { v: 'c' })).toEqual({
-        id: 'after',
-        error: expect.stringMatching(/^BackendUnavailable\(/),
-      });
-    } finally {
-      server.kill();
-      await ws.close();
-      await bridge.close();
-      cleanup();
-    }
+    onTestFinished(() => ws.close());
+    const answered = async (from: number, count: number) => {
+      const ids = Array.from({ length: count }, (_, i) => from + i);
+      for (const id of ids) ws.send({ id, v: 'c' });
+      return Promise.all(ids.map((id) => ws.next(id)));
+    };
+    const kinds = (frames: ReplyFrame[]) =>
+      new Set(frames.map((f) => ('ok' in f ? 'ok' : 'error' in f ? f.error.split('(')[0] : 'other')));
+    // Each frame is answered: a channel id, or a typed error naming the trouble (EPIPE, ECONNRESET).
+    const starved = await answered(0, 500);
+    expect([...kinds(starved)].every((kind) => kind === 'ok' || kind === 'BackendUnavailable')).toBe(true);
+    expect(kinds(starved).has('ok')).toBe(true);
+    const firstReply = new Promise((resolve) => ws.ws.once('message', resolve));
+    const burst = answered(500, 500);
+    await firstReply;
+    server.child.kill('SIGKILL');
+    const cut = await burst;
+    expect([...kinds(cut)].every((kind) => kind === 'ok' || kind === 'BackendUnavailable')).toBe(true);
+    expect(kinds(cut).has('BackendUnavailable')).toBe(true);
+    // The bridge is still there, and says why nothing works.
+    expect(await ws.call('after', { v: 'c' })).toEqual({
+      id: 'after',
+      error: expect.stringMatching(/^BackendUnavailable\(/),
+    });
   });
 
-  it('backpressure: a WebSocket that does not read stops the Unix stream; messages stay queued', async () => {
-    stack = await startStack();
+  it('backpressure: a WebSocket that does not read stops the Unix stream; messages stay queued', async ({ stack }) => {
     const direct = new SocketClient(stack.backend.path);
     const c = await direct.createChannel();
     const r = await direct.register(c);
@@ -223,8 +208,10 @@ describe('bridge under load', () => {
     await ws.close();
   });
 
-  it('rides out a full accept queue on the socket server: a burst of commands all get their replies', async () => {
-    stack = await startStack({}, { backlog: 1 });
+  it('rides out a full accept queue on the socket server: a burst of commands all get their replies', async ({
+    startStack,
+  }) => {
+    const stack = await startStack({}, { backlog: 1 });
     const ws = await FrameClient.open(stack.bridge.url);
     const burst = Array.from({ length: 200 }, (_, i) => i);
     for (const i of burst) ws.send({ id: i, v: 'c' });
