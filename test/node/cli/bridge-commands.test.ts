@@ -61,10 +61,10 @@ describe('eric-bus bridge / up (CLI)', () => {
     expect(bridge.stderr()).toBe('');
   });
 
-  it.for([[], ['--thread']])(
-    'up %j lives through frames nesting 5,000 and 50,000 deep',
-    async (flags, { startCli }) => {
-      const up = await startCli(['up', '--port', '0', ...flags], /bridge at (ws:\/\/\S+)/);
+  it.for(['up', 'up --thread'])(
+    '%s lives through frames nesting 5,000 and 50,000 deep',
+    async (command, { startCli }) => {
+      const up = await startCli([...command.split(' '), '--port', '0'], /bridge at (ws:\/\/\S+)/);
       const ws = await FrameClient.open(up.match![1]!);
       const c = ((await ws.call('c', { v: 'c' })) as { ok: string }).ok;
       for (const depth of [5000, 50_000]) {
