@@ -32,6 +32,8 @@ export function stringEnd(text: string, start: number): number {
  * is not judged here: `JSON.parse` reports it.
  */
 export function nestsDeeperThan(text: string, max: number = MAX_JSON_DEPTH): boolean {
+  // Each level takes a character: a short text (most commands) cannot be too deep.
+  if (text.length <= max) return false;
   let depth = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
