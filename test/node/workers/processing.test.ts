@@ -1,8 +1,9 @@
 // DataProcessingChannel on real worker_threads: results, errors, volume, transfers.
+import { fileURLToPath } from 'node:url';
 import { threadId } from 'node:worker_threads';
 import { DataProcessingChannel, Message } from 'eric-bus';
 import { afterEach, describe, expect, it } from 'vitest';
-import { dispatchAll, drain, isError, trackedChannel } from '../helpers/workers.js';
+import { dispatchAll, drain, ECHO_WORKER, isError, trackedChannel } from '../helpers/workers.js';
 
 const open: DataProcessingChannel[] = [];
 afterEach(async () => {
@@ -54,6 +55,31 @@ describe('DataProcessingChannel on worker_threads', () => {
     expect({ done, failed, pending, inFlight }).toEqual({ done: 40, failed: 0, pending: 0, inFlight: 0 });
     expect(perWorker.every((n) => n > 0)).toBe(true);
     expect(perWorker.reduce((a, b) => a + b)).toBe(40);
+  });
+
+  // SPEC §3: the module URL a page passes works in Node too, with no Node-only helper in the caller.
+  it.each([
+    ['a URL', ECHO_WORKER],
+    ['a file: URL as text', ECHO_WORKER.href],
+    ['a path', fileURLToPath(ECHO_WORKER)],
+  ])('starts worker threads from %s given as `worker`', async (_, worker) => {
+    const channel = new DataProcessingChannel({ maxWorkers: 2, worker });
+    open.push(channel);
+    await channel.warmUp();
+    const listener = channel.addListener();
+    const inputs = Array.from({ length: 20 }, (_, i) => 2_000 + i);
+    dispatchAll(
+      channel,
+      listener.id,
+      inputs.map((n) => ['primes', n]),
+    );
+    const events = await drain(channel, listener);
+    const results = events.map((e) => e.data as { n: number; count: number; threadId: number });
+    expect(results.map((r) => r.n).sort()).toEqual(inputs);
+    for (const r of results) expect(r.count).toBe(primesBelow(r.n));
+    const used = new Set(results.map((r) => r.threadId));
+    expect(used.has(threadId)).toBe(false);
+    expect(channel.progress.perWorker.every((n) => n > 0)).toBe(true);
   });
 
   it('reports a throwing handler as one error event for that message while the rest complete', async () => {
