@@ -1,7 +1,7 @@
 import { AbstractChannel, type ChannelOptions } from '../bus/channel.js';
 import type { MessageQueueListener } from '../bus/listener.js';
 import { MESSAGE_TYPE_INTERNAL_ERROR, Message } from '../bus/message.js';
-import { RingQueue } from '../bus/queue.js';
+import { ChunkedQueue } from '../bus/queue.js';
 import { type BatchResult, errorText } from './protocol.js';
 import { WorkerPool, type WorkerSource } from './worker-pool.js';
 
@@ -117,7 +117,7 @@ export class DataProcessingChannel<Out = { event: string; data: unknown }> exten
    */
   processQueue(listener: MessageQueueListener): AsyncIterableIterator<Out> {
     this.getListener(listener.id);
-    const out = new RingQueue<Out>();
+    const out = new ChunkedQueue<Out>();
     let executor: Executor | undefined;
     let offRoom: (() => void) | undefined;
     let wake: (() => void) | undefined;
