@@ -2,8 +2,9 @@
 import { fileURLToPath } from 'node:url';
 import { threadId } from 'node:worker_threads';
 import { DataProcessingChannel, Message } from 'eric-bus';
+import { nodeWorker } from 'eric-bus/node';
 import { afterEach, describe, expect, it } from 'vitest';
-import { dispatchAll, drain, ECHO_WORKER, isError, trackedChannel } from '../helpers/workers.js';
+import { dispatchAll, drain, ECHO_WORKER, isError, progressReaches, trackedChannel } from '../helpers/workers.js';
 
 const open: DataProcessingChannel[] = [];
 afterEach(async () => {
@@ -223,5 +224,47 @@ describe('DataProcessingChannel on worker_threads', () => {
     const out: string[] = [];
     for await (const s of channel.processQueue(listener)) out.push(s);
     expect(out.sort()).toEqual(['_eric_error:{"type":"throw","message":"cannot process \\"y\\""}', 'echo:"x"']);
+  });
+});
+
+describe('batch sizes on worker_threads', () => {
+  const GATED = new URL('../fixtures/gated-worker.mjs', import.meta.url);
+  const gate = () => new Int32Array(new SharedArrayBuffer(4));
+  const open = (g: Int32Array) => {
+    Atomics.store(g, 0, 1);
+    Atomics.notify(g, 0);
+  };
+
+  it('the worker that starts first takes one message per batch, not a share of the queue, while another starts', async () => {
+    const run = gate();
+    const late = gate();
+    let started = 0;
+    const channel = new DataProcessingChannel({
+      maxWorkers: 2,
+      worker: () => nodeWorker(GATED, { workerData: { run, start: started++ === 1 ? late : undefined } })(),
+    });
+    try {
+      const listener = channel.addListener();
+      dispatchAll(
+        channel,
+        listener.id,
+        Array.from({ length: 40 }, (_, i) => ['work', i]),
+      );
+      const events = drain(channel, listener);
+      // The first worker holds a batch running and one ahead: one message each, the rest stays queued.
+      await progressReaches(channel, (p) => p.inFlight > 0);
+      expect(channel.progress).toMatchObject({ inFlight: 2, pending: 38 });
+      open(late);
+      await progressReaches(channel, (p) => p.inFlight === 4);
+      expect(channel.progress.pending).toBe(36);
+      open(run);
+      const data = (await events).map((e) => e.data as number);
+      expect(data.sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+      expect(channel.progress.perWorker.every((n) => n >= 2)).toBe(true);
+    } finally {
+      open(late);
+      open(run);
+      await channel.close();
+    }
   });
 });
