@@ -235,7 +235,7 @@ describe('batch sizes on worker_threads', () => {
     Atomics.notify(g, 0);
   };
 
-  it('the worker that starts first takes one message per batch, not a share of the queue, while another starts', async () => {
+  it('the first worker up takes one message per batch, not a share of the queue, while another starts', async () => {
     const run = gate();
     const late = gate();
     let started = 0;
