@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { SocketClient, SocketServer } from '../bridge/index.js';
 import { Message } from '../src/index.js';
 import { formatEvent } from '../src/wire/socket-protocol.js';
-import { medianMs, printTable, rate } from './table.js';
+import { alternating, median, medianMs, printTable, rate } from './table.js';
 
 const COMMANDS = 2_000;
 const LINES = 20_000;
@@ -98,35 +98,18 @@ const format = createServer({ allowHalfOpen: true }, (socket) => {
 await listen(format, formatPath);
 
 const dispatchCommand = JSON.stringify({ v: 'd', c, r: l, t: 'tick', p: { i: 0 } });
-/** Medians of two workloads timed in alternation, so load on the machine weighs on both alike. */
-async function pairedMedians(
-  a: () => Promise<unknown>,
-  b: () => Promise<unknown>,
-  runs = 5,
-): Promise<[number, number]> {
-  await a();
-  await b();
-  const times: [number[], number[]] = [[], []];
-  for (let run = 0; run < runs; run++) {
-    for (const [i, fn] of [a, b].entries()) {
-      (globalThis as { gc?: () => void }).gc?.();
-      const start = performance.now();
-      await fn();
-      times[i]!.push(performance.now() - start);
-    }
-  }
-  const median = (xs: number[]) => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
-  return [median(times[0]), median(times[1])];
-}
-
-const [commandMs, rawCommandMs] = await pairedMedians(
-  async () => {
-    for (let i = 0; i < COMMANDS; i++) await client.dispatch(c, l, 'tick', { i });
-  },
-  async () => {
-    for (let i = 0; i < COMMANDS; i++) await exchange(echoPath, dispatchCommand);
-  },
+const commandTimes = await alternating(
+  [
+    async () => {
+      for (let i = 0; i < COMMANDS; i++) await client.dispatch(c, l, 'tick', { i });
+    },
+    async () => {
+      for (let i = 0; i < COMMANDS; i++) await exchange(echoPath, dispatchCommand);
+    },
+  ],
+  5,
 );
+const [commandMs, rawCommandMs] = commandTimes.wallMs.map(median) as [number, number];
 
 // Each run streams a fresh listener holding LINES queued messages.
 let streamed = l;
