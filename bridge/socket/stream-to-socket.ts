@@ -9,6 +9,7 @@ import {
   type SSEEvent,
 } from '../../src/index.js';
 import { formatError, formatEvent } from '../../src/wire/socket-protocol.js';
+import { lineOf, unscheduleWrite, writeWhenWoken } from './fan-out.js';
 import type { EventHistory } from './history.js';
 
 /** How many socket-sized batches a stream writes before yielding to other connections. */
@@ -57,6 +58,7 @@ export function streamToSocket(
     let timer: NodeJS.Timeout | null = null;
     let done = false;
     let burst = 0;
+    let lastWrite = -Infinity;
     // The replay of a resumed stream: the gap line (if any), then deliveries `replayed` … `replayEnd`.
     let gapLine: string | undefined;
     let replayed = 1;
@@ -73,6 +75,7 @@ export function streamToSocket(
       if (done) return;
       done = true;
       cancel?.();
+      unscheduleWrite(pump);
       if (timer) clearTimeout(timer);
       socket.off('close', onGone);
       signal?.removeEventListener('abort', onSuperseded);
@@ -103,6 +106,7 @@ export function streamToSocket(
      * it failed, into the history if it did not. Says whether the socket has room for more.
      */
     function send(chunk: string, taken: readonly Message[]): 'room' | 'full' | 'gone' {
+      lastWrite = performance.now();
       const writable = socket.write(Buffer.from(chunk));
       if (socket.errored || socket.destroyed) {
         channel.requeue(id, taken);
@@ -142,7 +146,10 @@ export function streamToSocket(
       if (gapLine !== undefined || replayed <= replayEnd) sent = send(replayChunk(room), []);
       else {
         if (channel.queueLength(id) === 0) {
-          cancel = channel.whenMessageWaits(id, pump);
+          cancel = channel.whenMessageWaits(id, () => {
+            cancel = null;
+            if (!done) writeWhenWoken(pump, lastWrite);
+          });
           return;
         }
         const taken: Message[] = [];
@@ -151,7 +158,7 @@ export function streamToSocket(
         try {
           do {
             const msg = channel.deliverNext(id);
-            chunk += formatEvent(channel.adapt(msg), history?.idOf(first + taken.length + 1));
+            chunk += lineOf(channel, msg, history?.idOf(first + taken.length + 1));
             taken.push(msg);
           } while (chunk.length < room && channel.queueLength(id) > 0 && listener.isRunningSync());
         } catch (error) {
