@@ -1,7 +1,8 @@
 // Unix-socket protocol against eric-sse's own server, each in its own process so its CPU can be read:
 // fan-out (50 `w` watchers, 1,000 `b` broadcasts from 50 concurrent one-shot clients, lines counted
 // at the watchers) and 2,000 sequential `d` commands; the Python peer (test/node/python) is the
-// baseline, in alternating rounds on fresh servers.
+// baseline, in alternating rounds on fresh servers. For commands, a bare node:net server that only
+// replies shows the least a Node server spends on a connection.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -18,10 +19,13 @@ const ROUNDS = 3;
 
 const CLI = fileURLToPath(new URL('../bridge/cli/main.js', import.meta.url));
 const PEER = fileURLToPath(new URL('../../test/node/python/eric_sse_peer.py', import.meta.url));
-const servers = {
-  'eric-bus SocketServer (eric-bus serve)': (path: string) => spawn(process.execPath, [CLI, 'serve', '--socket', path]),
-  "baseline: eric-sse's Python SocketServer": (path: string) => spawn('python3', [PEER, 'serve', path]),
-};
+const RAW = fileURLToPath(new URL('./socket-raw-server.js', import.meta.url));
+/** The servers, each with whether it runs the fan-out (the bare server knows no channels). */
+const servers: [string, (path: string) => ChildProcess, boolean][] = [
+  ['eric-bus SocketServer (eric-bus serve)', (path) => spawn(process.execPath, [CLI, 'serve', '--socket', path]), true],
+  ["baseline: eric-sse's Python SocketServer", (path) => spawn('python3', [PEER, 'serve', path]), true],
+  ['bound: bare node:net server (read, parse, reply, close)', (path) => spawn(process.execPath, [RAW, path]), false],
+];
 
 const dir = mkdtempSync(join(tmpdir(), 'eric-bus-bench-'));
 const children = new Set<ChildProcess>();
@@ -114,6 +118,7 @@ function watchers(path: string, channel: string) {
 }
 
 interface Round {
+  /** NaN for a server that does not run the fan-out. */
   linesPerSecond: number;
   cpuPerLineUs: number;
   idlePercent: number;
@@ -121,7 +126,7 @@ interface Round {
   cpuPerCommandUs: number;
 }
 
-async function round(start: (path: string) => ChildProcess): Promise<Round> {
+async function round(start: (path: string) => ChildProcess, fanOut: boolean): Promise<Round> {
   const { child, path } = await startServer(start);
   try {
     // Commands first, on a fresh server with no stream open, warmed up as a server that has run a while.
@@ -134,6 +139,8 @@ async function round(start: (path: string) => ChildProcess): Promise<Round> {
     for (let i = 0; i < COMMANDS; i++) await expectReply(path, dispatch, 'ack');
     const commandsPerSecond = COMMANDS / ((performance.now() - startedAt) / 1000);
     const cpuPerCommandUs = ((cpuMs(child.pid!) - cpu) * 1000) / COMMANDS;
+    if (!fanOut)
+      return { linesPerSecond: NaN, cpuPerLineUs: NaN, idlePercent: NaN, commandsPerSecond, cpuPerCommandUs };
 
     // Fan-out: every watcher registered (each has had a first line), then the broadcasts.
     const c = await exchange(path, { v: 'c' });
@@ -144,7 +151,7 @@ async function round(start: (path: string) => ChildProcess): Promise<Round> {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     /** Sends `count` broadcasts from the concurrent clients and waits until every watcher has them. */
-    const fanOut = async (count: number) => {
+    const broadcast = async (count: number) => {
       const before = watching.total;
       let next = 0;
       await Promise.all(
@@ -157,10 +164,10 @@ async function round(start: (path: string) => ChildProcess): Promise<Round> {
       );
       await watching.reach(before + WATCHERS * count);
     };
-    await fanOut(BROADCASTS / 2);
+    await broadcast(BROADCASTS / 2);
     cpu = cpuMs(child.pid!);
     startedAt = performance.now();
-    await fanOut(BROADCASTS);
+    await broadcast(BROADCASTS);
     const lines = WATCHERS * BROADCASTS;
     const linesPerSecond = lines / ((performance.now() - startedAt) / 1000);
     const cpuPerLineUs = ((cpuMs(child.pid!) - cpu) * 1000) / lines;
@@ -177,9 +184,9 @@ async function round(start: (path: string) => ChildProcess): Promise<Round> {
   }
 }
 
-const results = Object.keys(servers).map((): Round[] => []);
+const results = servers.map((): Round[] => []);
 for (let i = 0; i < ROUNDS; i++)
-  for (const [s, start] of Object.values(servers).entries()) results[s]!.push(await round(start));
+  for (const [s, [, start, fanOut]] of servers.entries()) results[s]!.push(await round(start, fanOut));
 const summary = results.map((rounds) => ({
   linesPerSecond: median(rounds.map((r) => r.linesPerSecond)),
   cpuPerLineUs: median(rounds.map((r) => r.cpuPerLineUs)),
@@ -188,20 +195,22 @@ const summary = results.map((rounds) => ({
   cpuPerCommandUs: median(rounds.map((r) => r.cpuPerCommandUs)),
 }));
 const python = summary[1]!;
-const names = Object.keys(servers);
+const names = servers.map(([name]) => name);
 const times = (x: number) => `${x.toFixed(1)}×`;
 printTable(
   `Socket fan-out: ${WATCHERS} 'w' watchers, ${BROADCASTS.toLocaleString('en')} 'b' broadcasts from ${CLIENTS} ` +
     `concurrent one-shot clients; server in its own process (median of ${ROUNDS} alternating rounds)`,
   ['server', 'lines/s', 'vs Python', 'server CPU per line', 'vs Python', 'CPU while watchers idle'],
-  summary.map((s, i) => [
-    names[i]!,
-    rate(s.linesPerSecond),
-    times(s.linesPerSecond / python.linesPerSecond),
-    `${s.cpuPerLineUs.toFixed(2)} µs`,
-    `${times(python.cpuPerLineUs / s.cpuPerLineUs)} lower`,
-    `${s.idlePercent.toFixed(0)} %`,
-  ]),
+  summary
+    .slice(0, 2)
+    .map((s, i) => [
+      names[i]!,
+      rate(s.linesPerSecond),
+      times(s.linesPerSecond / python.linesPerSecond),
+      `${s.cpuPerLineUs.toFixed(2)} µs`,
+      `${times(python.cpuPerLineUs / s.cpuPerLineUs)} lower`,
+      `${s.idlePercent.toFixed(0)} %`,
+    ]),
 );
 printTable(
   `Socket commands: ${COMMANDS.toLocaleString('en')} sequential 'd', one connection each, on a fresh server ` +
