@@ -2,7 +2,7 @@
 
 import { createLogger } from '../log.js';
 import { SocketServer } from '../socket/server.js';
-import { parseCommandArgs, positiveInt, required, withUsage } from './args.js';
+import { parseCommandArgs, positiveInt, required, starting } from './args.js';
 import type { Command } from './command.js';
 
 export const serve: Command = {
@@ -14,25 +14,25 @@ in-memory channels. The socket file is created mode 0600; a stale one is replace
 SIGINT/SIGTERM shut down gracefully and remove the file.
 
 Options:
-  --socket PATH         the socket file to listen on (required)
+  --socket PATH         the socket file to listen on (required; its directory must exist)
   --max-command BYTES   largest accepted command (default 1048576)
   --idle-timeout MS     how long a silent client is waited for (default 30000)
   --verbose             log connections and commands on stderr
   -h, --help            show this help`,
-  run: (argv) =>
-    withUsage('serve', async () => {
-      const { values } = parseCommandArgs(argv, {
-        socket: { type: 'string' },
-        'max-command': { type: 'string' },
-        'idle-timeout': { type: 'string' },
-        verbose: { type: 'boolean', default: false },
-      });
-      const path = required(values.socket, '--socket');
-      await SocketServer.start(path, {
-        maxBytes: positiveInt(values['max-command'], '--max-command'),
-        idleTimeoutMs: positiveInt(values['idle-timeout'], '--idle-timeout'),
-        logger: createLogger(values.verbose),
-      });
-      console.log(`eric-bus: serving on ${path}`);
-    }),
+  async run(argv) {
+    const { values } = parseCommandArgs(argv, {
+      socket: { type: 'string' },
+      'max-command': { type: 'string' },
+      'idle-timeout': { type: 'string' },
+      verbose: { type: 'boolean', default: false },
+    });
+    const path = required(values.socket, '--socket');
+    const options = {
+      maxBytes: positiveInt(values['max-command'], '--max-command'),
+      idleTimeoutMs: positiveInt(values['idle-timeout'], '--idle-timeout'),
+      logger: createLogger(values.verbose),
+    };
+    await starting(() => SocketServer.start(path, options));
+    console.log(`eric-bus: serving on ${path}`);
+  },
 };

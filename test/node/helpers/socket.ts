@@ -1,6 +1,6 @@
 /** Shared fixtures for the socket tests: temp dirs, servers, raw connections. */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SocketServer, type SocketServerOptions } from '../../../bridge/index.js';
@@ -72,4 +72,17 @@ export async function until(done: () => boolean, what: string): Promise<void> {
     await sleep(10);
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Holds a TCP port on 127.0.0.1 (taken, as another program would), until `close`. */
+export async function holdPort(port = 0): Promise<{ port: number; close: () => Promise<void> }> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SocketClient, SocketServer } from '../../../bridge/index.js';
+import { SocketClient, SocketPathUnavailable, SocketServer } from '../../../bridge/index.js';
 import { type Running, startCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/socket.js';
 
@@ -62,6 +62,23 @@ describe('the socket file', () => {
       `${path} exists and is not a socket; not replacing it`,
     );
     expect(lstatSync(path).isFile()).toBe(true);
+  });
+
+  it('a directory that does not exist is named, in a typed error (not EACCES)', async () => {
+    const base = dir();
+    const missing = join(base, 'does', 'not', 'exist', 'bus.sock');
+    const error = await new SocketServer(missing).listen().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SocketPathUnavailable);
+    expect(error).toMatchObject({
+      code: 'ERR_SOCKET_PATH_UNAVAILABLE',
+      message: `Cannot create the socket ${missing}: there is no directory ${join(base, 'does', 'not', 'exist')}`,
+    });
+    // A file where the directory should be is no directory either.
+    writeFileSync(join(base, 'file'), '');
+    await expect(new SocketServer(join(base, 'file', 'bus.sock')).listen()).rejects.toThrow(
+      `there is no directory ${join(base, 'file')}`,
+    );
+    await expect(serve(join(base, 'bus.sock'))).resolves.toBeInstanceOf(SocketServer);
   });
 
   it('a client of a path where nothing listens gets a clear error', async () => {

@@ -1,0 +1,44 @@
+/** Where `send` and `listen` find the server: its socket file, or a bridge in front of it (by URL). */
+import { WebSocket } from 'ws';
+import { BridgeClient, type ProtocolClient, type SSEEvent } from '../../src/index.js';
+import { UsageError } from '../errors.js';
+import { SocketClient } from '../socket/client.js';
+
+/** parseCommandArgs options for the two ways to reach a server. */
+export const clientFlagOptions = { socket: { type: 'string' }, url: { type: 'string' } } as const;
+
+/** The flags' `--help` lines. */
+export const CLIENT_FLAGS_USAGE = `  --socket PATH   the server's socket file
+  --url URL       or: a bridge's URL with its token, as 'eric-bus up' prints it
+                  (ws://HOST:PORT/?token=…; wss:// for a bridge with TLS)`;
+
+/** Reconnection attempts before a command through a bridge gives up with ConnectionLost. */
+const BRIDGE_ATTEMPTS = 3;
+
+/** A client for one command or stream, and how to let the process go afterwards. */
+export interface Connection {
+  client: ProtocolClient<string | SSEEvent>;
+  /** An event as one JSON line (the socket's lines are printed as they came). */
+  line(event: string | SSEEvent): string;
+  /** Closes the bridge's WebSocket, if any, so the process can exit. */
+  close(): void;
+}
+
+/** Connects as the flags say: exactly one of `--socket PATH` or `--url URL`. */
+export function connect(values: { socket?: string; url?: string }): Connection {
+  const { socket, url } = values;
+  if (socket !== undefined && url !== undefined) throw new UsageError('give --socket or --url, not both');
+  if (url !== undefined) {
+    const client = new BridgeClient(bridgeUrl(url), { WebSocket, reconnect: { maxAttempts: BRIDGE_ATTEMPTS } });
+    return { client, line: (event) => JSON.stringify(event), close: () => client.close() };
+  }
+  if (socket === undefined || socket === '') throw new UsageError('--socket PATH (or --url URL) is required');
+  return { client: new SocketClient(socket), line: (event) => event as string, close: () => {} };
+}
+
+function bridgeUrl(text: string): URL {
+  const url = URL.canParse(text) ? new URL(text) : undefined;
+  if (!url || !['ws:', 'wss:', 'http:', 'https:'].includes(url.protocol))
+    throw new UsageError(`--url takes a bridge URL such as ws://127.0.0.1:8765/?token=…, not '${text}'`);
+  return url;
+}
