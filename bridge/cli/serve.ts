@@ -1,4 +1,4 @@
-/** `eric-bus serve`: runs a SocketServer until SIGINT/SIGTERM. */
+/** `eric-bus serve`: runs a SocketServer until SIGINT, SIGTERM or SIGHUP. */
 
 import { createLogger } from '../log.js';
 import { SocketServer } from '../socket/server.js';
@@ -11,7 +11,7 @@ export const serve: Command = {
 
 Serves eric-sse 0.6.1's Unix-socket protocol (one JSON command per connection) with
 in-memory channels. The socket file is created mode 0600; a stale one is replaced.
-SIGINT/SIGTERM shut down gracefully and remove the file.
+SIGINT/SIGTERM/SIGHUP shut down gracefully and remove the file.
 
 Options:
   --socket PATH         the socket file to listen on (required; its directory must exist)
