@@ -4,7 +4,7 @@ import { request } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { BridgeClient } from '../../../src/index.js';
-import { startStack } from '../helpers/bridge.js';
+import { startStack, upgrade } from '../helpers/bridge.js';
 import { selfSignedCertificate, type TestCertificate } from '../helpers/tls.js';
 
 let certificate: TestCertificate;
@@ -23,21 +23,9 @@ afterAll(async () => {
   certificate?.cleanup();
 });
 
-/** Tries an upgrade: 'open', the HTTP status the bridge answered, or the error's code. */
-function upgrade(url: string, options: ConstructorParameters<typeof WebSocket>[2] = {}): Promise<string | number> {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(url, { ca: certificate.cert, ...options });
-    ws.once('open', () => {
-      ws.close();
-      resolve('open');
-    });
-    ws.once('unexpected-response', (_req, res) => {
-      resolve(res.statusCode ?? 0);
-      ws.terminate();
-    });
-    ws.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
-  });
-}
+/** An upgrade that trusts the test's certificate (unless `options` says otherwise). */
+const upgradeTls = (url: string, options: ConstructorParameters<typeof WebSocket>[2] = {}) =>
+  upgrade(url, { ca: certificate.cert, ...options });
 
 describe('the bridge over TLS', () => {
   it('prints a wss:// URL and carries commands and a stream in order, none lost', async () => {
@@ -81,15 +69,17 @@ describe('the bridge over TLS', () => {
 
   it('refuses a wrong token, an untrusted certificate and plain ws://', async () => {
     const port = stack.bridge.port;
-    expect(await upgrade(`wss://127.0.0.1:${port}/?token=wrong`)).toBe(401);
-    expect(await upgrade(stack.bridge.url, { ca: undefined })).toBe('DEPTH_ZERO_SELF_SIGNED_CERT');
-    expect(await upgrade(`ws://127.0.0.1:${port}/?token=tls-token`)).not.toBe('open');
+    expect(await upgradeTls(`wss://127.0.0.1:${port}/?token=wrong`)).toBe(401);
+    expect(await upgradeTls(stack.bridge.url, { ca: undefined })).toBe('DEPTH_ZERO_SELF_SIGNED_CERT');
+    expect(await upgradeTls(`ws://127.0.0.1:${port}/?token=tls-token`)).not.toBe('open');
   });
 
   it('counts its own https:// origin as its own (a page it serves), not http://', async () => {
     const own = `https://127.0.0.1:${stack.bridge.port}`;
-    expect(await upgrade(stack.bridge.url, { headers: { Origin: own } })).toBe('open');
-    expect(await upgrade(stack.bridge.url, { headers: { Origin: 'https://app.example' } })).toBe('open');
-    expect(await upgrade(stack.bridge.url, { headers: { Origin: `http://127.0.0.1:${stack.bridge.port}` } })).toBe(403);
+    expect(await upgradeTls(stack.bridge.url, { headers: { Origin: own } })).toBe('open');
+    expect(await upgradeTls(stack.bridge.url, { headers: { Origin: 'https://app.example' } })).toBe('open');
+    expect(await upgradeTls(stack.bridge.url, { headers: { Origin: `http://127.0.0.1:${stack.bridge.port}` } })).toBe(
+      403,
+    );
   });
 });
