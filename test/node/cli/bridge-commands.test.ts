@@ -115,7 +115,7 @@ describe('eric-bus bridge / up (CLI)', () => {
       await held.close();
       t.cleanup();
     }
-  });
+  }, 120_000); // many CLI processes, each a Node start-up on a busy machine
 
   it('--tls-cert and --tls-key: up serves wss://, and send / listen --url reach it (the CA trusted)', async () => {
     const certificate = selfSignedCertificate();
@@ -135,7 +135,11 @@ describe('eric-bus bridge / up (CLI)', () => {
           'ack\n',
         );
         const heard = await run(['listen', '--url', url, c, l, '--count', '1'], { env });
-        expect(heard).toEqual({ code: 0, stdout: '{"event":"secret","retry":5,"data":{"n":1}}\n', stderr: '' });
+        expect(heard).toEqual({
+          code: 0,
+          stdout: `{"event":"secret","retry":5,"data":{"n":1},"id":"${l}:1"}\n`,
+          stderr: '',
+        });
         // Without trusting the certificate, the client refuses the bridge.
         const untrusted = await run(['send', '--url', url, 'create-channel']);
         expect(untrusted.code).toBe(1);
@@ -145,7 +149,7 @@ describe('eric-bus bridge / up (CLI)', () => {
     } finally {
       certificate.cleanup();
     }
-  });
+  }, 120_000); // many CLI processes, each a Node start-up on a busy machine
 
   it('TLS flags that cannot work are one line, exit 2, before anything starts', async () => {
     const certificate = selfSignedCertificate();
@@ -182,18 +186,18 @@ describe('eric-bus bridge / up (CLI)', () => {
     // The same channel through the socket: one server behind both.
     expect((await run(['send', '--socket', socketPath, 'broadcast', c, 'last', '"via socket"'])).stdout).toBe('ack\n');
     const heard = await run(['listen', '--url', url, c, l, '--count', '4']);
-    expect(heard.code).toBe(0);
-    expect(
-      heard.stdout
-        .trim()
-        .split('\n')
-        .map((line) => JSON.parse(line)),
-    ).toEqual([
-      { event: 'n', retry: 5, data: 1 },
-      { event: 'n', retry: 5, data: 2 },
-      { event: 'n', retry: 5, data: 3 },
-      { event: 'last', retry: 5, data: 'via socket' },
-    ]);
+    // The same lines as the socket server writes them (key order, compact JSON).
+    expect(heard).toEqual({
+      code: 0,
+      stdout: [
+        `{"event":"n","retry":5,"data":1,"id":"${l}:1"}`,
+        `{"event":"n","retry":5,"data":2,"id":"${l}:2"}`,
+        `{"event":"n","retry":5,"data":3,"id":"${l}:3"}`,
+        `{"event":"last","retry":5,"data":"via socket","id":"${l}:4"}`,
+        '',
+      ].join('\n'),
+      stderr: '',
+    });
     expect((await run(['send', '--url', url, 'raw', '{"v": "rc", "c": "' + c + '"}'])).stdout).toBe('ack\n');
 
     const missing = await run(['send', '--url', url, 'add-listener', c]);
@@ -212,7 +216,7 @@ describe('eric-bus bridge / up (CLI)', () => {
     expect(refused.stderr).toBe(
       "BridgeRefused('The bridge refused the connection: HTTP 401 (wrong or missing token)')\n",
     );
-  });
+  }, 120_000); // many CLI processes, each a Node start-up on a busy machine
 
   it('send --url to a bridge that is not there gives up after a few attempts, exit 1', async () => {
     const held = await holdPort();

@@ -154,7 +154,7 @@ describe('eric-bus serve / send / listen', () => {
       expect(code).toBe(2);
       expect(stderr).toMatch(/^eric-bus \w+: .+\nRun 'eric-bus \w+ --help' for usage\.\n$/);
     }
-  });
+  }, 120_000); // many CLI processes, each a Node start-up on a busy machine
 
   it('an unknown option is named, with the option it is closest to', async () => {
     const cases: [string[], string][] = [
@@ -172,7 +172,7 @@ describe('eric-bus serve / send / listen', () => {
       const name = args[0];
       expect(stderr).toBe(`eric-bus ${name}: ${message}\nRun 'eric-bus ${name} --help' for usage.\n`);
     }
-  });
+  }, 120_000); // many CLI processes, each a Node start-up on a busy machine
 
   it('serve in a directory that does not exist says so, exit 2', async () => {
     const missing = join(path, '..', 'no', 'such', 'dir', 'bus.sock');
