@@ -1,8 +1,9 @@
 /** Where `send` and `listen` find the server: its socket file, or a bridge in front of it (by URL). */
 import { WebSocket } from 'ws';
-import { BridgeClient, type ProtocolClient, type SSEEvent } from '../../src/index.js';
+import { BridgeClient, ConnectionLost, type ProtocolClient, type SSEEvent } from '../../src/index.js';
 import { UsageError } from '../errors.js';
 import { SocketClient } from '../socket/client.js';
+import { describeError } from './args.js';
 
 /** parseCommandArgs options for the two ways to reach a server. */
 export const clientFlagOptions = { socket: { type: 'string' }, url: { type: 'string' } } as const;
@@ -20,6 +21,8 @@ export interface Connection {
   client: ProtocolClient<string | SSEEvent>;
   /** An event as one JSON line (the socket's lines are printed as they came). */
   line(event: string | SSEEvent): string;
+  /** How a failure reads on the terminal: for a bridge that could not be reached, with the reason. */
+  describe(error: unknown): string;
   /** Closes the bridge's WebSocket, if any, so the process can exit. */
   close(): void;
 }
@@ -29,11 +32,29 @@ export function connect(values: { socket?: string; url?: string }): Connection {
   const { socket, url } = values;
   if (socket !== undefined && url !== undefined) throw new UsageError('give --socket or --url, not both');
   if (url !== undefined) {
-    const client = new BridgeClient(bridgeUrl(url), { WebSocket, reconnect: { maxAttempts: BRIDGE_ATTEMPTS } });
-    return { client, line: (event) => JSON.stringify(event), close: () => client.close() };
+    // A browser does not say why a WebSocket failed, so BridgeClient cannot; ws does, and a
+    // terminal should (a refused connection, an untrusted certificate).
+    let why: string | undefined;
+    const Recording = class extends WebSocket {
+      constructor(target: string) {
+        super(target);
+        this.on('error', (error) => (why = error.message));
+      }
+    };
+    const client = new BridgeClient(bridgeUrl(url), {
+      WebSocket: Recording,
+      reconnect: { maxAttempts: BRIDGE_ATTEMPTS },
+    });
+    return {
+      client,
+      line: (event) => JSON.stringify(event),
+      describe: (error) =>
+        `${describeError(error)}${error instanceof ConnectionLost && why !== undefined ? ` (last error: ${why})` : ''}`,
+      close: () => client.close(),
+    };
   }
   if (socket === undefined || socket === '') throw new UsageError('--socket PATH (or --url URL) is required');
-  return { client: new SocketClient(socket), line: (event) => event as string, close: () => {} };
+  return { client: new SocketClient(socket), line: (event) => event as string, describe: describeError, close() {} };
 }
 
 function bridgeUrl(text: string): URL {

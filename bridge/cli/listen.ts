@@ -1,7 +1,7 @@
 /** `eric-bus listen`: streams a listener, or watches a channel, to stdout (directly or through a bridge). */
 
 import { UsageError } from '../errors.js';
-import { describeError, parseCommandArgs, positiveInt } from './args.js';
+import { parseCommandArgs, positiveInt } from './args.js';
 import { CLIENT_FLAGS_USAGE, clientFlagOptions, connect } from './client-flags.js';
 import type { Command } from './command.js';
 
@@ -23,7 +23,8 @@ ${CLIENT_FLAGS_USAGE}
     const count = positiveInt(values.count, '--count') ?? Infinity;
     const [channel, listener, ...extra] = positionals;
     if (channel === undefined || extra.length > 0) throw new UsageError('usage: listen CHANNEL [LISTENER]');
-    const { client, line, close } = connect(values);
+    const connection = connect(values);
+    const { client, line } = connection;
     let seen = 0;
     try {
       for await (const event of listener === undefined ? client.watch(channel) : client.stream(channel, listener)) {
@@ -34,10 +35,10 @@ ${CLIENT_FLAGS_USAGE}
       }
       return 0;
     } catch (error) {
-      process.stderr.write(`${describeError(error)}\n`);
+      process.stderr.write(`${connection.describe(error)}\n`);
       return 1;
     } finally {
-      close();
+      connection.close();
     }
   },
 };

@@ -1,7 +1,7 @@
 /** `eric-bus send`: one command to a socket server (directly or through a bridge), from the terminal. */
 import type { JsonValue, ProtocolClient, Command as WireCommand } from '../../src/index.js';
 import { UsageError } from '../errors.js';
-import { describeError, parseCommandArgs } from './args.js';
+import { parseCommandArgs } from './args.js';
 import { CLIENT_FLAGS_USAGE, clientFlagOptions, connect } from './client-flags.js';
 import type { Command } from './command.js';
 
@@ -105,7 +105,7 @@ ${CLIENT_FLAGS_USAGE}
       console.log(await entry.action(connection.client, args));
       return 0;
     } catch (error) {
-      process.stderr.write(`${describeError(error)}\n`);
+      process.stderr.write(`${connection.describe(error)}\n`);
       return 1;
     } finally {
       connection.close();

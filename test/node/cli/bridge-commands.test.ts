@@ -143,6 +143,7 @@ describe('eric-bus bridge / up (CLI)', () => {
         // Without trusting the certificate, the client refuses the bridge.
         const untrusted = await run(['send', '--url', url, 'create-channel']);
         expect(untrusted.code).toBe(1);
+        expect(untrusted.stderr).toMatch(/^ConnectionLost\(.*\) \(last error: self-signed certificate\)\n$/);
         up.child.kill('SIGTERM');
         expect(await up.exited).toBe(0);
       }
@@ -225,7 +226,10 @@ describe('eric-bus bridge / up (CLI)', () => {
     const { code, stdout, stderr } = await run(['send', '--url', `ws://127.0.0.1:${port}/?token=t`, 'create-channel']);
     expect(code).toBe(1);
     expect(stdout).toBe('');
-    expect(stderr).toMatch(/^ConnectionLost\('Lost the bridge at ws:\/\/127\.0\.0\.1:\d+\/\?token=… and gave up/);
+    expect(stderr).toBe(
+      `ConnectionLost('Lost the bridge at ws://127.0.0.1:${port}/?token=… and gave up reconnecting')` +
+        ` (last error: connect ECONNREFUSED 127.0.0.1:${port})\n`,
+    );
   });
 
   it('rejects bad flags with a one-line message and a non-zero exit', async () => {
