@@ -1,28 +1,23 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { WebSocket } from 'ws';
-import { BridgeClient, VerbNotAllowed } from '../../../src/index.js';
-import { type Running, runCli as run, startCli } from '../helpers/cli.js';
-import { holdPort, startServer, tempDir } from '../helpers/socket.js';
+import { VerbNotAllowed } from '../../../src/index.js';
+import { runCli as run } from '../helpers/cli.js';
+import { it } from '../helpers/fixtures.js';
+import { holdPort, tempDir } from '../helpers/socket.js';
 import { selfSignedCertificate } from '../helpers/tls.js';
 
 describe('eric-bus bridge / up (CLI)', () => {
-  const children: Running[] = [];
-  afterEach(async () => {
-    for (const running of children.splice(0)) {
-      running.kill();
-      await running.exited;
-    }
-  });
-
-  it('up starts a server and a bridge, prints the socket and the URL with its token; SIGTERM stops both', async () => {
+  it('up starts a server and a bridge, prints the socket and the URL with its token; SIGTERM stops both', async ({
+    startCli,
+    bridgeClient,
+  }) => {
     const up = await startCli(['up', '--port', '0'], /socket server on (\S+)\n.*bridge at (ws:\/\/\S+)/);
-    children.push(up);
     const [, socketPath, url] = up.match as unknown as [string, string, string];
     expect(existsSync(socketPath)).toBe(true);
     expect(url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]{20,}$/);
-    const client = new BridgeClient(url, { WebSocket });
+    const client = bridgeClient(url, { WebSocket });
     const c = await client.createChannel();
     const l = await client.register(c);
     expect(await client.dispatch(c, l, 'hi', 1)).toBe('ack');
@@ -32,11 +27,10 @@ describe('eric-bus bridge / up (CLI)', () => {
     expect(existsSync(socketPath)).toBe(false);
   });
 
-  it('up --thread runs the bridge on a worker thread, streams included', async () => {
+  it('up --thread runs the bridge on a worker thread, streams included', async ({ startCli, bridgeClient }) => {
     const up = await startCli(['up', '--port', '0', '--thread'], /bridge at (ws:\/\/\S+)/);
-    children.push(up);
     const url = up.match![1]!;
-    const client = new BridgeClient(url, { WebSocket });
+    const client = bridgeClient(url, { WebSocket });
     const c = await client.createChannel();
     const l = await client.register(c);
     const events = client.stream(c, l)[Symbol.asyncIterator]();
@@ -49,48 +43,48 @@ describe('eric-bus bridge / up (CLI)', () => {
     expect(await up.exited).toBe(0);
   });
 
-  it('bridge fronts a running socket server with the given token and verbs', async () => {
-    const backend = await startServer();
-    try {
-      const bridge = await startCli(
-        ['bridge', '--socket', backend.path, '--port', '0', '--token', 'cli-token', '--allow', 'l,w'],
-        /connect to (ws:\/\/\S+)/,
-      );
-      children.push(bridge);
-      const url = bridge.match![1]!;
-      expect(url).toMatch(/\?token=cli-token$/);
-      const client = new BridgeClient(url, { WebSocket });
-      await expect(client.createChannel()).rejects.toBeInstanceOf(VerbNotAllowed);
-      client.close();
-      bridge.child.kill('SIGINT');
-      expect(await bridge.exited).toBe(0);
-      expect(bridge.stderr()).toBe('');
-    } finally {
-      await backend.close();
-    }
+  it('bridge fronts a running socket server with the given token and verbs', async ({
+    server,
+    startCli,
+    bridgeClient,
+  }) => {
+    const bridge = await startCli(
+      ['bridge', '--socket', server.path, '--port', '0', '--token', 'cli-token', '--allow', 'l,w'],
+      /connect to (ws:\/\/\S+)/,
+    );
+    const url = bridge.match![1]!;
+    expect(url).toMatch(/\?token=cli-token$/);
+    const client = bridgeClient(url, { WebSocket });
+    await expect(client.createChannel()).rejects.toBeInstanceOf(VerbNotAllowed);
+    client.close();
+    bridge.child.kill('SIGINT');
+    expect(await bridge.exited).toBe(0);
+    expect(bridge.stderr()).toBe('');
   });
 
-  it('bridge warns when no server listens at its socket yet, and starts anyway', async () => {
+  it('bridge warns when no server listens at its socket yet, and starts anyway', async ({ startCli }) => {
     const bridge = await startCli(['bridge', '--socket', '/nonexistent/bus.sock', '--port', '0'], /connect to/);
-    children.push(bridge);
     expect(bridge.stderr()).toContain('warning: no socket at /nonexistent/bus.sock yet');
   });
 
-  it.each(['SIGHUP', 'SIGINT'] as const)('up stops cleanly on %s (the terminal closing, Ctrl-C)', async (signal) => {
-    const up = await startCli(['up', '--port', '0'], /socket server on (\S+)\n.*bridge at/);
-    children.push(up);
-    const socketPath = up.match![1]!;
-    up.child.kill(signal);
-    expect(await up.exited).toBe(0);
-    expect(existsSync(join(socketPath, '..'))).toBe(false);
-  });
+  it.for(['SIGHUP', 'SIGINT'] as const)(
+    'up stops cleanly on %s (the terminal closing, Ctrl-C)',
+    async (signal, { startCli }) => {
+      const up = await startCli(['up', '--port', '0'], /socket server on (\S+)\n.*bridge at/);
+      const socketPath = up.match![1]!;
+      up.child.kill(signal);
+      expect(await up.exited).toBe(0);
+      expect(existsSync(join(socketPath, '..'))).toBe(false);
+    },
+  );
 
-  it('a port that is taken is one line naming it and suggesting --port 0, exit 2; nothing is left behind', async () => {
+  it('a port that is taken is one line naming it and suggesting --port 0, exit 2; nothing is left behind', async ({
+    dir,
+  }) => {
     const held = await holdPort();
-    const t = tempDir();
     try {
       for (const args of [['up'], ['up', '--thread'], ['bridge']]) {
-        const socketPath = join(t.dir, 'bus.sock');
+        const socketPath = join(dir, 'bus.sock');
         const { code, stdout, stderr } = await run([...args, '--socket', socketPath, '--port', String(held.port)]);
         expect(code).toBe(2);
         expect(stdout).toBe('');
@@ -100,7 +94,7 @@ describe('eric-bus bridge / up (CLI)', () => {
           '',
         ]);
         // `up` had started its socket server before the bridge failed: it is shut and its file gone.
-        expect(readdirSync(t.dir)).toEqual([]);
+        expect(readdirSync(dir)).toEqual([]);
       }
       // With the default socket, `up` removes the private temp dir it made.
       const tmp = tempDir();
@@ -113,18 +107,18 @@ describe('eric-bus bridge / up (CLI)', () => {
       }
     } finally {
       await held.close();
-      t.cleanup();
     }
   }, 120_000); // many CLI processes, each a Node start-up on a busy machine
 
-  it('--tls-cert and --tls-key: up serves wss://, and send / listen --url reach it (the CA trusted)', async () => {
+  it('--tls-cert and --tls-key: up serves wss://, and send / listen --url reach it (the CA trusted)', async ({
+    startCli,
+  }) => {
     const certificate = selfSignedCertificate();
     const env = { NODE_EXTRA_CA_CERTS: certificate.certFile };
     try {
       const flags = ['--tls-cert', certificate.certFile, '--tls-key', certificate.keyFile];
       for (const thread of [[], ['--thread']]) {
         const up = await startCli(['up', '--port', '0', ...flags, ...thread], /bridge at (\S+)/);
-        children.push(up);
         const url = up.match![1]!;
         expect(url).toMatch(/^wss:\/\/127\.0\.0\.1:\d+\/\?token=/);
         const channel = await run(['send', '--url', url, 'create-channel'], { env });
@@ -175,9 +169,8 @@ describe('eric-bus bridge / up (CLI)', () => {
     }
   });
 
-  it('send and listen --url drive a backend through its bridge, as with --socket', async () => {
+  it('send and listen --url drive a backend through its bridge, as with --socket', async ({ startCli }) => {
     const up = await startCli(['up', '--port', '0'], /socket server on (\S+)\n.*bridge at (ws:\/\/\S+)/);
-    children.push(up);
     const [, socketPath, url] = up.match as unknown as [string, string, string];
     const c = (await run(['send', '--url', url, 'create-channel'])).stdout.trim();
     expect(c).toMatch(/^\d+$/);
