@@ -27,8 +27,28 @@ export interface Connection {
   close(): void;
 }
 
+/**
+ * Runs `body` on a connection made as the flags say; its failure (an error reply, a server or
+ * bridge out of reach) is one line on stderr and exit code 1. The connection is closed after.
+ */
+export async function withConnection(
+  values: { socket?: string; url?: string },
+  body: (connection: Connection) => Promise<void>,
+): Promise<number> {
+  const connection = connect(values);
+  try {
+    await body(connection);
+    return 0;
+  } catch (error) {
+    process.stderr.write(`${connection.describe(error)}\n`);
+    return 1;
+  } finally {
+    connection.close();
+  }
+}
+
 /** Connects as the flags say: exactly one of `--socket PATH` or `--url URL`. */
-export function connect(values: { socket?: string; url?: string }): Connection {
+function connect(values: { socket?: string; url?: string }): Connection {
   const { socket, url } = values;
   if (socket !== undefined && url !== undefined) throw new UsageError('give --socket or --url, not both');
   if (url !== undefined) {

@@ -2,7 +2,7 @@
 
 import { UsageError } from '../errors.js';
 import { parseCommandArgs, positiveInt } from './args.js';
-import { CLIENT_FLAGS_USAGE, clientFlagOptions, connect } from './client-flags.js';
+import { CLIENT_FLAGS_USAGE, clientFlagOptions, withConnection } from './client-flags.js';
 import type { Command } from './command.js';
 
 export const listen: Command = {
@@ -23,22 +23,14 @@ ${CLIENT_FLAGS_USAGE}
     const count = positiveInt(values.count, '--count') ?? Infinity;
     const [channel, listener, ...extra] = positionals;
     if (channel === undefined || extra.length > 0) throw new UsageError('usage: listen CHANNEL [LISTENER]');
-    const connection = connect(values);
-    const { client, line } = connection;
-    let seen = 0;
-    try {
+    return withConnection(values, async ({ client, line }) => {
+      let seen = 0;
       for await (const event of listener === undefined ? client.watch(channel) : client.stream(channel, listener)) {
         // Respect a slow stdout (a pipe to `head`, a terminal): read on only once the line is out.
         if (!process.stdout.write(`${line(event)}\n`))
           await new Promise((resolve) => process.stdout.once('drain', resolve));
         if (++seen >= count) break;
       }
-      return 0;
-    } catch (error) {
-      process.stderr.write(`${connection.describe(error)}\n`);
-      return 1;
-    } finally {
-      connection.close();
-    }
+    });
   },
 };

@@ -2,7 +2,7 @@
 import type { JsonValue, ProtocolClient, Command as WireCommand } from '../../src/index.js';
 import { UsageError } from '../errors.js';
 import { parseCommandArgs } from './args.js';
-import { CLIENT_FLAGS_USAGE, clientFlagOptions, connect } from './client-flags.js';
+import { CLIENT_FLAGS_USAGE, clientFlagOptions, withConnection } from './client-flags.js';
 import type { Command } from './command.js';
 
 /** A payload argument: JSON when it parses as JSON, otherwise the text itself. */
@@ -100,16 +100,7 @@ ${CLIENT_FLAGS_USAGE}
     // A malformed raw command is a mistake on the command line: found before connecting.
     if (name === 'raw' && !isObject(parseRaw(args[0]!)) && values.url !== undefined)
       throw new UsageError('raw through --url takes a JSON object (a bridge frame is one)');
-    const connection = connect(values);
-    try {
-      console.log(await entry.action(connection.client, args));
-      return 0;
-    } catch (error) {
-      process.stderr.write(`${connection.describe(error)}\n`);
-      return 1;
-    } finally {
-      connection.close();
-    }
+    return withConnection(values, async ({ client }) => console.log(await entry.action(client, args)));
   },
 };
 
