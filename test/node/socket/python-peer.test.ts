@@ -3,8 +3,15 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SocketClient } from '../../../bridge/index.js';
-import { InvalidChannelException, InvalidListenerException } from '../../../src/index.js';
+import { WebSocket } from 'ws';
+import { SocketClient, WebSocketBridge } from '../../../bridge/index.js';
+import {
+  BridgeClient,
+  InvalidChannelException,
+  InvalidListenerException,
+  type JsonValue,
+  type SSEEvent,
+} from '../../../src/index.js';
 import { startServer, take, tempDir } from '../helpers/socket.js';
 
 // A stdlib-only reproduction of eric-sse 0.6.1's SocketClient and SocketServer (see its header).
@@ -62,6 +69,17 @@ describe('our SocketClient against the Python eric-sse server', () => {
     });
     client = new SocketClient(path);
   });
+
+  /** Broadcasts on `c` until `next` settles: the server registers a watch's listener when it gets to it. */
+  async function broadcastUntil<T>(next: Promise<T>, c: string, type: string, payload = (i: number): JsonValue => i) {
+    let heard = false;
+    void next.then(() => (heard = true));
+    for (let i = 0; i < 200 && !heard; i++) {
+      await client.broadcastMessage(c, type, payload(i));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    return next;
+  }
   afterAll(async () => {
     const exited = new Promise((resolve) => server.once('exit', resolve));
     server.kill('SIGTERM');
@@ -85,18 +103,41 @@ describe('our SocketClient against the Python eric-sse server', () => {
   it('watches a channel: Python-formatted lines are yielded one per event', async () => {
     const c = await client.createChannel();
     const stream = client.watch(c)[Symbol.asyncIterator]();
-    const first = stream.next();
-    // The watch registers its listener when the server gets to it; broadcast until it hears.
-    let heard: IteratorResult<string> | undefined;
-    void first.then((r) => (heard = r));
-    for (let i = 0; i < 200 && !heard; i++) {
-      await client.broadcastMessage(c, 'tick', { i, text: 'h\u00e9llo' });
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    const line = (await first).value as string;
+    const line = (await broadcastUntil(stream.next(), c, 'tick', (i) => ({ i, text: 'h\u00e9llo' }))).value as string;
     expect(line).toMatch(/^\{"event": "tick", "retry": 5, "data": \{"i": \d+, "text": "h\\u00e9llo"\}\}$/);
     expect(JSON.parse(line).data.text).toBe('h\u00e9llo');
     await stream.return?.();
+  });
+
+  it('a watch with lastEventId is a plain watch there: eric-sse ignores the key and writes no ids', async () => {
+    const c = await client.createChannel();
+    const stream = client.watch(c, { lastEventId: '1:5' })[Symbol.asyncIterator]();
+    const line = (await broadcastUntil(stream.next(), c, 'tick')).value as string;
+    expect(Object.keys(JSON.parse(line))).toEqual(['event', 'retry', 'data']);
+    await stream.return?.();
+  });
+
+  it('BridgeClient through a bridge in front of it: after a reconnect, a watch re-opens as a new watch', async () => {
+    let bridge = await WebSocketBridge.start({ socketPath: path, port: 0, token: 'py' });
+    const port = bridge.port;
+    const bridged = new BridgeClient(bridge.url, { WebSocket, reconnect: { initialDelayMs: 10, maxDelayMs: 100 } });
+    try {
+      const c = await bridged.createChannel();
+      const events = bridged.watch(c)[Symbol.asyncIterator]();
+      const hear = async (type: string) => (await broadcastUntil(events.next(), c, type)).value as SSEEvent;
+      expect(await hear('before')).toMatchObject({ event: 'before', retry: 5 });
+      await bridge.close();
+      bridge = await WebSocketBridge.start({ socketPath: path, port, token: 'py' });
+      // No ids to resume after: the client opens a new watch, which hears what is broadcast from then on.
+      let event = await hear('after');
+      while (event.event === 'before') event = (await events.next()).value as SSEEvent;
+      expect(event).toMatchObject({ event: 'after', retry: 5 });
+      expect(event.id).toBeUndefined();
+      await events.return?.();
+    } finally {
+      bridged.close();
+      await bridge.close();
+    }
   });
 
   it("'l' streams end at once: eric-sse 0.6 streams only a running listener and cannot start one", async () => {
