@@ -114,7 +114,7 @@ describe('SocketServer: resuming streams (SPEC §7)', () => {
     expect(channel.size).toBe(1);
   });
 
-  it('a watch left alone past its grace period is removed; resuming it starts a new watch with a gap', async () => {
+  it('a watch left alone past its grace period is removed; resuming then starts a new watch with a gap', async () => {
     await start({ watchGraceMs: 20 });
     const c = await client.createChannel();
     const channel = ctx!.server.channels.get(c);
@@ -135,7 +135,7 @@ describe('SocketServer: resuming streams (SPEC §7)', () => {
     await resumed.return?.();
   });
 
-  it('w with the id of a listener that is no watch starts a new watch (with a gap), leaving it be', async () => {
+  it('w with the id of a non-watch listener starts a new watch (with a gap) and leaves that listener be', async () => {
     await start();
     const { c, l, channel } = await queued(1);
     const [seen] = parse(await take(client.stream(c, l), 1));
