@@ -88,7 +88,7 @@ describe('BridgeClient resumes across bridge process restarts', () => {
     await Promise.all(reading);
   });
 
-  it('a stream opened with lastEventId continues an earlier one exactly, what the break left in flight included', async () => {
+  it('a stream opened with lastEventId continues an earlier one exactly, what a break left in flight too', async () => {
     const stack = await startStack();
     cleanup.push(stack.close);
     const client = new BridgeClient(stack.bridge.url, { WebSocket });
