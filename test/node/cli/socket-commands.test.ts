@@ -117,6 +117,7 @@ describe('eric-bus serve / send / listen', () => {
       ['serve', '--bogus'],
       ['serve', '--socket', path, '--history=-1'],
       ['serve', '--socket', path, '--watch-grace', 'soon'],
+      ['serve', '--socket', path, '--watch-grace', String(2 ** 31)],
     ]) {
       const { code, stderr } = await runCli(args);
       expect(code).toBe(2);
