@@ -130,25 +130,37 @@ interface Workload {
   run: () => Promise<unknown>;
 }
 
-/** Medians of workloads timed in alternation, so load on the machine weighs on all alike; one warm-up round. */
-async function pairedMedians(workloads: Workload[], runs = 5): Promise<number[]> {
-  const times = workloads.map((): number[] => []);
+/**
+ * Median wall and CPU times (ms) of workloads timed in alternation, so load on the machine weighs on
+ * all alike; one warm-up round. CPU time (this process: server and reader) moves less than wall time
+ * on a shared machine.
+ */
+async function pairedMedians(workloads: Workload[], runs = 5): Promise<{ wall: number[]; cpu: number[] }> {
+  const wall = workloads.map((): number[] => []);
+  const cpu = workloads.map((): number[] => []);
   for (let round = 0; round <= runs; round++) {
     for (const [i, { fill: count, run }] of workloads.entries()) {
       if (count) fill(count);
       (globalThis as { gc?: () => void }).gc?.();
+      const cpuBefore = process.cpuUsage();
       const start = performance.now();
       await run();
-      if (round > 0) times[i]!.push(performance.now() - start);
+      const used = process.cpuUsage(cpuBefore);
+      if (round > 0) {
+        wall[i]!.push(performance.now() - start);
+        cpu[i]!.push((used.user + used.system) / 1000);
+      }
       // Its stream waits on an empty queue: removing the listener ends it.
       if (count) channel.removeListener(streamed);
     }
   }
   const median = (xs: number[]) => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
-  return times.map(median);
+  return { wall: wall.map(median), cpu: cpu.map(median) };
 }
 
-const [commandMs, rawCommandMs] = await pairedMedians([
+const {
+  wall: [commandMs, rawCommandMs],
+} = await pairedMedians([
   {
     run: async () => {
       for (let i = 0; i < COMMANDS; i++) await client.dispatch(c, l, 'tick', { i });
@@ -162,24 +174,33 @@ const [commandMs, rawCommandMs] = await pairedMedians([
 ]);
 
 const listenCommand = () => JSON.stringify({ v: 'l', c, r: streamed });
-const [streamRawReadMs, streamPlainMs, streamClientMs] = await pairedMedians([
-  { fill: LINES, run: () => countLines(busPath, listenCommand(), LINES) },
-  { fill: LINES, run: () => countLines(plainPath, '{}', LINES) },
-  {
-    fill: LINES,
-    run: async () => {
-      let n = 0;
-      for await (const _ of client.stream(c, streamed)) if (++n === LINES) break;
+const STREAM_RUNS = 9;
+const {
+  wall: [streamRawReadMs, streamPlainMs, streamClientMs],
+  cpu: [streamRawReadCpu, streamPlainCpu],
+} = await pairedMedians(
+  [
+    { fill: LINES, run: () => countLines(busPath, listenCommand(), LINES) },
+    { fill: LINES, run: () => countLines(plainPath, '{}', LINES) },
+    {
+      fill: LINES,
+      run: async () => {
+        let n = 0;
+        for await (const _ of client.stream(c, streamed)) if (++n === LINES) break;
+      },
     },
-  },
-]);
+  ],
+  STREAM_RUNS,
+);
 
 // Resuming: a listener whose history holds REPLAYED + 1 delivered events; each resume comes after the
 // first, so the server replays the REPLAYED others from its history. Against: a plain 'l' of as many queued.
 fill(REPLAYED + 1);
 const resumeCommand = JSON.stringify({ v: 'l', c, r: streamed, i: `${streamed}:1` });
 await countLines(busPath, listenCommand(), REPLAYED + 1);
-const [plainStreamMs, resumeMs] = await pairedMedians(
+const {
+  wall: [plainStreamMs, resumeMs],
+} = await pairedMedians(
   [
     { fill: REPLAYED, run: () => countLines(busPath, listenCommand(), REPLAYED) },
     { run: () => countLines(busPath, resumeCommand, REPLAYED) },
@@ -205,7 +226,8 @@ const lineRate = (ms: number) => LINES / (ms / 1000);
 const formatRate = lineRate(formatStreamMs);
 const vs = (ms: number) => `${(lineRate(ms) / formatRate).toFixed(2)}×`;
 printTable(
-  `Socket protocol: streaming ${LINES.toLocaleString('en')} queued messages through 'l' (median of 5)`,
+  `Socket protocol: streaming ${LINES.toLocaleString('en')} queued messages through 'l' ` +
+    `(median of ${STREAM_RUNS}, alternating; baselines median of 5)`,
   ['path', 'lines/s', 'vs raw formatting'],
   [
     ["SocketServer 'l', raw reader counting lines", rate(lineRate(streamRawReadMs)), vs(streamRawReadMs)],
@@ -224,9 +246,12 @@ printTable(
   ],
 );
 
+const cpuPerLine = (ms: number) => `${((ms * 1000) / LINES).toFixed(2)} µs`;
+const extra = (withIds: number, without: number) => `${((withIds / without - 1) * 100).toFixed(0)} %`;
 console.log(
-  `\nEvent ids and history cost ${((streamRawReadMs / streamPlainMs - 1) * 100).toFixed(0)} % of the streaming time` +
-    ` (${rate(lineRate(streamRawReadMs))} with, ${rate(lineRate(streamPlainMs))} without).`,
+  `\nEvent ids and history: ${extra(streamRawReadMs, streamPlainMs)} more wall time, ` +
+    `${extra(streamRawReadCpu, streamPlainCpu)} more CPU (${cpuPerLine(streamRawReadCpu)} a line with, ` +
+    `${cpuPerLine(streamPlainCpu)} without; server and reader).`,
 );
 
 const perEvent = (ms: number) => `${((ms * 1000) / REPLAYED).toFixed(2)} µs`;
