@@ -4,11 +4,10 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { basename, join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect } from 'vitest';
 import { SocketClient, WebSocketBridge } from '../../bridge/index.js';
 import { Message } from '../../src/index.js';
-import { BridgeProcess, startStack } from '../node/helpers/bridge.js';
-import { startServer } from '../node/helpers/socket.js';
+import { it } from '../node/helpers/fixtures.js';
 import { launchChromium } from './chromium.js';
 
 const root = join(import.meta.dirname, '../..');
@@ -42,13 +41,10 @@ async function servePage(): Promise<{ server: Server; origin: string }> {
   return { server, origin: `http://127.0.0.1:${(server.address() as { port: number }).port}` };
 }
 
-type Stack = Awaited<ReturnType<typeof startStack>>;
-
 describe('BridgeClient in Chromium', () => {
   let browser: Browser;
   let site: Awaited<ReturnType<typeof servePage>>;
   let tab: Page;
-  let stack: Stack | undefined;
 
   beforeAll(async () => {
     site = await servePage();
@@ -60,8 +56,6 @@ describe('BridgeClient in Chromium', () => {
   });
   afterEach(async () => {
     await tab?.close();
-    await stack?.close();
-    stack = undefined;
   });
 
   async function openPage(): Promise<Page> {
@@ -96,8 +90,10 @@ describe('BridgeClient in Chromium', () => {
     return page;
   }
 
-  it('drives a backend channel: every verb through RemoteChannel and the client, streams with break', async () => {
-    stack = await startStack();
+  it('drives a backend channel: every verb through RemoteChannel and the client, streams with break', async ({
+    startStack,
+  }) => {
+    const stack = await startStack();
     const page = await openPage();
     const result = await page.evaluate(async (url) => {
       const { BridgeClient, RemoteChannel, Message } = (window as any).bus;
@@ -132,8 +128,10 @@ describe('BridgeClient in Chromium', () => {
     });
   });
 
-  it('keeps streaming across a bridge restart: reconnects and loses nothing queued while it was down', async () => {
-    stack = await startStack({ token: 'browser' });
+  it('keeps streaming across a bridge restart: reconnects and loses nothing queued while it was down', async ({
+    startStack,
+  }) => {
+    const stack = await startStack({ token: 'browser' });
     const port = stack.bridge.port;
     const direct = new SocketClient(stack.backend.path);
     const c = await direct.createChannel();
@@ -151,42 +149,39 @@ describe('BridgeClient in Chromium', () => {
     );
   });
 
-  it('resumes exactly after the bridge process dies with events in flight: every message once, in order', async () => {
-    const backend = await startServer();
-    const bridge = await BridgeProcess.start(backend.path, 'chromium');
-    try {
-      const direct = new SocketClient(backend.path);
-      const c = await direct.createChannel();
-      const l = await direct.register(c);
-      const channel = backend.server.channels.get(c);
-      const page = await streamInPage(bridge.url, c, l);
-      let produced = 0;
-      const produce = (count: number) => {
-        for (let k = 0; k < count; k++) channel.dispatch(l, new Message('n', ++produced));
-      };
-      produce(200);
-      await page.waitForFunction((n) => (window as any).received.length === n, produced);
-      await bridge.killMidStream(
-        () => produce(100),
-        () => channel.queueLength(l) === 0,
-      );
-      // The last ones died with the bridge.
-      expect(await page.evaluate(() => (window as any).received.length)).toBeLessThan(produced);
-      produce(50);
-      await bridge.restart();
-      produce(50);
-      await page.waitForFunction((n) => (window as any).received.length >= n, produced);
-      expect(await page.evaluate(() => (window as any).received)).toEqual(
-        Array.from({ length: produced }, (_, k) => k + 1),
-      );
-    } finally {
-      await bridge.stop();
-      await backend.close();
-    }
+  it('resumes exactly after the bridge process dies with events in flight: every message once, in order', async ({
+    server,
+    registered: { c, l },
+    startBridgeProcess,
+  }) => {
+    const bridge = await startBridgeProcess(server.path, 'chromium');
+    const channel = server.channels.get(c);
+    const page = await streamInPage(bridge.url, c, l);
+    let produced = 0;
+    const produce = (count: number) => {
+      for (let k = 0; k < count; k++) channel.dispatch(l, new Message('n', ++produced));
+    };
+    produce(200);
+    await page.waitForFunction((n) => (window as any).received.length === n, produced);
+    await bridge.killMidStream(
+      () => produce(100),
+      () => channel.queueLength(l) === 0,
+    );
+    // The last ones died with the bridge.
+    expect(await page.evaluate(() => (window as any).received.length)).toBeLessThan(produced);
+    produce(50);
+    await bridge.restart();
+    produce(50);
+    await page.waitForFunction((n) => (window as any).received.length >= n, produced);
+    expect(await page.evaluate(() => (window as any).received)).toEqual(
+      Array.from({ length: produced }, (_, k) => k + 1),
+    );
   });
 
-  it('reports a refusal instead of retrying forever: wrong token (401), origin not allowed (403)', async () => {
-    stack = await startStack({ token: 'right' });
+  it('reports a refusal instead of retrying forever: wrong token (401), origin not allowed (403)', async ({
+    startStack,
+  }) => {
+    const stack = await startStack({ token: 'right' });
     const page = await openPage();
     const refusal = (url: string) =>
       page.evaluate(async (url) => {
@@ -201,9 +196,8 @@ describe('BridgeClient in Chromium', () => {
       error: { name: 'BridgeRefused', status: 401 },
       state: 'refused',
     });
-    await stack.close();
-    stack = await startStack({ token: 'right', origins: ['https://app.example'] });
-    expect(await refusal(stack.bridge.url)).toEqual({
+    const strict = await startStack({ token: 'right', origins: ['https://app.example'] });
+    expect(await refusal(strict.bridge.url)).toEqual({
       error: { name: 'BridgeRefused', status: 403 },
       state: 'refused',
     });

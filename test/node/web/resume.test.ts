@@ -1,42 +1,30 @@
 // BridgeClient and RemoteChannel resume exactly (SPEC §7): the bridge process dies mid-stream with
 // events in flight, five times; every event arrives once, in order, on an `l` and a `w` stream.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { WebSocket } from 'ws';
-import {
-  BridgeClient,
-  type BridgeState,
-  MESSAGE_TYPE_GAP,
-  Message,
-  RemoteChannel,
-  type SSEEvent,
-} from '../../../src/index.js';
-import { BridgeProcess, startStack } from '../helpers/bridge.js';
-import { startServer, take, until } from '../helpers/socket.js';
+import { WebSocketBridge } from '../../../bridge/index.js';
+import { type BridgeState, MESSAGE_TYPE_GAP, Message, RemoteChannel, type SSEEvent } from '../../../src/index.js';
+import { pokeUntil, take, until } from '../helpers/async.js';
+import { it } from '../helpers/fixtures.js';
 
 const fast = { initialDelayMs: 20, maxDelayMs: 200 };
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, k) => from + k);
 
 /** Reads a stream into `into` in the background. */
-function collect(stream: AsyncIterable<SSEEvent>, into: SSEEvent[]): Promise<void> {
+function collectInto(stream: AsyncIterable<SSEEvent>, into: SSEEvent[]): Promise<void> {
   return (async () => {
     for await (const event of stream) into.push(event);
   })();
 }
 
-describe('BridgeClient resumes across bridge process restarts', () => {
-  let cleanup: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const step of cleanup.reverse()) await step();
-    cleanup = [];
-  });
-
-  it('the bridge process killed and restarted five times mid-stream: none lost, none twice, order kept', async () => {
-    const backend = await startServer();
-    cleanup.push(backend.close);
-    const bridge = await BridgeProcess.start(backend.path, 'resume');
-    cleanup.push(() => bridge.stop());
-    const client = new BridgeClient(bridge.url, { WebSocket, reconnect: fast });
-    cleanup.push(async () => client.close());
+describe('BridgeClient resumes its streams (SPEC §7)', () => {
+  it('the bridge process killed and restarted five times mid-stream: none lost, none twice, order kept', async ({
+    server,
+    startBridgeProcess,
+    bridgeClient,
+  }) => {
+    const bridge = await startBridgeProcess(server.path, 'resume');
+    const client = bridgeClient(bridge.url, { WebSocket, reconnect: fast });
     const reconnections: BridgeState[] = [];
     client.onStateChange((state) => state === 'reconnecting' && reconnections.push(state));
 
@@ -44,9 +32,9 @@ describe('BridgeClient resumes across bridge process restarts', () => {
     const listened = await RemoteChannel.create(client);
     const listener = await listened.addListener();
     const watched = await client.createChannel();
-    const direct = { l: backend.server.channels.get(listened.id), w: backend.server.channels.get(watched) };
+    const direct = { l: server.channels.get(listened.id), w: server.channels.get(watched) };
     const got = { l: [] as SSEEvent[], w: [] as SSEEvent[] };
-    const reading = [collect(listened.messageStream(listener), got.l), collect(client.watch(watched), got.w)];
+    const reading = [collectInto(listened.messageStream(listener), got.l), collectInto(client.watch(watched), got.w)];
     await until(() => direct.w.size === 1, 'the watch to register');
     const watchId = [...direct.w.listeners()][0]!.id;
 
@@ -74,10 +62,9 @@ describe('BridgeClient resumes across bridge process restarts', () => {
     produce(50);
     await until(all, 'every event to arrive');
 
-    const expected = range(1, produced);
     expect(produced).toBe(1800);
     for (const events of [got.l, got.w]) {
-      expect(events.map((e) => e.data)).toEqual(expected);
+      expect(events.map((e) => e.data)).toEqual(range(1, produced));
       expect(events.some((e) => e.event === MESSAGE_TYPE_GAP)).toBe(false);
       expect(new Set(events.map((e) => e.id)).size).toBe(produced);
     }
@@ -88,12 +75,11 @@ describe('BridgeClient resumes across bridge process restarts', () => {
     await Promise.all(reading);
   });
 
-  it('a stream opened with lastEventId continues an earlier one exactly, what a break left in flight too', async () => {
-    const stack = await startStack();
-    cleanup.push(stack.close);
-    const client = new BridgeClient(stack.bridge.url, { WebSocket });
-    cleanup.push(async () => client.close());
-    const channel = await RemoteChannel.create(client);
+  it('a stream opened with lastEventId continues an earlier one exactly, what a break left in flight too', async ({
+    stack,
+    remote,
+  }) => {
+    const channel = await RemoteChannel.create(remote);
     const listener = await channel.addListener();
     for (const n of range(1, 5)) await channel.dispatch(listener, new Message('n', n));
     const first = await take(channel.messageStream(listener), 2);
@@ -110,5 +96,37 @@ describe('BridgeClient resumes across bridge process restarts', () => {
     await watching.return?.();
     const resumed = await take(channel.watch({ lastEventId: watchedFirst.id }), 2);
     expect([watchedFirst, ...resumed].map((e) => e.data)).toEqual([1, 2, 3]);
+  });
+});
+
+describe("BridgeClient in front of eric-sse's server (no ids)", () => {
+  it.override('protocol', 'eric-sse');
+
+  it('after a reconnect a watch re-opens as a new watch, as before ids', async ({
+    protocolServer,
+    protocolClient,
+    bridgeClient,
+  }) => {
+    let bridge = await WebSocketBridge.start({ socketPath: protocolServer, port: 0, token: 'py' });
+    try {
+      const client = bridgeClient(bridge.url, { WebSocket, reconnect: { initialDelayMs: 10, maxDelayMs: 100 } });
+      const c = await client.createChannel();
+      const events = client.watch(c)[Symbol.asyncIterator]();
+      /** The next event, broadcasting `type` until there is one (eric-sse registers a watch when it gets to it). */
+      const hear = async (type: string) =>
+        (await pokeUntil(events.next(), (i) => protocolClient.broadcastMessage(c, type, i), `a ${type} event`))
+          .value as SSEEvent;
+      expect(await hear('before')).toEqual({ event: 'before', retry: 5, data: expect.any(Number) });
+      await bridge.close();
+      bridge = await WebSocketBridge.start({ socketPath: protocolServer, port: bridge.port, token: 'py' });
+      // No id to resume after: a new watch, which hears what is broadcast from then on (the first
+      // watch's events still waiting in the client come first).
+      let event = await hear('after');
+      for (let i = 0; i < 1000 && event.event === 'before'; i++) event = await hear('after');
+      expect(event).toEqual({ event: 'after', retry: 5, data: expect.any(Number) });
+      await events.return?.();
+    } finally {
+      await bridge.close();
+    }
   });
 });
