@@ -168,8 +168,7 @@ export function httpRequest(
   url: string,
   { headers = {}, body }: { headers?: Record<string, string>; body?: unknown } = {},
 ): Promise<HttpReply> {
-  const bytes =
-    body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+  const bytes = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
   // Node sends a DELETE's body without a length unless told: say it, so the connection stays usable.
   const lengths = bytes ? { 'Content-Length': String(bytes.length) } : {};
   return new Promise((resolve, reject) => {
