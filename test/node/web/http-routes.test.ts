@@ -105,7 +105,7 @@ describe('HTTP face: the eight verbs as REST routes', () => {
     expect(await call('POST', '/channels/')).toMatchObject({ status: 201, json: { id: expect.any(String) } });
   });
 
-  it('maps errors to statuses: 400 bad bodies and commands, 404 unknown ids and routes, 405 wrong methods', async () => {
+  it('maps errors to statuses: 400 bad bodies, 404 unknown ids and routes, 405 methods', async () => {
     const { base, call } = await start();
     const c = await newChannel(call);
     const bad = (status: number, error: string | RegExp) => ({
@@ -277,7 +277,7 @@ describe('HTTP face: CORS', () => {
     expect([...stack.backend.server.channels].length).toBe(0);
   });
 
-  it('answers a preflight: methods, and the headers a page sets (Authorization, Content-Type, Last-Event-ID)', async () => {
+  it('answers a preflight: methods and the headers a page sets (Authorization, Last-Event-ID…)', async () => {
     stack = await startStack({ token: TOKEN, origins: ['https://app.example'] });
     const base = `http://127.0.0.1:${stack.bridge.port}`;
     const preflight = await httpRequest('OPTIONS', `${base}/channels/1/listeners/2/events`, {

@@ -93,7 +93,7 @@ describe('HTTP face: event streams in front of any server of the protocol', () =
     ]);
   });
 
-  it('an idle stream opens after the wait (200, headers flushed) and gets a keep-alive comment each interval', async () => {
+  it('an idle stream opens after the wait (200, headers flushed); a keep-alive comment each interval', async () => {
     let socket: Socket | undefined;
     const backend = await scriptedServer((_command, s) => (socket = s));
     cleanups.push(backend.close);
