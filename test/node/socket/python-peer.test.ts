@@ -1,21 +1,18 @@
-import { execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SocketClient } from '../../../bridge/index.js';
 import { InvalidChannelException, InvalidListenerException } from '../../../src/index.js';
-import { startServer, take, tempDir } from '../helpers/socket.js';
+import { PYTHON_PEER, type PythonServer, startPythonServer } from '../helpers/python.js';
+import { startServer, take } from '../helpers/socket.js';
 
-// A stdlib-only reproduction of eric-sse 0.6.1's SocketClient and SocketServer (see its header).
-const PEER = join(import.meta.dirname, '../python/eric_sse_peer.py');
 const run = promisify(execFile);
 
 describe('the Python eric-sse client against our SocketServer', () => {
   it('works unchanged: ids, acks, stream lines, error replies', async () => {
     const ctx = await startServer();
     try {
-      const { stdout } = await run('python3', [PEER, 'client', ctx.path]);
+      const { stdout } = await run('python3', [PYTHON_PEER, 'client', ctx.path]);
       const report = JSON.parse(stdout) as Record<string, unknown>;
       expect(report.create_channel).toMatch(/^\d+$/);
       expect(report.register).toMatch(/^\d+$/);
@@ -44,28 +41,15 @@ describe('the Python eric-sse client against our SocketServer', () => {
 });
 
 describe('our SocketClient against the Python eric-sse server', () => {
-  let path: string;
-  let cleanup: () => void;
-  let server: ReturnType<typeof spawn>;
+  let server: PythonServer;
   let client: SocketClient;
   beforeAll(async () => {
-    const t = tempDir();
-    cleanup = t.cleanup;
-    path = join(t.dir, 'py.sock');
-    // stderr is not shown: at shutdown asyncio reports the cancelled stream tasks, as eric-sse's server does.
-    server = spawn('python3', [PEER, 'serve', path], { stdio: ['ignore', 'pipe', 'ignore'] });
-    await new Promise<void>((resolve, reject) => {
-      server.stdout!.once('data', () => resolve());
-      server.once('exit', (code) => reject(new Error(`python server exited with ${code}`)));
-    });
-    client = new SocketClient(path);
+    server = await startPythonServer();
+    client = new SocketClient(server.path);
   });
   afterAll(async () => {
-    const exited = new Promise((resolve) => server.once('exit', resolve));
-    server.kill('SIGTERM');
-    await exited;
-    expect(existsSync(path)).toBe(false);
-    cleanup();
+    // It removes its socket file on SIGTERM, as eric-sse's does.
+    expect(await server.close()).toBe(true);
   });
 
   it('creates, registers, dispatches and broadcasts', async () => {
