@@ -14,14 +14,19 @@ const COLON = 0x3a;
 const LF = 0x0a;
 const CR = 0x0d;
 
-/** Field positions of one line, `FIELDS` numbers per line in a flat array: start/end pairs, -1 when absent. */
+/** Where the fields of each line are: `FIELDS` numbers per line in a flat array. Start/end pairs, -1 when absent. */
 const ID = 0;
 const EVENT = 2;
 const RETRY = 4;
 const DATA = 6;
-/** How many line breaks the data's JSON text holds (each starts another `data:` line). */
+/** Non-zero when the data's JSON text holds line breaks (each starts another `data:` line). */
 const BREAKS = 8;
-const FIELDS = 9;
+/** For the id and the type: -1 as written, -2 left out, otherwise the index of its replacement in `swaps`. */
+const ID_SWAP = 9;
+const EVENT_SWAP = 10;
+const FIELDS = 11;
+const AS_WRITTEN = -1;
+const LEFT_OUT = -2;
 
 const PREFIX = {
   id: Buffer.from('id: '),
@@ -35,8 +40,8 @@ const utf8 = new TextDecoder();
 
 /** Reused between calls (the bridge encodes one batch at a time); grown when a batch needs more. */
 let positions = new Int32Array(256 * FIELDS);
-/** A line's type or id when it had to be decoded (escapes) or re-escaped (line breaks); sparse. */
-const replaced: (Buffer | null | undefined)[] = [];
+/** Types and ids that had to be decoded (escapes) or re-escaped (line breaks), for this batch. */
+const swaps: Buffer[] = [];
 
 /** A batch encoded: the events' bytes, and why encoding stopped early if a line was not an event. */
 export interface EncodedEvents {
@@ -55,12 +60,20 @@ export interface EncodedEvents {
 export function encodeSseEvents({ sources, starts, ends }: LineBatch): EncodedEvents {
   let count = starts.length;
   if (positions.length < count * FIELDS) positions = new Int32Array(count * FIELDS * 2);
-  replaced.length = 0;
+  swaps.length = 0;
   let total = 0;
   let unreadable: UnreadableEventLine | undefined;
+  // A raw CR would end an event's line early; chunks without one (all of eric-bus's) may take the fast path.
+  let source: Buffer | undefined;
+  let hasCR = true;
   for (let i = 0; i < count; i++) {
+    if (sources[i] !== source) {
+      source = sources[i]!;
+      hasCR = source.indexOf(CR) >= 0;
+    }
     try {
-      total += scanLine(sources[i]!, starts[i]!, ends[i]!, i);
+      const compact = hasCR ? -1 : scanCompact(source, starts[i]!, ends[i]!, i * FIELDS);
+      total += compact >= 0 ? compact : scanLine(source, starts[i]!, ends[i]!, i * FIELDS);
     } catch (error) {
       if (!(error instanceof UnreadableEventLine)) throw error;
       unreadable = error;
@@ -69,7 +82,7 @@ export function encodeSseEvents({ sources, starts, ends }: LineBatch): EncodedEv
   }
   const bytes = Buffer.allocUnsafe(total);
   let at = 0;
-  for (let i = 0; i < count; i++) at = writeEvent(bytes, at, sources[i]!, i);
+  for (let i = 0; i < count; i++) at = writeEvent(bytes, at, sources[i]!, i * FIELDS);
   return unreadable ? { bytes, unreadable } : { bytes };
 }
 
@@ -88,24 +101,99 @@ export function sseEvent(event: string, data: unknown): Buffer {
 let sawEscape = false;
 let sawBreak = false;
 let breaks = 0;
+/** Index of the closing quote of the key {@link keyField} read last. */
+let keyEnd = 0;
 
-/** Finds the fields of line `index` and returns the size of its event. */
-function scanLine(source: Buffer, start: number, end: number, index: number): number {
-  const base = index * FIELDS;
-  positions.fill(-1, base, base + FIELDS);
+const COMPACT_HEAD = Buffer.from('{"event":"');
+const COMPACT_RETRY = Buffer.from(',"retry":');
+const COMPACT_DATA = Buffer.from(',"data":');
+const COMPACT_ID = Buffer.from(',"id":"');
+
+/**
+ * The fast path, for the shape eric-bus's server writes, `{"event":"…","retry":5,"data":…,"id":"…"}`
+ * (compact, id last, type and id without escapes): the data is what lies between `"data":` and
+ * `,"id":"…"}`, found without reading it, as the WebSocket path relays lines without reading
+ * them. Returns the event's size, or -1 for any other shape (then read by {@link scanLine}).
+ */
+function scanCompact(source: Buffer, start: number, end: number, base: number): number {
+  if (!startsWith(source, start, end, COMPACT_HEAD)) return -1;
+  const eventStart = start + COMPACT_HEAD.length;
+  let i = eventStart;
+  for (; i < end; i++) {
+    const c = source[i]!;
+    if (c === QUOTE) break;
+    if (c === BACKSLASH || c < 0x20) return -1;
+  }
+  const eventEnd = i;
+  if (!startsWith(source, i + 1, end, COMPACT_RETRY)) return -1;
+  const retryStart = i + 1 + COMPACT_RETRY.length;
+  i = retryStart;
+  while (i < end && source[i]! >= 0x30 && source[i]! <= 0x39) i++;
+  const retryEnd = i;
+  if (retryEnd === retryStart || !startsWith(source, i, end, COMPACT_DATA)) return -1;
+  const dataStart = i + COMPACT_DATA.length;
+  // From the end: `"}` closes the id, whose text runs back to its opening quote.
+  if (source[end - 1] !== 0x7d || source[end - 2] !== QUOTE) return -1;
+  const idEnd = end - 2;
+  let j = idEnd - 1;
+  for (; j > dataStart; j--) {
+    const c = source[j]!;
+    if (c === QUOTE) break;
+    if (c === BACKSLASH || c < 0x20) return -1;
+  }
+  const dataEnd = j + 1 - COMPACT_ID.length;
+  if (dataEnd <= dataStart || !startsWith(source, dataEnd, end, COMPACT_ID)) return -1;
+  positions[base + ID] = j + 1;
+  positions[base + ID + 1] = idEnd;
+  positions[base + EVENT] = eventStart;
+  positions[base + EVENT + 1] = eventEnd;
+  positions[base + RETRY] = retryStart;
+  positions[base + RETRY + 1] = retryEnd;
+  positions[base + DATA] = dataStart;
+  positions[base + DATA + 1] = dataEnd;
+  positions[base + BREAKS] = 0;
+  positions[base + ID_SWAP] = positions[base + EVENT_SWAP] = AS_WRITTEN;
+  return (
+    PREFIX.id.length +
+    idEnd -
+    j + // the id and its newline
+    PREFIX.event.length +
+    eventEnd -
+    eventStart +
+    1 +
+    PREFIX.retry.length +
+    retryEnd -
+    retryStart +
+    1 +
+    PREFIX.data.length +
+    dataEnd -
+    dataStart +
+    1 +
+    1
+  );
+}
+
+function startsWith(source: Buffer, at: number, end: number, head: Buffer): boolean {
+  if (end - at < head.length) return false;
+  for (let k = 0; k < head.length; k++) if (source[at + k] !== head[k]) return false;
+  return true;
+}
+
+/** Finds the fields of the line whose positions start at `base`; returns the size of its event. */
+function scanLine(source: Buffer, start: number, end: number, base: number): number {
+  for (let k = 0; k < FIELDS; k++) positions[base + k] = -1;
   positions[base + BREAKS] = 0;
   let i = skipSpace(source, start, end);
   if (source[i] !== 0x7b) throw unreadable(source, start, end);
   i = skipSpace(source, i + 1, end);
   if (source[i] === 0x7d) {
-    if (skipSpace(source, i + 1, end) === end) return sizeOf(source, index);
+    if (skipSpace(source, i + 1, end) === end) return sizeOf(source, base);
     throw unreadable(source, start, end);
   }
   for (;;) {
     if (source[i] !== QUOTE) throw unreadable(source, start, end);
-    const keyEnd = stringEnd(source, i, end);
+    const field = keyField(source, i, end);
     if (keyEnd < 0) throw unreadable(source, start, end);
-    const field = fieldOf(source, i + 1, keyEnd);
     i = skipSpace(source, keyEnd + 1, end);
     if (source[i] !== COLON) throw unreadable(source, start, end);
     const valueStart = skipSpace(source, i + 1, end);
@@ -113,20 +201,19 @@ function scanLine(source: Buffer, start: number, end: number, index: number): nu
     breaks = 0;
     const valueEnd = valueEndAt(source, valueStart, end);
     if (valueEnd < 0) throw unreadable(source, start, end);
-    if (field >= 0) record(source, index, field, valueStart, valueEnd);
+    if (field >= 0) record(source, base, field, valueStart, valueEnd);
     i = skipSpace(source, valueEnd, end);
     if (source[i] === COMMA) {
       i = skipSpace(source, i + 1, end);
       continue;
     }
-    if (source[i] === 0x7d && skipSpace(source, i + 1, end) === end) return sizeOf(source, index);
+    if (source[i] === 0x7d && skipSpace(source, i + 1, end) === end) return sizeOf(source, base);
     throw unreadable(source, start, end);
   }
 }
 
 /** Keeps a value's position; a type or id with escapes or line breaks gets its replacement text. */
-function record(source: Buffer, index: number, field: number, start: number, end: number): void {
-  const base = index * FIELDS;
+function record(source: Buffer, base: number, field: number, start: number, end: number): void {
   if (field === DATA) {
     positions[base + DATA] = start;
     positions[base + DATA + 1] = end;
@@ -148,8 +235,12 @@ function record(source: Buffer, index: number, field: number, start: number, end
   const textEnd = isString ? end - 1 : end;
   positions[base + field] = textStart;
   positions[base + field + 1] = textEnd;
-  const slot = index * 2 + (field === ID ? 0 : 1);
-  replaced[slot] = sawEscape || sawBreak ? replacement(source, textStart, textEnd, field) : undefined;
+  const swap = field === ID ? ID_SWAP : EVENT_SWAP;
+  if (!sawEscape && !sawBreak) positions[base + swap] = AS_WRITTEN;
+  else {
+    const text = replacement(source, textStart, textEnd, field);
+    positions[base + swap] = text === null ? LEFT_OUT : swaps.push(text) - 1;
+  }
 }
 
 /** The decoded text of a type or id; null leaves an id out (it cannot be carried). */
@@ -165,12 +256,11 @@ function replacement(source: Buffer, start: number, end: number, field: number):
   return field === ID ? null : Buffer.from(JSON.stringify(text).slice(1, -1));
 }
 
-function sizeOf(source: Buffer, index: number): number {
-  const base = index * FIELDS;
+function sizeOf(source: Buffer, base: number): number {
   let size = 1; // the blank line
-  const id = textLength(index, ID);
+  const id = textLength(base, ID, ID_SWAP);
   if (id >= 0) size += PREFIX.id.length + id + 1;
-  const event = textLength(index, EVENT);
+  const event = textLength(base, EVENT, EVENT_SWAP);
   if (event >= 0) size += PREFIX.event.length + event + 1;
   if (positions[base + RETRY]! >= 0)
     size += PREFIX.retry.length + positions[base + RETRY + 1]! - positions[base + RETRY]! + 1;
@@ -188,19 +278,18 @@ function sizeOf(source: Buffer, index: number): number {
   return size;
 }
 
-/** Bytes of a type's or id's text, -1 when absent (or an id that cannot be carried). */
-function textLength(index: number, field: number): number {
-  const start = positions[index * FIELDS + field]!;
+/** Bytes of a type's or id's text, -1 when absent or left out. */
+function textLength(base: number, field: number, swapAt: number): number {
+  const start = positions[base + field]!;
   if (start < 0) return -1;
-  const swap = replaced[index * 2 + (field === ID ? 0 : 1)];
-  if (swap === null) return -1;
-  return swap ? swap.length : positions[index * FIELDS + field + 1]! - start;
+  const swap = positions[base + swapAt]!;
+  if (swap === LEFT_OUT) return -1;
+  return swap >= 0 ? swaps[swap]!.length : positions[base + field + 1]! - start;
 }
 
-function writeEvent(out: Buffer, at: number, source: Buffer, index: number): number {
-  const base = index * FIELDS;
-  at = writeText(out, at, source, index, ID, PREFIX.id);
-  at = writeText(out, at, source, index, EVENT, PREFIX.event);
+function writeEvent(out: Buffer, at: number, source: Buffer, base: number): number {
+  at = writeText(out, at, source, base, ID, ID_SWAP, PREFIX.id);
+  at = writeText(out, at, source, base, EVENT, EVENT_SWAP, PREFIX.event);
   const retryStart = positions[base + RETRY]!;
   if (retryStart >= 0) at = writeField(out, at, PREFIX.retry, source, retryStart, positions[base + RETRY + 1]!);
   const dataStart = positions[base + DATA]!;
@@ -208,8 +297,7 @@ function writeEvent(out: Buffer, at: number, source: Buffer, index: number): num
   else if (positions[base + BREAKS] === 0)
     at = writeField(out, at, PREFIX.data, source, dataStart, positions[base + DATA + 1]!);
   else {
-    out.set(PREFIX.data, at);
-    at += PREFIX.data.length;
+    at = put(out, at, PREFIX.data, 0, PREFIX.data.length);
     const dataEnd = positions[base + DATA + 1]!;
     for (let i = dataStart; i < dataEnd; i++) {
       const c = source[i]!;
@@ -218,8 +306,7 @@ function writeEvent(out: Buffer, at: number, source: Buffer, index: number): num
         continue;
       }
       if (c === CR && source[i + 1] === LF) i++;
-      out.set(PREFIX.nextData, at);
-      at += PREFIX.nextData.length;
+      at = put(out, at, PREFIX.nextData, 0, PREFIX.nextData.length);
     }
     out[at++] = LF;
   }
@@ -227,31 +314,69 @@ function writeEvent(out: Buffer, at: number, source: Buffer, index: number): num
   return at;
 }
 
-function writeText(out: Buffer, at: number, source: Buffer, index: number, field: number, prefix: Buffer): number {
-  const start = positions[index * FIELDS + field]!;
+function writeText(
+  out: Buffer,
+  at: number,
+  source: Buffer,
+  base: number,
+  field: number,
+  swapAt: number,
+  prefix: Buffer,
+): number {
+  const start = positions[base + field]!;
   if (start < 0) return at;
-  const swap = replaced[index * 2 + (field === ID ? 0 : 1)];
-  if (swap === null) return at;
-  if (swap) return writeField(out, at, prefix, swap, 0, swap.length);
-  return writeField(out, at, prefix, source, start, positions[index * FIELDS + field + 1]!);
+  const swap = positions[base + swapAt]!;
+  if (swap === LEFT_OUT) return at;
+  if (swap >= 0) return writeField(out, at, prefix, swaps[swap]!, 0, swaps[swap]!.length);
+  return writeField(out, at, prefix, source, start, positions[base + field + 1]!);
 }
 
 function writeField(out: Buffer, at: number, prefix: Buffer, source: Buffer, start: number, end: number): number {
-  out.set(prefix, at);
-  at += prefix.length;
-  out.set(source.subarray(start, end), at);
-  at += end - start;
+  at = put(out, at, prefix, 0, prefix.length);
+  at = put(out, at, source, start, end);
   out[at++] = LF;
   return at;
 }
 
-/** Which field a key names (`id`, `event`, `retry`, `data`), -1 for any other. */
-function fieldOf(source: Buffer, start: number, end: number): number {
-  if (isWord(source, start, end, 'data')) return DATA;
-  if (isWord(source, start, end, 'event')) return EVENT;
-  if (isWord(source, start, end, 'retry')) return RETRY;
-  if (isWord(source, start, end, 'id')) return ID;
-  return -1;
+/** Copies bytes: a loop for the short runs most fields are (cheaper than a view and a native copy). */
+function put(out: Buffer, at: number, source: Buffer, start: number, end: number): number {
+  if (end - start > 64) {
+    out.set(source.subarray(start, end), at);
+    return at + end - start;
+  }
+  for (let i = start; i < end; i++) out[at++] = source[i]!;
+  return at;
+}
+
+/**
+ * Which field the key whose opening quote is at `i` names (`id`, `event`, `retry`, `data`), -1
+ * for any other; sets {@link keyEnd} to its closing quote (-1 if it does not close). The four
+ * names are matched in place; other keys are read as strings.
+ */
+function keyField(source: Buffer, i: number, end: number): number {
+  const field = isKey(source, i, end, 'data')
+    ? DATA
+    : isKey(source, i, end, 'event')
+      ? EVENT
+      : isKey(source, i, end, 'retry')
+        ? RETRY
+        : isKey(source, i, end, 'id')
+          ? ID
+          : -1;
+  keyEnd = field >= 0 ? i + keyLength(field) + 1 : stringEnd(source, i, end);
+  return field;
+}
+
+function keyLength(field: number): number {
+  return field === DATA ? 4 : field === ID ? 2 : 5;
+}
+
+/** True when `"name"` starts at `i`. */
+function isKey(source: Buffer, i: number, end: number, name: string): boolean {
+  const close = i + name.length + 1;
+  if (close >= end || source[close] !== QUOTE) return false;
+  for (let k = 0; k < name.length; k++) if (source[i + 1 + k] !== name.charCodeAt(k)) return false;
+  return true;
 }
 
 /** Index of the quote closing the string that opens at `i`, -1 if it does not close. */

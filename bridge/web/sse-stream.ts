@@ -8,6 +8,7 @@ import { formatException } from '../../src/errors.js';
 import type { RelayedCommand } from '../../src/wire/bridge-frames.js';
 import { BackendCall } from './backend-call.js';
 import type { LineBatch } from './data-frames.js';
+import { HIGH_WATER } from './session.js';
 import { encodeSseEvents, KEEP_ALIVE, sseEvent } from './sse-frames.js';
 
 /** What an {@link SseStream} needs from the HTTP face. */
@@ -102,9 +103,15 @@ export class SseStream {
     }
   }
 
+  /**
+   * Writes to the response; once more than {@link HIGH_WATER} waits to go out, stops reading the
+   * Unix stream until the response drains, so the server stops taking messages from the queue.
+   * (Pausing at the socket's own 16 KB mark instead would pause and resume at every chunk.)
+   */
   #write(bytes: Buffer): void {
     this.#wrote = true;
-    if (this.#response.write(bytes) || this.#paused) return;
+    this.#response.write(bytes);
+    if (this.#paused || this.#response.writableLength <= HIGH_WATER) return;
     this.#paused = true;
     this.#call.pause();
   }
