@@ -42,7 +42,7 @@ describe('the HTTP face in front of the Python eric-sse server', () => {
     expect(await call('DELETE', `/channels/${c}`)).toMatchObject({ status: 200, json: { ok: 'ack' } });
   });
 
-  it("relays the Python server's errors: 404 for its channel and listener errors, 400 for its format errors", async () => {
+  it("relays the Python server's errors: 404 for unknown ids, 400 for format errors", async () => {
     expect(await call('POST', '/channels/999/listeners')).toMatchObject({
       status: 404,
       json: { error: "InvalidChannelException('No channel with id 999')" },
@@ -64,7 +64,7 @@ describe('the HTTP face in front of the Python eric-sse server', () => {
     });
   });
 
-  it('streams a watch as Server-Sent Events: Python-spaced JSON with \\u escapes, no ids; Last-Event-ID is ignored', async () => {
+  it("a watch as Server-Sent Events: Python's spacing and escapes, no ids; Last-Event-ID ignored", async () => {
     const c = idOf(await call('POST', '/channels'));
     const watch = await openSse(`${base}/channels/${c}/events`, { ...auth, 'Last-Event-ID': '5' });
     expect(watch.status).toBe(200);
