@@ -35,6 +35,24 @@ describe('event lines as Server-Sent Events', () => {
     ).toBe('id: 41\nevent: hello\nretry: 5\ndata: {"n":1}\n\nid: 42\nevent: news\nretry: 5\ndata: "to all"\n\n');
   });
 
+  it("cuts eric-bus's compact lines around the data without reading it, whatever the data holds", () => {
+    const datas = [
+      { a: 1, id: '5' },
+      'ends with ,"id":"x"}',
+      '\\',
+      '"',
+      [{ id: 'q' }],
+      null,
+      -0.5,
+      { event: 'x', retry: 1, data: 2 },
+    ];
+    const lines = datas.map((data, n) => JSON.stringify({ event: 'e', retry: 5, data, id: `1:${n}` }));
+    const events = parseEvents(encode(...lines));
+    expect(events.map((e) => JSON.parse(e.data))).toEqual(datas);
+    expect(events.map((e) => e.id)).toEqual(datas.map((_, n) => `1:${n}`));
+    expect(events.every((e) => e.type === 'e' && e.retry === 5)).toBe(true);
+  });
+
   it('writes no id line for a line without one (eric-sse, or a server without resume)', () => {
     expect(encode('{"event":"hello","retry":5,"data":[1,2]}')).toBe('event: hello\nretry: 5\ndata: [1,2]\n\n');
   });
