@@ -1,5 +1,6 @@
 import { type BridgeClient, type BridgeState, Message, RemoteChannel } from '../src/index.js';
 import { h, parsePayload, streamCard } from './dom.js';
+import { httpView } from './http-view.js';
 
 /** Where the bridge is: `npm start` puts it in the page URL (`?bridge=ws://…&token=…&socket=…`). */
 export interface BridgeConfig {
@@ -86,6 +87,11 @@ export function remotePanel(client: BridgeClient | undefined, config: BridgeConf
   const report = (error: unknown) =>
     void (status.textContent = `Error: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
   const guarded = (task: () => Promise<void>) => () => void task().catch(report);
+  const http = httpView(config, listenersBox, {
+    onListener: (id) => target.append(h('option', { value: id }, `listener ${id} (EventSource)`)),
+    report,
+  });
+  controls.push(http.button);
 
   async function createChannel(): Promise<void> {
     channel = await RemoteChannel.create(bridge);
@@ -96,6 +102,7 @@ export function remotePanel(client: BridgeClient | undefined, config: BridgeConf
     for (const button of controls) button.disabled = false;
     const socket = config!.socket ?? '$SOCKET';
     terminal.textContent = `npx eric-bus send --socket ${socket} broadcast ${id} hello '{"from": "terminal"}'`;
+    http.setChannel(id);
     status.textContent = `Created channel ${id} on the backend.`;
   }
 
@@ -118,6 +125,7 @@ export function remotePanel(client: BridgeClient | undefined, config: BridgeConf
     event.preventDefault();
     if (!channel) return;
     const msg = new Message(type.value.trim() || 'message', parsePayload(payload.value));
+    http.listenFor(msg.type);
     if (target.value === '*') await channel.broadcast(msg);
     else await channel.dispatch(target.value, msg);
     status.textContent =
@@ -148,6 +156,7 @@ export function remotePanel(client: BridgeClient | undefined, config: BridgeConf
       h('span', {}, 'channel ', channelLabel),
       button('Add listener', 'remote-add', guarded(addListener)),
       button('Watch', 'remote-watch', watch),
+      http.button,
     ),
     h(
       'form',
@@ -162,6 +171,12 @@ export function remotePanel(client: BridgeClient | undefined, config: BridgeConf
     h('h3', {}, 'From a terminal'),
     h('p', { class: 'hint' }, 'Broadcast to this channel from a shell; it shows up in every listener above.'),
     terminal,
+    h(
+      'p',
+      { class: 'hint' },
+      'Or over plain HTTP, as the EventSource listeners above do: broadcast, add a listener, watch the channel.',
+    ),
+    http.curl,
   );
   return panel;
 }

@@ -136,6 +136,22 @@ describe('the demo page', () => {
       '{"shell": true}',
     ]);
     await expect.poll(() => listenerLog.innerText()).toContain('from-terminal');
+
+    // The browser's own EventSource on a backend listener, through the bridge's HTTP face.
+    await text('remote-sse-add').click();
+    await expect.poll(() => text('remote-listeners').locator('.card.sse').count()).toBe(1);
+    const sseLog = text('remote-listeners').locator('.card.sse .log');
+    await expect.poll(() => sseLog.innerText()).toContain('EventSource open');
+    await text('remote-target').selectOption({ label: 'everyone (broadcast)' });
+    await text('remote-type').fill('ping');
+    await text('remote-send').click();
+    await expect.poll(() => sseLog.innerText()).toMatch(/ping {2}\{"from":"page"\}/);
+    // The printed curl line, run as a user would paste it: its message reaches both kinds of stream.
+    const curlLines = (await text('remote-curl').innerText()).split('\n');
+    expect(curlLines).toHaveLength(3);
+    await run('sh', ['-c', `${curlLines[0]!} --fail --silent`]);
+    await expect.poll(() => sseLog.innerText()).toMatch(/hello {2}\{"from":"curl"\}/);
+    await expect.poll(() => listenerLog.innerText()).toContain('"from":"curl"');
     await text('panel-remote').screenshot({ path: `${SHOTS}/remote.png`, animations: 'disabled' });
     await page.screenshot({ path: `${SHOTS}/page.png`, fullPage: true, animations: 'disabled' });
   });
