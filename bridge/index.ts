@@ -6,7 +6,7 @@ export { closeOnSignal } from './signals.js';
 export { SocketClient } from './socket/client.js';
 export type { ReadCommandOptions } from './socket/read-command.js';
 export type { SocketServerOptions } from './socket/server.js';
-export { SocketServer } from './socket/server.js';
+export { DEFAULT_HISTORY, DEFAULT_WATCH_GRACE_MS, SocketServer } from './socket/server.js';
 export type { Up, UpOptions } from './up.js';
 export { startUp } from './up.js';
 export type { AccessPolicy } from './web/access.js';

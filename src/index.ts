@@ -16,6 +16,7 @@ export type { JsonValue, SignedPayload } from './bus/message.js';
 export {
   MESSAGE_TYPE_CLOSED,
   MESSAGE_TYPE_END_OF_STREAM,
+  MESSAGE_TYPE_GAP,
   MESSAGE_TYPE_INTERNAL_ERROR,
   Message,
   SignedMessage,
@@ -54,6 +55,7 @@ export type {
 } from './remote/bridge-client.js';
 export { BridgeClient } from './remote/bridge-client.js';
 // The remote client: the socket protocol's verbs over the WebSocket bridge.
+export type { StreamOptions } from './remote/protocol-client.js';
 export { ProtocolClient } from './remote/protocol-client.js';
 export type { RemoteListener } from './remote/remote-channel.js';
 export { RemoteChannel } from './remote/remote-channel.js';

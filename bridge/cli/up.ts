@@ -6,11 +6,13 @@ import { startUp } from '../up.js';
 import { parseCommandArgs, withUsage } from './args.js';
 import { BRIDGE_FLAGS_USAGE, bridgeFlagOptions, bridgeOptionsFromFlags } from './bridge-flags.js';
 import type { Command } from './command.js';
+import { serverFlagOptions, serverFlagsUsage, serverOptionsFromFlags } from './server-flags.js';
 
 export const up: Command = {
   summary: 'a socket server and a WebSocket bridge to it, together',
   usage: `Usage: eric-bus up [--socket PATH] [--port N] [--host H] [--token T] [--origin O]...
                   [--allow VERBS] [--max-frame BYTES] [--max-streams N] [--thread] [--verbose]
+                  [--history N] [--watch-grace MS]
 
 Starts a socket server (in memory) and a WebSocket bridge to it; prints the socket path and
 the URL, with its token, for clients. Ctrl-C stops both and removes the socket.
@@ -18,12 +20,14 @@ the URL, with its token, for clients. Ctrl-C stops both and removes the socket.
 Options:
   --socket PATH       the socket file (default: bus.sock in a fresh private temp dir)
   --thread            run the bridge on a worker thread (another core than the server)
+${serverFlagsUsage(22)}
 ${BRIDGE_FLAGS_USAGE}`,
   run: (argv) =>
     withUsage('up', async () => {
       const { values } = parseCommandArgs(argv, {
         socket: { type: 'string' },
         thread: { type: 'boolean' },
+        ...serverFlagOptions,
         ...bridgeFlagOptions,
       });
       const logger = createLogger(values.verbose);
@@ -31,7 +35,7 @@ ${BRIDGE_FLAGS_USAGE}`,
         ...bridgeOptionsFromFlags(values),
         ...(values.socket === undefined ? {} : { socketPath: values.socket }),
         logger,
-        server: { logger },
+        server: { logger, ...serverOptionsFromFlags(values) },
         thread: values.thread ?? false,
         verbose: values.verbose ?? false,
       });

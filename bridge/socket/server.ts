@@ -13,12 +13,18 @@ import { ACK, formatError, parseCommand } from '../../src/wire/socket-protocol.j
 import { ClientGone } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { closeOnSignal } from '../signals.js';
+import { EventHistory, listenerOfId } from './history.js';
 import { type ReadCommandOptions, readCommand } from './read-command.js';
 import { listenPrivately } from './socket-file.js';
 import { type StreamEnd, streamToSocket } from './stream-to-socket.js';
 
 /** How long shutdown waits for connections to close by themselves. */
 const SHUTDOWN_GRACE_MS = 500;
+
+/** Events each listener keeps for resuming its stream, by default. */
+export const DEFAULT_HISTORY = 1000;
+/** How long a watch's listener outlives its stream, by default (ms). */
+export const DEFAULT_WATCH_GRACE_MS = 60_000;
 
 /** Options of a {@link SocketServer}. */
 export interface SocketServerOptions extends ReadCommandOptions {
@@ -28,9 +34,22 @@ export interface SocketServerOptions extends ReadCommandOptions {
   logger?: Logger;
   /** How many connections may wait to be accepted (default 1024; the kernel may cap it). */
   backlog?: number;
+  /** Delivered events each listener keeps, so a stream resumed with `i` replays them (default 1000; 0: none). */
+  history?: number;
+  /** How long a watch's listener outlives its stream, waiting for a resume, in ms (default 60 000; 0: none). */
+  watchGraceMs?: number;
 }
 
-/** Serves eric-sse 0.6.1's Unix-socket protocol (SPEC section 4) on a socket file. */
+/** A listener made by `w`, and the timer that removes it once its stream has been gone for the grace period. */
+interface Watch {
+  channel: SSEChannel;
+  grace?: NodeJS.Timeout;
+}
+
+/**
+ * Serves eric-sse 0.6.1's Unix-socket protocol (SPEC section 4) on a socket file, with event ids,
+ * histories and resume (section 7).
+ */
 export class SocketServer {
   /** The channels commands act on. */
   readonly channels: SSEChannelContainer;
@@ -41,10 +60,16 @@ export class SocketServer {
   readonly #logger: Logger;
   readonly #read: ReadCommandOptions;
   readonly #backlog: number;
+  readonly #historyLimit: number;
+  readonly #watchGraceMs: number;
   #listening = false;
   #streams = 0;
   /** The stream serving each listener, so that a newer one can take over. */
   readonly #streaming = new Map<MessageQueueListener, AbortController>();
+  /** Each listener's history, made at its first stream and gone with the listener. */
+  readonly #histories = new WeakMap<MessageQueueListener, EventHistory>();
+  /** The listeners made by `w` that are still registered. */
+  readonly #watches = new Map<MessageQueueListener, Watch>();
 
   constructor(
     path: string,
@@ -52,9 +77,17 @@ export class SocketServer {
       channels = new SSEChannelContainer(),
       logger = createLogger(),
       backlog = 1024,
+      history = DEFAULT_HISTORY,
+      watchGraceMs = DEFAULT_WATCH_GRACE_MS,
       ...read
     }: SocketServerOptions = {},
   ) {
+    if (!Number.isSafeInteger(history) || history < 0)
+      throw new RangeError(`history is a number of events (0 or more), not ${history}`);
+    if (!Number.isFinite(watchGraceMs) || watchGraceMs < 0)
+      throw new RangeError(`watchGraceMs is a duration in ms (0 or more), not ${watchGraceMs}`);
+    this.#historyLimit = history;
+    this.#watchGraceMs = watchGraceMs;
     this.path = path;
     this.channels = channels;
     this.#logger = logger;
@@ -97,6 +130,8 @@ export class SocketServer {
     }, SHUTDOWN_GRACE_MS);
     await closed;
     clearTimeout(cutOff);
+    // Nobody can resume a watch any more: its listener goes now rather than after the grace period.
+    for (const listener of [...this.#watches.keys()]) this.#dropWatch(listener);
     await unlink(this.path).catch(() => {});
   }
 
@@ -144,47 +179,90 @@ export class SocketServer {
         const channel = this.channels.get(command.c);
         const listener = channel.getListener(command.r);
         listener.startSync();
-        const end = await this.#stream(channel, listener, socket);
+        const end = await this.#stream(channel, listener, socket, command.i);
         this.#logger.info(`stream of listener ${listener.id} ended: ${end}`);
         return;
       }
       case 'w': {
         const channel = this.channels.get(command.c);
-        const listener = channel.addListener();
+        // A watch that is gone (or an id that names none) gives a new watch, whose stream starts with a gap.
+        const listener =
+          (command.i === undefined ? undefined : this.#watchOf(channel, command.i)) ?? channel.addListener();
+        this.#watches.set(listener, this.#watches.get(listener) ?? { channel });
         listener.startSync();
-        try {
-          const end = await this.#stream(channel, listener, socket);
-          this.#logger.info(`watch of channel ${channel.id} ended: ${end}`);
-        } finally {
-          // A watch's listener lives as long as its stream, as in the core's watch().
-          if (channel.hasListener(listener)) channel.removeListener(listener.id);
-        }
+        const end = await this.#stream(channel, listener, socket, command.i);
+        this.#logger.info(`watch of channel ${channel.id} by listener ${listener.id} ended: ${end}`);
       }
     }
   }
 
-  async #stream(channel: SSEChannel, listener: MessageQueueListener, socket: Socket): Promise<StreamEnd> {
+  async #stream(
+    channel: SSEChannel,
+    listener: MessageQueueListener,
+    socket: Socket,
+    after: string | undefined,
+  ): Promise<StreamEnd> {
     // One stream per listener: a client that re-opens `l` after losing its connection must not
     // compete with its old stream, whose departure the server may not have noticed yet (an idle
     // Unix socket tells nothing until written to), or messages could arrive out of order.
     this.#streaming.get(listener)?.abort();
     const control = new AbortController();
     this.#streaming.set(listener, control);
+    const watch = this.#watches.get(listener);
+    clearTimeout(watch?.grace);
     this.#streams++;
     try {
-      return await streamToSocket(
-        channel,
-        listener,
-        socket,
-        (error) =>
+      return await streamToSocket(channel, listener, socket, {
+        onError: (error) =>
           this.#logger.error(
             `stream of listener ${listener.id}: ${error instanceof Error ? error.message : String(error)}`,
           ),
-        control.signal,
-      );
+        signal: control.signal,
+        history: this.#historyOf(listener),
+        after,
+      });
     } finally {
       this.#streams--;
-      if (this.#streaming.get(listener) === control) this.#streaming.delete(listener);
+      if (this.#streaming.get(listener) === control) {
+        this.#streaming.delete(listener);
+        if (watch) this.#unwatched(listener, watch);
+      }
     }
+  }
+
+  #historyOf(listener: MessageQueueListener): EventHistory {
+    let history = this.#histories.get(listener);
+    if (!history) this.#histories.set(listener, (history = new EventHistory(listener.id, this.#historyLimit)));
+    return history;
+  }
+
+  /** The watch listener of `channel` whose stream carried event `id`, if it is still there. */
+  #watchOf(channel: SSEChannel, id: string): MessageQueueListener | undefined {
+    const listenerId = listenerOfId(id);
+    if (listenerId === undefined) return undefined;
+    let listener: MessageQueueListener;
+    try {
+      listener = channel.getListener(listenerId);
+    } catch {
+      return undefined; // removed: its grace period is over, or someone removed it
+    }
+    return this.#watches.get(listener)?.channel === channel ? listener : undefined;
+  }
+
+  /** A watch's stream ended with none taking over: its listener waits the grace period for a resume. */
+  #unwatched(listener: MessageQueueListener, watch: Watch): void {
+    if (!this.#listening || this.#watchGraceMs === 0 || !watch.channel.hasListener(listener))
+      return this.#dropWatch(listener);
+    watch.grace = setTimeout(() => this.#dropWatch(listener), this.#watchGraceMs);
+    // A watch waiting for its client does not keep the process alive.
+    watch.grace.unref();
+  }
+
+  #dropWatch(listener: MessageQueueListener): void {
+    const watch = this.#watches.get(listener);
+    if (!watch) return;
+    clearTimeout(watch.grace);
+    this.#watches.delete(listener);
+    if (watch.channel.hasListener(listener)) watch.channel.removeListener(listener.id);
   }
 }

@@ -50,16 +50,18 @@ export interface BroadcastCommand {
   t: string;
   p?: JsonValue;
 }
-/** `l`: start listener `r` of channel `c` and stream it. */
+/** `l`: start listener `r` of channel `c` and stream it; with `i`, resume after that event id (SPEC §7). */
 export interface ListenCommand {
   v: 'l';
   c: string;
   r: string;
+  i?: string;
 }
-/** `w`: watch channel `c` (a new listener, streamed). */
+/** `w`: watch channel `c` (a new listener, streamed); with `i`, resume the watch whose stream carried that id. */
 export interface WatchCommand {
   v: 'w';
   c: string;
+  i?: string;
 }
 /** `rl`: remove listener `r` from channel `c`. */
 export interface RemoveListenerCommand {
@@ -109,10 +111,12 @@ export function parseCommand(raw: string): Command {
   const c = requireId(fields, 'c', 'channel id', v);
   switch (v) {
     case 'r':
-    case 'w':
     case 'rc':
       return { v, c };
+    case 'w':
+      return withLastEventId({ v, c }, fields.i);
     case 'l':
+      return withLastEventId({ v, c, r: requireId(fields, 'r', 'receiver id', v) }, fields.i);
     case 'rl':
       return { v, c, r: requireId(fields, 'r', 'receiver id', v) };
     case 'd':
@@ -138,6 +142,15 @@ export function withPayload<C extends DispatchCommand | BroadcastCommand>(comman
   return command;
 }
 
+/** Adds `i` to a streaming command when there is one (a string, as the server wrote it in an event). */
+export function withLastEventId<C extends ListenCommand | WatchCommand>(command: C, id: unknown): C {
+  if (id === undefined) return command;
+  if (typeof id !== 'string')
+    throw new InvalidMessageFormat(`Last event id 'i' must be a string, not ${JSON.stringify(id)}`);
+  command.i = id;
+  return command;
+}
+
 function requireId(fields: Record<string, unknown>, key: 'c' | 'r', what: string, verb: Verb): string {
   const value = fields[key];
   if (typeof value === 'string') return value;
@@ -152,7 +165,10 @@ export function formatError(error: unknown): string {
   return formatException(Object.assign(new Error('Internal server error'), { name: 'Exception' }));
 }
 
-/** One stream line: the event as JSON, newline-terminated; a missing payload is `null`, as Python's `None`. */
-export function formatEvent(event: SSEEvent): string {
-  return JSON.stringify({ event: event.event, retry: event.retry, data: event.data ?? null }) + '\n';
+/**
+ * One stream line: the event as JSON, newline-terminated, with its `id` when given (SPEC §7); a
+ * missing payload is `null`, as Python's `None`.
+ */
+export function formatEvent(event: SSEEvent, id?: string): string {
+  return JSON.stringify({ event: event.event, retry: event.retry, data: event.data ?? null, id }) + '\n';
 }
