@@ -42,9 +42,6 @@ export interface HttpFaceOptions {
 
 type Method = 'GET' | 'POST' | 'DELETE';
 
-/** A relayed command, with the resume key (SPEC §7) an event stream's `Last-Event-ID` becomes. */
-type HttpCommand = RelayedCommand & { i?: string };
-
 /** One route: its method, its path (`:c` and `:r` are the channel and listener ids) and its verb. */
 interface Route {
   method: Method;
@@ -182,7 +179,7 @@ export class HttpFace {
     if (!this.#options.allow.has(route.verb))
       return fail(new VerbNotAllowed(`Verb '${route.verb}' is not allowed on this bridge`));
 
-    let command: HttpCommand;
+    let command: RelayedCommand;
     try {
       command = commandOf(route, segments);
     } catch (error) {
@@ -217,7 +214,7 @@ export class HttpFace {
 
   #stream(
     response: ServerResponse,
-    command: HttpCommand,
+    command: RelayedCommand,
     headers: OutgoingHttpHeaders,
     fail: (error: string) => void,
   ): void {
