@@ -19,8 +19,8 @@ describe('HTTP face: the eight verbs as REST routes', () => {
   });
 
   /** A stack whose event streams wait long for the server's first reply, so an error always gets its status. */
-  async function start(options: Parameters<typeof startStack>[0] = {}) {
-    stack = await startStack({ token: TOKEN, sseOpenWaitMs: 30_000, ...options });
+  async function start(options: Parameters<typeof startStack>[0] = {}, server?: Parameters<typeof startStack>[1]) {
+    stack = await startStack({ token: TOKEN, sseOpenWaitMs: 30_000, ...options }, server);
     const base = `http://127.0.0.1:${stack.bridge.port}`;
     const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
       httpRequest(method, base + path, { headers: { ...auth, ...headers }, body });
@@ -77,9 +77,10 @@ describe('HTTP face: the eight verbs as REST routes', () => {
     });
   });
 
-  it('watches a channel as an event stream; leaving the watch removes its listener', async () => {
-    // A watch has nothing to say until the first broadcast: its stream opens at once here.
-    const { base, call, stack } = await start({ sseOpenWaitMs: 0 });
+  it('watches a channel as an event stream; leaving the watch ends it on the server', async () => {
+    // A watch has nothing to say until the first broadcast: its stream opens at once here. Without
+    // a grace period, the watch's listener goes with its stream.
+    const { base, call, stack } = await start({ sseOpenWaitMs: 0 }, { watchGraceMs: 0 });
     const c = await newChannel(call);
     const watch = await openSse(`${base}/channels/${c}/events?token=${TOKEN}`);
     await untilListeners(stack, c, 1);
@@ -88,6 +89,7 @@ describe('HTTP face: the eight verbs as REST routes', () => {
     watch.close();
     // The server notices an idle stream's client has gone at its next write to it.
     await call('POST', `/channels/${c}/messages`, { type: 'after' });
+    await until(() => stack.backend.server.streams === 0, 'the watch to end on the server');
     await untilListeners(stack, c, 0);
   });
 

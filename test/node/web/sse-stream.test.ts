@@ -187,6 +187,31 @@ describe('HTTP face: event streams from our server', () => {
     second.close();
   });
 
+  it('resumes exactly with Last-Event-ID: five departures mid-stream, every message once, in order', async () => {
+    // A history that reaches back past whatever the buffers held when the client left (SPEC §7).
+    stack = await startStack({ token: TOKEN }, { history: 100_000 });
+    const direct = new SocketClient(stack.backend.path);
+    const c = await direct.createChannel();
+    const r = await direct.register(c);
+    const total = 5_000;
+    const channel = stack.backend.server.channels.get(c);
+    for (let n = 0; n < total; n++) channel.dispatch(r, new Message('n', n));
+    const url = `http://127.0.0.1:${stack.bridge.port}/channels/${c}/listeners/${r}/events`;
+    const received: number[] = [];
+    let lastEventId = '';
+    for (let round = 0; round < 6 && received.length < total; round++) {
+      const stream = await openSse(url, lastEventId ? { ...auth, 'Last-Event-ID': lastEventId } : auth);
+      // Leave after a share of what is left (everything in the last round), wherever the stream is.
+      const want = round < 5 ? Math.ceil((total - received.length) / 4) : total - received.length;
+      const events = await stream.events(want);
+      stream.close();
+      received.push(...events.map((e) => JSON.parse(e.data) as number));
+      lastEventId = events.at(-1)!.lastEventId;
+      expect(events.every((e) => e.type === 'n' && e.id !== undefined)).toBe(true);
+    }
+    expect(received).toEqual(Array.from({ length: total }, (_, n) => n));
+  });
+
   it('backpressure: a client that does not read stops the Unix stream; all arrive, once, in order', async () => {
     stack = await startStack({ token: TOKEN });
     const direct = new SocketClient(stack.backend.path);
@@ -220,7 +245,7 @@ describe('HTTP face: event streams from our server', () => {
   });
 
   it('closing the bridge ends its event streams cleanly and releases their Unix connections', async () => {
-    stack = await startStack({ token: TOKEN, sseOpenWaitMs: 0 });
+    stack = await startStack({ token: TOKEN, sseOpenWaitMs: 0 }, { watchGraceMs: 0 });
     const direct = new SocketClient(stack.backend.path);
     const c = await direct.createChannel();
     const streams = await Promise.all(
