@@ -57,7 +57,8 @@ export function httpView(
     const id = body.id;
     onListener(id);
     // EventSource cannot set headers: the token goes in the query.
-    const url = `${base}/channels/${encodeURIComponent(c)}/listeners/${id}/events?token=${encodeURIComponent(config.token)}`;
+    const path = `/channels/${encodeURIComponent(c)}/listeners/${encodeURIComponent(id)}/events`;
+    const url = `${base}${path}?token=${encodeURIComponent(config.token)}`;
     cards.append(eventSourceCard(url, `EventSource · listener ${id}`, `remote-sse-log-${id}`));
   }
 
