@@ -84,7 +84,7 @@ describe("the browser's own EventSource through the bridge", () => {
     await new Promise((resolve) => site.server.close(resolve));
   });
 
-  it('reconnects by itself after the bridge process is killed and restarted: every message once, in order', async () => {
+  it('reconnects by itself after the bridge process is killed and restarted: each message once, in order', async () => {
     // The history reaches back past whatever was in flight when the bridge died (SPEC §7: within
     // the history nothing is lost); the default 1000 holds for a reader that keeps up.
     backend = await startServer({ history: 100_000 });
