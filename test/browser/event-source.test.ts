@@ -3,8 +3,10 @@
 // again mid-stream; EventSource reconnects by itself with Last-Event-ID, and the bridge resumes
 // the listener from there (SPEC §7, §8). Every message is counted: none lost, none twice, in order.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
+import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SocketClient } from '../../bridge/index.js';
@@ -32,22 +34,25 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** `eric-bus bridge` as its own process; resolves once it prints its URL (it then listens). */
-function startBridgeProcess(socketPath: string, port: number): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    ['dist/bridge/cli/main.js', 'bridge', '--socket', socketPath, '--port', String(port), '--token', TOKEN],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+/** The CLI as its own process; resolves with it and what it printed once `ready` matches its output. */
+function startCli(args: string[], ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+  const child = spawn(process.execPath, ['dist/bridge/cli/main.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   return new Promise((resolve, reject) => {
     child.stdout!.on('data', (chunk: Buffer) => {
       output += chunk.toString();
-      if (output.includes('connect to')) resolve(child);
+      const match = ready.exec(output);
+      if (match) resolve({ child, match });
     });
     child.stderr!.on('data', (chunk: Buffer) => void (output += chunk.toString()));
-    child.once('exit', (code) => reject(new Error(`the bridge exited with ${code}:\n${output}`)));
+    child.once('exit', (code) => reject(new Error(`eric-bus ${args[0]} exited with ${code}:\n${output}`)));
   });
+}
+
+/** `eric-bus bridge` as its own process; resolves once it listens. */
+async function startBridgeProcess(socketPath: string, port: number): Promise<ChildProcess> {
+  const args = ['bridge', '--socket', socketPath, '--port', String(port), '--token', TOKEN];
+  return (await startCli(args, /connect to/)).child;
 }
 
 async function kill(child: ChildProcess): Promise<void> {
@@ -142,5 +147,48 @@ describe("the browser's own EventSource through the bridge", () => {
     // Reconnecting (0 CONNECTING) after the kill, never given up (2 CLOSED).
     expect(state.state).toBe(0);
     await tab.evaluate(() => (window as unknown as { source: EventSource }).source.close());
+    await tab.close();
+    tab = undefined;
+  });
+
+  it("runs the README's EventSource snippet as written", async () => {
+    const readme = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8');
+    const snippet = [...readme.matchAll(/```js\n([\s\S]*?)```/g)]
+      .map((m) => m[1]!)
+      .find((code) => code.includes('EventSource'));
+    expect(snippet).toBeDefined();
+    // A fresh `eric-bus up` (its own process: ids start at 1), as the README's session has it.
+    const up = await startCli(
+      ['up', '--port', '0', '--token', 'secret'],
+      /socket server on (\S+)\n[\s\S]*bridge at ws:\/\/([^/]+)\//,
+    );
+    try {
+      const [, socketPath, host] = up.match;
+      const direct = new SocketClient(socketPath!);
+      const c = await direct.createChannel();
+      const r = await direct.register(c);
+      await direct.dispatch(c, r, 'hello', { n: 1 });
+      await direct.broadcastMessage(c, 'news', 'to all');
+      tab = await browser.newPage();
+      await tab.goto(`${site.origin}/`);
+      await tab.evaluate(() => {
+        const w = window as unknown as { logged: unknown[][] };
+        w.logged = [];
+        console.log = (...args: unknown[]) => void w.logged.push(args);
+      });
+      await tab.addScriptTag({ content: snippet!.replace("'http://127.0.0.1:8765'", `'http://${host}'`) });
+      const logged = () => tab!.evaluate(() => (window as unknown as { logged: unknown[][] }).logged);
+      await expect.poll(async () => (await logged()).length).toBeGreaterThanOrEqual(2);
+      expect(await logged()).toEqual([
+        ['hello', { n: 1 }, '1:1'],
+        ['news', 'to all', '1:2'],
+      ]);
+      // Removing the listener ends the stream with _eric_channel_closed: the snippet closes its EventSource.
+      await direct.removeListener(c, r);
+      // (The snippet's `const events` is a global of the page's scripts, not a property of window.)
+      await expect.poll(() => tab!.evaluate('events.readyState')).toBe(2);
+    } finally {
+      await kill(up.child);
+    }
   });
 });
