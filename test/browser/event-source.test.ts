@@ -11,7 +11,8 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SocketClient } from '../../bridge/index.js';
 import { Message } from '../../src/index.js';
-import { startServer, until } from '../node/helpers/socket.js';
+import { until } from '../node/helpers/async.js';
+import { startServer } from '../node/helpers/socket.js';
 import { launchChromium } from './chromium.js';
 
 const TOKEN = 'event-source';

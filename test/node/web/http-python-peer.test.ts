@@ -1,15 +1,19 @@
 // The HTTP face is a pure relay: in front of eric-sse's Python server (the stdlib reproduction of
 // 0.6.1 in test/node/python) every route works, with that server's replies, spacing and errors.
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketBridge } from '../../../bridge/index.js';
+import { pokeUntil } from '../helpers/async.js';
 import { httpRequest, openSse } from '../helpers/http.js';
-import { type PythonServer, startPythonServer } from '../helpers/python.js';
+import { startPythonServer } from '../helpers/python.js';
+import { tempDir } from '../helpers/socket.js';
 
 const TOKEN = 'py';
 const auth = { Authorization: `Bearer ${TOKEN}` };
 
 describe('the HTTP face in front of the Python eric-sse server', () => {
-  let server: PythonServer;
+  let stopServer: () => Promise<void>;
+  let cleanup: () => void;
   let bridge: WebSocketBridge;
   let base: string;
   const call = (method: string, path: string, body?: unknown) =>
@@ -17,14 +21,18 @@ describe('the HTTP face in front of the Python eric-sse server', () => {
   const idOf = (reply: { json: unknown }) => (reply.json as { id: string }).id;
 
   beforeAll(async () => {
-    server = await startPythonServer();
+    const dir = tempDir();
+    cleanup = dir.cleanup;
+    const socketPath = join(dir.dir, 'eric-sse.sock');
+    stopServer = await startPythonServer(socketPath);
     // The Python watch registers its listener only when it gets to the command: open streams at once.
-    bridge = await WebSocketBridge.start({ socketPath: server.path, port: 0, token: TOKEN, sseOpenWaitMs: 0 });
+    bridge = await WebSocketBridge.start({ socketPath, port: 0, token: TOKEN, sseOpenWaitMs: 0 });
     base = `http://127.0.0.1:${bridge.port}`;
   });
   afterAll(async () => {
     await bridge.close();
-    await server.close();
+    await stopServer();
+    cleanup();
   });
 
   it('creates, registers, dispatches, broadcasts and removes, with the table statuses', async () => {
@@ -69,11 +77,11 @@ describe('the HTTP face in front of the Python eric-sse server', () => {
     const watch = await openSse(`${base}/channels/${c}/events`, { ...auth, 'Last-Event-ID': '5' });
     expect(watch.status).toBe(200);
     // The watch registers its listener when the server gets to it: broadcast until it hears.
-    for (let i = 0; i < 200 && watch.parser.events.length === 0; i++) {
-      await call('POST', `/channels/${c}/messages`, { type: 'tick', payload: { i, text: 'h\u00e9llo' } });
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    const [event] = await watch.events(1);
+    const [event] = await pokeUntil(
+      watch.events(1),
+      (i) => call('POST', `/channels/${c}/messages`, { type: 'tick', payload: { i, text: 'h\u00e9llo' } }),
+      'the watch to hear a broadcast',
+    );
     expect(event).toMatchObject({ type: 'tick', retry: 5, lastEventId: '' });
     expect(event!.data).toMatch(/^\{"i": \d+, "text": "h\\u00e9llo"\}$/);
     expect(JSON.parse(event!.data).text).toBe('h\u00e9llo');

@@ -2,9 +2,10 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketBridge } from '../../../bridge/index.js';
+import { until } from '../helpers/async.js';
 import { startStack } from '../helpers/bridge.js';
 import { httpRequest, openSse } from '../helpers/http.js';
-import { tempDir, until } from '../helpers/socket.js';
+import { tempDir } from '../helpers/socket.js';
 
 type Stack = Awaited<ReturnType<typeof startStack>>;
 

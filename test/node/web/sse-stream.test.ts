@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type BridgeOptions, SocketClient, WebSocketBridge } from '../../../bridge/index.js';
 import { Message } from '../../../src/index.js';
+import { until } from '../helpers/async.js';
 import { startStack } from '../helpers/bridge.js';
 import { openSse } from '../helpers/http.js';
-import { tempDir, until } from '../helpers/socket.js';
+import { tempDir } from '../helpers/socket.js';
 
 const TOKEN = 'sse-token';
 const auth = { Authorization: `Bearer ${TOKEN}` };
