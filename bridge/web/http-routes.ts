@@ -97,8 +97,8 @@ export class HttpFace {
   readonly #options: HttpFaceOptions;
   /** Open event streams, for the keep-alive ticks and for closing. */
   readonly #streams = new Set<SseStream>();
-  /** Plain commands awaiting the server's reply, for closing. */
-  readonly #calls = new Set<BackendCall>();
+  /** Plain commands awaiting the server's reply, each with how to answer it if the bridge closes first. */
+  readonly #calls = new Map<BackendCall, () => void>();
   readonly #ticker: ReturnType<typeof setInterval>;
   #closed = false;
 
@@ -140,7 +140,10 @@ export class HttpFace {
     this.#closed = true;
     clearInterval(this.#ticker);
     for (const stream of this.#streams) stream.close();
-    for (const call of this.#calls) call.cancel();
+    for (const [call, answer] of this.#calls) {
+      call.cancel();
+      answer();
+    }
     this.#calls.clear();
   }
 
@@ -190,7 +193,7 @@ export class HttpFace {
       if (body === 'gone') return;
       if (body === 'too large') {
         const limit = this.#options.maxBodyBytes;
-        // The rest of the body is not read: the connection closes after the reply.
+        // The rest of the body is discarded, and the connection closes after the reply.
         return fail(new InvalidMessageFormat(`Request body exceeds the limit of ${limit} bytes`), 413, {
           Connection: 'close',
         });
@@ -250,7 +253,8 @@ export class HttpFace {
       lines: () => {},
       end: () => {},
     });
-    this.#calls.add(call);
+    // The command was sent and may have run: a bridge that closes first says so.
+    this.#calls.set(call, () => fail(formatException(new BackendUnavailable('The bridge closed before the reply'))));
     // A client that goes away does not wait for the reply (the command may still run: it was sent).
     response.once('close', () => {
       if (!response.writableFinished) call.cancel();

@@ -5,7 +5,7 @@ import { WebSocketBridge } from '../../../bridge/index.js';
 import { until } from '../helpers/async.js';
 import { startStack } from '../helpers/bridge.js';
 import { httpRequest, openSse } from '../helpers/http.js';
-import { tempDir } from '../helpers/socket.js';
+import { scriptedServer, tempDir } from '../helpers/socket.js';
 
 type Stack = Awaited<ReturnType<typeof startStack>>;
 
@@ -229,6 +229,23 @@ describe('HTTP face: the eight verbs as REST routes', () => {
     } finally {
       await bridge.close();
       cleanup();
+    }
+  });
+
+  it('answers a command still waiting for the server when the bridge closes: 503, not a dropped connection', async () => {
+    const backend = await scriptedServer(() => {}); // never replies
+    const bridge = await WebSocketBridge.start({ socketPath: backend.path, port: 0, token: TOKEN });
+    try {
+      const pending = httpRequest('POST', `http://127.0.0.1:${bridge.port}/channels`, { headers: auth });
+      await until(() => backend.commands.length === 1, 'the command to reach the server');
+      await bridge.close();
+      expect(await pending).toMatchObject({
+        status: 503,
+        json: { error: "BackendUnavailable('The bridge closed before the reply')" },
+      });
+    } finally {
+      await bridge.close();
+      await backend.close();
     }
   });
 

@@ -1,41 +1,14 @@
-import { createServer, type Server, type Socket } from 'node:net';
-import { join } from 'node:path';
+import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type BridgeOptions, SocketClient, WebSocketBridge } from '../../../bridge/index.js';
 import { Message } from '../../../src/index.js';
 import { until } from '../helpers/async.js';
 import { startStack } from '../helpers/bridge.js';
 import { openSse } from '../helpers/http.js';
-import { tempDir } from '../helpers/socket.js';
+import { scriptedServer } from '../helpers/socket.js';
 
 const TOKEN = 'sse-token';
 const auth = { Authorization: `Bearer ${TOKEN}` };
-
-/** A server of the socket protocol whose replies the test writes: each command and its socket are handed over. */
-async function scriptedServer(onCommand: (command: Record<string, unknown>, socket: Socket) => void) {
-  const { dir, cleanup } = tempDir();
-  const path = join(dir, 'scripted.sock');
-  const commands: Record<string, unknown>[] = [];
-  const server: Server = createServer({ allowHalfOpen: true }, (socket) => {
-    let raw = '';
-    socket.on('data', (chunk) => (raw += chunk));
-    socket.on('error', () => {});
-    socket.once('end', () => {
-      const command = JSON.parse(raw) as Record<string, unknown>;
-      commands.push(command);
-      onCommand(command, socket);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(path, resolve));
-  return {
-    path,
-    commands,
-    close: async () => {
-      await new Promise((resolve) => server.close(resolve));
-      cleanup();
-    },
-  };
-}
 
 /** Event lines as eric-bus's server writes them once it gives ids (SPEC §7). */
 const line = (n: number, withId = true) =>
