@@ -232,7 +232,7 @@ describe('HTTP face: the eight verbs as REST routes', () => {
     }
   });
 
-  it('answers a command still waiting for the server when the bridge closes: 503, not a dropped connection', async () => {
+  it('answers a command still waiting for the server when the bridge closes: 503, not a cut connection', async () => {
     const backend = await scriptedServer(() => {}); // never replies
     const bridge = await WebSocketBridge.start({ socketPath: backend.path, port: 0, token: TOKEN });
     try {
