@@ -84,7 +84,12 @@ function viaSse(url: string, token: string, events: number): Promise<void> {
       let endsWithNewline = false;
       res.on('data', (chunk: Buffer) => {
         if (endsWithNewline && chunk[0] === 10) seen++;
-        for (let i = chunk.indexOf('\n\n'); i >= 0; i = chunk.indexOf('\n\n', i + 2)) seen++;
+        // Line ends found natively (as the direct reader finds them); a blank line ends an event.
+        for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) {
+          if (chunk[i + 1] !== 10) continue;
+          seen++;
+          i++;
+        }
         endsWithNewline = chunk[chunk.length - 1] === 10;
         if (seen >= events) {
           req.destroy();
