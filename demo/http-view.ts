@@ -1,13 +1,14 @@
 // Panel 3's plain-HTTP side: a backend listener streamed by the browser's own EventSource (no
 // library) through the bridge's HTTP face, beside the library's streams, and the curl lines that
 // drive the same channel from a shell.
+import { parseException } from '../src/index.js';
 import { h, logLine } from './dom.js';
 import type { BridgeConfig } from './remote-panel.js';
 
 /** What panel 3 wires up. */
 export interface HttpView {
-  /** "Add EventSource listener": enabled with the panel's other controls once there is a channel. */
-  button: HTMLButtonElement;
+  /** Adds a listener over REST and streams it with an EventSource; resolves with what happened. */
+  add(): Promise<string>;
   /** The curl lines for the current channel. */
   curl: HTMLElement;
   /** The channel the panel works on now. */
@@ -29,7 +30,7 @@ export function httpBase(wsUrl: string): string {
 export function httpView(
   config: BridgeConfig,
   cards: HTMLElement,
-  { onListener, report }: { onListener: (id: string) => void; report: (error: unknown) => void },
+  { onListener }: { onListener: (id: string) => void },
 ): HttpView {
   const base = httpBase(config.url);
   const types = new Set(KNOWN_TYPES);
@@ -38,14 +39,8 @@ export function httpView(
   let channel: string | undefined;
 
   const curl = h('code', { class: 'cmd', 'data-testid': 'remote-curl' }, 'Create a channel to see the curl lines.');
-  const button = h(
-    'button',
-    { type: 'button', 'data-testid': 'remote-sse-add', disabled: true, onclick: () => void add().catch(report) },
-    'Add EventSource listener',
-  );
-
-  async function add(): Promise<void> {
-    if (channel === undefined) return;
+  async function add(): Promise<string> {
+    if (channel === undefined) throw new Error('Create a channel first.');
     const c = channel;
     // A plain fetch to the REST route (its Authorization header makes the browser ask CORS first).
     const response = await fetch(`${base}/channels/${encodeURIComponent(c)}/listeners`, {
@@ -53,13 +48,18 @@ export function httpView(
       headers: { Authorization: `Bearer ${config.token}` },
     });
     const body = (await response.json()) as { id?: string; error?: string };
-    if (!response.ok || body.id === undefined) throw new Error(body.error ?? `HTTP ${response.status}`);
+    // The bridge's JSON error is the server's `Name('detail')`: thrown as its class, as the library would.
+    if (!response.ok || body.id === undefined) {
+      const text = body.error ?? `HTTP ${response.status}`;
+      throw parseException(text) ?? new Error(text);
+    }
     const id = body.id;
     onListener(id);
     // EventSource cannot set headers: the token goes in the query.
     const path = `/channels/${encodeURIComponent(c)}/listeners/${encodeURIComponent(id)}/events`;
     const url = `${base}${path}?token=${encodeURIComponent(config.token)}`;
     cards.append(eventSourceCard(url, `EventSource · listener ${id}`, `remote-sse-log-${id}`));
+    return `Listener ${id} added over HTTP and streamed by the browser's own EventSource.`;
   }
 
   function eventSourceCard(url: string, title: string, testid: string): HTMLElement {
@@ -93,7 +93,7 @@ export function httpView(
   }
 
   return {
-    button,
+    add,
     curl,
     setChannel(id) {
       channel = id;

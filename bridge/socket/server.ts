@@ -102,7 +102,7 @@ export class SocketServer {
     return this.#streams;
   }
 
-  /** Creates the server, listens, and shuts it down gracefully on SIGINT/SIGTERM (as eric-sse's `start`). */
+  /** Creates the server, listens, and shuts it down gracefully on SIGINT/SIGTERM/SIGHUP (as eric-sse's `start`). */
   static async start(path: string, options?: SocketServerOptions): Promise<SocketServer> {
     const server = new SocketServer(path, options);
     await server.listen();

@@ -291,10 +291,9 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
     this.#setState(state);
   }
 
+  /** The URL for messages: the token's value shown as `…` (written as is, not percent-encoded). */
   #redactedUrl(): string {
-    const target = new URL(this.url);
-    if (target.searchParams.has('token')) target.searchParams.set('token', '…');
-    return target.href;
+    return this.url.replace(/([?&]token=)[^&#]*/, '$1…');
   }
 }
 

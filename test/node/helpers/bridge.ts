@@ -103,6 +103,30 @@ export class FrameClient {
   }
 }
 
+/**
+ * Tries a WebSocket upgrade: resolves 'open', the HTTP status the bridge answered instead, or
+ * the code (else the message) of the error that stopped it (a TLS failure, say).
+ */
+export function upgrade(
+  url: string,
+  options: ConstructorParameters<typeof WebSocket>[2] = {},
+): Promise<string | number> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, options);
+    ws.once('open', () => {
+      ws.close();
+      resolve('open');
+    });
+    ws.once('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      ws.terminate();
+    });
+    ws.once('error', (error: NodeJS.ErrnoException) => {
+      if (!/Unexpected server response/.test(error.message)) resolve(error.code ?? error.message);
+    });
+  });
+}
+
 /** How many file descriptors this process holds (Linux). */
 export function openFds(): number {
   return readdirSync('/proc/self/fd').length;

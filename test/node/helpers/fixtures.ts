@@ -15,7 +15,7 @@ import {
 } from '../../../bridge/index.js';
 import { BridgeClient, type BridgeClientOptions } from '../../../src/index.js';
 import { FrameClient, type Stack, startStack } from './bridge.js';
-import { type Running, startCli } from './cli.js';
+import { type CliOptions, type Running, startCli } from './cli.js';
 import { startPythonServer } from './python.js';
 import { startServer, tempDir } from './socket.js';
 
@@ -117,8 +117,11 @@ export const it = base
     'startCli',
     standalone((onCleanup) => {
       const track = closeAfter(onCleanup);
-      return async (args: string[], ready: string | RegExp): Promise<Running & { match: RegExpExecArray | null }> =>
-        track(await startCli(args, ready));
+      return async (
+        args: string[],
+        ready: string | RegExp,
+        options?: CliOptions,
+      ): Promise<Running & { match: RegExpExecArray | null }> => track(await startCli(args, ready, options));
     }),
   )
   /**

@@ -3,7 +3,22 @@
  * `text/event-stream` as the HTML standard's EventSource does (ids and `lastEventId` included),
  * and a reader of an event stream as it arrives.
  */
-import { type IncomingHttpHeaders, request } from 'node:http';
+import {
+  type ClientRequest,
+  request as httpRequestOf,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+} from 'node:http';
+import { request as httpsRequestOf } from 'node:https';
+
+/** An http: or https: request; `ca` is the certificate an https: one trusts (the tests' self-signed one). */
+function request(
+  url: string,
+  options: { method?: string; headers: Record<string, string>; ca?: string },
+  onResponse: (res: IncomingMessage) => void,
+): ClientRequest {
+  return url.startsWith('https:') ? httpsRequestOf(url, options, onResponse) : httpRequestOf(url, options, onResponse);
+}
 
 /** One dispatched event, as an EventSource's `MessageEvent` shows it. */
 export interface ReceivedEvent {
@@ -107,9 +122,10 @@ export interface SseResponse {
 }
 
 /** Opens a GET and resolves once the status and headers are in. */
-export function openSse(url: string, headers: Record<string, string> = {}): Promise<SseResponse> {
+export function openSse(url: string, headers: Record<string, string> = {}, ca?: string): Promise<SseResponse> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { headers: { Accept: 'text/event-stream', ...headers } }, (res) => {
+    const options = { headers: { Accept: 'text/event-stream', ...headers }, ...(ca ? { ca } : {}) };
+    const req = request(url, options, (res) => {
       const parser = new EventStreamParser();
       let text = '';
       let done = false;
@@ -166,13 +182,13 @@ export interface HttpReply {
 export function httpRequest(
   method: string,
   url: string,
-  { headers = {}, body }: { headers?: Record<string, string>; body?: unknown } = {},
+  { headers = {}, body, ca }: { headers?: Record<string, string>; body?: unknown; ca?: string } = {},
 ): Promise<HttpReply> {
   const bytes = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
   // Node sends a DELETE's body without a length unless told: say it, so the connection stays usable.
-  const lengths = bytes ? { 'Content-Length': String(bytes.length) } : {};
+  const lengths: Record<string, string> = bytes ? { 'Content-Length': String(bytes.length) } : {};
   return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers: { ...lengths, ...headers } }, (res) => {
+    const req = request(url, { method, headers: { ...lengths, ...headers }, ...(ca ? { ca } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.once('end', () => {

@@ -1,6 +1,6 @@
 /** The socket tests' parts: temp dirs, our server, raw connections. Tests get them as fixtures (./fixtures.ts). */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer, type Socket } from 'node:net';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SocketServer, type SocketServerOptions } from '../../../bridge/index.js';
@@ -85,5 +85,18 @@ export async function scriptedServer(onCommand: (command: Record<string, unknown
       await closed;
       cleanup();
     },
+  };
+}
+
+/** Holds a TCP port on 127.0.0.1 (taken, as another program would), until `close`. */
+export async function holdPort(port = 0): Promise<{ port: number; close: () => Promise<void> }> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

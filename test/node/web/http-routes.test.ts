@@ -1,11 +1,12 @@
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { WebSocketBridge } from '../../../bridge/index.js';
 import { until } from '../helpers/async.js';
 import { startStack } from '../helpers/bridge.js';
 import { httpRequest, openSse } from '../helpers/http.js';
 import { scriptedServer, tempDir } from '../helpers/socket.js';
+import { selfSignedCertificate } from '../helpers/tls.js';
 
 type Stack = Awaited<ReturnType<typeof startStack>>;
 
@@ -253,6 +254,31 @@ describe('HTTP face: the eight verbs as REST routes', () => {
     const { base } = await start();
     expect(await httpRequest('GET', `${base}/?token=${TOKEN}`)).toMatchObject({ status: 426 });
     expect(await httpRequest('GET', `${base}/channelsx?token=${TOKEN}`)).toMatchObject({ status: 426 });
+  });
+});
+
+describe('HTTP face over TLS', () => {
+  const certificate = selfSignedCertificate();
+  afterAll(() => certificate.cleanup());
+
+  it('serves the same routes and event streams over https when the bridge has a certificate', async () => {
+    const stack = await startStack({ token: TOKEN, tls: { cert: certificate.cert, key: certificate.key } });
+    try {
+      const base = `https://127.0.0.1:${stack.bridge.port}`;
+      const ca = certificate.cert;
+      const post = (path: string, body?: unknown) => httpRequest('POST', base + path, { headers: auth, body, ca });
+      const c = ((await post('/channels')).json as { id: string }).id;
+      const r = ((await post(`/channels/${c}/listeners`)).json as { id: string }).id;
+      expect(await post(`/channels/${c}/listeners/${r}/messages`, { type: 'secure', payload: 1 })).toMatchObject({
+        status: 202,
+      });
+      const stream = await openSse(`${base}/channels/${c}/listeners/${r}/events?token=${TOKEN}`, {}, ca);
+      expect(stream.status).toBe(200);
+      expect(await stream.events(1)).toMatchObject([{ type: 'secure', data: '1', lastEventId: `${r}:1` }]);
+      stream.close();
+    } finally {
+      await stack.close();
+    }
   });
 });
 
