@@ -193,14 +193,15 @@ describe('the demo page', () => {
     await removeFromTerminal(channelId);
     await expect.poll(() => panel.getAttribute('data-channel')).toBe('removed');
     expect(await text('remote-channel').innerText()).toBe(`${channelId} (removed)`);
-    for (const button of ['remote-add', 'remote-watch', 'remote-send']) {
+    for (const button of ['remote-add', 'remote-watch', 'remote-sse-add', 'remote-send']) {
       expect(await text(button).isDisabled()).toBe(true);
       expect(await text(button).getAttribute('title')).toContain(`Channel ${channelId} no longer exists`);
     }
     expect(await text('remote-status').innerText()).toMatch(
       new RegExp(`^Channel ${channelId} no longer exists on the backend .*Create a new channel`),
     );
-    await expect.poll(() => text('remote-listeners').locator('.card.ended').count()).toBe(3);
+    // Two listeners and a watcher through the library, and the EventSource, which closes at _eric_channel_closed.
+    await expect.poll(() => text('remote-listeners').locator('.card.ended').count()).toBe(4);
     await panel.screenshot({ path: `${SHOTS}/remote-removed.png`, animations: 'disabled' });
 
     // Without a stream, the next click finds out, and says so instead of doing nothing.
