@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type BridgeOptions, SocketClient, WebSocketBridge } from '../../../bridge/index.js';
 import { Message } from '../../../src/index.js';
 import { until } from '../helpers/async.js';
-import { startStack } from '../helpers/bridge.js';
+import { floodUntilBackedUp, startStack } from '../helpers/bridge.js';
 import { openSse } from '../helpers/http.js';
 import { scriptedServer } from '../helpers/socket.js';
 
@@ -196,20 +196,9 @@ describe('HTTP face: event streams from our server', () => {
     await stream.events(1);
     stream.pause();
     const total = 20_000;
-    const payload = 'x'.repeat(1000);
-    const channel = stack.backend.server.channels.get(c);
-    for (let n = 1; n <= total; n += 500) {
-      for (let i = n; i < n + 500; i++) channel.dispatch(r, new Message('bulk', { i, payload }));
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    // Let the pipeline fill until the server stops taking (queue length stable), bounded.
-    let last = -1;
-    for (let i = 0; i < 400 && channel.queueLength(r) !== last; i++) {
-      last = channel.queueLength(r);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    // ~20 MB dispatched; the response and the kernel buffer some: most stays queued.
-    expect(channel.queueLength(r)).toBeGreaterThan(total / 2);
+    const queued = await floodUntilBackedUp(stack.backend.server.channels.get(c), r, total);
+    // ~20 MB dispatched; the bridge holds about 1 MiB for the response and the kernel some: most stays queued.
+    expect(queued).toBeGreaterThan(total / 2);
     stream.resume();
     const events = await stream.events(total + 1);
     expect(events.slice(1).map((e) => (JSON.parse(e.data) as { i: number }).i)).toEqual(
