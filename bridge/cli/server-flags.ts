@@ -1,5 +1,11 @@
 /** The socket server's command-line flags, shared by `eric-bus serve` and `eric-bus up`. */
-import { DEFAULT_HISTORY, DEFAULT_WATCH_GRACE_MS, type SocketServerOptions } from '../socket/server.js';
+import { UsageError } from '../errors.js';
+import {
+  DEFAULT_HISTORY,
+  DEFAULT_WATCH_GRACE_MS,
+  MAX_WATCH_GRACE_MS,
+  type SocketServerOptions,
+} from '../socket/server.js';
 import { nonNegativeInt } from './args.js';
 
 /** The flags' `--help` lines, descriptions starting at `column` (to line up with the command's other options). */
@@ -36,6 +42,8 @@ export function serverOptionsFromFlags(values: {
   const history = nonNegativeInt(values.history, '--history');
   if (history !== undefined) options.history = history;
   const grace = nonNegativeInt(values['watch-grace'], '--watch-grace');
+  if (grace !== undefined && grace > MAX_WATCH_GRACE_MS)
+    throw new UsageError(`--watch-grace takes at most ${MAX_WATCH_GRACE_MS} ms, not ${grace}`);
   if (grace !== undefined) options.watchGraceMs = grace;
   return options;
 }

@@ -25,6 +25,8 @@ const SHUTDOWN_GRACE_MS = 500;
 export const DEFAULT_HISTORY = 1000;
 /** How long a watch's listener outlives its stream, by default (ms). */
 export const DEFAULT_WATCH_GRACE_MS = 60_000;
+/** The longest grace period: what a timer can wait (about 24.8 days). */
+export const MAX_WATCH_GRACE_MS = 2 ** 31 - 1;
 
 /** Options of a {@link SocketServer}. */
 export interface SocketServerOptions extends ReadCommandOptions {
@@ -84,8 +86,8 @@ export class SocketServer {
   ) {
     if (!Number.isSafeInteger(history) || history < 0)
       throw new RangeError(`history is a number of events (0 or more), not ${history}`);
-    if (!Number.isFinite(watchGraceMs) || watchGraceMs < 0)
-      throw new RangeError(`watchGraceMs is a duration in ms (0 or more), not ${watchGraceMs}`);
+    if (!(watchGraceMs >= 0 && watchGraceMs <= MAX_WATCH_GRACE_MS))
+      throw new RangeError(`watchGraceMs is a duration in ms from 0 to ${MAX_WATCH_GRACE_MS}, not ${watchGraceMs}`);
     this.#historyLimit = history;
     this.#watchGraceMs = watchGraceMs;
     this.path = path;

@@ -146,6 +146,7 @@ describe('eric-bus serve / send / listen', () => {
       ['send', '--url', 'not a url', 'create-channel'],
       ['listen', '--socket'],
       ['serve', '--socket', path, '--verbose=yes'],
+      ['serve', '--socket', path, '--watch-grace', String(2 ** 31)],
     ]) {
       const { code, stderr } = await runCli(args);
       expect(code).toBe(2);

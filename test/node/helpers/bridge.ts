@@ -4,6 +4,8 @@ import { WebSocket } from 'ws';
 import { type BridgeOptions, type SocketServerOptions, WebSocketBridge } from '../../../bridge/index.js';
 import { Message, type SSEChannel } from '../../../src/index.js';
 import type { FrameId, ReplyFrame } from '../../../src/wire/bridge-frames.js';
+import { until } from './async.js';
+import { type Running, startCli } from './cli.js';
 import { type Served, startServer } from './socket.js';
 
 /** A SocketServer and a bridge in front of it. */
@@ -151,4 +153,55 @@ export async function floodUntilBackedUp(channel: SSEChannel, listenerId: string
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   return channel.queueLength(listenerId);
+}
+
+/** The bridge as its own process (`eric-bus bridge`), to kill and start again on the same port. */
+export class BridgeProcess {
+  #running: Running | undefined;
+  #port = 0;
+  #url = '';
+
+  private constructor(
+    readonly socketPath: string,
+    readonly token: string,
+  ) {}
+
+  /** Starts `eric-bus bridge` in front of `socketPath` on a free port. */
+  static async start(socketPath: string, token: string): Promise<BridgeProcess> {
+    const bridge = new BridgeProcess(socketPath, token);
+    await bridge.restart();
+    return bridge;
+  }
+
+  /** The URL clients connect to, token included. */
+  get url(): string {
+    return this.#url;
+  }
+
+  /** Starts the process again, on the port it had (a free one the first time). */
+  async restart(): Promise<void> {
+    const args = ['bridge', '--socket', this.socketPath, '--port', String(this.#port), '--token', this.token];
+    const running = await startCli(args, /connect to (ws:\/\/\S+)/);
+    this.#running = running;
+    this.#url = running.match![1]!;
+    this.#port = Number(new URL(this.#url).port);
+  }
+
+  /**
+   * Kills the process (SIGKILL) with events in flight: it is frozen first (SIGSTOP), `produce` runs,
+   * and once `taken()` says the server has written everything produced into the frozen bridge's
+   * sockets, it dies with them. Without resume, those events are lost.
+   */
+  async killMidStream(produce: () => void, taken: () => boolean): Promise<void> {
+    const running = this.#running!;
+    running.child.kill('SIGSTOP');
+    produce();
+    await until(taken, 'the server to write into the frozen bridge');
+    await running.close();
+  }
+
+  /** Kills the process if it runs (test cleanup). */
+  async close(): Promise<void> {
+    await this.#running?.close();
+  }
 }

@@ -14,7 +14,7 @@ import {
   type SocketServerOptions,
 } from '../../../bridge/index.js';
 import { BridgeClient, type BridgeClientOptions } from '../../../src/index.js';
-import { FrameClient, type Stack, startStack } from './bridge.js';
+import { BridgeProcess, FrameClient, type Stack, startStack } from './bridge.js';
 import { type CliOptions, type Running, startCli } from './cli.js';
 import { startPythonServer } from './python.js';
 import { startServer, tempDir } from './socket.js';
@@ -90,6 +90,15 @@ export const it = base
       const track = closeAfter(onCleanup);
       return async (options?: Partial<BridgeOptions>, serverOptions?: SocketServerOptions): Promise<Stack> =>
         track(await startStack(options, serverOptions));
+    }),
+  )
+  /** Starts `eric-bus bridge` processes (to kill and restart), killed after the test. */
+  .extend(
+    'startBridgeProcess',
+    standalone((onCleanup) => {
+      const track = closeAfter(onCleanup);
+      return async (socketPath: string, token: string): Promise<BridgeProcess> =>
+        track(await BridgeProcess.start(socketPath, token));
     }),
   )
   /** Options of the `stack` fixture's bridge; a describe block overrides them. */
