@@ -48,6 +48,8 @@ export class EventHistory {
   #head = 0;
   #count = 0;
   #last = 0;
+  /** Whether ids are JSON strings as they are (a listener id with no quote, backslash or control character). */
+  readonly #plainJson: boolean;
   /** `#prefix` and the thousands of the last id made: consecutive ids share it. */
   #thousands = 0;
   #thousandsPrefix = '';
@@ -57,6 +59,7 @@ export class EventHistory {
     if (!Number.isSafeInteger(limit) || limit < 0)
       throw new RangeError(`A history keeps a whole number of events, not ${limit}`);
     this.#prefix = listenerId + SEPARATOR;
+    this.#plainJson = JSON.stringify(this.#prefix) === `"${this.#prefix}"`;
     this.#limit = limit;
   }
 
@@ -79,6 +82,11 @@ export class EventHistory {
       this.#thousandsPrefix = this.#prefix + thousands;
     }
     return this.#thousandsPrefix + LAST_DIGITS[n - thousands * 1000];
+  }
+
+  /** The id of delivery number `n` as a JSON string (quoted, escaped if need be). */
+  jsonIdOf(n: number): string {
+    return this.#plainJson ? `"${this.idOf(n)}"` : JSON.stringify(this.idOf(n));
   }
 
   /** Records `msgs` as delivered, in order: each takes the next number; the oldest beyond the limit are dropped. */

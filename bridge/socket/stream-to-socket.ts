@@ -8,7 +8,7 @@ import {
   type MessageQueueListener,
   type SSEEvent,
 } from '../../src/index.js';
-import { formatError, formatEvent } from '../../src/wire/socket-protocol.js';
+import { eventLine, formatError } from '../../src/wire/socket-protocol.js';
 import type { EventHistory } from './history.js';
 
 /** How many socket-sized batches a stream writes before yielding to other connections. */
@@ -66,7 +66,7 @@ export function streamToSocket(
       replayed = start.from;
       replayEnd = history.last;
       if (start.gap)
-        gapLine = formatEvent(channel.adapt(new Message(MESSAGE_TYPE_GAP, { after })), history.idOf(start.from - 1));
+        gapLine = eventLine(channel.adapt(new Message(MESSAGE_TYPE_GAP, { after })), history.jsonIdOf(start.from - 1));
     }
 
     const finish = (end: StreamEnd) => {
@@ -122,7 +122,7 @@ export function streamToSocket(
       while (replayed <= replayEnd && (chunk === '' || chunk.length < room)) {
         const msg = history!.at(replayed);
         // Only this stream records deliveries of the listener, so what was retained stays retained.
-        if (msg !== undefined) chunk += formatEvent(channel.adapt(msg), history!.idOf(replayed));
+        if (msg !== undefined) chunk += eventLine(channel.adapt(msg), history!.jsonIdOf(replayed));
         replayed++;
       }
       return chunk;
@@ -132,7 +132,7 @@ export function streamToSocket(
       if (gone()) return finish('client-gone');
       if (!channel.hasListener(listener)) {
         listener.stopSync();
-        socket.write(formatEvent(channel.adapt(new Message(MESSAGE_TYPE_CLOSED)), history?.idOf(history.last + 1)));
+        socket.write(eventLine(channel.adapt(new Message(MESSAGE_TYPE_CLOSED)), history?.jsonIdOf(history.last + 1)));
         return finish('closed');
       }
       if (!listener.isRunningSync()) return finish('stopped');
@@ -151,7 +151,7 @@ export function streamToSocket(
         try {
           do {
             const msg = channel.deliverNext(id);
-            chunk += formatEvent(channel.adapt(msg), history?.idOf(first + taken.length + 1));
+            chunk += eventLine(channel.adapt(msg), history?.jsonIdOf(first + taken.length + 1));
             taken.push(msg);
           } while (chunk.length < room && channel.queueLength(id) > 0 && listener.isRunningSync());
         } catch (error) {

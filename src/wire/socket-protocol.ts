@@ -170,5 +170,17 @@ export function formatError(error: unknown): string {
  * missing payload is `null`, as Python's `None`.
  */
 export function formatEvent(event: SSEEvent, id?: string): string {
-  return JSON.stringify({ event: event.event, retry: event.retry, data: event.data ?? null, id }) + '\n';
+  return eventLine(event, id === undefined ? undefined : JSON.stringify(id));
+}
+
+/**
+ * {@link formatEvent} with the id given as JSON text (`"4:17"`), for streams that make ids by the
+ * thousand. Written member by member, which costs less than stringifying a wrapper object.
+ */
+export function eventLine(event: SSEEvent, jsonId: string | undefined): string {
+  const retry = Number.isFinite(event.retry) ? event.retry : null;
+  // A payload JSON has no text for (a function, say) is null, as it would be in an array.
+  const data = JSON.stringify(event.data ?? null) ?? 'null';
+  const id = jsonId === undefined ? '' : `,"id":${jsonId}`;
+  return `{"event":${JSON.stringify(event.event)},"retry":${retry},"data":${data}${id}}\n`;
 }
