@@ -102,8 +102,8 @@ const format = createServer({ allowHalfOpen: true }, (socket) => {
 });
 await listen(format, formatPath);
 
-// The server's stream loop without a history: eric-sse's plain lines, no ids (the code before SPEC
-// §7), serving the listener the timed run fills.
+// The server's stream loop without a history (eric-sse's plain lines, no ids), serving the listener
+// the timed run fills: what ids and histories cost.
 let streamed = l;
 const plain = createServer({ allowHalfOpen: true }, (socket) => {
   socket.resume();
@@ -232,7 +232,7 @@ printTable(
   [
     ["SocketServer 'l', raw reader counting lines", rate(lineRate(streamRawReadMs)), vs(streamRawReadMs)],
     [
-      "the same stream loop without ids or history (eric-sse's lines, before SPEC §7)",
+      "the same stream loop without ids or history (eric-sse's plain lines)",
       rate(lineRate(streamPlainMs)),
       vs(streamPlainMs),
     ],

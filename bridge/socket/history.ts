@@ -48,6 +48,7 @@ export class EventHistory {
   #head = 0;
   #count = 0;
   #last = 0;
+  /** Whether ids are JSON strings as they are (a listener id with no quote, backslash or control character). */
   /** `#prefix` and the thousands of the last id made: consecutive ids share it. */
   #thousands = 0;
   #thousandsPrefix = '';

@@ -178,7 +178,11 @@ export function formatEvent(event: SSEEvent, id?: string): string {
  * Made once, it serves every listener a broadcast reaches (see {@link eventLine}).
  */
 export function eventHead(event: SSEEvent): string {
-  return JSON.stringify({ event: event.event, retry: event.retry, data: event.data ?? null }).slice(0, -1);
+  // Member by member: cheaper than stringifying a wrapper object, and a payload JSON has no text
+  // for (a function, say) is null, as it would be in an array, instead of a missing key.
+  const retry = Number.isFinite(event.retry) ? event.retry : null;
+  const data = JSON.stringify(event.data ?? null) ?? 'null';
+  return `{"event":${JSON.stringify(event.event)},"retry":${retry},"data":${data}`;
 }
 
 /** The stream line of an event from its {@link eventHead} and its id: what {@link formatEvent} writes. */
