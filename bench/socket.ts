@@ -9,7 +9,7 @@ import { SocketClient, SocketServer } from '../bridge/index.js';
 import { streamToSocket } from '../bridge/socket/stream-to-socket.js';
 import { Message } from '../src/index.js';
 import { formatEvent } from '../src/wire/socket-protocol.js';
-import { medianMs, printTable, rate } from './table.js';
+import { alternating, median, medianMs, printTable, rate } from './table.js';
 
 const COMMANDS = 2_000;
 const LINES = 20_000;
@@ -125,37 +125,23 @@ const fill = (count: number) => {
 };
 
 /** A workload to time; with `fill`, it reads a fresh listener holding that many queued messages. */
-interface Workload {
+interface Filled {
   fill?: number;
   run: () => Promise<unknown>;
 }
 
-/**
- * Median wall and CPU times (ms) of workloads timed in alternation, so load on the machine weighs on
- * all alike; one warm-up round. CPU time (this process: server and reader) moves less than wall time
- * on a shared machine.
- */
-async function pairedMedians(workloads: Workload[], runs = 5): Promise<{ wall: number[]; cpu: number[] }> {
-  const wall = workloads.map((): number[] => []);
-  const cpu = workloads.map((): number[] => []);
-  for (let round = 0; round <= runs; round++) {
-    for (const [i, { fill: count, run }] of workloads.entries()) {
-      if (count) fill(count);
-      (globalThis as { gc?: () => void }).gc?.();
-      const cpuBefore = process.cpuUsage();
-      const start = performance.now();
-      await run();
-      const used = process.cpuUsage(cpuBefore);
-      if (round > 0) {
-        wall[i]!.push(performance.now() - start);
-        cpu[i]!.push((used.user + used.system) / 1000);
-      }
+/** Median wall and CPU times (ms, this process: server and reader) of workloads timed in alternation. */
+async function pairedMedians(workloads: Filled[], runs = 5): Promise<{ wall: number[]; cpu: number[] }> {
+  const { wallMs, cpuMs } = await alternating(
+    workloads.map(({ fill: count, run }) => ({
+      prepare: count ? () => fill(count) : undefined,
+      run,
       // Its stream waits on an empty queue: removing the listener ends it.
-      if (count) channel.removeListener(streamed);
-    }
-  }
-  const median = (xs: number[]) => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
-  return { wall: wall.map(median), cpu: cpu.map(median) };
+      finish: count ? () => channel.removeListener(streamed) : undefined,
+    })),
+    runs,
+  );
+  return { wall: wallMs.map(median), cpu: cpuMs.map(median) };
 }
 
 const {

@@ -20,23 +20,38 @@ export interface Timings {
   cpuMs: number[][];
 }
 
+/** A workload to time: `run` is timed; `prepare` (before it) and `finish` (after it) are not. */
+export interface Workload {
+  prepare?: () => void;
+  run: () => unknown;
+  finish?: () => void;
+}
+
 /**
  * Times every workload `rounds` times in alternation (a, b, c, a, b, c, …) after one warm-up each,
  * so whatever else loads the machine weighs on all of them alike. CPU time (this process, garbage
  * collector threads included) moves less than wall time when the machine is shared.
  */
-export async function alternating(fns: readonly (() => unknown)[], rounds: number): Promise<Timings> {
-  for (const fn of fns) await fn();
-  const wallMs = fns.map((): number[] => []);
-  const cpuMs = fns.map((): number[] => []);
-  for (let round = 0; round < rounds; round++) {
-    for (const [i, fn] of fns.entries()) {
+export async function alternating(
+  workloads: readonly (Workload | (() => unknown))[],
+  rounds: number,
+): Promise<Timings> {
+  const all = workloads.map((w): Workload => (typeof w === 'function' ? { run: w } : w));
+  const wallMs = all.map((): number[] => []);
+  const cpuMs = all.map((): number[] => []);
+  for (let round = 0; round <= rounds; round++) {
+    for (const [i, { prepare, run, finish }] of all.entries()) {
+      prepare?.();
       (globalThis as { gc?: () => void }).gc?.();
       const cpu = process.cpuUsage();
       const start = performance.now();
-      await fn();
-      wallMs[i]!.push(performance.now() - start);
+      await run();
+      const wall = performance.now() - start;
       const used = process.cpuUsage(cpu);
+      finish?.();
+      // Round 0 warms up.
+      if (round === 0) continue;
+      wallMs[i]!.push(wall);
       cpuMs[i]!.push((used.user + used.system) / 1000);
     }
   }

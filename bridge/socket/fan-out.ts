@@ -7,20 +7,28 @@ import type { AbstractChannel, Message, SSEEvent } from '../../src/index.js';
 import { eventHead, eventLine, formatEvent } from '../../src/wire/socket-protocol.js';
 
 /**
- * Each channel's messages already put into words ({@link eventHead}): a broadcast reaches every
- * listener as one shared message, so its line is made once, not once per stream. Weak both ways:
- * an entry lives as long as its message is queued or retained somewhere.
+ * Each channel's broadcasts, and once made, their lines without the id ({@link eventHead}; null
+ * until the first stream needs it): a broadcast reaches every listener as one shared message, so
+ * its line is made once, not once per stream. Only broadcasts are kept: remembering every message
+ * would cost more than it saves. Weak both ways: an entry lives as long as its message does.
  */
-const heads = new WeakMap<AbstractChannel<SSEEvent>, WeakMap<Message, string>>();
+const broadcasts = new WeakMap<AbstractChannel<SSEEvent>, WeakMap<Message, string | null>>();
 
-/** The line of `msg` on `channel` with `id`; the id-free part is shared when others may need it. */
+/** Notes that `msg` is broadcast on `channel`, so that its listeners' streams share its line. */
+export function shareLine(channel: AbstractChannel<SSEEvent>, msg: Message): void {
+  // A channel of one listener never writes a message twice.
+  if (channel.size < 2) return;
+  let shared = broadcasts.get(channel);
+  if (!shared) broadcasts.set(channel, (shared = new WeakMap()));
+  shared.set(msg, null);
+}
+
+/** The line of `msg` on `channel` with `id` (what `formatEvent` writes), made once for a shared broadcast. */
 export function lineOf(channel: AbstractChannel<SSEEvent>, msg: Message, id: string | undefined): string {
-  // A channel of one listener never meets a message twice: not worth remembering.
-  if (channel.size < 2) return formatEvent(channel.adapt(msg), id);
-  let known = heads.get(channel);
-  if (!known) heads.set(channel, (known = new WeakMap()));
-  let head = known.get(msg);
-  if (head === undefined) known.set(msg, (head = eventHead(channel.adapt(msg))));
+  const shared = broadcasts.get(channel);
+  let head = shared?.get(msg);
+  if (head === undefined) return formatEvent(channel.adapt(msg), id);
+  if (head === null) shared!.set(msg, (head = eventHead(channel.adapt(msg))));
   return eventLine(head, id);
 }
 

@@ -13,6 +13,7 @@ import { ACK, formatError, parseCommand } from '../../src/wire/socket-protocol.j
 import { ClientGone } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { closeOnSignal } from '../signals.js';
+import { shareLine } from './fan-out.js';
 import { EventHistory, listenerOfId } from './history.js';
 import { type ReadCommandOptions, readCommand } from './read-command.js';
 import { listenPrivately } from './socket-file.js';
@@ -168,9 +169,13 @@ export class SocketServer {
       case 'd':
         this.channels.get(command.c).dispatch(command.r, new Message(command.t, command.p));
         return reply(ACK);
-      case 'b':
-        this.channels.get(command.c).broadcast(new Message(command.t, command.p));
+      case 'b': {
+        const channel = this.channels.get(command.c);
+        const msg = new Message(command.t, command.p);
+        shareLine(channel, msg);
+        channel.broadcast(msg);
         return reply(ACK);
+      }
       case 'rl':
         this.channels.get(command.c).removeListener(command.r);
         return reply(ACK);

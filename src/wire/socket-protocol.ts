@@ -170,7 +170,7 @@ export function formatError(error: unknown): string {
  * missing payload is `null`, as Python's `None`.
  */
 export function formatEvent(event: SSEEvent, id?: string): string {
-  return eventLine(eventHead(event), id);
+  return JSON.stringify({ event: event.event, retry: event.retry, data: event.data ?? null, id }) + '\n';
 }
 
 /**
@@ -185,7 +185,7 @@ export function eventHead(event: SSEEvent): string {
   return `{"event":${JSON.stringify(event.event)},"retry":${retry},"data":${data}`;
 }
 
-/** The stream line of an event from its {@link eventHead} and its id: what {@link formatEvent} writes. */
+/** The stream line of an event from its {@link eventHead} and its id: the same text {@link formatEvent} writes. */
 export function eventLine(head: string, id?: string): string {
   return id === undefined ? `${head}}\n` : `${head},"id":${JSON.stringify(id)}}\n`;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { lineOf, unscheduleWrite, writeWhenWoken } from '../../../bridge/socket/fan-out.js';
+import { lineOf, shareLine, unscheduleWrite, writeWhenWoken } from '../../../bridge/socket/fan-out.js';
 import { Message, SSEChannel } from '../../../src/index.js';
 import { formatEvent } from '../../../src/wire/socket-protocol.js';
 
@@ -18,26 +18,53 @@ describe('lineOf', () => {
     new Message('list', [1, null, 'x']),
   ];
 
-  it.each([1, 3])('writes what formatEvent writes, with and without an id (%i listeners)', (listeners) => {
+  it.each([
+    [1, false],
+    [3, false],
+    [3, true],
+  ])('writes what formatEvent writes, with and without an id (%i listeners, shared: %s)', (listeners, shared) => {
     const channel = new SSEChannel({ retryTimeoutMilliseconds: 42 });
     for (let i = 0; i < listeners; i++) channel.addListener();
     for (const msg of messages) {
+      if (shared) shareLine(channel, msg);
       for (const id of [undefined, '7:1', 'odd "id":2']) {
         expect(lineOf(channel, msg, id)).toBe(formatEvent(channel.adapt(msg), id));
       }
     }
   });
 
-  it("adapts a broadcast once for all its listeners, each line with its listener's id", () => {
+  it("adapts a shared broadcast once for all its listeners, each line with its listener's id", () => {
     const channel = new SSEChannel();
     const listeners = Array.from({ length: 50 }, () => channel.addListener());
     const adapt = vi.spyOn(channel, 'adapt');
     const msg = new Message('news', { n: 1 });
+    shareLine(channel, msg);
     const lines = listeners.map((l) => lineOf(channel, msg, `${l.id}:1`));
     expect(adapt).toHaveBeenCalledTimes(1);
     expect(lines.map((line) => JSON.parse(line))).toEqual(
       listeners.map((l) => ({ event: 'news', retry: 5, data: { n: 1 }, id: `${l.id}:1` })),
     );
+    // A message that is not a shared broadcast is not remembered: each stream makes its own line.
+    const single = new Message('one');
+    lineOf(channel, single, '1:1');
+    lineOf(channel, single, '1:1');
+    expect(adapt).toHaveBeenCalledTimes(3);
+  });
+
+  it("gives one message shared on two channels each channel's own adaptation", () => {
+    const plain = new SSEChannel();
+    const wrapped = new SSEChannel({ retryTimeoutMilliseconds: 100, payloadAdapter: (p) => ({ wrapped: p }) });
+    for (const channel of [plain, wrapped]) for (let i = 0; i < 2; i++) channel.addListener();
+    const msg = new Message('both', { n: 1 });
+    shareLine(plain, msg);
+    shareLine(wrapped, msg);
+    expect(JSON.parse(lineOf(plain, msg, 'a:1'))).toEqual({ event: 'both', retry: 5, data: { n: 1 }, id: 'a:1' });
+    expect(JSON.parse(lineOf(wrapped, msg, 'b:1'))).toEqual({
+      event: 'both',
+      retry: 100,
+      data: { wrapped: { n: 1 } },
+      id: 'b:1',
+    });
   });
 });
 

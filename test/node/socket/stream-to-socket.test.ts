@@ -108,36 +108,6 @@ describe('SocketServer streaming', () => {
     expect(new Set(events.map((watch) => watch[0].id.split(':')[0])).size).toBe(20);
   });
 
-  it("streams one message broadcast on two servers' channels with each channel's own adaptation", async ({
-    startServer,
-  }) => {
-    const plain = await startServer();
-    const wrapped = await startServer({
-      channels: new SSEChannelContainer({ retryTimeoutMilliseconds: 100, payloadAdapter: (p) => ({ wrapped: p }) }),
-    });
-    const shared = new Message('both', { n: 1 });
-    const lines: unknown[][] = [];
-    for (const server of [plain, wrapped]) {
-      const channel = server.channels.add();
-      const listeners = [channel.addListener(), channel.addListener()];
-      channel.broadcast(shared);
-      const client = new SocketClient(server.path);
-      lines.push(
-        await Promise.all(listeners.map(async (l) => JSON.parse((await take(client.stream(channel.id, l.id), 1))[0]!))),
-      );
-    }
-    const [[a, b], [x, y]] = lines as [Record<string, unknown>[], Record<string, unknown>[]];
-    expect([a, b]).toEqual([
-      { event: 'both', retry: 5, data: { n: 1 }, id: expect.stringMatching(/:1$/) },
-      { event: 'both', retry: 5, data: { n: 1 }, id: expect.stringMatching(/:1$/) },
-    ]);
-    expect([x, y]).toEqual([
-      { event: 'both', retry: 100, data: { wrapped: { n: 1 } }, id: expect.stringMatching(/:1$/) },
-      { event: 'both', retry: 100, data: { wrapped: { n: 1 } }, id: expect.stringMatching(/:1$/) },
-    ]);
-    expect(new Set([a!.id, b!.id]).size).toBe(2);
-  });
-
   it('serves 1,000 concurrent short commands', async ({ client, server, registered: { c, l } }) => {
     const replies = await Promise.all(Array.from({ length: 1000 }, (_, i) => client.dispatch(c, l, 'n', i)));
     expect(replies.every((reply) => reply === 'ack')).toBe(true);
