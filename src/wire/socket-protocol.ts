@@ -170,7 +170,7 @@ export function formatError(error: unknown): string {
  * missing payload is `null`, as Python's `None`.
  */
 export function formatEvent(event: SSEEvent, id?: string): string {
-  return JSON.stringify({ event: event.event, retry: event.retry, data: event.data ?? null, id }) + '\n';
+  return eventLine(eventHead(event), id);
 }
 
 /**
