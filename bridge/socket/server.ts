@@ -1,28 +1,29 @@
 /** The Unix-socket server of eric-sse's protocol: one JSON command per connection. */
 import { unlink } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import {
-  EricBusError,
-  Message,
-  type MessageQueueListener,
-  type SSEChannel,
-  SSEChannelContainer,
-} from '../../src/index.js';
+import { EricBusError, Message, type SSEChannelContainer } from '../../src/index.js';
 import type { Command } from '../../src/wire/socket-protocol.js';
 import { ACK, formatError, parseCommand } from '../../src/wire/socket-protocol.js';
 import { ClientGone } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { closeOnSignal } from '../signals.js';
+import { MemoryStore } from '../store/memory.js';
+import type { ChannelStore, EventFeed, StreamEnd } from '../store/store.js';
 import { type ReadCommandOptions, readCommand } from './read-command.js';
 import { listenPrivately } from './socket-file.js';
-import { type StreamEnd, streamToSocket } from './stream-to-socket.js';
+import { feedToSocket } from './stream-to-socket.js';
 
 /** How long shutdown waits for connections to close by themselves. */
 const SHUTDOWN_GRACE_MS = 500;
 
 /** Options of a {@link SocketServer}. */
 export interface SocketServerOptions extends ReadCommandOptions {
-  /** The channels this server serves; a fresh container by default (one per server). */
+  /**
+   * Where channels live: in memory by default, or e.g. a {@link RedisStore} shared by several
+   * servers. The server closes its store when it shuts down.
+   */
+  store?: ChannelStore;
+  /** The in-memory channels this server serves (ignored with `store`); a fresh container by default. */
   channels?: SSEChannelContainer;
   /** Where to report; quiet by default (see {@link createLogger}). */
   logger?: Logger;
@@ -32,8 +33,8 @@ export interface SocketServerOptions extends ReadCommandOptions {
 
 /** Serves eric-sse 0.6.1's Unix-socket protocol (SPEC section 4) on a socket file. */
 export class SocketServer {
-  /** The channels commands act on. */
-  readonly channels: SSEChannelContainer;
+  /** Where the channels that commands act on live. */
+  readonly store: ChannelStore;
   /** The socket file it listens on. */
   readonly path: string;
   readonly #server: Server;
@@ -43,25 +44,30 @@ export class SocketServer {
   readonly #backlog: number;
   #listening = false;
   #streams = 0;
-  /** The stream serving each listener, so that a newer one can take over. */
-  readonly #streaming = new Map<MessageQueueListener, AbortController>();
 
   constructor(
     path: string,
     {
-      channels = new SSEChannelContainer(),
+      channels,
+      store = new MemoryStore(channels),
       logger = createLogger(),
       backlog = 1024,
       ...read
     }: SocketServerOptions = {},
   ) {
     this.path = path;
-    this.channels = channels;
+    this.store = store;
     this.#logger = logger;
     this.#read = read;
     this.#backlog = backlog;
     // allowHalfOpen: the client half-closes after its command and still reads the reply.
     this.#server = createServer({ allowHalfOpen: true }, (socket) => this.#serve(socket));
+  }
+
+  /** The in-memory channels commands act on; throws for a server on another store (they are not in this process). */
+  get channels(): SSEChannelContainer {
+    if (this.store instanceof MemoryStore) return this.store.channels;
+    throw new Error('This server keeps its channels in another store, not in memory');
   }
 
   /** How many `l`/`w` streams are open. */
@@ -97,6 +103,7 @@ export class SocketServer {
     }, SHUTDOWN_GRACE_MS);
     await closed;
     clearTimeout(cutOff);
+    await this.store.close();
     await unlink(this.path).catch(() => {});
   }
 
@@ -122,69 +129,47 @@ export class SocketServer {
   }
 
   async #run(command: Command, socket: Socket): Promise<void> {
+    const store = this.store;
     const reply = (text: string): void => void socket.end(text);
     switch (command.v) {
       case 'c':
-        return reply(this.channels.add().id);
+        return reply(await store.createChannel());
       case 'r':
-        return reply(this.channels.get(command.c).addListener().id);
+        return reply(await store.addListener(command.c));
       case 'd':
-        this.channels.get(command.c).dispatch(command.r, new Message(command.t, command.p));
+        await store.dispatch(command.c, command.r, new Message(command.t, command.p));
         return reply(ACK);
       case 'b':
-        this.channels.get(command.c).broadcast(new Message(command.t, command.p));
+        await store.broadcast(command.c, new Message(command.t, command.p));
         return reply(ACK);
       case 'rl':
-        this.channels.get(command.c).removeListener(command.r);
+        await store.removeListener(command.c, command.r);
         return reply(ACK);
       case 'rc':
-        this.channels.rm(command.c);
+        await store.removeChannel(command.c);
         return reply(ACK);
       case 'l': {
-        const channel = this.channels.get(command.c);
-        const listener = channel.getListener(command.r);
-        listener.startSync();
-        const end = await this.#stream(channel, listener, socket);
-        this.#logger.info(`stream of listener ${listener.id} ended: ${end}`);
+        const end = await this.#stream(await store.listen(command.c, command.r), socket);
+        this.#logger.info(`stream of listener ${command.r} ended: ${end}`);
         return;
       }
       case 'w': {
-        const channel = this.channels.get(command.c);
-        const listener = channel.addListener();
-        listener.startSync();
-        try {
-          const end = await this.#stream(channel, listener, socket);
-          this.#logger.info(`watch of channel ${channel.id} ended: ${end}`);
-        } finally {
-          // A watch's listener lives as long as its stream, as in the core's watch().
-          if (channel.hasListener(listener)) channel.removeListener(listener.id);
-        }
+        const end = await this.#stream(await store.watch(command.c), socket);
+        this.#logger.info(`watch of channel ${command.c} ended: ${end}`);
       }
     }
   }
 
-  async #stream(channel: SSEChannel, listener: MessageQueueListener, socket: Socket): Promise<StreamEnd> {
-    // One stream per listener: a client that re-opens `l` after losing its connection must not
-    // compete with its old stream, whose departure the server may not have noticed yet (an idle
-    // Unix socket tells nothing until written to), or messages could arrive out of order.
-    this.#streaming.get(listener)?.abort();
-    const control = new AbortController();
-    this.#streaming.set(listener, control);
+  async #stream(feed: EventFeed, socket: Socket): Promise<StreamEnd> {
     this.#streams++;
     try {
-      return await streamToSocket(
-        channel,
-        listener,
-        socket,
-        (error) =>
-          this.#logger.error(
-            `stream of listener ${listener.id}: ${error instanceof Error ? error.message : String(error)}`,
-          ),
-        control.signal,
+      return await feedToSocket(feed, socket, (error) =>
+        this.#logger.error(
+          `stream of listener ${feed.listenerId}: ${error instanceof Error ? error.message : String(error)}`,
+        ),
       );
     } finally {
       this.#streams--;
-      if (this.#streaming.get(listener) === control) this.#streaming.delete(listener);
     }
   }
 }

@@ -1,19 +1,14 @@
 /** Streams a listener's events to a socket, taking each message only when the socket can take it. */
 import type { Socket } from 'node:net';
-import {
-  type AbstractChannel,
-  MESSAGE_TYPE_CLOSED,
-  Message,
-  type MessageQueueListener,
-  type SSEEvent,
-} from '../../src/index.js';
-import { formatError, formatEvent } from '../../src/wire/socket-protocol.js';
+import type { AbstractChannel, MessageQueueListener, SSEEvent } from '../../src/index.js';
+import { formatError } from '../../src/wire/socket-protocol.js';
+import { MemoryFeed } from '../store/memory.js';
+import type { EventFeed, FeedStep, StreamEnd } from '../store/store.js';
+
+export type { StreamEnd } from '../store/store.js';
 
 /** How many socket-sized batches a stream writes before yielding to other connections. */
 const MAX_BURST = 8;
-
-/** How a stream ended. */
-export type StreamEnd = 'stopped' | 'closed' | 'client-gone' | 'failed' | 'superseded';
 
 /**
  * Writes one JSON line per event until the listener stops (`stopped`), is removed or its
@@ -32,11 +27,26 @@ export function streamToSocket(
   onError: (error: unknown) => void = () => {},
   signal?: AbortSignal,
 ): Promise<StreamEnd> {
+  const feed = new MemoryFeed(channel, listener);
+  signal?.addEventListener('abort', () => feed.interrupt('superseded'), { once: true });
+  if (signal?.aborted) feed.interrupt('superseded');
+  return feedToSocket(feed, socket, onError);
+}
+
+/**
+ * Pumps a feed into a socket: asks for lines only when the socket has room for them, tells the
+ * feed whether they were written, and ends as the feed says, when the client goes, or when the
+ * feed is interrupted. A feed that answers synchronously is pumped without a promise per batch.
+ * Ends the socket except when the client has gone; resolves with how the stream ended.
+ */
+export function feedToSocket(
+  feed: EventFeed,
+  socket: Socket,
+  onError: (error: unknown) => void = () => {},
+): Promise<StreamEnd> {
   return new Promise((resolve) => {
-    const id = listener.id;
-    const delayMs = channel.streamDelaySeconds * 1000;
     const budget = socket.writableHighWaterMark;
-    let cancel: (() => void) | null = null;
+    const delayMs = feed.delayMs;
     let timer: NodeJS.Timeout | null = null;
     let done = false;
     let burst = 0;
@@ -44,69 +54,61 @@ export function streamToSocket(
     const finish = (end: StreamEnd) => {
       if (done) return;
       done = true;
-      cancel?.();
       if (timer) clearTimeout(timer);
       socket.off('close', onGone);
-      signal?.removeEventListener('abort', onSuperseded);
+      feed.interrupted.removeEventListener('abort', onInterrupted);
+      feed.close();
       if (end !== 'client-gone') socket.end();
       resolve(end);
     };
     const onGone = () => finish('client-gone');
-    const onSuperseded = () => finish('superseded');
+    const onInterrupted = () => finish(feed.interrupted.reason as StreamEnd);
     const gone = () => socket.destroyed || !socket.writable;
+    const fail = (error: unknown) => {
+      if (done) return;
+      // Report it to the client and end this stream only.
+      onError(error);
+      if (!gone()) socket.write(formatError(error));
+      finish('failed');
+    };
 
     function pump(): void {
-      cancel = null;
       timer = null;
       if (done) return;
+      if (gone()) return finish('client-gone');
+      let step: FeedStep | Promise<FeedStep>;
       try {
-        step();
+        step = feed.next(delayMs > 0 ? 0 : budget - socket.writableLength);
       } catch (error) {
-        // Report it to the client and end this stream only.
-        onError(error);
-        if (!gone()) socket.write(formatError(error));
-        finish('failed');
+        return fail(error);
       }
+      if (step instanceof Promise) step.then(write, fail);
+      else write(step);
     }
 
-    function step(): void {
-      if (gone()) return finish('client-gone');
-      if (!channel.hasListener(listener)) {
-        listener.stopSync();
-        socket.write(formatEvent(channel.adapt(new Message(MESSAGE_TYPE_CLOSED))));
-        return finish('closed');
-      }
-      if (!listener.isRunningSync()) return finish('stopped');
-      if (channel.queueLength(id) === 0) {
-        cancel = channel.whenMessageWaits(id, pump);
-        return;
-      }
-      // Take only as many messages as the socket's buffer has room for (one when paced).
-      const taken: Message[] = [];
-      let chunk = '';
-      const room = delayMs > 0 ? 0 : budget - socket.writableLength;
-      try {
-        do {
-          const msg = channel.deliverNext(id);
-          taken.push(msg);
-          chunk += formatEvent(channel.adapt(msg));
-        } while (chunk.length < room && channel.queueLength(id) > 0 && listener.isRunningSync());
-      } catch (error) {
-        // What was taken before the failure still goes out.
-        if (chunk !== '') socket.write(Buffer.from(chunk));
-        throw error;
-      }
-      // A Buffer goes to the kernel at once, so a peer that has gone (unnoticed while the
-      // stream was idle) fails this very write: the messages go back, and nothing is lost.
-      const writable = socket.write(Buffer.from(chunk));
-      if (socket.errored || socket.destroyed) {
-        channel.requeue(id, taken);
+    function write(step: FeedStep): void {
+      if (done) return;
+      if (gone()) {
+        feed.unwritten();
         return finish('client-gone');
       }
+      if (step.end !== undefined) {
+        if (step.lines) socket.write(step.lines);
+        if (step.error !== undefined) onError(step.error);
+        return finish(step.end);
+      }
+      // A Buffer goes to the kernel at once, so a peer that has gone (unnoticed while the
+      // stream was idle) fails this very write: the messages stay queued, and nothing is lost.
+      const writable = socket.write(Buffer.from(step.lines));
+      if (socket.errored || socket.destroyed) {
+        feed.unwritten();
+        return finish('client-gone');
+      }
+      feed.written();
       const next = delayMs > 0 ? () => (timer = setTimeout(pump, delayMs)) : () => setImmediate(pump);
       if (!writable) socket.once('drain', next);
       // While the kernel takes everything at once, keep going, but let other connections in now and then.
-      else if (delayMs === 0 && ++burst < MAX_BURST) step();
+      else if (delayMs === 0 && ++burst < MAX_BURST) pump();
       else {
         burst = 0;
         next();
@@ -114,8 +116,8 @@ export function streamToSocket(
     }
 
     socket.once('close', onGone);
-    if (signal?.aborted) return finish('superseded');
-    signal?.addEventListener('abort', onSuperseded, { once: true });
+    if (feed.interrupted.aborted) return onInterrupted();
+    feed.interrupted.addEventListener('abort', onInterrupted, { once: true });
     pump();
   });
 }
