@@ -16,6 +16,7 @@ export type { JsonValue, SignedPayload } from './bus/message.js';
 export {
   MESSAGE_TYPE_CLOSED,
   MESSAGE_TYPE_END_OF_STREAM,
+  MESSAGE_TYPE_GAP,
   MESSAGE_TYPE_INTERNAL_ERROR,
   Message,
   SignedMessage,
@@ -38,6 +39,7 @@ export {
   InvalidMessageFormat,
   NoMessagesException,
   parseException,
+  StoreUnavailable,
   TooManyStreams,
   VerbNotAllowed,
   WorkerCrashedError,

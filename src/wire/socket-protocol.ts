@@ -152,7 +152,10 @@ export function formatError(error: unknown): string {
   return formatException(Object.assign(new Error('Internal server error'), { name: 'Exception' }));
 }
 
-/** One stream line: the event as JSON, newline-terminated; a missing payload is `null`, as Python's `None`. */
-export function formatEvent(event: SSEEvent): string {
-  return JSON.stringify({ event: event.event, retry: event.retry, data: event.data ?? null }) + '\n';
+/**
+ * One stream line: the event as JSON, newline-terminated, with its `id` when given (SPEC §7); a
+ * missing payload is `null`, as Python's `None`.
+ */
+export function formatEvent(event: SSEEvent, id?: string): string {
+  return JSON.stringify({ event: event.event, retry: event.retry, data: event.data ?? null, id }) + '\n';
 }

@@ -1,0 +1,162 @@
+// The Redis store on a real redis-server: two servers sharing channels, streams on both, one
+// stream per listener across servers, Redis errors as typed replies.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SocketClient } from '../../../bridge/index.js';
+import { RedisStore } from '../../../bridge/store/redis.js';
+import { InvalidChannelException, InvalidListenerException, StoreUnavailable } from '../../../src/index.js';
+import { hasRedisServer, type RedisServer, startRedis } from '../helpers/redis.js';
+import { startServer, take, until } from '../helpers/socket.js';
+
+type Running = Awaited<ReturnType<typeof startServer>>;
+
+/** A SocketServer on the Redis store, with its own key prefix when given. */
+async function redisServer(url: string, prefix: string): Promise<Running> {
+  return startServer({ store: await RedisStore.connect(url, { prefix }) });
+}
+
+const events = (lines: string[]) =>
+  lines.map((line) => JSON.parse(line) as { event: string; data: unknown; id: string });
+
+describe.skipIf(!hasRedisServer)('Redis store: two servers on one Redis', () => {
+  let redis: RedisServer;
+  let a: Running;
+  let b: Running;
+  let ca: SocketClient;
+  let cb: SocketClient;
+  let n = 0;
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis?.close();
+  });
+
+  /** Two fresh servers under a fresh prefix, so each test starts from an empty bus. */
+  async function pair(): Promise<() => Promise<void>> {
+    const prefix = `t${++n}:`;
+    a = await redisServer(redis.url, prefix);
+    b = await redisServer(redis.url, prefix);
+    ca = new SocketClient(a.path);
+    cb = new SocketClient(b.path);
+    return async () => {
+      await a.close();
+      await b.close();
+    };
+  }
+
+  it('shares channels, listeners and queues: created through one, used through the other', async () => {
+    const close = await pair();
+    try {
+      const c = await ca.createChannel();
+      const l = await cb.register(c);
+      // Ids come from Redis, so they are unique across servers.
+      expect(await cb.createChannel()).not.toBe(c);
+      for (let i = 0; i < 5; i++) await (i % 2 ? ca : cb).dispatch(c, l, 'n', { i });
+      const got = events(await take(ca.stream(c, l), 5));
+      expect(got.map((e) => e.data)).toEqual([0, 1, 2, 3, 4].map((i) => ({ i })));
+      expect(got.map((e) => e.id)).toEqual([1, 2, 3, 4, 5].map((k) => `${l}:${k}`));
+      expect(got[0]).toEqual({ event: 'n', retry: 5, data: { i: 0 }, id: `${l}:1` });
+    } finally {
+      await close();
+    }
+  });
+
+  it('a broadcast reaches every listener, whichever server streams it', async () => {
+    const close = await pair();
+    try {
+      const c = await ca.createChannel();
+      const ls = await Promise.all([ca.register(c), cb.register(c), ca.register(c), cb.register(c)]);
+      const streams = ls.map((l, i) => take((i % 2 ? ca : cb).stream(c, l), 3));
+      await until(() => a.server.streams === 2 && b.server.streams === 2, 'four streams to open');
+      for (const t of ['x', 'y', 'z']) await (t === 'y' ? cb : ca).broadcastMessage(c, t, t);
+      for (const lines of await Promise.all(streams))
+        expect(events(lines).map((e) => e.event)).toEqual(['x', 'y', 'z']);
+    } finally {
+      await close();
+    }
+  });
+
+  it('answers errors as the in-memory store does', async () => {
+    const close = await pair();
+    try {
+      expect(await ca.sendRaw({ v: 'r', c: '999' })).toBe("InvalidChannelException('No channel with id 999')");
+      const c = await ca.createChannel();
+      await expect(cb.dispatch(c, '424242', 'x')).rejects.toThrow(InvalidListenerException);
+      expect(await cb.sendRaw({ v: 'rl', c, r: '424242' })).toBe("InvalidListenerException('Invalid listener 424242')");
+      await expect(take(cb.stream(c, '424242'), 1)).rejects.toThrow(InvalidListenerException);
+      // A listener of another channel is not this channel's.
+      const other = await ca.createChannel();
+      const l = await ca.register(other);
+      await expect(cb.dispatch(c, l, 'x')).rejects.toThrow(InvalidListenerException);
+      await ca.removeChannel(c);
+      await expect(cb.broadcastMessage(c, 'x')).rejects.toThrow(InvalidChannelException);
+    } finally {
+      await close();
+    }
+  });
+
+  it('removing a listener or its channel through one server ends its stream on the other with the closed event', async () => {
+    const close = await pair();
+    try {
+      const c = await ca.createChannel();
+      const [l1, l2] = [await ca.register(c), await ca.register(c)];
+      const s1 = take(cb.stream(c, l1), 10);
+      const s2 = take(cb.stream(c, l2), 10);
+      await until(() => b.server.streams === 2, 'two streams to open');
+      await ca.dispatch(c, l1, 'before');
+      await ca.removeListener(c, l1);
+      expect(events(await s1).map((e) => e.event)).toEqual(['before', '_eric_channel_closed']);
+      await ca.removeChannel(c);
+      expect(events(await s2).map((e) => e.event)).toEqual(['_eric_channel_closed']);
+      await until(() => b.server.streams === 0, 'the streams to end');
+    } finally {
+      await close();
+    }
+  });
+
+  it('one stream per listener across servers: a new `l` on one ends the older stream on the other', async () => {
+    const close = await pair();
+    try {
+      const c = await ca.createChannel();
+      const l = await ca.register(c);
+      const old = ca.stream(c, l)[Symbol.asyncIterator]();
+      const oldFirst = old.next();
+      await until(() => a.server.streams === 1, 'the first stream to open');
+      const fresh = cb.stream(c, l)[Symbol.asyncIterator]();
+      const freshFirst = fresh.next();
+      expect(await oldFirst).toEqual({ done: true, value: undefined });
+      await until(() => a.server.streams === 0 && b.server.streams === 1, 'the old stream to end');
+      for (const t of ['a', 'b', 'c']) await ca.dispatch(c, l, t);
+      const got = [JSON.parse((await freshFirst).value as string).event];
+      for (let i = 0; i < 2; i++) got.push(JSON.parse((await fresh.next()).value as string).event);
+      expect(got).toEqual(['a', 'b', 'c']);
+      await fresh.return?.();
+    } finally {
+      await close();
+    }
+  });
+
+  it('a watch streams a new listener, which goes once its stream ends and the grace period is over', async () => {
+    const close = await pair();
+    try {
+      const c = await ca.createChannel();
+      const watching = take(cb.watch(c), 2);
+      await until(() => b.server.streams === 1, 'the watch to open');
+      await ca.broadcastMessage(c, 'one');
+      await ca.broadcastMessage(c, 'two');
+      expect(events(await watching).map((e) => e.event)).toEqual(['one', 'two']);
+    } finally {
+      await close();
+    }
+  });
+});
+
+describe.skipIf(!hasRedisServer)('Redis store: Redis unreachable', () => {
+  it('connecting to a Redis that is not there fails at once with StoreUnavailable', async () => {
+    const redis = await startRedis();
+    const url = redis.url;
+    await redis.close();
+    await expect(RedisStore.connect(url)).rejects.toThrow(StoreUnavailable);
+    await expect(RedisStore.connect(url)).rejects.toThrow(/Cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+/);
+  });
+});
