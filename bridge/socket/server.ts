@@ -78,7 +78,12 @@ export class SocketServer {
   /** Creates the server, listens, and shuts it down gracefully on SIGINT/SIGTERM (as eric-sse's `start`). */
   static async start(path: string, options?: SocketServerOptions): Promise<SocketServer> {
     const server = new SocketServer(path, options);
-    await server.listen();
+    try {
+      await server.listen();
+    } catch (error) {
+      await server.store.close();
+      throw error;
+    }
     closeOnSignal(() => server.shutdown());
     return server;
   }
@@ -149,12 +154,14 @@ export class SocketServer {
         await store.removeChannel(command.c);
         return reply(ACK);
       case 'l': {
-        const end = await this.#stream(await store.listen(command.c, command.r), socket);
+        const options = command.i === undefined ? {} : { lastEventId: command.i };
+        const end = await this.#stream(await store.listen(command.c, command.r, options), socket);
         this.#logger.info(`stream of listener ${command.r} ended: ${end}`);
         return;
       }
       case 'w': {
-        const end = await this.#stream(await store.watch(command.c), socket);
+        const options = command.i === undefined ? {} : { lastEventId: command.i };
+        const end = await this.#stream(await store.watch(command.c, options), socket);
         this.#logger.info(`watch of channel ${command.c} ended: ${end}`);
       }
     }

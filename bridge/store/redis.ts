@@ -99,20 +99,25 @@ export class RedisStore implements ChannelStore {
       // Reconnect for ever once it worked; a Redis that cannot be reached at start is an error now.
       retryStrategy: (times) => (ready ? Math.min(times * 50, MAX_RECONNECT_DELAY_MS) : null),
     };
-    // Commands fail fast while Redis is away, and are never sent twice (a dispatch must not be doubled).
+    // Commands fail fast while Redis is away, and are never sent twice (a dispatch must not be
+    // doubled): those in flight when the connection drops are rejected at once (no retry).
     const commands = new Redis(url, {
       ...base,
       enableOfflineQueue: false,
       autoResendUnfulfilledCommands: false,
+      maxRetriesPerRequest: 0,
       enableAutoPipelining: true,
     });
     const subscriber = commands.duplicate({ ...base, enableOfflineQueue: true, maxRetriesPerRequest: null });
+    // What went wrong at the socket level ("Connection is closed" alone would not say).
+    let cause: unknown;
     for (const [name, connection] of [
       ['commands', commands],
       ['subscriber', subscriber],
     ] as const) {
       connection.on('error', (error: Error) => {
         if (ready) logger.info(`redis ${name} connection: ${error.message}`);
+        else cause ??= error;
       });
     }
     try {
@@ -121,7 +126,7 @@ export class RedisStore implements ChannelStore {
     } catch (error) {
       commands.disconnect();
       subscriber.disconnect();
-      throw new StoreUnavailable(`Cannot reach Redis at ${url}: ${describe(error)}`);
+      throw new StoreUnavailable(`Cannot reach Redis at ${url}: ${describe(cause ?? error)}`);
     }
     ready = true;
     commands.on('ready', () => logger.info('redis: connected again'));
@@ -216,7 +221,9 @@ export class RedisStore implements ChannelStore {
     const code = /\bERIC_(NOCHANNEL|NOLISTENER|NOWATCH)\b/.exec(message)?.[1];
     if (code === 'NOCHANNEL') return new InvalidChannelException(`No channel with id ${args[0]}`);
     if (code !== undefined) return new InvalidListenerException(`Invalid listener ${args[1]}`);
-    return new StoreUnavailable(`Redis is unavailable: ${message}`);
+    if (this.#commands.status !== 'ready')
+      return new StoreUnavailable(`Redis is unreachable (${this.#commands.status}); try again`);
+    return new StoreUnavailable(`Redis failed: ${message}`);
   }
 
   async #open(channelId: string, listenerId: string, after: string | undefined, watch: boolean): Promise<EventFeed> {
@@ -394,14 +401,8 @@ class RedisFeed implements EventFeed {
       let reply: [string, [string, string[]][]][] | null;
       try {
         if (this.#unsaved) await this.#save();
-        reply = (await this.#connection.xread(
-          'COUNT',
-          count,
-          'BLOCK',
-          0,
-          'STREAMS',
-          this.#key,
-          this.#position,
+        reply = (await this.#untilLost(
+          this.#connection.xread('COUNT', count, 'BLOCK', 0, 'STREAMS', this.#key, this.#position),
         )) as typeof reply;
       } catch (error) {
         if (this.#closed) return new Promise(() => {});
@@ -428,6 +429,21 @@ class RedisFeed implements EventFeed {
       this.#lineLength = Math.max(16, Math.round(lines.length / Math.max(1, entries.length)));
       return { lines };
     }
+  }
+
+  /**
+   * `reply`, or a rejection when the connection drops first: ioredis drops a command in flight at
+   * a disconnect (it is not sent again) without settling it.
+   */
+  #untilLost<T>(reply: Promise<T>): Promise<T> {
+    const connection = this.#connection;
+    let onClose!: () => void;
+    const lost = new Promise<never>((_, reject) => {
+      onClose = () => reject(new Error('Redis connection lost'));
+      connection.once('close', onClose);
+    });
+    reply.catch(() => {});
+    return Promise.race([reply, lost]).finally(() => connection.off('close', onClose));
   }
 
   #closedStep(): FeedStep {

@@ -50,16 +50,18 @@ export interface BroadcastCommand {
   t: string;
   p?: JsonValue;
 }
-/** `l`: start listener `r` of channel `c` and stream it. */
+/** `l`: start listener `r` of channel `c` and stream it; with `i`, resume after that event id (SPEC §7). */
 export interface ListenCommand {
   v: 'l';
   c: string;
   r: string;
+  i?: string;
 }
-/** `w`: watch channel `c` (a new listener, streamed). */
+/** `w`: watch channel `c` (a new listener, streamed); with `i`, resume the watch whose stream carried that id. */
 export interface WatchCommand {
   v: 'w';
   c: string;
+  i?: string;
 }
 /** `rl`: remove listener `r` from channel `c`. */
 export interface RemoveListenerCommand {
@@ -109,10 +111,12 @@ export function parseCommand(raw: string): Command {
   const c = requireId(fields, 'c', 'channel id', v);
   switch (v) {
     case 'r':
-    case 'w':
     case 'rc':
       return { v, c };
+    case 'w':
+      return withLastEventId({ v, c }, fields.i);
     case 'l':
+      return withLastEventId({ v, c, r: requireId(fields, 'r', 'receiver id', v) }, fields.i);
     case 'rl':
       return { v, c, r: requireId(fields, 'r', 'receiver id', v) };
     case 'd':
@@ -135,6 +139,15 @@ function requireType(fields: Record<string, unknown>, verb: Verb): string {
 /** Leaves `p` out when there is no payload, as eric-sse's server reads a missing `p` as None. */
 export function withPayload<C extends DispatchCommand | BroadcastCommand>(command: C, payload: unknown): C {
   if (payload !== undefined) command.p = payload as JsonValue;
+  return command;
+}
+
+/** Adds `i` to a streaming command when there is one (a string, as the server wrote it in an event). */
+export function withLastEventId<C extends ListenCommand | WatchCommand>(command: C, id: unknown): C {
+  if (id === undefined) return command;
+  if (typeof id !== 'string')
+    throw new InvalidMessageFormat(`Last event id 'i' must be a string, not ${JSON.stringify(id)}`);
+  command.i = id;
   return command;
 }
 

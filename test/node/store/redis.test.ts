@@ -95,7 +95,7 @@ describe.skipIf(!hasRedisServer)('Redis store: two servers on one Redis', () => 
     }
   });
 
-  it('removing a listener or its channel through one server ends its stream on the other with the closed event', async () => {
+  it('removing a listener or its channel through one server ends its stream on the other (closed event)', async () => {
     const close = await pair();
     try {
       const c = await ca.createChannel();
