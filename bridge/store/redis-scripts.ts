@@ -22,14 +22,19 @@
 /** How long the stream of a removed listener stays, so readers blocked on it wake to its closed event (ms). */
 export const TOMBSTONE_MS = 60_000;
 
-/** Shared by every script: ARGV[1] is the key prefix; helpers to check and to drop a listener. */
-const PRELUDE = `
-local P = ARGV[1]
-local function check(c, r)
+/**
+ * Helpers the scripts share, each prepended only to the scripts that use it (a helper defined
+ * but unused still costs a closure on every call, and dispatch is the hot path).
+ */
+const HELPERS = {
+  /** The error code for a listener `r` that is not one of channel `c`'s (or a channel that is gone). */
+  missing: `
+local function missing(c)
   if redis.call('SISMEMBER', P .. 'channels', c) == 0 then return 'ERIC_NOCHANNEL' end
-  if r and redis.call('HGET', P .. 'l:' .. r, 'c') ~= c then return 'ERIC_NOLISTENER' end
-  return nil
-end
+  return 'ERIC_NOLISTENER'
+end`,
+  /** Removes listener `r`: its keys go, and its stream gets the closed event as a last entry. */
+  drop: `
 local function drop(r, closed)
   local l = P .. 'l:' .. r
   local n = redis.call('HINCRBY', l, 'seq', 1)
@@ -41,12 +46,8 @@ local function drop(r, closed)
   redis.call('XTRIM', q, 'MAXLEN', 0)
   redis.call('XADD', q, n, 'e', closed, 'x', '1')
   redis.call('PEXPIRE', q, ${TOMBSTONE_MS})
-end
-local function add(r, line)
-  local n = redis.call('HINCRBY', P .. 'l:' .. r, 'seq', 1)
-  redis.call('XADD', P .. 'q:' .. r, n, 'e', line)
-end
-`;
+end`,
+} as const;
 
 /** The scripts, by command name: `numberOfKeys` 0, every argument in ARGV (prefix first). */
 export const SCRIPTS = {
@@ -59,8 +60,7 @@ return tostring(id)`,
   /** (c, watch 0|1) → the new listener id. */
   ericRegister: `
 local c, w = ARGV[2], ARGV[3]
-local e = check(c, nil)
-if e then return redis.error_reply(e) end
+if redis.call('SISMEMBER', P .. 'channels', c) == 0 then return redis.error_reply('ERIC_NOCHANNEL') end
 local id = tostring(redis.call('INCR', P .. 'next:listener'))
 redis.call('SADD', P .. 'c:' .. c, id)
 redis.call('HSET', P .. 'l:' .. id, 'c', c, 'seq', 0, 'cur', 0, 'cut', 0, 'own', 0, 'w', w)
@@ -69,33 +69,32 @@ return id`,
   /** (c, r, line) → the event's number. */
   ericDispatch: `
 local c, r = ARGV[2], ARGV[3]
-local e = check(c, r)
-if e then return redis.error_reply(e) end
-add(r, ARGV[4])
+local l = P .. 'l:' .. r
+if redis.call('HGET', l, 'c') ~= c then return redis.error_reply(missing(c)) end
+redis.call('XADD', P .. 'q:' .. r, redis.call('HINCRBY', l, 'seq', 1), 'e', ARGV[4])
 return 1`,
 
   /** (c, line) → how many listeners it reached. */
   ericBroadcast: `
-local c = ARGV[2]
-local e = check(c, nil)
-if e then return redis.error_reply(e) end
+local c, line = ARGV[2], ARGV[3]
+if redis.call('SISMEMBER', P .. 'channels', c) == 0 then return redis.error_reply('ERIC_NOCHANNEL') end
 local ids = redis.call('SMEMBERS', P .. 'c:' .. c)
-for _, r in ipairs(ids) do add(r, ARGV[3]) end
+for _, r in ipairs(ids) do
+  redis.call('XADD', P .. 'q:' .. r, redis.call('HINCRBY', P .. 'l:' .. r, 'seq', 1), 'e', line)
+end
 return #ids`,
 
   /** (c, r, closed line) → 1. */
   ericRemoveListener: `
 local c, r = ARGV[2], ARGV[3]
-local e = check(c, r)
-if e then return redis.error_reply(e) end
+if redis.call('HGET', P .. 'l:' .. r, 'c') ~= c then return redis.error_reply(missing(c)) end
 drop(r, ARGV[4])
 return 1`,
 
   /** (c, closed line) → 1. */
   ericRemoveChannel: `
 local c = ARGV[2]
-local e = check(c, nil)
-if e then return redis.error_reply(e) end
+if redis.call('SISMEMBER', P .. 'channels', c) == 0 then return redis.error_reply('ERIC_NOCHANNEL') end
 for _, r in ipairs(redis.call('SMEMBERS', P .. 'c:' .. c)) do drop(r, ARGV[3]) end
 redis.call('DEL', P .. 'c:' .. c)
 redis.call('SREM', P .. 'channels', c)
@@ -107,9 +106,8 @@ return 1`,
    */
   ericOpen: `
 local c, r = ARGV[2], ARGV[3]
-local e = check(c, r)
-if e then return redis.error_reply(e) end
 local l = P .. 'l:' .. r
+if redis.call('HGET', l, 'c') ~= c then return redis.error_reply(missing(c)) end
 if ARGV[4] == '1' and redis.call('HGET', l, 'w') ~= '1' then return redis.error_reply('ERIC_NOWATCH') end
 local own = redis.call('HINCRBY', l, 'own', 1)
 redis.call('ZREM', P .. 'graces', r)
@@ -138,8 +136,9 @@ return 1`,
   /** (c, r, own) → 1 while the stream still owns the listener, 0 when superseded, -1 when it is gone. */
   ericStatus: `
 local c, r, own = ARGV[2], ARGV[3], tonumber(ARGV[4])
-if check(c, r) then return -1 end
-if tonumber(redis.call('HGET', P .. 'l:' .. r, 'own')) ~= own then return 0 end
+local m = redis.call('HMGET', P .. 'l:' .. r, 'c', 'own')
+if m[1] ~= c then return -1 end
+if tonumber(m[2]) ~= own then return 0 end
 return 1`,
 
   /**
@@ -168,7 +167,9 @@ return #due`,
 /** The name of a script command. */
 export type ScriptName = keyof typeof SCRIPTS;
 
-/** The full Lua source of a script: the prelude, then its body. */
+/** The full Lua source of a script: the key prefix (ARGV[1]), the helpers it uses, then its body. */
 export function scriptSource(name: ScriptName): string {
-  return PRELUDE + SCRIPTS[name];
+  const body: string = SCRIPTS[name];
+  const helpers = Object.entries(HELPERS).filter(([helper]) => body.includes(`${helper}(`));
+  return `local P = ARGV[1]${helpers.map(([, source]) => source).join('')}${body}`;
 }
