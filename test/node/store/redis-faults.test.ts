@@ -118,7 +118,7 @@ describe.skipIf(!hasRedisServer)('Redis store: faults', () => {
     }
   }, 20_000);
 
-  it('Redis restarting underneath: commands get StoreUnavailable meanwhile, the server reconnects, streams go on', async () => {
+  it('Redis restarting underneath: commands get StoreUnavailable, the server reconnects, streams go on', async () => {
     const running = await startServer({ store: await RedisStore.connect(redis.url, { prefix: 'restart:' }) });
     try {
       const client = new SocketClient(running.path);
@@ -149,7 +149,7 @@ describe.skipIf(!hasRedisServer)('Redis store: faults', () => {
     }
   });
 
-  it('Redis stopping with dispatches in flight: each is acknowledged or refused, and every acknowledged one streams', async () => {
+  it('Redis stopping with dispatches in flight: each is acked or refused, every acked one streams', async () => {
     const running = await startServer({ store: await RedisStore.connect(redis.url, { prefix: 'inflight:' }) });
     try {
       const client = new SocketClient(running.path);
