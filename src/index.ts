@@ -56,6 +56,7 @@ export type {
 } from './remote/bridge-client.js';
 export { BridgeClient } from './remote/bridge-client.js';
 // The remote client: the socket protocol's verbs over the WebSocket bridge.
+export type { StreamOptions } from './remote/protocol-client.js';
 export { ProtocolClient } from './remote/protocol-client.js';
 export type { RemoteListener } from './remote/remote-channel.js';
 export { RemoteChannel } from './remote/remote-channel.js';

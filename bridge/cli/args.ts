@@ -25,9 +25,19 @@ export function required(value: string | undefined, flag: string): string {
 
 /** Reads an optional positive integer option. */
 export function positiveInt(value: string | undefined, flag: string): number | undefined {
+  return integerFrom(value, flag, 1, 'a positive integer');
+}
+
+/** Reads an optional integer option that may be 0. */
+export function nonNegativeInt(value: string | undefined, flag: string): number | undefined {
+  return integerFrom(value, flag, 0, 'an integer, 0 or more');
+}
+
+function integerFrom(value: string | undefined, flag: string, min: number, what: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`${flag} takes a positive integer, not '${value}'`);
+  if (value.trim() === '' || !Number.isSafeInteger(n) || n < min)
+    throw new UsageError(`${flag} takes ${what}, not '${value}'`);
   return n;
 }
 

@@ -6,13 +6,13 @@ import { startUp } from '../up.js';
 import { parseCommandArgs, withUsage } from './args.js';
 import { BRIDGE_FLAGS_USAGE, bridgeFlagOptions, bridgeOptionsFromFlags } from './bridge-flags.js';
 import type { Command } from './command.js';
-import { storeFlagOptions, storeFlagUsage, storeFromFlags } from './store-flag.js';
+import { serverFlagOptions, serverFlagsUsage, serverOptionsFromFlags, storeFromFlags } from './server-flags.js';
 
 export const up: Command = {
   summary: 'a socket server and a WebSocket bridge to it, together',
   usage: `Usage: eric-bus up [--socket PATH] [--port N] [--host H] [--token T] [--origin O]...
                   [--allow VERBS] [--max-frame BYTES] [--max-streams N] [--thread] [--verbose]
-                  [--redis URL]
+                  [--history N] [--watch-grace MS] [--redis URL]
 
 Starts a socket server (in memory, or on Redis with --redis) and a WebSocket bridge to it;
 prints the socket path and the URL, with its token, for clients. Ctrl-C stops both and
@@ -21,23 +21,25 @@ removes the socket.
 Options:
   --socket PATH       the socket file (default: bus.sock in a fresh private temp dir)
   --thread            run the bridge on a worker thread (another core than the server)
-${storeFlagUsage(22)}
+${serverFlagsUsage(22)}
 ${BRIDGE_FLAGS_USAGE}`,
   run: (argv) =>
     withUsage('up', async () => {
       const { values } = parseCommandArgs(argv, {
         socket: { type: 'string' },
         thread: { type: 'boolean' },
-        ...storeFlagOptions,
+        ...serverFlagOptions,
         ...bridgeFlagOptions,
       });
       const logger = createLogger(values.verbose);
-      const store = await storeFromFlags(values, { logger });
+      const serverOptions = serverOptionsFromFlags(values);
+      const bridgeOptions = bridgeOptionsFromFlags(values);
+      const store = await storeFromFlags(values, { logger, ...serverOptions });
       const running = await startUp({
-        ...bridgeOptionsFromFlags(values),
+        ...bridgeOptions,
         ...(values.socket === undefined ? {} : { socketPath: values.socket }),
         logger,
-        server: { logger, store },
+        server: { logger, ...serverOptions, store },
         thread: values.thread ?? false,
         verbose: values.verbose ?? false,
       });

@@ -8,13 +8,21 @@ import { ClientGone } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { closeOnSignal } from '../signals.js';
 import { MemoryStore } from '../store/memory.js';
-import type { ChannelStore, EventFeed, StreamEnd } from '../store/store.js';
+import {
+  type ChannelStore,
+  DEFAULT_HISTORY,
+  DEFAULT_WATCH_GRACE_MS,
+  type EventFeed,
+  type StreamEnd,
+} from '../store/store.js';
 import { type ReadCommandOptions, readCommand } from './read-command.js';
 import { listenPrivately } from './socket-file.js';
 import { feedToSocket } from './stream-to-socket.js';
 
 /** How long shutdown waits for connections to close by themselves. */
 const SHUTDOWN_GRACE_MS = 500;
+
+export { DEFAULT_HISTORY, DEFAULT_WATCH_GRACE_MS };
 
 /** Options of a {@link SocketServer}. */
 export interface SocketServerOptions extends ReadCommandOptions {
@@ -29,9 +37,22 @@ export interface SocketServerOptions extends ReadCommandOptions {
   logger?: Logger;
   /** How many connections may wait to be accepted (default 1024; the kernel may cap it). */
   backlog?: number;
+  /**
+   * Delivered events each listener keeps, so a stream resumed with `i` replays them (default 1000;
+   * 0: none). For the in-memory store; another store takes its own.
+   */
+  history?: number;
+  /**
+   * How long a watch's listener outlives its stream, waiting for a resume, in ms (default 60 000;
+   * 0: none). For the in-memory store; another store takes its own.
+   */
+  watchGraceMs?: number;
 }
 
-/** Serves eric-sse 0.6.1's Unix-socket protocol (SPEC section 4) on a socket file. */
+/**
+ * Serves eric-sse 0.6.1's Unix-socket protocol (SPEC section 4) on a socket file, with event ids,
+ * histories and resume (section 7), on channels in memory or in a shared store (section 9).
+ */
 export class SocketServer {
   /** Where the channels that commands act on live. */
   readonly store: ChannelStore;
@@ -49,7 +70,9 @@ export class SocketServer {
     path: string,
     {
       channels,
-      store = new MemoryStore(channels),
+      history = DEFAULT_HISTORY,
+      watchGraceMs = DEFAULT_WATCH_GRACE_MS,
+      store = new MemoryStore(channels, { history, watchGraceMs }),
       logger = createLogger(),
       backlog = 1024,
       ...read
@@ -161,8 +184,9 @@ export class SocketServer {
       }
       case 'w': {
         const options = command.i === undefined ? {} : { lastEventId: command.i };
-        const end = await this.#stream(await store.watch(command.c, options), socket);
-        this.#logger.info(`watch of channel ${command.c} ended: ${end}`);
+        const feed = await store.watch(command.c, options);
+        const end = await this.#stream(feed, socket);
+        this.#logger.info(`watch of channel ${command.c} by listener ${feed.listenerId} ended: ${end}`);
       }
     }
   }

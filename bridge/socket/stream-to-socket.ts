@@ -2,13 +2,21 @@
 import type { Socket } from 'node:net';
 import type { AbstractChannel, MessageQueueListener, SSEEvent } from '../../src/index.js';
 import { formatError } from '../../src/wire/socket-protocol.js';
-import { MemoryFeed } from '../store/memory.js';
+import { MemoryFeed, type MemoryFeedOptions } from '../store/memory.js';
 import type { EventFeed, FeedStep, StreamEnd } from '../store/store.js';
 
 export type { StreamEnd } from '../store/store.js';
 
 /** How many socket-sized batches a stream writes before yielding to other connections. */
 const MAX_BURST = 8;
+
+/** Options of {@link streamToSocket}. */
+export interface StreamToSocketOptions extends MemoryFeedOptions {
+  /** Told when taking a message failed (e.g. a listener's `onMessage` threw). */
+  onError?: (error: unknown) => void;
+  /** Aborted when a newer stream of the same listener takes over. */
+  signal?: AbortSignal;
+}
 
 /**
  * Writes one JSON line per event until the listener stops (`stopped`), is removed or its
@@ -17,17 +25,17 @@ const MAX_BURST = 8;
  * `onMessage` threw; the error reply is written and `onError` told), or `signal` aborts
  * (`superseded`: a newer stream of the same listener took over). Event-driven: while the queue is empty nothing runs.
  * Messages are taken in batches that fit the socket's buffer and never after the client
- * has gone, so what the client did not get stays queued. Ends the socket except when the
- * client has gone.
+ * has gone, so what the client did not get stays queued. A resumed stream (`after`) first
+ * replays from the history, a `_eric_gap` event ahead when it does not reach back that far.
+ * Ends the socket except when the client has gone.
  */
 export function streamToSocket(
   channel: AbstractChannel<SSEEvent>,
   listener: MessageQueueListener,
   socket: Socket,
-  onError: (error: unknown) => void = () => {},
-  signal?: AbortSignal,
+  { onError, signal, ...feedOptions }: StreamToSocketOptions = {},
 ): Promise<StreamEnd> {
-  const feed = new MemoryFeed(channel, listener);
+  const feed = new MemoryFeed(channel, listener, feedOptions);
   signal?.addEventListener('abort', () => feed.interrupt('superseded'), { once: true });
   if (signal?.aborted) feed.interrupt('superseded');
   return feedToSocket(feed, socket, onError);
@@ -93,7 +101,11 @@ export function feedToSocket(
         return finish('client-gone');
       }
       if (step.end !== undefined) {
-        if (step.lines) socket.write(step.lines);
+        if (step.lines) {
+          socket.write(step.lines);
+          if (socket.errored || socket.destroyed) feed.unwritten();
+          else feed.written();
+        }
         if (step.error !== undefined) onError(step.error);
         return finish(step.end);
       }

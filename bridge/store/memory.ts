@@ -2,6 +2,7 @@
 import {
   type AbstractChannel,
   MESSAGE_TYPE_CLOSED,
+  MESSAGE_TYPE_GAP,
   Message,
   type MessageQueueListener,
   type SSEChannel,
@@ -9,7 +10,29 @@ import {
   type SSEEvent,
 } from '../../src/index.js';
 import { formatError, formatEvent } from '../../src/wire/socket-protocol.js';
-import type { ChannelStore, EventFeed, FeedStep } from './store.js';
+import { EventHistory, listenerOfId } from '../socket/history.js';
+import {
+  type ChannelStore,
+  DEFAULT_HISTORY,
+  DEFAULT_WATCH_GRACE_MS,
+  type EventFeed,
+  type FeedOptions,
+  type FeedStep,
+} from './store.js';
+
+/** Options of a {@link MemoryStore}. */
+export interface MemoryStoreOptions {
+  /** Delivered events each listener keeps, so a stream resumed with `i` replays them (default 1000; 0: none). */
+  history?: number;
+  /** How long a watch's listener outlives its stream, waiting for a resume, in ms (default 60 000; 0: none). */
+  watchGraceMs?: number;
+}
+
+/** A listener made by `w`, and the timer that removes it once its stream has been gone for the grace period. */
+interface Watch {
+  channel: SSEChannel;
+  grace?: NodeJS.Timeout;
+}
 
 /**
  * Channels kept in memory: everything is synchronous, so commands answer without a promise
@@ -18,12 +41,28 @@ import type { ChannelStore, EventFeed, FeedStep } from './store.js';
 export class MemoryStore implements ChannelStore {
   /** The channels commands act on. */
   readonly channels: SSEChannelContainer;
+  readonly #historyLimit: number;
+  readonly #watchGraceMs: number;
   /** The feed serving each listener, so that a newer one can take over. */
   readonly #feeds = new Map<MessageQueueListener, MemoryFeed>();
+  /** Each listener's history, made at its first stream and gone with the listener. */
+  readonly #histories = new WeakMap<MessageQueueListener, EventHistory>();
+  /** The listeners made by `w` that are still registered. */
+  readonly #watches = new Map<MessageQueueListener, Watch>();
+  #closed = false;
 
   /** Serves `channels` (a fresh container by default). */
-  constructor(channels: SSEChannelContainer = new SSEChannelContainer()) {
+  constructor(
+    channels: SSEChannelContainer = new SSEChannelContainer(),
+    { history = DEFAULT_HISTORY, watchGraceMs = DEFAULT_WATCH_GRACE_MS }: MemoryStoreOptions = {},
+  ) {
+    if (!Number.isSafeInteger(history) || history < 0)
+      throw new RangeError(`history is a number of events (0 or more), not ${history}`);
+    if (!Number.isFinite(watchGraceMs) || watchGraceMs < 0)
+      throw new RangeError(`watchGraceMs is a duration in ms (0 or more), not ${watchGraceMs}`);
     this.channels = channels;
+    this.#historyLimit = history;
+    this.#watchGraceMs = watchGraceMs;
   }
 
   createChannel(): string {
@@ -50,59 +89,149 @@ export class MemoryStore implements ChannelStore {
     this.channels.rm(channelId);
   }
 
-  listen(channelId: string, listenerId: string): EventFeed {
+  listen(channelId: string, listenerId: string, { lastEventId }: FeedOptions = {}): EventFeed {
     const channel = this.channels.get(channelId);
     const listener = channel.getListener(listenerId);
     listener.startSync();
-    return this.#open(channel, listener);
+    return this.#open(channel, listener, lastEventId);
   }
 
-  watch(channelId: string): EventFeed {
+  watch(channelId: string, { lastEventId }: FeedOptions = {}): EventFeed {
     const channel = this.channels.get(channelId);
-    const listener = channel.addListener();
+    // A watch that is gone (or an id that names none) gives a new watch, whose stream starts with a gap.
+    const listener =
+      (lastEventId === undefined ? undefined : this.#watchOf(channel, lastEventId)) ?? channel.addListener();
+    const watch = this.#watches.get(listener) ?? { channel };
+    this.#watches.set(listener, watch);
+    clearTimeout(watch.grace);
     listener.startSync();
-    // A watch's listener lives as long as its stream, as in the core's watch().
-    return this.#open(channel, listener, () => {
-      if (channel.hasListener(listener)) channel.removeListener(listener.id);
+    return this.#open(channel, listener, lastEventId, (superseded) => {
+      if (!superseded) this.#unwatched(listener, watch);
     });
   }
 
+  /** Ends every open feed; nobody can resume a watch any more, so their listeners go now. */
   async close(): Promise<void> {
+    this.#closed = true;
     for (const feed of [...this.#feeds.values()]) feed.interrupt('stopped');
+    for (const listener of [...this.#watches.keys()]) this.#dropWatch(listener);
   }
 
-  #open(channel: SSEChannel, listener: MessageQueueListener, onClose?: () => void): EventFeed {
+  #open(
+    channel: SSEChannel,
+    listener: MessageQueueListener,
+    after: string | undefined,
+    onClose?: (superseded: boolean) => void,
+  ): EventFeed {
     // One stream per listener: a client that re-opens `l` after losing its connection must not
     // compete with its old stream, whose departure the server may not have noticed yet (an idle
     // Unix socket tells nothing until written to), or messages could arrive out of order.
     this.#feeds.get(listener)?.interrupt('superseded');
-    const feed = new MemoryFeed(channel, listener, () => {
-      if (this.#feeds.get(listener) === feed) this.#feeds.delete(listener);
-      onClose?.();
+    const feed = new MemoryFeed(channel, listener, {
+      history: this.#historyOf(listener),
+      after,
+      onClose: () => {
+        const current = this.#feeds.get(listener) === feed;
+        if (current) this.#feeds.delete(listener);
+        onClose?.(!current);
+      },
     });
     this.#feeds.set(listener, feed);
     return feed;
   }
+
+  #historyOf(listener: MessageQueueListener): EventHistory {
+    let history = this.#histories.get(listener);
+    if (!history) this.#histories.set(listener, (history = new EventHistory(listener.id, this.#historyLimit)));
+    return history;
+  }
+
+  /** The watch listener of `channel` whose stream carried event `id`, if it is still there. */
+  #watchOf(channel: SSEChannel, id: string): MessageQueueListener | undefined {
+    const listenerId = listenerOfId(id);
+    if (listenerId === undefined) return undefined;
+    let listener: MessageQueueListener;
+    try {
+      listener = channel.getListener(listenerId);
+    } catch {
+      return undefined; // removed: its grace period is over, or someone removed it
+    }
+    return this.#watches.get(listener)?.channel === channel ? listener : undefined;
+  }
+
+  /** A watch's stream ended with none taking over: its listener waits the grace period for a resume. */
+  #unwatched(listener: MessageQueueListener, watch: Watch): void {
+    if (this.#closed || this.#watchGraceMs === 0 || !watch.channel.hasListener(listener))
+      return this.#dropWatch(listener);
+    watch.grace = setTimeout(() => this.#dropWatch(listener), this.#watchGraceMs);
+    // A watch waiting for its client does not keep the process alive.
+    watch.grace.unref();
+  }
+
+  #dropWatch(listener: MessageQueueListener): void {
+    const watch = this.#watches.get(listener);
+    if (!watch) return;
+    clearTimeout(watch.grace);
+    this.#watches.delete(listener);
+    if (watch.channel.hasListener(listener)) watch.channel.removeListener(listener.id);
+  }
 }
 
-/** A listener's stream over an in-memory channel: takes messages off its queue, puts back what was not written. */
+/** Options of a {@link MemoryFeed}. */
+export interface MemoryFeedOptions {
+  /**
+   * The listener's history: each line written carries its id and is recorded (SPEC §7). Without
+   * one, lines are eric-sse's plain `{"event","retry","data"}`.
+   */
+  history?: EventHistory;
+  /** With `history`: the id the client resumes after; the retained events after it are replayed first. */
+  after?: string | undefined;
+  /** Called once when the feed closes. */
+  onClose?: () => void;
+}
+
+/**
+ * A listener's stream over an in-memory channel: a resumed stream first replays from the history
+ * (a `_eric_gap` event ahead when it does not reach back that far), then takes messages off the
+ * queue, recording what was written and putting back what was not.
+ */
 export class MemoryFeed implements EventFeed {
   readonly delayMs: number;
   readonly listenerId: string;
   readonly #channel: AbstractChannel<SSEEvent>;
   readonly #listener: MessageQueueListener;
+  readonly #history: EventHistory | undefined;
   readonly #control = new AbortController();
   readonly #onClose: (() => void) | undefined;
   #taken: Message[] = [];
   #cancelWait: (() => void) | null = null;
   #closed = false;
+  // The replay of a resumed stream: the gap line (if any), then deliveries `#replayed` … `#replayEnd`.
+  #gapLine: string | undefined;
+  #replayed = 1;
+  #replayEnd = 0;
 
-  constructor(channel: AbstractChannel<SSEEvent>, listener: MessageQueueListener, onClose?: () => void) {
+  constructor(
+    channel: AbstractChannel<SSEEvent>,
+    listener: MessageQueueListener,
+    { history, after, onClose }: MemoryFeedOptions = {},
+  ) {
     this.#channel = channel;
     this.#listener = listener;
+    this.#history = history;
     this.#onClose = onClose;
     this.listenerId = listener.id;
     this.delayMs = channel.streamDelaySeconds * 1000;
+    if (history && after !== undefined) {
+      const start = history.resumeAfter(after);
+      this.#replayed = start.from;
+      this.#replayEnd = history.last;
+      if (start.gap)
+        this.#gapLine = formatEvent(
+          channel.adapt(new Message(MESSAGE_TYPE_GAP, { after })),
+          history.idOf(start.from - 1),
+        );
+    }
   }
 
   get interrupted(): AbortSignal {
@@ -117,12 +246,15 @@ export class MemoryFeed implements EventFeed {
   next(room: number): FeedStep | Promise<FeedStep> {
     const channel = this.#channel;
     const listener = this.#listener;
+    const history = this.#history;
     const id = listener.id;
     if (!channel.hasListener(listener)) {
       listener.stopSync();
-      return { lines: formatEvent(channel.adapt(new Message(MESSAGE_TYPE_CLOSED))), end: 'closed' };
+      const closed = formatEvent(channel.adapt(new Message(MESSAGE_TYPE_CLOSED)), history?.idOf(history.last + 1));
+      return { lines: closed, end: 'closed' };
     }
     if (!listener.isRunningSync()) return { end: 'stopped' };
+    if (this.#gapLine !== undefined || this.#replayed <= this.#replayEnd) return { lines: this.#replayChunk(room) };
     if (channel.queueLength(id) === 0) {
       return new Promise((resolve) => {
         this.#cancelWait = channel.whenMessageWaits(id, () => {
@@ -134,22 +266,40 @@ export class MemoryFeed implements EventFeed {
     // Take only as many messages as the socket has room for (at least one).
     const taken: Message[] = [];
     this.#taken = taken;
+    const first = history?.last ?? 0;
     let lines = '';
     try {
       do {
         const msg = channel.deliverNext(id);
+        lines += formatEvent(channel.adapt(msg), history?.idOf(first + taken.length + 1));
         taken.push(msg);
-        lines += formatEvent(channel.adapt(msg));
       } while (lines.length < room && channel.queueLength(id) > 0 && listener.isRunningSync());
     } catch (error) {
       // E.g. a listener's onMessage threw: what was taken before the failure still goes out.
-      this.#taken = [];
       return { lines: lines + formatError(error), end: 'failed', error };
     }
     return { lines };
   }
 
+  /** The next lines of a replay, as many as fit in `room` (at least one). */
+  #replayChunk(room: number): string {
+    const history = this.#history!;
+    let chunk = '';
+    if (this.#gapLine !== undefined) {
+      chunk = this.#gapLine;
+      this.#gapLine = undefined;
+    }
+    while (this.#replayed <= this.#replayEnd && (chunk === '' || chunk.length < room)) {
+      const msg = history.at(this.#replayed);
+      // Only this stream records deliveries of the listener, so what was retained stays retained.
+      if (msg !== undefined) chunk += formatEvent(this.#channel.adapt(msg), history.idOf(this.#replayed));
+      this.#replayed++;
+    }
+    return chunk;
+  }
+
   written(): void {
+    if (this.#taken.length > 0) this.#history?.record(this.#taken);
     this.#taken = [];
   }
 

@@ -14,13 +14,16 @@ import {
 } from '../../src/index.js';
 import { formatEvent } from '../../src/wire/socket-protocol.js';
 import { createLogger, type Logger } from '../log.js';
+import { idOf, listenerOfId, numberOfId } from '../socket/history.js';
 import { SCRIPTS, type ScriptName, scriptSource } from './redis-scripts.js';
-import type { ChannelStore, EventFeed, FeedOptions, FeedStep } from './store.js';
-
-/** Events each listener keeps for resuming its stream, by default (SPEC §7). */
-export const DEFAULT_REDIS_HISTORY = 1000;
-/** How long a watch's listener outlives its stream, by default (ms). */
-export const DEFAULT_REDIS_WATCH_GRACE_MS = 60_000;
+import {
+  type ChannelStore,
+  DEFAULT_HISTORY,
+  DEFAULT_WATCH_GRACE_MS,
+  type EventFeed,
+  type FeedOptions,
+  type FeedStep,
+} from './store.js';
 
 /** Options of a {@link RedisStore}. */
 export interface RedisStoreOptions {
@@ -75,8 +78,8 @@ export class RedisStore implements ChannelStore {
     this.#commands = commands;
     this.#subscriber = subscriber;
     this.#prefix = options.prefix ?? 'eric-bus:';
-    this.#history = nonNegative(options.history ?? DEFAULT_REDIS_HISTORY, 'history');
-    this.#graceMs = nonNegative(options.watchGraceMs ?? DEFAULT_REDIS_WATCH_GRACE_MS, 'watchGraceMs');
+    this.#history = nonNegative(options.history ?? DEFAULT_HISTORY, 'history');
+    this.#graceMs = nonNegative(options.watchGraceMs ?? DEFAULT_WATCH_GRACE_MS, 'watchGraceMs');
     this.#retry = options.retryTimeoutMilliseconds ?? 5;
     this.#logger = options.logger ?? createLogger();
     this.#closedPrefix = this.linePrefix({ event: MESSAGE_TYPE_CLOSED, retry: this.#retry, data: null });
@@ -365,7 +368,8 @@ class RedisFeed implements EventFeed {
     this.#channelId = init.channelId;
     this.#connection = init.connection;
     this.#key = init.key;
-    this.#idPrefix = `,"id":"${init.listenerId}:`;
+    // `,"id":"<listener>:` — each line ends with its number, `"}` and a newline.
+    this.#idPrefix = `,"id":${JSON.stringify(idOf(init.listenerId, 0)).slice(0, -2)}`;
     this.#gap = init.gap;
     this.#position = init.from;
     this.#pending = init.from;
@@ -487,21 +491,6 @@ class RedisFeed implements EventFeed {
     this.#connection.disconnect();
     this.#closing = this.#store.released(this, superseded);
   }
-}
-
-/** The id of a listener's n-th event: `<listener>:<n>`, the form the in-memory histories write too. */
-function idOf(listenerId: string, n: number): string {
-  return `${listenerId}:${n}`;
-}
-
-/** The listener an event id names, or undefined when it is not in the `<listener>:<n>` form. */
-function listenerOfId(id: string): string | undefined {
-  const at = id.lastIndexOf(':');
-  return at > 0 && /^(0|[1-9]\d*)$/.test(id.slice(at + 1)) ? id.slice(0, at) : undefined;
-}
-
-function numberOfId(id: string): number {
-  return Number(id.slice(id.lastIndexOf(':') + 1));
 }
 
 /** The event number of a stream entry id `n-0`. */

@@ -5,6 +5,11 @@
  */
 import type { Message } from '../../src/index.js';
 
+/** Events each listener keeps for resuming its stream, by default (SPEC §7). */
+export const DEFAULT_HISTORY = 1000;
+/** How long a watch's listener outlives its stream, by default (ms). */
+export const DEFAULT_WATCH_GRACE_MS = 60_000;
+
 /** A value now, or later: in-memory stores answer synchronously, network stores asynchronously. */
 export type Awaitable<T> = T | Promise<T>;
 
@@ -71,7 +76,11 @@ export interface ChannelStore {
   removeChannel(channelId: string): Awaitable<void>;
   /** `l`: starts a listener and opens its stream; an older stream of the same listener ends (`superseded`). */
   listen(channelId: string, listenerId: string, options?: FeedOptions): Awaitable<EventFeed>;
-  /** `w`: adds a started listener to a channel and opens its stream; the listener goes when the stream does. */
+  /**
+   * `w`: adds a started listener to a channel and opens its stream; with `lastEventId`, resumes the
+   * watch whose stream carried that id (a new watch, starting with a gap, when it is gone). A
+   * watch's listener outlives its stream for a grace period, then goes.
+   */
   watch(channelId: string, options?: FeedOptions): Awaitable<EventFeed>;
   /** Ends every open feed and lets go of what the store holds (connections). */
   close(): Promise<void>;

@@ -7,6 +7,8 @@ export interface SSEEvent<D = unknown> {
   event: string;
   retry: number;
   data: D;
+  /** The id an eric-bus socket server gave the event, to resume after it (SPEC §7); in-page channels give none. */
+  id?: string;
 }
 
 /** Options of an {@link SSEChannel}. */

@@ -1,5 +1,15 @@
 import type { JsonValue } from '../bus/message.js';
-import { type Command, withPayload } from '../wire/socket-protocol.js';
+import { type Command, withLastEventId, withPayload } from '../wire/socket-protocol.js';
+
+/** Options of a stream (`l`, `w`). */
+export interface StreamOptions {
+  /**
+   * Resume after this event id (the `id` of the last event received, SPEC §7): the server replays
+   * what came after it, a `_eric_gap` event first when its history does not reach back that far.
+   * For a watch, resumes the watch whose stream carried the id. Servers without ids ignore it.
+   */
+  lastEventId?: string;
+}
 
 /**
  * The protocol's verbs as methods, over any transport: a subclass says how one command is
@@ -46,13 +56,13 @@ export abstract class ProtocolClient<Item> {
     return this.sendPayload({ v: 'rc', c: channelId });
   }
 
-  /** Starts a listener and streams its events. */
-  stream(channelId: string, listenerId: string): AsyncIterable<Item> {
-    return this.streamPayload({ v: 'l', c: channelId, r: listenerId });
+  /** Starts a listener and streams its events; with `lastEventId`, resumes after that event. */
+  stream(channelId: string, listenerId: string, { lastEventId }: StreamOptions = {}): AsyncIterable<Item> {
+    return this.streamPayload(withLastEventId({ v: 'l', c: channelId, r: listenerId }, lastEventId));
   }
 
-  /** Adds a listener to a channel and streams it. */
-  watch(channelId: string): AsyncIterable<Item> {
-    return this.streamPayload({ v: 'w', c: channelId });
+  /** Adds a listener to a channel and streams it; with `lastEventId`, resumes the watch that carried that event. */
+  watch(channelId: string, { lastEventId }: StreamOptions = {}): AsyncIterable<Item> {
+    return this.streamPayload(withLastEventId({ v: 'w', c: channelId }, lastEventId));
   }
 }

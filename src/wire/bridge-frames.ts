@@ -38,7 +38,7 @@ export interface EndFrame {
 export type ReplyFrame = OkFrame | ErrorFrame | DataFrame | EndFrame;
 
 /** The socket command's keys a frame may carry; anything else in a frame stays at the bridge. */
-const COMMAND_KEYS = ['v', 'c', 'r', 't', 'p'] as const;
+const COMMAND_KEYS = ['v', 'c', 'r', 't', 'p', 'i'] as const;
 
 /** True for a value usable as a frame id. */
 export function isFrameId(id: unknown): id is FrameId {
@@ -79,7 +79,7 @@ export type ClientFrame =
 /**
  * Reads one client frame. A frame that is not a JSON object with a usable `id` is `invalid`
  * with id null; one with an id but no known verb is `invalid` with that id. The socket
- * command is the frame's protocol keys (`v c r t p`) only: the rest stays at the bridge.
+ * command is the frame's protocol keys (`v c r t p i`) only: the rest stays at the bridge.
  */
 export function parseClientFrame(text: string): ClientFrame {
   let frame: unknown;

@@ -96,13 +96,14 @@ describe('BridgeClient in Chromium', () => {
       await channel.remove();
       const state = client.state;
       client.close();
-      return { events, removed, error, state };
+      return { events, removed, error, state, listener: listener.id };
     }, stack.bridge.url);
     expect(result).toEqual({
       events: [
-        { event: 'hello', retry: 5, data: { from: 'page' } },
-        { event: 'news', retry: 5, data: 'everyone' },
+        { event: 'hello', retry: 5, data: { from: 'page' }, id: `${result.listener}:1` },
+        { event: 'news', retry: 5, data: 'everyone', id: `${result.listener}:2` },
       ],
+      listener: expect.any(String),
       removed: 'ack',
       error: expect.stringMatching(/^InvalidListenerException: /),
       state: 'connected',

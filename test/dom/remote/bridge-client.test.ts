@@ -32,14 +32,14 @@ describe('BridgeClient with the page WebSocket (happy-dom)', () => {
       if (seen.length === 2) break;
     }
     expect(seen).toEqual([
-      { event: 'hello', retry: 5, data: { to: 'alice' } },
-      { event: 'news', retry: 5, data: [1, 2] },
+      { event: 'hello', retry: 5, data: { to: 'alice' }, id: `${alice.id}:1` },
+      { event: 'news', retry: 5, data: [1, 2], id: `${alice.id}:2` },
     ]);
     const [first] = await (async () => {
       for await (const event of channel.messageStream(bob.id)) return [event];
       return [];
     })();
-    expect(first).toEqual({ event: 'news', retry: 5, data: [1, 2] });
+    expect(first).toEqual({ event: 'news', retry: 5, data: [1, 2], id: `${bob.id}:1` });
     expect(client.state).toBe('connected');
   });
 

@@ -40,7 +40,7 @@ describe('eric-bus bridge / up (CLI)', () => {
     const events = client.stream(c, l)[Symbol.asyncIterator]();
     const first = events.next();
     await client.dispatch(c, l, 'threaded', 1);
-    expect((await first).value).toEqual({ event: 'threaded', retry: 5, data: 1 });
+    expect((await first).value).toEqual({ event: 'threaded', retry: 5, data: 1, id: `${l}:1` });
     await events.return?.();
     client.close();
     up.child.kill('SIGTERM');

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SocketClient } from '../../../bridge/index.js';
 import { type Running, runCli, startCli } from '../helpers/cli.js';
-import { rawExchange, tempDir } from '../helpers/socket.js';
+import { rawExchange, take, tempDir } from '../helpers/socket.js';
 
 describe('eric-bus serve / send / listen', () => {
   let running: Running;
@@ -51,7 +52,8 @@ describe('eric-bus serve / send / listen', () => {
     const listened = await runCli(['listen', '--socket', path, channel, listener, '--count', '2']);
     expect(listened.code).toBe(0);
     expect(listened.stdout).toBe(
-      '{"event":"hello","retry":5,"data":{"n":1}}\n{"event":"news","retry":5,"data":"plain words"}\n',
+      `{"event":"hello","retry":5,"data":{"n":1},"id":"${listener}:1"}\n` +
+        `{"event":"news","retry":5,"data":"plain words","id":"${listener}:2"}\n`,
     );
   });
 
@@ -67,7 +69,31 @@ describe('eric-bus serve / send / listen', () => {
     expect(watching).toBeDefined();
     expect((await runCli(['send', '--socket', path, 'remove-channel', channel])).stdout).toBe('ack\n');
     expect(await watching!.exited).toBe(0);
-    expect(watching!.stdout().trim().split('\n').at(-1)).toBe('{"event":"_eric_channel_closed","retry":5,"data":null}');
+    expect(JSON.parse(watching!.stdout().trim().split('\n').at(-1)!)).toEqual({
+      event: '_eric_channel_closed',
+      retry: 5,
+      data: null,
+      id: expect.any(String),
+    });
+  });
+
+  it('serve --history N keeps the last N events of each listener for resuming', async () => {
+    const t = tempDir();
+    const small = join(t.dir, 'small.sock');
+    const server = await startCli(['serve', '--socket', small, '--history', '2', '--watch-grace', '0'], 'serving on');
+    try {
+      const client = new SocketClient(small);
+      const c = await client.createChannel();
+      const l = await client.register(c);
+      for (let n = 1; n <= 4; n++) await client.dispatch(c, l, 'n', n);
+      const seen = (await take(client.stream(c, l), 4)).map((line) => JSON.parse(line) as { id: string });
+      const resumed = await take(client.stream(c, l, { lastEventId: seen[0]!.id }), 3);
+      expect(resumed.map((line) => JSON.parse(line).data)).toEqual([{ after: `${l}:1` }, 3, 4]);
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
+      t.cleanup();
+    }
   });
 
   it('an error reply goes to stderr in its wire form, exit 1', async () => {
@@ -89,6 +115,8 @@ describe('eric-bus serve / send / listen', () => {
       ['send', '--socket', path, 'raw', '{"v": "c"'],
       ['listen', '--socket', path],
       ['serve', '--bogus'],
+      ['serve', '--socket', path, '--history=-1'],
+      ['serve', '--socket', path, '--watch-grace', 'soon'],
     ]) {
       const { code, stderr } = await runCli(args);
       expect(code).toBe(2);
@@ -111,7 +139,7 @@ describe('eric-bus serve / send / listen', () => {
     const sent = await runCli(['send', '--socket', path, 'dispatch', c, l, 'note', '--', '-h']);
     expect(sent).toMatchObject({ code: 0, stdout: 'ack\n' });
     const heard = await runCli(['listen', '--socket', path, c, l, '--count', '1']);
-    expect(JSON.parse(heard.stdout)).toEqual({ event: 'note', retry: 5, data: '-h' });
+    expect(JSON.parse(heard.stdout)).toEqual({ event: 'note', retry: 5, data: '-h', id: `${l}:1` });
   });
 
   it('the server is quiet: client mistakes print nothing, and never a stack trace', async () => {

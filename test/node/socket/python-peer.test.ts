@@ -22,11 +22,13 @@ describe('the Python eric-sse client against our SocketServer', () => {
       expect(report.dispatch).toBe('ack');
       expect(report.dispatch_none).toBe('ack');
       expect(report.broadcast).toBe('ack');
-      // Python's readline keeps the newline; each line is one event.
+      // Python's readline keeps the newline; each line is one event. The event ids (SPEC §7) are
+      // one more key, which eric-sse's client passes on with the rest of the line.
+      const l = report.register as string;
       expect((report.stream as string[]).map((line) => [line.endsWith('\n'), JSON.parse(line)])).toEqual([
-        [true, { event: 'hello', retry: 5, data: { n: 1, text: 'h\u00e9llo' } }],
-        [true, { event: 'bare', retry: 5, data: null }],
-        [true, { event: 'news', retry: 5, data: 'to all' }],
+        [true, { event: 'hello', retry: 5, data: { n: 1, text: 'h\u00e9llo' }, id: `${l}:1` }],
+        [true, { event: 'bare', retry: 5, data: null, id: `${l}:2` }],
+        [true, { event: 'news', retry: 5, data: 'to all', id: `${l}:3` }],
       ]);
       expect(report.register_unknown_channel).toBe("InvalidChannelException('No channel with id 999')");
       expect(report.dispatch_unknown_listener).toBe("InvalidListenerException('Invalid listener 999')");

@@ -21,10 +21,11 @@ describe('SocketServer and SocketClient: the verbs', () => {
     expect(await client.dispatch(c, l, 'bare')).toBe('ack');
     expect(await client.broadcastMessage(c, 'news', 'all')).toBe('ack');
     const lines = await take(client.stream(c, l), 3);
+    // Each line carries its id (SPEC §7): the listener and its delivery count.
     expect(lines.map((line) => JSON.parse(line))).toEqual([
-      { event: 'hello', retry: 5, data: { n: 1 } },
-      { event: 'bare', retry: 5, data: null },
-      { event: 'news', retry: 5, data: 'all' },
+      { event: 'hello', retry: 5, data: { n: 1 }, id: `${l}:1` },
+      { event: 'bare', retry: 5, data: null, id: `${l}:2` },
+      { event: 'news', retry: 5, data: 'all', id: `${l}:3` },
     ]);
   });
 
@@ -42,7 +43,7 @@ describe('SocketServer and SocketClient: the verbs', () => {
     expect(seen.length).toBeGreaterThan(0);
     expect(await client.removeChannel(c)).toBe('ack');
     await watching;
-    expect(seen.at(-1)).toEqual({ event: '_eric_channel_closed', retry: 5, data: null });
+    expect(seen.at(-1)).toEqual({ event: '_eric_channel_closed', retry: 5, data: null, id: expect.any(String) });
     expect(ctx.server.channels.size).toBe(0);
   });
 

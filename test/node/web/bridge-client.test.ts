@@ -42,8 +42,8 @@ describe('BridgeClient (Node, ws injected) against a real bridge and SocketServe
     expect(await client.dispatch(c, l, 'hello', { to: 'you' })).toBe('ack');
     expect(await client.broadcastMessage(c, 'news')).toBe('ack');
     expect(await take(client.stream(c, l), 2)).toEqual([
-      { event: 'hello', retry: 5, data: { to: 'you' } },
-      { event: 'news', retry: 5, data: null },
+      { event: 'hello', retry: 5, data: { to: 'you' }, id: `${l}:1` },
+      { event: 'news', retry: 5, data: null, id: `${l}:2` },
     ]);
     expect(await client.removeListener(c, l)).toBe('ack');
     expect(await client.removeChannel(c)).toBe('ack');
@@ -85,7 +85,9 @@ describe('BridgeClient (Node, ws injected) against a real bridge and SocketServe
     await Promise.all(ids.flatMap((l, i) => Array.from({ length: 50 }, (_, n) => client!.dispatch(c, l, `l${i}`, n))));
     const results = await Promise.all(reading);
     results.forEach((events, i) => {
-      expect(events).toEqual(Array.from({ length: 50 }, (_, n) => ({ event: `l${i}`, retry: 5, data: n })));
+      expect(events).toEqual(
+        Array.from({ length: 50 }, (_, n) => ({ event: `l${i}`, retry: 5, data: n, id: `${ids[i]}:${n + 1}` })),
+      );
     });
   });
 
@@ -102,9 +104,9 @@ describe('BridgeClient (Node, ws injected) against a real bridge and SocketServe
       if (event.event === 'news') await channel.removeListener(listener);
     }
     expect(events).toEqual([
-      { event: 'hello', retry: 5, data: { n: 1 } },
-      { event: 'news', retry: 5, data: 'to everyone' },
-      { event: MESSAGE_TYPE_CLOSED, retry: 5, data: null },
+      { event: 'hello', retry: 5, data: { n: 1 }, id: `${listener.id}:1` },
+      { event: 'news', retry: 5, data: 'to everyone', id: `${listener.id}:2` },
+      { event: MESSAGE_TYPE_CLOSED, retry: 5, data: null, id: `${listener.id}:3` },
     ]);
     const watched = (async () => {
       const seen: unknown[] = [];

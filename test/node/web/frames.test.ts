@@ -29,13 +29,13 @@ describe('bridge: every verb through the frame envelope', () => {
     expect(await ws.call(4, { v: 'b', c, t: 'news', p: ['all'] })).toEqual({ id: 4, ok: 'ack' });
     ws.send({ id: 5, v: 'l', c, r });
     expect(await ws.until(5, 2)).toEqual([
-      { id: 5, data: { event: 'hello', retry: 5, data: { n: 1 } } },
-      { id: 5, data: { event: 'news', retry: 5, data: ['all'] } },
+      { id: 5, data: { event: 'hello', retry: 5, data: { n: 1 }, id: `${r}:1` } },
+      { id: 5, data: { event: 'news', retry: 5, data: ['all'], id: `${r}:2` } },
     ]);
     // Removing the listener ends its stream: a closed event, then the end frame.
     expect(await ws.call(6, { v: 'rl', c, r })).toEqual({ id: 6, ok: 'ack' });
     expect(await ws.until(5)).toEqual([
-      { id: 5, data: { event: '_eric_channel_closed', retry: 5, data: null } },
+      { id: 5, data: { event: '_eric_channel_closed', retry: 5, data: null, id: `${r}:3` } },
       { id: 5, end: true },
     ]);
     expect(await ws.call(7, { v: 'rc', c })).toEqual({ id: 7, ok: 'ack' });
@@ -88,10 +88,10 @@ describe('bridge: every verb through the frame envelope', () => {
     for (let n = 0; n < 20; n++)
       for (const [i, r] of listeners.entries()) acks.push(ws.call(`d${i}-${n}`, { v: 'd', c, r, t: `to-${i}`, p: n }));
     expect((await Promise.all(acks)).every((frame) => 'ok' in frame && frame.ok === 'ack')).toBe(true);
-    for (const [i] of listeners.entries()) {
+    for (const [i, r] of listeners.entries()) {
       const frames = await ws.until(`s${i}`, 20);
       expect(frames.map((f) => (f as { data: { event: string; data: number } }).data)).toEqual(
-        Array.from({ length: 20 }, (_, n) => ({ event: `to-${i}`, retry: 5, data: n })),
+        Array.from({ length: 20 }, (_, n) => ({ event: `to-${i}`, retry: 5, data: n, id: `${r}:${n + 1}` })),
       );
     }
   });
@@ -113,6 +113,18 @@ describe('bridge: every verb through the frame envelope', () => {
     // The id is free again, and a new stream on the listener gets exactly the queued messages.
     ws.send({ id: 4, v: 'l', c, r });
     expect((await ws.until(4, 3)).map((f) => (f as { data: { data: number } }).data.data)).toEqual([0, 1, 2]);
+  });
+
+  it("relays 'i' like the other keys: a stream resumed through the bridge replays after that id", async () => {
+    const c = ((await ws.call(1, { v: 'c' })) as { ok: string }).ok;
+    const r = ((await ws.call(2, { v: 'r', c })) as { ok: string }).ok;
+    for (let n = 1; n <= 4; n++) await ws.call(10 + n, { v: 'd', c, r, t: 'n', p: n });
+    ws.send({ id: 3, v: 'l', c, r });
+    const first = (await ws.until(3, 4)).map((f) => (f as { data: { id: string } }).data.id);
+    expect(first).toEqual([1, 2, 3, 4].map((n) => `${r}:${n}`));
+    ws.send({ id: 3, v: 'cancel' });
+    ws.send({ id: 4, v: 'l', c, r, i: first[1] });
+    expect((await ws.until(4, 2)).map((f) => (f as { data: { data: number } }).data.data)).toEqual([3, 4]);
   });
 
   it('a frame that is not a JSON object with an id gets an id-null error; the connection stays usable', async () => {

@@ -14,7 +14,8 @@ describe('bridge under load', () => {
   });
 
   it('serves 500 concurrent WebSocket clients each streaming, then leaves no file descriptor behind', async () => {
-    stack = await startStack();
+    // No grace period: a watch's listener goes with its stream.
+    stack = await startStack({}, { watchGraceMs: 0 });
     const direct = new SocketClient(stack.backend.path);
     const c = await direct.createChannel();
     const baseline = openFds();

@@ -1,0 +1,68 @@
+/** The socket server's command-line flags, shared by `eric-bus serve` and `eric-bus up`. */
+import { UsageError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { DEFAULT_HISTORY, DEFAULT_WATCH_GRACE_MS, type SocketServerOptions } from '../socket/server.js';
+import type { ChannelStore } from '../store/store.js';
+import { nonNegativeInt } from './args.js';
+
+/** The flags' `--help` lines, descriptions starting at `column` (to line up with the command's other options). */
+export function serverFlagsUsage(column: number): string {
+  const rows = [
+    [
+      '--history N',
+      'delivered events each listener keeps, so a dropped stream',
+      `resumes exactly (default ${DEFAULT_HISTORY}; 0 keeps none)`,
+    ],
+    [
+      '--watch-grace MS',
+      "how long a watch's listener outlives its stream, waiting",
+      `for its client to resume it (default ${DEFAULT_WATCH_GRACE_MS})`,
+    ],
+    [
+      '--redis URL',
+      'keep channels in Redis (redis://HOST:PORT[/DB]), shared by',
+      'every server on it and kept across restarts (default: memory)',
+    ],
+  ];
+  return rows
+    .map(([flag, ...text]) => text.map((line, i) => (i === 0 ? `  ${flag}` : '').padEnd(column) + line).join('\n'))
+    .join('\n');
+}
+
+/** parseCommandArgs options for the server flags. */
+export const serverFlagOptions = {
+  history: { type: 'string' },
+  'watch-grace': { type: 'string' },
+  redis: { type: 'string' },
+} as const;
+
+/** Turns the parsed flags into server options; a bad value throws a UsageError. */
+export function serverOptionsFromFlags(values: {
+  history?: string;
+  'watch-grace'?: string;
+}): Pick<SocketServerOptions, 'history' | 'watchGraceMs'> {
+  const options: Pick<SocketServerOptions, 'history' | 'watchGraceMs'> = {};
+  const history = nonNegativeInt(values.history, '--history');
+  if (history !== undefined) options.history = history;
+  const grace = nonNegativeInt(values['watch-grace'], '--watch-grace');
+  if (grace !== undefined) options.watchGraceMs = grace;
+  return options;
+}
+
+/**
+ * The store `--redis` names, connected (with the history and grace of the other flags), or
+ * undefined for the in-memory default. A Redis that cannot be reached rejects with
+ * `StoreUnavailable` saying so (the command exits 1).
+ */
+export async function storeFromFlags(
+  values: { redis?: string },
+  options: { logger: Logger } & Pick<SocketServerOptions, 'history' | 'watchGraceMs'>,
+): Promise<ChannelStore | undefined> {
+  const url = values.redis;
+  if (url === undefined) return undefined;
+  if (!/^rediss?:\/\/./.test(url) && !url.startsWith('/'))
+    throw new UsageError(`--redis takes redis://HOST:PORT[/DB] (rediss:// for TLS) or a socket path, not '${url}'`);
+  // Loaded only when asked for: the in-memory default does not load the Redis client.
+  const { RedisStore } = await import('../store/redis.js');
+  return RedisStore.connect(url, options);
+}

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { EventHistory, listenerOfId } from '../../../bridge/socket/history.js';
+import { Message } from '../../../src/index.js';
+
+const messages = (from: number, to: number) =>
+  Array.from({ length: to - from + 1 }, (_, k) => new Message('n', from + k));
+const retained = (history: EventHistory) =>
+  Array.from({ length: history.last }, (_, k) => history.at(k + 1)?.payload).filter((n) => n !== undefined);
+
+describe('EventHistory', () => {
+  it('numbers deliveries from 1 and names the listener in each id', () => {
+    const history = new EventHistory('7', 10);
+    expect(history.last).toBe(0);
+    history.record(messages(1, 3));
+    expect(history.last).toBe(3);
+    expect(history.idOf(3)).toBe('7:3');
+    expect(listenerOfId('7:3')).toBe('7');
+    // A listener id may hold the separator itself: the number is what follows the last one.
+    expect(listenerOfId('a:b:12')).toBe('a:b');
+    for (const bad of ['12', ':3', '7:', '7:x', '7:03', '7:-1', '']) expect(listenerOfId(bad), bad).toBeUndefined();
+  });
+
+  it('keeps the last N on a ring that grows up to N, then overwrites the oldest', () => {
+    const history = new EventHistory('1', 40);
+    history.record(messages(1, 25));
+    expect(retained(history)).toEqual(Array.from({ length: 25 }, (_, k) => k + 1));
+    history.record(messages(26, 100));
+    expect(history.size).toBe(40);
+    expect(retained(history)).toEqual(Array.from({ length: 40 }, (_, k) => 61 + k));
+    expect(history.at(60)).toBeUndefined();
+    expect(history.at(101)).toBeUndefined();
+  });
+
+  it('resumes after an id it retains, or at the id of the newest event (nothing to replay)', () => {
+    const history = new EventHistory('1', 10);
+    history.record(messages(1, 30));
+    expect(history.resumeAfter('1:25')).toEqual({ from: 26, gap: false });
+    expect(history.resumeAfter('1:30')).toEqual({ from: 31, gap: false });
+    // The event just before the oldest retained: everything after it is still there.
+    expect(history.resumeAfter('1:20')).toEqual({ from: 21, gap: false });
+  });
+
+  it('reports a gap when events after the id are gone, or the id is not this listener’s', () => {
+    const history = new EventHistory('1', 10);
+    history.record(messages(1, 30));
+    expect(history.resumeAfter('1:19')).toEqual({ from: 21, gap: true });
+    for (const unknown of ['2:25', '1:31', '1:abc', 'nonsense', '', '1:025'])
+      expect(history.resumeAfter(unknown), unknown).toEqual({ from: 21, gap: true });
+  });
+
+  it('with a limit of 0 keeps nothing but the numbering: only a resume at the newest id has no gap', () => {
+    const history = new EventHistory('1', 0);
+    history.record(messages(1, 5));
+    expect(history.size).toBe(0);
+    expect(history.at(5)).toBeUndefined();
+    expect(history.resumeAfter('1:5')).toEqual({ from: 6, gap: false });
+    expect(history.resumeAfter('1:4')).toEqual({ from: 6, gap: true });
+  });
+
+  it('refuses a limit that is not a whole number of events', () => {
+    for (const limit of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY])
+      expect(() => new EventHistory('1', limit)).toThrow(RangeError);
+  });
+});
