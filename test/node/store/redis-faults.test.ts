@@ -52,7 +52,7 @@ describe.skipIf(!hasRedisServer)('Redis store: faults', () => {
     await redis?.close();
   });
 
-  it('a server SIGKILLed mid-stream loses nothing: resumed with `i` on another server, it goes on exactly', async () => {
+  it('a server SIGKILLed loses nothing: resumed with `i` on another server, it goes on exactly', async () => {
     const { dir, cleanup } = tempDir();
     const prefix = ['--redis', redis.url];
     const a = await startCli(['serve', '--socket', join(dir, 'a.sock'), ...prefix], 'serving on');
@@ -89,7 +89,7 @@ describe.skipIf(!hasRedisServer)('Redis store: faults', () => {
     }
   });
 
-  it('after a SIGKILL, a plain `l` on another server loses nothing (what the dead one wrote may come again)', async () => {
+  it('after a SIGKILL, a plain `l` on another server loses nothing (what the dead one wrote may repeat)', async () => {
     const { dir, cleanup } = tempDir();
     const a = await startCli(['serve', '--socket', join(dir, 'a.sock'), '--redis', redis.url], 'serving on');
     const b = await startCli(['serve', '--socket', join(dir, 'b.sock'), '--redis', redis.url], 'serving on');
