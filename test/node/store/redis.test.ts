@@ -1,11 +1,13 @@
 // The Redis store on a real redis-server: two servers sharing channels, streams on both, one
 // stream per listener across servers, Redis errors as typed replies.
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SocketClient } from '../../../bridge/index.js';
 import { RedisStore } from '../../../bridge/store/redis.js';
 import { InvalidChannelException, InvalidListenerException, StoreUnavailable } from '../../../src/index.js';
+import { runCli } from '../helpers/cli.js';
 import { hasRedisServer, type RedisServer, startRedis } from '../helpers/redis.js';
-import { startServer, take, until } from '../helpers/socket.js';
+import { startServer, take, tempDir, until } from '../helpers/socket.js';
 
 type Running = Awaited<ReturnType<typeof startServer>>;
 
@@ -151,6 +153,40 @@ describe.skipIf(!hasRedisServer)('Redis store: two servers on one Redis', () => 
   });
 });
 
+describe.skipIf(!hasRedisServer)('Redis store: histories', () => {
+  let redis: RedisServer;
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis?.close();
+  });
+
+  it('keeps the last N delivered events: a resume within them replays exactly, one beyond starts with a gap', async () => {
+    const running = await startServer({ store: await RedisStore.connect(redis.url, { history: 5 }) });
+    try {
+      const client = new SocketClient(running.path);
+      const c = await client.createChannel();
+      const l = await client.register(c);
+      for (let i = 1; i <= 12; i++) await client.dispatch(c, l, 'n', i);
+      const first = events(await take(client.stream(c, l), 10));
+      expect(first.map((e) => e.data)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      // All 12 went out in one write (the client read 10): the history keeps 8…12. Within it: exact.
+      const resumed = events(await take(client.streamPayload({ v: 'l', c, r: l, i: first[7]!.id }), 4));
+      expect(resumed.map((e) => [e.data, e.id])).toEqual([9, 10, 11, 12].map((n) => [n, `${l}:${n}`]));
+      // Beyond it (3 is gone): a gap first, then everything retained, nothing skipped silently.
+      const gapped = events(await take(client.streamPayload({ v: 'l', c, r: l, i: first[2]!.id }), 6));
+      expect(gapped[0]).toMatchObject({ event: '_eric_gap', data: { after: first[2]!.id } });
+      expect(gapped.slice(1).map((e) => e.data)).toEqual([8, 9, 10, 11, 12]);
+      // An id that is not this listener's is unknown: a gap too.
+      const unknown = events(await take(client.streamPayload({ v: 'l', c, r: l, i: 'nonsense' }), 1));
+      expect(unknown[0]!.event).toBe('_eric_gap');
+    } finally {
+      await running.close();
+    }
+  });
+});
+
 describe.skipIf(!hasRedisServer)('Redis store: Redis unreachable', () => {
   it('connecting to a Redis that is not there fails at once with StoreUnavailable', async () => {
     const redis = await startRedis();
@@ -158,5 +194,19 @@ describe.skipIf(!hasRedisServer)('Redis store: Redis unreachable', () => {
     await redis.close();
     await expect(RedisStore.connect(url)).rejects.toThrow(StoreUnavailable);
     await expect(RedisStore.connect(url)).rejects.toThrow(/Cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+/);
+    // The commands say so and exit non-zero.
+    const { dir, cleanup } = tempDir();
+    try {
+      for (const command of ['serve', 'up']) {
+        const run = await runCli([command, '--socket', join(dir, 'bus.sock'), '--redis', url]);
+        expect(run.code).toBe(1);
+        expect(run.stderr).toMatch(/Cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+: connect ECONNREFUSED/);
+      }
+      const bad = await runCli(['serve', '--socket', join(dir, 'bus.sock'), '--redis', 'localhost:6379']);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/--redis takes redis:\/\/HOST:PORT/);
+    } finally {
+      cleanup();
+    }
   });
 });
