@@ -162,7 +162,7 @@ describe.skipIf(!hasRedisServer)('Redis store: histories', () => {
     await redis?.close();
   });
 
-  it('keeps the last N delivered events: a resume within them replays exactly, one beyond starts with a gap', async () => {
+  it('keeps the last N delivered events: a resume within them is exact, one beyond starts with a gap', async () => {
     const running = await startServer({ store: await RedisStore.connect(redis.url, { history: 5 }) });
     try {
       const client = new SocketClient(running.path);
