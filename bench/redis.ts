@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { SocketClient, SocketServer } from '../bridge/index.js';
-import { RedisStore } from '../bridge/store/redis.js';
+import { linePrefix, RedisStore } from '../bridge/store/redis.js';
 import { Message } from '../src/index.js';
 import { printTable, rate } from './table.js';
 
@@ -102,7 +102,7 @@ if (!hasRedisServer()) {
   // into its line (the least a server must do per message).
   const raw = new Redis(url);
   const rawReader = new Redis(url);
-  const line = store.linePrefix({ event: 'tick', retry: 5, data: { i: 0 } });
+  const line = linePrefix({ event: 'tick', retry: 5, data: { i: 0 } });
   let rawRound = 0;
   const rawDispatchAndRead = async () => {
     const key = `raw:${rawRound++}`;

@@ -45,6 +45,8 @@ export interface RedisStoreOptions {
 const MAX_RECONNECT_DELAY_MS = 2000;
 /** Most events read from Redis at once for one stream. */
 const MAX_READ = 1000;
+/** How many socket buffers' worth a stream reads from Redis at once. */
+const READ_AHEAD = 4;
 /** Most expired watches removed by one sweep (a sweep goes on until none are left). */
 const SWEEP_BATCH = 100;
 
@@ -82,7 +84,7 @@ export class RedisStore implements ChannelStore {
     this.#graceMs = nonNegative(options.watchGraceMs ?? DEFAULT_WATCH_GRACE_MS, 'watchGraceMs');
     this.#retry = options.retryTimeoutMilliseconds ?? 5;
     this.#logger = options.logger ?? createLogger();
-    this.#closedPrefix = this.linePrefix({ event: MESSAGE_TYPE_CLOSED, retry: this.#retry, data: null });
+    this.#closedPrefix = linePrefix({ event: MESSAGE_TYPE_CLOSED, retry: this.#retry, data: null });
     for (const [name, lua] of Object.keys(SCRIPTS).map((n) => [n, scriptSource(n as ScriptName)] as const))
       commands.defineCommand(name, { numberOfKeys: 0, lua });
     subscriber.on('message', (_channel: string, text: string) => this.#onSuperseded(text));
@@ -137,11 +139,6 @@ export class RedisStore implements ChannelStore {
     await subscriber.subscribe(store.#key('superseded'));
     await store.#sweep();
     return store;
-  }
-
-  /** The text of an event's line without its id and closing brace; a line is this + `,"id":"…"}\n`. */
-  linePrefix(event: SSEEvent): string {
-    return formatEvent(event).slice(0, -2);
   }
 
   createChannel(): Promise<string> {
@@ -205,17 +202,15 @@ export class RedisStore implements ChannelStore {
   }
 
   #lineOf(msg: Message): string {
-    return this.linePrefix({ event: msg.type, retry: this.#retry, data: msg.payload });
+    return linePrefix({ event: msg.type, retry: this.#retry, data: msg.payload });
   }
 
   /** Runs a script; its errors come back as the library's typed errors. */
-  async #run(name: ScriptName, ...args: (string | number)[]): Promise<unknown> {
+  #run(name: ScriptName, ...args: (string | number)[]): Promise<unknown> {
     const script = (this.#commands as unknown as Record<ScriptName, Script>)[name];
-    try {
-      return await script.call(this.#commands, this.#prefix, ...args);
-    } catch (error) {
+    return script.call(this.#commands, this.#prefix, ...args).catch((error: unknown) => {
       throw this.#typed(error, args);
-    }
+    });
   }
 
   #typed(error: unknown, args: readonly (string | number)[]): Error {
@@ -249,7 +244,7 @@ export class RedisStore implements ChannelStore {
       enableAutoPipelining: false,
     });
     connection.on('error', () => {});
-    const feed = new RedisFeed(this, {
+    const feed = new RedisFeed(this.#host, {
       channelId,
       listenerId,
       own: own!,
@@ -281,21 +276,18 @@ export class RedisStore implements ChannelStore {
     }
   }
 
-  // The feeds' side of the store.
-
-  /** Records that a stream delivered up to event `to`; 1, 0 when superseded, -1 when the listener is gone. */
-  advanceOf(listenerId: string, own: number, to: number): Promise<number> {
-    return this.#run('ericAdvance', listenerId, own, to, this.#history) as Promise<number>;
-  }
-
-  /** After losing Redis: 1 while the stream still owns the listener, 0 when superseded, -1 when it is gone. */
-  statusOf(connection: Redis, channelId: string, listenerId: string, own: number): Promise<number> {
+  /** What the feeds of this store ask of it. */
+  readonly #host: FeedHost = {
+    closedPrefix: () => this.#closedPrefix,
+    advance: (listenerId, own, to) => this.#run('ericAdvance', listenerId, own, to, this.#history) as Promise<number>,
     // On the stream's own connection, which waits for Redis to come back.
-    return connection.eval(scriptSource('ericStatus'), 0, this.#prefix, channelId, listenerId, own) as Promise<number>;
-  }
+    status: (connection, channelId, listenerId, own) =>
+      connection.eval(scriptSource('ericStatus'), 0, this.#prefix, channelId, listenerId, own) as Promise<number>,
+    released: (feed, superseded) => this.#released(feed, superseded),
+  };
 
   /** A feed ended: forget it; a watch's listener waits its grace period for a resume, then goes. */
-  async released(feed: RedisFeed, superseded: boolean): Promise<void> {
+  async #released(feed: RedisFeed, superseded: boolean): Promise<void> {
     if (this.#feeds.get(feed.listenerId) === feed) this.#feeds.delete(feed.listenerId);
     if (!feed.watch || superseded) return;
     try {
@@ -313,10 +305,18 @@ export class RedisStore implements ChannelStore {
     timer.unref();
     this.#graceTimers.add(timer);
   }
+}
 
-  get closedPrefix(): string {
-    return this.#closedPrefix;
-  }
+/** What a feed needs from its store. */
+interface FeedHost {
+  /** The closed event's line prefix. */
+  closedPrefix(): string;
+  /** Records that a stream delivered up to event `to`; 1, 0 when superseded, -1 when the listener is gone. */
+  advance(listenerId: string, own: number, to: number): Promise<number>;
+  /** After losing Redis: 1 while the stream still owns the listener, 0 when superseded, -1 when it is gone. */
+  status(connection: Redis, channelId: string, listenerId: string, own: number): Promise<number>;
+  /** The feed closed (`superseded`: by a newer stream of its listener). */
+  released(feed: RedisFeed, superseded: boolean): Promise<void>;
 }
 
 interface RedisFeedInit {
@@ -340,7 +340,7 @@ class RedisFeed implements EventFeed {
   readonly listenerId: string;
   readonly own: number;
   readonly watch: boolean;
-  readonly #store: RedisStore;
+  readonly #store: FeedHost;
   readonly #channelId: string;
   readonly #connection: Redis;
   readonly #key: string;
@@ -353,6 +353,8 @@ class RedisFeed implements EventFeed {
   #delivered: number;
   /** Whether Redis may not know the newest delivery yet (an update failed). */
   #unsaved = false;
+  /** Whether an update of the delivery mark is on its way. */
+  #advancing = false;
   /** The newest event of the last step, not yet written. */
   #pending = 0;
   /** Average line length so far, to read about as many events as the socket has room for. */
@@ -360,7 +362,7 @@ class RedisFeed implements EventFeed {
   #closed = false;
   #closing: Promise<void> | undefined;
 
-  constructor(store: RedisStore, init: RedisFeedInit) {
+  constructor(store: FeedHost, init: RedisFeedInit) {
     this.#store = store;
     this.listenerId = init.listenerId;
     this.own = init.own;
@@ -396,7 +398,9 @@ class RedisFeed implements EventFeed {
       this.#pending = this.#position;
       return { lines };
     }
-    return this.#read(Math.max(1, Math.min(MAX_READ, Math.floor(room / this.#lineLength))));
+    // About what the socket has room for, a few times over: a round trip to Redis costs more than
+    // a socket's buffer, and the pump still writes only while the socket takes it.
+    return this.#read(Math.max(1, Math.min(MAX_READ, Math.floor((READ_AHEAD * room) / this.#lineLength))));
   }
 
   async #read(count: number): Promise<FeedStep> {
@@ -412,7 +416,7 @@ class RedisFeed implements EventFeed {
         if (this.#closed) return new Promise(() => {});
         // Redis went away: wait for it (the connection reconnects by itself), then see whether
         // this stream may go on where it was.
-        const status = await this.#store.statusOf(this.#connection, this.#channelId, this.listenerId, this.own);
+        const status = await this.#store.status(this.#connection, this.#channelId, this.listenerId, this.own);
         if (status === 0) return { end: 'superseded' };
         if (status < 0) return this.#closedStep();
         if (attempt > 1000) throw error;
@@ -451,7 +455,7 @@ class RedisFeed implements EventFeed {
   }
 
   #closedStep(): FeedStep {
-    return { lines: this.#store.closedPrefix + this.#idPrefix + (this.#position + 1) + '"}\n', end: 'closed' };
+    return { lines: this.#store.closedPrefix() + this.#idPrefix + (this.#position + 1) + '"}\n', end: 'closed' };
   }
 
   written(): void {
@@ -463,22 +467,30 @@ class RedisFeed implements EventFeed {
     this.#pending = this.#position;
   }
 
-  /** Tells Redis that events up to `to` were delivered (not awaited: the next read does not depend on it). */
+  /**
+   * Tells Redis that events up to `to` were delivered. Not awaited (the next read does not depend
+   * on it), and at most one at a time: while one is on its way, later ones merge into the next.
+   */
   advance(to: number): void {
     this.#delivered = to;
-    this.#store.advanceOf(this.listenerId, this.own, to).then(
+    if (this.#advancing) return;
+    this.#advancing = true;
+    this.#store.advance(this.listenerId, this.own, to).then(
       (result) => {
+        this.#advancing = false;
         // A newer stream owns the listener (its notice may have been missed): this one ends.
         if (result === 0) this.interrupt('superseded');
+        else if (this.#delivered > to) this.advance(this.#delivered);
       },
       () => {
+        this.#advancing = false;
         this.#unsaved = true;
       },
     );
   }
 
   async #save(): Promise<void> {
-    const result = await this.#store.advanceOf(this.listenerId, this.own, this.#delivered);
+    const result = await this.#store.advance(this.listenerId, this.own, this.#delivered);
     this.#unsaved = false;
     if (result === 0) this.interrupt('superseded');
   }
@@ -496,6 +508,11 @@ class RedisFeed implements EventFeed {
 /** The event number of a stream entry id `n-0`. */
 function numberOfEntry(id: string): number {
   return Number(id.slice(0, id.indexOf('-')));
+}
+
+/** The text of an event's line without its id and closing brace: a line is this + `,"id":"…"}\n`. */
+export function linePrefix(event: SSEEvent): string {
+  return formatEvent(event).slice(0, -2);
 }
 
 function nonNegative(value: number, what: string): number {

@@ -7,7 +7,7 @@ import { RedisStore } from '../../../bridge/store/redis.js';
 import { InvalidChannelException, InvalidListenerException, StoreUnavailable } from '../../../src/index.js';
 import { runCli } from '../helpers/cli.js';
 import { hasRedisServer, type RedisServer, startRedis } from '../helpers/redis.js';
-import { startServer, take, tempDir, until } from '../helpers/socket.js';
+import { sleep, startServer, take, tempDir, until } from '../helpers/socket.js';
 
 type Running = Awaited<ReturnType<typeof startServer>>;
 
@@ -139,16 +139,33 @@ describe.skipIf(!hasRedisServer)('Redis store: two servers on one Redis', () => 
   });
 
   it('a watch streams a new listener, which goes once its stream ends and the grace period is over', async () => {
-    const close = await pair();
+    const prefix = `t${++n}:`;
+    const running = await startServer({ store: await RedisStore.connect(redis.url, { prefix, watchGraceMs: 200 }) });
     try {
-      const c = await ca.createChannel();
-      const watching = take(cb.watch(c), 2);
-      await until(() => b.server.streams === 1, 'the watch to open');
-      await ca.broadcastMessage(c, 'one');
-      await ca.broadcastMessage(c, 'two');
-      expect(events(await watching).map((e) => e.event)).toEqual(['one', 'two']);
+      const client = new SocketClient(running.path);
+      const c = await client.createChannel();
+      const watching = take(client.watch(c), 2);
+      await until(() => running.server.streams === 1, 'the watch to open');
+      await client.broadcastMessage(c, 'one');
+      await client.broadcastMessage(c, 'two');
+      const got = events(await watching);
+      expect(got.map((e) => e.event)).toEqual(['one', 'two']);
+      const l = got[0]!.id.split(':')[0]!;
+      // In its grace period the listener is still there…
+      await client.dispatch(c, l, 'kept');
+      // …and once it is over, gone (removed by a timer, without polling Redis).
+      let gone = false;
+      for (let i = 0; i < 200 && !gone; i++) {
+        await sleep(20);
+        gone = (await client.sendRaw({ v: 'd', c, r: l, t: 'x' })).startsWith('InvalidListenerException');
+      }
+      expect(gone).toBe(true);
+      // Resuming it now starts a new watch, with a gap.
+      const resumed = events(await take(client.streamPayload({ v: 'w', c, i: got[1]!.id }), 1));
+      expect(resumed[0]).toMatchObject({ event: '_eric_gap', data: { after: got[1]!.id } });
+      expect(resumed[0]!.id.split(':')[0]).not.toBe(l);
     } finally {
-      await close();
+      await running.close();
     }
   });
 });
