@@ -131,10 +131,21 @@ export class RedisStore implements ChannelStore {
     } catch (error) {
       commands.disconnect();
       subscriber.disconnect();
-      throw new StoreUnavailable(`Cannot reach Redis at ${url}: ${describe(cause ?? error)}`);
+      throw new StoreUnavailable(`Cannot reach Redis at ${redact(url)}: ${describe(cause ?? error)}`);
     }
     ready = true;
-    commands.on('ready', () => logger.info('redis: connected again'));
+    // Losing Redis and getting it back are said once each, verbose or not.
+    let lost = false;
+    commands.on('close', () => {
+      if (lost) return;
+      lost = true;
+      logger.error(`redis at ${redact(url)} lost; commands are refused until it is back, reconnecting`);
+    });
+    commands.on('ready', () => {
+      if (!lost) return;
+      lost = false;
+      logger.error(`redis at ${redact(url)} is back`);
+    });
     const store = new RedisStore(commands, subscriber, { ...options, logger });
     await subscriber.subscribe(store.#key('superseded'));
     await store.#sweep();
@@ -193,6 +204,8 @@ export class RedisStore implements ChannelStore {
     // The feeds' last words (a watch's grace period) go out before the connection closes.
     await Promise.allSettled([...this.#feeds.values()].map((feed) => feed.closing));
     this.#subscriber.disconnect();
+    // Closing is not losing Redis: nothing to say about it.
+    this.#commands.removeAllListeners('close');
     await this.#commands.quit().catch(() => this.#commands.disconnect());
   }
 
@@ -513,6 +526,11 @@ function numberOfEntry(id: string): number {
 /** The text of an event's line without its id and closing brace: a line is this + `,"id":"…"}\n`. */
 export function linePrefix(event: SSEEvent): string {
   return formatEvent(event).slice(0, -2);
+}
+
+/** The URL without its password, for messages. */
+function redact(url: string): string {
+  return url.replace(/^(rediss?:\/\/)[^@/]*@/, '$1');
 }
 
 function nonNegative(value: number, what: string): number {

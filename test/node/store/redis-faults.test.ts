@@ -119,7 +119,9 @@ describe.skipIf(!hasRedisServer)('Redis store: faults', () => {
   }, 20_000);
 
   it('Redis restarting underneath: commands get StoreUnavailable, the server reconnects, streams go on', async () => {
-    const running = await startServer({ store: await RedisStore.connect(redis.url, { prefix: 'restart:' }) });
+    const said: string[] = [];
+    const logger = { info() {}, error: (line: string) => void said.push(line) };
+    const running = await startServer({ store: await RedisStore.connect(redis.url, { prefix: 'restart:', logger }) });
     try {
       const client = new SocketClient(running.path);
       const c = await client.createChannel();
@@ -144,13 +146,16 @@ describe.skipIf(!hasRedisServer)('Redis store: faults', () => {
       await streaming;
       expect(got.map((line) => line.data!.k)).toEqual(Array.from({ length: 20 }, (_, k) => k));
       expect(got.map((line) => line.id)).toEqual(Array.from({ length: 20 }, (_, k) => `${l}:${k + 1}`));
+      // The operator is told, once each, that Redis went and came back.
+      expect(said).toEqual([expect.stringMatching(/ lost; /), expect.stringMatching(/ is back$/)]);
     } finally {
       await running.close();
     }
   });
 
   it('Redis stopping with dispatches in flight: each is acked or refused, every acked one streams', async () => {
-    const running = await startServer({ store: await RedisStore.connect(redis.url, { prefix: 'inflight:' }) });
+    const logger = { info() {}, error() {} };
+    const running = await startServer({ store: await RedisStore.connect(redis.url, { prefix: 'inflight:', logger }) });
     try {
       const client = new SocketClient(running.path);
       const c = await client.createChannel();
