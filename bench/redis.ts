@@ -3,13 +3,14 @@
 // Starts its own redis-server (Debian's package) in a temp dir; skipped when there is none.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { SocketClient, SocketServer } from '../bridge/index.js';
 import { linePrefix, RedisStore } from '../bridge/store/redis.js';
 import { Message } from '../src/index.js';
+import { countLines } from './count-lines.js';
 import { printTable, rate } from './table.js';
 
 const N = 20_000;
@@ -52,23 +53,6 @@ async function windowed(count: number, window: number, fn: (i: number) => Promis
     while (next < count) await fn(next++);
   };
   await Promise.all(Array.from({ length: Math.min(window, count) }, worker));
-}
-
-/** Reads a stream's lines by counting newlines, resolving once `count` have arrived. */
-function countLines(path: string, command: string, count: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(path);
-    let seen = 0;
-    socket.on('data', (chunk: Buffer) => {
-      for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) seen++;
-      if (seen >= count) {
-        socket.destroy();
-        resolve();
-      }
-    });
-    socket.once('error', reject);
-    socket.once('connect', () => socket.end(command));
-  });
 }
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {

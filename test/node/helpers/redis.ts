@@ -2,6 +2,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { tempDir } from './socket.js';
 
 /** Whether `redis-server` can be run here (CI installs it; a developer's machine may lack it). */
@@ -109,4 +110,19 @@ export async function startRedis(): Promise<RedisServer> {
     },
   };
   return server;
+}
+
+/** One redis-server for the calling `describe`'s tests, started before and stopped after them. */
+export function redisForTests(): () => RedisServer {
+  let redis: RedisServer | undefined;
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis?.close();
+  });
+  return () => {
+    if (!redis) throw new Error('redis-server is not running');
+    return redis;
+  };
 }

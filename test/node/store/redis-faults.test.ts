@@ -1,12 +1,12 @@
 // The Redis store when things break: a server SIGKILLed mid-stream, Redis restarting underneath.
 // Every message is counted: none lost, none twice, order kept.
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SocketClient } from '../../../bridge/index.js';
 import { RedisStore } from '../../../bridge/store/redis.js';
 import { type Command, StoreUnavailable } from '../../../src/index.js';
 import { startCli } from '../helpers/cli.js';
-import { hasRedisServer, type RedisServer, startRedis } from '../helpers/redis.js';
+import { hasRedisServer, redisForTests } from '../helpers/redis.js';
 import { sleep, startServer, take, tempDir, until } from '../helpers/socket.js';
 
 interface Line {
@@ -44,17 +44,11 @@ async function whenBack<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 describe.skipIf(!hasRedisServer)('Redis store: faults', () => {
-  let redis: RedisServer;
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis?.close();
-  });
+  const redis = redisForTests();
 
   it('a server SIGKILLed loses nothing: resumed with `i` on another server, it goes on exactly', async () => {
     const { dir, cleanup } = tempDir();
-    const prefix = ['--redis', redis.url];
+    const prefix = ['--redis', redis().url];
     const a = await startCli(['serve', '--socket', join(dir, 'a.sock'), ...prefix], 'serving on');
     const b = await startCli(['serve', '--socket', join(dir, 'b.sock'), ...prefix], 'serving on');
     try {
@@ -91,8 +85,8 @@ describe.skipIf(!hasRedisServer)('Redis store: faults', () => {
 
   it('after a SIGKILL, a plain `l` on another server loses nothing (what the dead one wrote may repeat)', async () => {
     const { dir, cleanup } = tempDir();
-    const a = await startCli(['serve', '--socket', join(dir, 'a.sock'), '--redis', redis.url], 'serving on');
-    const b = await startCli(['serve', '--socket', join(dir, 'b.sock'), '--redis', redis.url], 'serving on');
+    const a = await startCli(['serve', '--socket', join(dir, 'a.sock'), '--redis', redis().url], 'serving on');
+    const b = await startCli(['serve', '--socket', join(dir, 'b.sock'), '--redis', redis().url], 'serving on');
     try {
       const ca = new SocketClient(join(dir, 'a.sock'));
       const cb = new SocketClient(join(dir, 'b.sock'));
@@ -121,7 +115,7 @@ describe.skipIf(!hasRedisServer)('Redis store: faults', () => {
   it('Redis restarting underneath: commands get StoreUnavailable, the server reconnects, streams go on', async () => {
     const said: string[] = [];
     const logger = { info() {}, error: (line: string) => void said.push(line) };
-    const running = await startServer({ store: await RedisStore.connect(redis.url, { prefix: 'restart:', logger }) });
+    const running = await startServer({ store: await RedisStore.connect(redis().url, { prefix: 'restart:', logger }) });
     try {
       const client = new SocketClient(running.path);
       const c = await client.createChannel();
@@ -132,13 +126,13 @@ describe.skipIf(!hasRedisServer)('Redis store: faults', () => {
       for (; acked < 10; acked++) await client.dispatch(c, l, 'm', { k: acked });
       await until(() => got.length === 10, 'the first 10 to stream');
 
-      await redis.stop();
+      await redis().stop();
       // While Redis is away a command is answered with a typed error, at once.
       expect(await client.sendRaw({ v: 'd', c, r: l, t: 'm', p: { k: -1 } })).toMatch(
         /^StoreUnavailable\('Redis is unreachable/,
       );
       await expect(client.createChannel()).rejects.toThrow(StoreUnavailable);
-      await redis.start();
+      await redis().start();
 
       // The server reconnects by itself; every acknowledged message is still there.
       await whenBack(() => client.dispatch(c, l, 'm', { k: acked }));
@@ -155,7 +149,9 @@ describe.skipIf(!hasRedisServer)('Redis store: faults', () => {
 
   it('Redis stopping with dispatches in flight: each is acked or refused, every acked one streams', async () => {
     const logger = { info() {}, error() {} };
-    const running = await startServer({ store: await RedisStore.connect(redis.url, { prefix: 'inflight:', logger }) });
+    const running = await startServer({
+      store: await RedisStore.connect(redis().url, { prefix: 'inflight:', logger }),
+    });
     try {
       const client = new SocketClient(running.path);
       const c = await client.createChannel();
@@ -163,11 +159,11 @@ describe.skipIf(!hasRedisServer)('Redis store: faults', () => {
       const SENT = 300;
       const replies = Array.from({ length: SENT }, (_, k) => client.sendRaw({ v: 'd', c, r: l, t: 'm', p: { k } }));
       await sleep(5);
-      await redis.stop();
+      await redis().stop();
       const settled = await Promise.all(replies);
       for (const reply of settled) expect(reply).toMatch(/^(ack|StoreUnavailable\(.*\))$/);
       const acked = settled.flatMap((reply, k) => (reply === 'ack' ? [k] : []));
-      await redis.start();
+      await redis().start();
       await whenBack(() => client.broadcastMessage(c, 'end'));
       const got: Line[] = [];
       await collect(client, { v: 'l', c, r: l }, got, SENT + 1, 'end');
@@ -184,8 +180,8 @@ describe.skipIf(!hasRedisServer)('Redis store: faults', () => {
 
   it('a watch resumed with `i` on another server continues, with nothing lost', async () => {
     const prefix = 'watch:';
-    const a = await startServer({ store: await RedisStore.connect(redis.url, { prefix }) });
-    const b = await startServer({ store: await RedisStore.connect(redis.url, { prefix }) });
+    const a = await startServer({ store: await RedisStore.connect(redis().url, { prefix }) });
+    const b = await startServer({ store: await RedisStore.connect(redis().url, { prefix }) });
     try {
       const ca = new SocketClient(a.path);
       const cb = new SocketClient(b.path);

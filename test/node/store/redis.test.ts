@@ -1,12 +1,12 @@
 // The Redis store on a real redis-server: two servers sharing channels, streams on both, one
 // stream per listener across servers, Redis errors as typed replies.
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SocketClient } from '../../../bridge/index.js';
 import { RedisStore } from '../../../bridge/store/redis.js';
 import { InvalidChannelException, InvalidListenerException, StoreUnavailable } from '../../../src/index.js';
 import { runCli } from '../helpers/cli.js';
-import { hasRedisServer, type RedisServer, startRedis } from '../helpers/redis.js';
+import { hasRedisServer, redisForTests, startRedis } from '../helpers/redis.js';
 import { sleep, startServer, take, tempDir, until } from '../helpers/socket.js';
 
 type Running = Awaited<ReturnType<typeof startServer>>;
@@ -20,24 +20,18 @@ const events = (lines: string[]) =>
   lines.map((line) => JSON.parse(line) as { event: string; data: unknown; id: string });
 
 describe.skipIf(!hasRedisServer)('Redis store: two servers on one Redis', () => {
-  let redis: RedisServer;
+  const redis = redisForTests();
   let a: Running;
   let b: Running;
   let ca: SocketClient;
   let cb: SocketClient;
   let n = 0;
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis?.close();
-  });
 
   /** Two fresh servers under a fresh prefix, so each test starts from an empty bus. */
   async function pair(): Promise<() => Promise<void>> {
     const prefix = `t${++n}:`;
-    a = await redisServer(redis.url, prefix);
-    b = await redisServer(redis.url, prefix);
+    a = await redisServer(redis().url, prefix);
+    b = await redisServer(redis().url, prefix);
     ca = new SocketClient(a.path);
     cb = new SocketClient(b.path);
     return async () => {
@@ -140,7 +134,7 @@ describe.skipIf(!hasRedisServer)('Redis store: two servers on one Redis', () => 
 
   it('a watch streams a new listener, which goes once its stream ends and the grace period is over', async () => {
     const prefix = `t${++n}:`;
-    const running = await startServer({ store: await RedisStore.connect(redis.url, { prefix, watchGraceMs: 200 }) });
+    const running = await startServer({ store: await RedisStore.connect(redis().url, { prefix, watchGraceMs: 200 }) });
     try {
       const client = new SocketClient(running.path);
       const c = await client.createChannel();
@@ -171,16 +165,10 @@ describe.skipIf(!hasRedisServer)('Redis store: two servers on one Redis', () => 
 });
 
 describe.skipIf(!hasRedisServer)('Redis store: histories', () => {
-  let redis: RedisServer;
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis?.close();
-  });
+  const redis = redisForTests();
 
   it('keeps the last N delivered events: a resume within them is exact, one beyond starts with a gap', async () => {
-    const running = await startServer({ store: await RedisStore.connect(redis.url, { history: 5 }) });
+    const running = await startServer({ store: await RedisStore.connect(redis().url, { history: 5 }) });
     try {
       const client = new SocketClient(running.path);
       const c = await client.createChannel();
