@@ -81,12 +81,12 @@ if (!hasRedisServer()) {
   const client = new SocketClient(bus.path);
   const c = await store.createChannel();
 
-  // The bound: ioredis itself, pipelined: the same payloads XADDed to a stream (WINDOW per
-  // pipeline), and read back by a blocking XREAD loop on a second connection, each entry turned
-  // into its line (the least a server must do per message).
+  // The bound: ioredis itself, pipelined: each message serialized and XADDed to a stream (WINDOW
+  // per pipeline), and read back by a blocking XREAD loop on a second connection, each entry
+  // turned into its line (the least a server must do per message).
   const raw = new Redis(url);
   const rawReader = new Redis(url);
-  const line = linePrefix({ event: 'tick', retry: 5, data: { i: 0 } });
+  const lineOf = (i: number) => linePrefix({ event: 'tick', retry: 5, data: { i } });
   let rawRound = 0;
   const rawDispatchAndRead = async () => {
     const key = `raw:${rawRound++}`;
@@ -107,7 +107,7 @@ if (!hasRedisServer()) {
     })();
     for (let i = 0; i < N; i += WINDOW) {
       const pipeline = raw.pipeline();
-      for (let k = i; k < Math.min(N, i + WINDOW); k++) pipeline.xadd(key, '*', 'e', line);
+      for (let k = i; k < Math.min(N, i + WINDOW); k++) pipeline.xadd(key, '*', 'e', lineOf(k));
       await pipeline.exec();
     }
     await reading;
@@ -119,8 +119,7 @@ if (!hasRedisServer()) {
   const storeDispatchAndStream = async () => {
     const l = await store.addListener(c);
     const reading = countLines(bus.path, JSON.stringify({ v: 'l', c, r: l }), N);
-    const msg = new Message('tick', { i: 0 });
-    await windowed(N, WINDOW, () => store.dispatch(c, l, msg));
+    await windowed(N, WINDOW, (i) => store.dispatch(c, l, new Message('tick', { i })));
     await reading;
     await store.removeListener(c, l);
   };
@@ -129,13 +128,12 @@ if (!hasRedisServer()) {
   let queued = '';
   const fill = async () => {
     queued = await store.addListener(c);
-    const msg = new Message('tick', { i: 0 });
-    await windowed(N, WINDOW, () => store.dispatch(c, queued, msg));
+    await windowed(N, WINDOW, (i) => store.dispatch(c, queued, new Message('tick', { i })));
   };
   const storeStream = () => countLines(bus.path, JSON.stringify({ v: 'l', c, r: queued }), N);
   const rawFill = async () => {
     const pipeline = raw.pipeline();
-    for (let k = 0; k < N; k++) pipeline.xadd('raw:queued', '*', 'e', line);
+    for (let k = 0; k < N; k++) pipeline.xadd('raw:queued', '*', 'e', lineOf(k));
     await pipeline.exec();
   };
   const rawRead = async () => {

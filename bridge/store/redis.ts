@@ -160,20 +160,20 @@ export class RedisStore implements ChannelStore {
     return this.#run('ericRegister', channelId, 0) as Promise<string>;
   }
 
-  async dispatch(channelId: string, listenerId: string, msg: Message): Promise<void> {
-    await this.#run('ericDispatch', channelId, listenerId, this.#lineOf(msg));
+  dispatch(channelId: string, listenerId: string, msg: Message): Promise<void> {
+    return this.#run('ericDispatch', channelId, listenerId, this.#lineOf(msg)).then(noop);
   }
 
-  async broadcast(channelId: string, msg: Message): Promise<void> {
-    await this.#run('ericBroadcast', channelId, this.#lineOf(msg));
+  broadcast(channelId: string, msg: Message): Promise<void> {
+    return this.#run('ericBroadcast', channelId, this.#lineOf(msg)).then(noop);
   }
 
-  async removeListener(channelId: string, listenerId: string): Promise<void> {
-    await this.#run('ericRemoveListener', channelId, listenerId, this.#closedPrefix);
+  removeListener(channelId: string, listenerId: string): Promise<void> {
+    return this.#run('ericRemoveListener', channelId, listenerId, this.#closedPrefix).then(noop);
   }
 
-  async removeChannel(channelId: string): Promise<void> {
-    await this.#run('ericRemoveChannel', channelId, this.#closedPrefix);
+  removeChannel(channelId: string): Promise<void> {
+    return this.#run('ericRemoveChannel', channelId, this.#closedPrefix).then(noop);
   }
 
   listen(channelId: string, listenerId: string, options: FeedOptions = {}): Promise<EventFeed> {
@@ -527,6 +527,8 @@ function numberOfEntry(id: string): number {
 export function linePrefix(event: SSEEvent): string {
   return formatEvent(event).slice(0, -2);
 }
+
+function noop(): void {}
 
 /** The URL without its password, for messages. */
 function redact(url: string): string {
