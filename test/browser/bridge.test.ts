@@ -4,9 +4,9 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { basename, join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect } from 'vitest';
 import { SocketClient, WebSocketBridge } from '../../bridge/index.js';
-import { startStack } from '../node/helpers/bridge.js';
+import { it } from '../node/helpers/fixtures.js';
 import { launchChromium } from './chromium.js';
 
 const root = join(import.meta.dirname, '../..');
@@ -40,13 +40,10 @@ async function servePage(): Promise<{ server: Server; origin: string }> {
   return { server, origin: `http://127.0.0.1:${(server.address() as { port: number }).port}` };
 }
 
-type Stack = Awaited<ReturnType<typeof startStack>>;
-
 describe('BridgeClient in Chromium', () => {
   let browser: Browser;
   let site: Awaited<ReturnType<typeof servePage>>;
   let tab: Page;
-  let stack: Stack | undefined;
 
   beforeAll(async () => {
     site = await servePage();
@@ -58,8 +55,6 @@ describe('BridgeClient in Chromium', () => {
   });
   afterEach(async () => {
     await tab?.close();
-    await stack?.close();
-    stack = undefined;
   });
 
   async function openPage(): Promise<Page> {
@@ -74,8 +69,10 @@ describe('BridgeClient in Chromium', () => {
     return tab;
   }
 
-  it('drives a backend channel: every verb through RemoteChannel and the client, streams with break', async () => {
-    stack = await startStack();
+  it('drives a backend channel: every verb through RemoteChannel and the client, streams with break', async ({
+    startStack,
+  }) => {
+    const stack = await startStack();
     const page = await openPage();
     const result = await page.evaluate(async (url) => {
       const { BridgeClient, RemoteChannel, Message } = (window as any).bus;
@@ -110,8 +107,10 @@ describe('BridgeClient in Chromium', () => {
     });
   });
 
-  it('keeps streaming across a bridge restart: reconnects and loses nothing queued while it was down', async () => {
-    stack = await startStack({ token: 'browser' });
+  it('keeps streaming across a bridge restart: reconnects and loses nothing queued while it was down', async ({
+    startStack,
+  }) => {
+    const stack = await startStack({ token: 'browser' });
     const port = stack.bridge.port;
     const direct = new SocketClient(stack.backend.path);
     const c = await direct.createChannel();
@@ -143,8 +142,10 @@ describe('BridgeClient in Chromium', () => {
     );
   });
 
-  it('reports a refusal instead of retrying forever: wrong token (401), origin not allowed (403)', async () => {
-    stack = await startStack({ token: 'right' });
+  it('reports a refusal instead of retrying forever: wrong token (401), origin not allowed (403)', async ({
+    startStack,
+  }) => {
+    const stack = await startStack({ token: 'right' });
     const page = await openPage();
     const refusal = (url: string) =>
       page.evaluate(async (url) => {
@@ -159,9 +160,8 @@ describe('BridgeClient in Chromium', () => {
       error: { name: 'BridgeRefused', status: 401 },
       state: 'refused',
     });
-    await stack.close();
-    stack = await startStack({ token: 'right', origins: ['https://app.example'] });
-    expect(await refusal(stack.bridge.url)).toEqual({
+    const strict = await startStack({ token: 'right', origins: ['https://app.example'] });
+    expect(await refusal(strict.bridge.url)).toEqual({
       error: { name: 'BridgeRefused', status: 403 },
       state: 'refused',
     });

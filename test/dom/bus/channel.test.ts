@@ -8,15 +8,7 @@ import {
   SSEChannel,
   type SSEEvent,
 } from '../../../src/index.js';
-
-async function collect<T>(stream: AsyncIterable<T>, limit = 1000): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of stream) {
-    out.push(item);
-    if (out.length >= limit) break;
-  }
-  return out;
-}
+import { collect } from '../../node/helpers/async.js';
 
 const types = (events: SSEEvent[]) => events.map((e) => e.event);
 const tick = () => new Promise<void>((resolve) => setTimeout(resolve, 0));

@@ -8,12 +8,7 @@ import {
   type ProcessingProgress,
 } from 'eric-bus';
 import { describe, expect, it } from 'vitest';
-
-async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of stream) out.push(item);
-  return out;
-}
+import { collect } from '../../node/helpers/async.js';
 
 class Recorder extends MessageQueueListener {
   readonly seen: string[] = [];

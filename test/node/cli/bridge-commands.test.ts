@@ -1,26 +1,20 @@
 import { existsSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { WebSocket } from 'ws';
-import { BridgeClient, VerbNotAllowed } from '../../../src/index.js';
-import { type Running, runCli as run, startCli } from '../helpers/cli.js';
-import { startServer } from '../helpers/socket.js';
+import { VerbNotAllowed } from '../../../src/index.js';
+import { runCli as run } from '../helpers/cli.js';
+import { it } from '../helpers/fixtures.js';
 
 describe('eric-bus bridge / up (CLI)', () => {
-  const children: Running[] = [];
-  afterEach(async () => {
-    for (const running of children.splice(0)) {
-      running.kill();
-      await running.exited;
-    }
-  });
-
-  it('up starts a server and a bridge, prints the socket and the URL with its token; SIGTERM stops both', async () => {
+  it('up starts a server and a bridge, prints the socket and the URL with its token; SIGTERM stops both', async ({
+    startCli,
+    bridgeClient,
+  }) => {
     const up = await startCli(['up', '--port', '0'], /socket server on (\S+)\n.*bridge at (ws:\/\/\S+)/);
-    children.push(up);
     const [, socketPath, url] = up.match as unknown as [string, string, string];
     expect(existsSync(socketPath)).toBe(true);
     expect(url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]{20,}$/);
-    const client = new BridgeClient(url, { WebSocket });
+    const client = bridgeClient(url, { WebSocket });
     const c = await client.createChannel();
     const l = await client.register(c);
     expect(await client.dispatch(c, l, 'hi', 1)).toBe('ack');
@@ -30,11 +24,10 @@ describe('eric-bus bridge / up (CLI)', () => {
     expect(existsSync(socketPath)).toBe(false);
   });
 
-  it('up --thread runs the bridge on a worker thread, streams included', async () => {
+  it('up --thread runs the bridge on a worker thread, streams included', async ({ startCli, bridgeClient }) => {
     const up = await startCli(['up', '--port', '0', '--thread'], /bridge at (ws:\/\/\S+)/);
-    children.push(up);
     const url = up.match![1]!;
-    const client = new BridgeClient(url, { WebSocket });
+    const client = bridgeClient(url, { WebSocket });
     const c = await client.createChannel();
     const l = await client.register(c);
     const events = client.stream(c, l)[Symbol.asyncIterator]();
@@ -47,30 +40,27 @@ describe('eric-bus bridge / up (CLI)', () => {
     expect(await up.exited).toBe(0);
   });
 
-  it('bridge fronts a running socket server with the given token and verbs', async () => {
-    const backend = await startServer();
-    try {
-      const bridge = await startCli(
-        ['bridge', '--socket', backend.path, '--port', '0', '--token', 'cli-token', '--allow', 'l,w'],
-        /connect to (ws:\/\/\S+)/,
-      );
-      children.push(bridge);
-      const url = bridge.match![1]!;
-      expect(url).toMatch(/\?token=cli-token$/);
-      const client = new BridgeClient(url, { WebSocket });
-      await expect(client.createChannel()).rejects.toBeInstanceOf(VerbNotAllowed);
-      client.close();
-      bridge.child.kill('SIGINT');
-      expect(await bridge.exited).toBe(0);
-      expect(bridge.stderr()).toBe('');
-    } finally {
-      await backend.close();
-    }
+  it('bridge fronts a running socket server with the given token and verbs', async ({
+    server,
+    startCli,
+    bridgeClient,
+  }) => {
+    const bridge = await startCli(
+      ['bridge', '--socket', server.path, '--port', '0', '--token', 'cli-token', '--allow', 'l,w'],
+      /connect to (ws:\/\/\S+)/,
+    );
+    const url = bridge.match![1]!;
+    expect(url).toMatch(/\?token=cli-token$/);
+    const client = bridgeClient(url, { WebSocket });
+    await expect(client.createChannel()).rejects.toBeInstanceOf(VerbNotAllowed);
+    client.close();
+    bridge.child.kill('SIGINT');
+    expect(await bridge.exited).toBe(0);
+    expect(bridge.stderr()).toBe('');
   });
 
-  it('bridge warns when no server listens at its socket yet, and starts anyway', async () => {
+  it('bridge warns when no server listens at its socket yet, and starts anyway', async ({ startCli }) => {
     const bridge = await startCli(['bridge', '--socket', '/nonexistent/bus.sock', '--port', '0'], /connect to/);
-    children.push(bridge);
     expect(bridge.stderr()).toContain('warning: no socket at /nonexistent/bus.sock yet');
   });
 

@@ -1,25 +1,26 @@
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { SocketClient } from '../../../bridge/index.js';
-import { type Running, runCli, startCli } from '../helpers/cli.js';
-import { rawExchange, take, tempDir } from '../helpers/socket.js';
+import { pokeUntil, take } from '../helpers/async.js';
+import { runCli, startCli } from '../helpers/cli.js';
+import { it as base } from '../helpers/fixtures.js';
+import { rawExchange, tempDir } from '../helpers/socket.js';
 
-describe('eric-bus serve / send / listen', () => {
-  let running: Running;
-  let path: string;
-  let cleanup: () => void;
-  beforeAll(async () => {
-    const t = tempDir();
-    cleanup = t.cleanup;
-    path = join(t.dir, 'bus.sock');
-    running = await startCli(['serve', '--socket', path], 'serving on');
-  });
-  afterAll(async () => {
+/** One `eric-bus serve` for the file's scenarios, stopped with SIGTERM at the end. */
+// biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from this pattern.
+const it = base.extend('serving', { scope: 'file' }, async ({}, { onCleanup }) => {
+  const { dir, cleanup } = tempDir();
+  const path = join(dir, 'bus.sock');
+  const running = await startCli(['serve', '--socket', path], 'serving on');
+  onCleanup(async () => {
     running.child.kill('SIGTERM');
     await running.exited;
     cleanup();
   });
+  return { path, running };
+});
 
+describe('eric-bus serve / send / listen', () => {
   it('--help lists each command with its summary', async () => {
     const { code, stdout } = await runCli(['--help']);
     expect(code).toBe(0);
@@ -34,11 +35,13 @@ describe('eric-bus serve / send / listen', () => {
     expect(stdout).toContain(`Usage: eric-bus ${name} --socket PATH`);
   });
 
-  it('serve prints where it listens', () => {
+  it('serve prints where it listens', ({ serving }) => {
+    const { path, running } = serving;
     expect(running.stdout()).toBe(`eric-bus: serving on ${path}\n`);
   });
 
-  it('creates, dispatches, broadcasts and streams from the terminal', async () => {
+  it('creates, dispatches, broadcasts and streams from the terminal', async ({ serving }) => {
+    const { path } = serving;
     const channel = (await runCli(['send', '--socket', path, 'create-channel'])).stdout.trim();
     const listener = (await runCli(['send', '--socket', path, 'add-listener', channel])).stdout.trim();
     expect(channel).toMatch(/^\d+$/);
@@ -57,19 +60,17 @@ describe('eric-bus serve / send / listen', () => {
     );
   });
 
-  it('listen without a listener watches the channel until it is removed', async () => {
+  it('listen without a listener watches the channel until it is removed', async ({ serving, startCli }) => {
+    const { path } = serving;
     const channel = (await runCli(['send', '--socket', path, 'create-channel'])).stdout.trim();
-    let watching: Running | undefined;
-    const ready = startCli(['listen', '--socket', path, channel], '"event":"tick"').then((r) => (watching = r));
-    // The watch's listener exists once the server has accepted it; broadcast until one is heard.
-    for (let i = 0; i < 100 && !watching; i++) {
-      await runCli(['send', '--socket', path, 'broadcast', channel, 'tick', String(i)]);
-      await Promise.race([ready, new Promise((resolve) => setTimeout(resolve, 20))]);
-    }
-    expect(watching).toBeDefined();
+    const watching = await pokeUntil(
+      startCli(['listen', '--socket', path, channel], '"event":"tick"'),
+      (i) => runCli(['send', '--socket', path, 'broadcast', channel, 'tick', String(i)]),
+      'the watch to hear a broadcast',
+    );
     expect((await runCli(['send', '--socket', path, 'remove-channel', channel])).stdout).toBe('ack\n');
-    expect(await watching!.exited).toBe(0);
-    expect(JSON.parse(watching!.stdout().trim().split('\n').at(-1)!)).toEqual({
+    expect(await watching.exited).toBe(0);
+    expect(JSON.parse(watching.stdout().trim().split('\n').at(-1)!)).toEqual({
       event: '_eric_channel_closed',
       retry: 5,
       data: null,
@@ -77,38 +78,34 @@ describe('eric-bus serve / send / listen', () => {
     });
   });
 
-  it('serve --history N keeps the last N events of each listener for resuming', async () => {
-    const t = tempDir();
-    const small = join(t.dir, 'small.sock');
-    const server = await startCli(['serve', '--socket', small, '--history', '2', '--watch-grace', '0'], 'serving on');
-    try {
-      const client = new SocketClient(small);
-      const c = await client.createChannel();
-      const l = await client.register(c);
-      for (let n = 1; n <= 4; n++) await client.dispatch(c, l, 'n', n);
-      const seen = (await take(client.stream(c, l), 4)).map((line) => JSON.parse(line) as { id: string });
-      const resumed = await take(client.stream(c, l, { lastEventId: seen[0]!.id }), 3);
-      expect(resumed.map((line) => JSON.parse(line).data)).toEqual([{ after: `${l}:1` }, 3, 4]);
-    } finally {
-      server.child.kill('SIGTERM');
-      await server.exited;
-      t.cleanup();
-    }
+  it('serve --history N keeps the last N events of each listener for resuming', async ({ dir, startCli }) => {
+    const small = join(dir, 'small.sock');
+    await startCli(['serve', '--socket', small, '--history', '2', '--watch-grace', '0'], 'serving on');
+    const client = new SocketClient(small);
+    const c = await client.createChannel();
+    const l = await client.register(c);
+    for (let n = 1; n <= 4; n++) await client.dispatch(c, l, 'n', n);
+    const seen = (await take(client.stream(c, l), 4)).map((line) => JSON.parse(line) as { id: string });
+    const resumed = await take(client.stream(c, l, { lastEventId: seen[0]!.id }), 3);
+    expect(resumed.map((line) => JSON.parse(line).data)).toEqual([{ after: `${l}:1` }, 3, 4]);
   });
 
-  it('an error reply goes to stderr in its wire form, exit 1', async () => {
+  it('an error reply goes to stderr in its wire form, exit 1', async ({ serving }) => {
+    const { path } = serving;
     const { code, stdout, stderr } = await runCli(['send', '--socket', path, 'add-listener', '424242']);
     expect(code).toBe(1);
     expect(stdout).toBe('');
     expect(stderr).toBe("InvalidChannelException('No channel with id 424242')\n");
   });
 
-  it('raw sends any JSON and prints the reply as it comes', async () => {
+  it('raw sends any JSON and prints the reply as it comes', async ({ serving }) => {
+    const { path } = serving;
     const { stdout } = await runCli(['send', '--socket', path, 'raw', '{"v": "x"}']);
     expect(stdout).toBe(`InvalidMessageFormat('Unknown verb "x" (expected one of c, r, d, b, l, w, rl, rc)')\n`);
   });
 
-  it('usage mistakes are one line and exit 2', async () => {
+  it('usage mistakes are one line and exit 2', async ({ serving }) => {
+    const { path } = serving;
     for (const args of [
       ['send', 'create-channel'],
       ['send', '--socket', path, 'fly'],
@@ -133,7 +130,8 @@ describe('eric-bus serve / send / listen', () => {
     }
   });
 
-  it("'-h' after '--' is a value, not a request for help", async () => {
+  it("'-h' after '--' is a value, not a request for help", async ({ serving }) => {
+    const { path } = serving;
     const c = (await runCli(['send', '--socket', path, 'create-channel'])).stdout.trim();
     const l = (await runCli(['send', '--socket', path, 'add-listener', c])).stdout.trim();
     const sent = await runCli(['send', '--socket', path, 'dispatch', c, l, 'note', '--', '-h']);
@@ -142,7 +140,8 @@ describe('eric-bus serve / send / listen', () => {
     expect(JSON.parse(heard.stdout)).toEqual({ event: 'note', retry: 5, data: '-h', id: `${l}:1` });
   });
 
-  it('the server is quiet: client mistakes print nothing, and never a stack trace', async () => {
+  it('the server is quiet: client mistakes print nothing, and never a stack trace', async ({ serving }) => {
+    const { path, running } = serving;
     await rawExchange(path, '{"v": ');
     await rawExchange(path, '[]');
     await runCli(['send', '--socket', path, 'add-listener', '424242']);
@@ -152,23 +151,17 @@ describe('eric-bus serve / send / listen', () => {
 });
 
 describe('eric-bus serve --verbose', () => {
-  it('logs commands and client errors on stderr, one line each, no stack traces', async () => {
-    const t = tempDir();
-    const path = join(t.dir, 'bus.sock');
+  it('logs commands and client errors on stderr, one line each, no stack traces', async ({ dir, startCli }) => {
+    const path = join(dir, 'bus.sock');
     const running = await startCli(['serve', '--socket', path, '--verbose'], 'serving on');
-    try {
-      await runCli(['send', '--socket', path, 'create-channel']);
-      await rawExchange(path, '{"v": ');
-      running.child.kill('SIGINT');
-      expect(await running.exited).toBe(0);
-      const log = running.stderr();
-      expect(log).toContain('eric-bus: command c\n');
-      expect(log).toMatch(/^eric-bus: InvalidMessageFormat\(.*Malformed JSON.*\)$/m);
-      expect(log).not.toMatch(/^\s+at /m);
-      expect(running.stdout()).toBe(`eric-bus: serving on ${path}\n`);
-    } finally {
-      running.kill();
-      t.cleanup();
-    }
+    await runCli(['send', '--socket', path, 'create-channel']);
+    await rawExchange(path, '{"v": ');
+    running.child.kill('SIGINT');
+    expect(await running.exited).toBe(0);
+    const log = running.stderr();
+    expect(log).toContain('eric-bus: command c\n');
+    expect(log).toMatch(/^eric-bus: InvalidMessageFormat\(.*Malformed JSON.*\)$/m);
+    expect(log).not.toMatch(/^\s+at /m);
+    expect(running.stdout()).toBe(`eric-bus: serving on ${path}\n`);
   });
 });

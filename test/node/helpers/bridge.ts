@@ -1,22 +1,39 @@
-/** Fixtures for the bridge tests: a socket server with a bridge in front, and a raw frame client. */
+/** The bridge tests' parts: a socket server with a bridge in front, a raw frame client. Tests get them as fixtures. */
 import { readdirSync } from 'node:fs';
 import { WebSocket } from 'ws';
 import { type BridgeOptions, type SocketServerOptions, WebSocketBridge } from '../../../bridge/index.js';
 import type { FrameId, ReplyFrame } from '../../../src/wire/bridge-frames.js';
-import { startServer } from './socket.js';
+import { type Served, startServer } from './socket.js';
+
+/** A SocketServer and a bridge in front of it. */
+export interface Stack {
+  backend: Served;
+  /** A test that restarts the bridge puts the new one here, so that `close` closes it. */
+  bridge: WebSocketBridge;
+  /** Closes the bridge, then the server. */
+  close: () => Promise<void>;
+}
 
 /** A SocketServer in a temp dir and a bridge to it on a free loopback port. */
-export async function startStack(options: Partial<BridgeOptions> = {}, serverOptions?: SocketServerOptions) {
+export async function startStack(
+  options: Partial<BridgeOptions> = {},
+  serverOptions?: SocketServerOptions,
+): Promise<Stack> {
   const backend = await startServer(serverOptions);
-  const bridge = await WebSocketBridge.start({ socketPath: backend.path, port: 0, ...options });
-  return {
-    backend,
-    bridge,
-    close: async () => {
-      await bridge.close();
-      await backend.close();
-    },
-  };
+  try {
+    const stack: Stack = {
+      backend,
+      bridge: await WebSocketBridge.start({ socketPath: backend.path, port: 0, ...options }),
+      close: async () => {
+        await stack.bridge.close();
+        await backend.close();
+      },
+    };
+    return stack;
+  } catch (error) {
+    await backend.close();
+    throw error;
+  }
 }
 
 /** A `ws` client speaking raw frames: send objects, await the frames of one id in order. */

@@ -23,8 +23,8 @@ export interface Running {
   stdout: () => string;
   stderr: () => string;
   exited: Promise<number | null>;
-  /** Kills the process if it is still running (test cleanup). */
-  kill: () => void;
+  /** Kills the process if it is still running and waits for it to exit (test cleanup). */
+  close: () => Promise<void>;
 }
 
 /** Starts the CLI and resolves once its stdout contains `ready` (a string, or a pattern whose match is kept). */
@@ -40,8 +40,9 @@ export function startCli(args: string[], ready: string | RegExp): Promise<Runnin
       stdout: () => stdout,
       stderr: () => stderr,
       exited,
-      kill: () => {
+      close: async () => {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        await exited;
       },
     };
     child.stdout!.on('data', (d) => {

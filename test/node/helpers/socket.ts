@@ -1,4 +1,4 @@
-/** Shared fixtures for the socket tests: temp dirs, servers, raw connections. */
+/** The socket tests' parts: temp dirs, our server, raw connections. Tests get them as fixtures (./fixtures.ts). */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,10 +11,15 @@ export function tempDir(): { dir: string; cleanup: () => void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Starts a server on a socket in a temp dir; `close` shuts it down and removes the dir. */
-export async function startServer(
-  options?: SocketServerOptions,
-): Promise<{ server: SocketServer; path: string; close: () => Promise<void> }> {
+/** A SocketServer listening on `path`, and how to stop it. */
+export interface Served {
+  server: SocketServer;
+  path: string;
+  close: () => Promise<void>;
+}
+
+/** Starts a server on a socket in a temp dir of its own; `close` shuts it down and removes the dir. */
+export async function startServer(options?: SocketServerOptions): Promise<Served> {
   const { dir, cleanup } = tempDir();
   const path = join(dir, 'bus.sock');
   const server = new SocketServer(path, options);
@@ -49,27 +54,4 @@ export function rawExchange(path: string, bytes: string | Buffer | null, { halfC
       if (halfClose) socket.end();
     });
   });
-}
-
-/** Reads the first `count` items of a stream, then stops it. */
-export async function take<T>(stream: AsyncIterable<T>, count: number): Promise<T[]> {
-  const out: T[] = [];
-  if (count <= 0) return out;
-  for await (const item of stream) {
-    out.push(item);
-    if (out.length >= count) break;
-  }
-  return out;
-}
-
-/** Resolves after `ms` milliseconds. */
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Waits until `done()` holds, checking every 10 ms for at most 10 s; throws naming `what` otherwise. */
-export async function until(done: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 1000; i++) {
-    if (done()) return;
-    await sleep(10);
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }

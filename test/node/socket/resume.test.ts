@@ -1,38 +1,27 @@
 // SPEC §7 on the socket: event ids, each listener's history, `l`/`w` with `i`, `_eric_gap`, a watch's grace period.
-import { afterEach, describe, expect, it } from 'vitest';
-import { SocketClient, type SocketServerOptions } from '../../../bridge/index.js';
+import { describe, expect } from 'vitest';
+import { SocketClient, type SocketServer } from '../../../bridge/index.js';
 import { MESSAGE_TYPE_GAP, Message, SSEChannelContainer } from '../../../src/index.js';
-import { rawExchange, startServer, take, until } from '../helpers/socket.js';
+import { take, until } from '../helpers/async.js';
+import { it } from '../helpers/fixtures.js';
+import { rawExchange } from '../helpers/socket.js';
 
 type Line = { event: string; retry: number; data: unknown; id: string };
 const parse = (lines: string[]): Line[] => lines.map((line) => JSON.parse(line) as Line);
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, k) => from + k);
 
+/** A channel and a listener holding `count` queued messages numbered from 1. */
+async function queued(client: SocketClient, server: SocketServer, count: number) {
+  const c = await client.createChannel();
+  const l = await client.register(c);
+  const channel = server.channels.get(c);
+  for (const n of range(1, count)) channel.dispatch(l, new Message('n', n));
+  return { c, l, channel };
+}
+
 describe('SocketServer: resuming streams (SPEC §7)', () => {
-  let ctx: Awaited<ReturnType<typeof startServer>> | undefined;
-  let client: SocketClient;
-  async function start(options?: SocketServerOptions) {
-    ctx = await startServer(options);
-    client = new SocketClient(ctx.path);
-    return ctx;
-  }
-  afterEach(async () => {
-    await ctx?.close();
-    ctx = undefined;
-  });
-
-  /** A channel and a listener holding `count` queued messages numbered from 1. */
-  async function queued(count: number) {
-    const c = await client.createChannel();
-    const l = await client.register(c);
-    const channel = ctx!.server.channels.get(c);
-    for (const n of range(1, count)) channel.dispatch(l, new Message('n', n));
-    return { c, l, channel };
-  }
-
-  it('a resumed l on a new connection, after the old one dropped, continues exactly', async () => {
-    await start();
-    const { c, l, channel } = await queued(1000);
+  it('a resumed l on a new connection, after the old one dropped, continues exactly', async ({ client, server }) => {
+    const { c, l, channel } = await queued(client, server, 1000);
     const first = parse(await take(client.stream(c, l), 10));
     expect(first.map((e) => e.data)).toEqual(range(1, 10));
     // The server had written far more than the client read (a socket buffer's worth at once): without
@@ -48,9 +37,12 @@ describe('SocketServer: resuming streams (SPEC §7)', () => {
     expect(channel.queueLength(l)).toBe(0);
   });
 
-  it('when the history no longer reaches back: one _eric_gap event first, then what is retained', async () => {
-    await start({ history: 5 });
-    const { c, l } = await queued(20);
+  it('when the history no longer reaches back: one _eric_gap event first, then what is retained', async ({
+    startServer,
+  }) => {
+    const server = await startServer({ history: 5 });
+    const client = new SocketClient(server.path);
+    const { c, l } = await queued(client, server, 20);
     const seen = parse(await take(client.stream(c, l), 20));
     const resumed = parse(await take(client.stream(c, l, { lastEventId: seen[2]!.id }), 6));
     expect(resumed).toEqual([
@@ -63,9 +55,11 @@ describe('SocketServer: resuming streams (SPEC §7)', () => {
     expect(again.map((e) => e.id)).toEqual(range(16, 21).map((n) => `${l}:${n}`));
   });
 
-  it('an id the listener never gave is a gap too; resuming at the newest id replays nothing', async () => {
-    await start();
-    const { c, l } = await queued(3);
+  it('an id the listener never gave is a gap too; resuming at the newest id replays nothing', async ({
+    client,
+    server,
+  }) => {
+    const { c, l } = await queued(client, server, 3);
     const seen = parse(await take(client.stream(c, l), 3));
     for (const unknown of ['nobody:2', `${l}:99`, 'not an id']) {
       const resumed = parse(await take(client.stream(c, l, { lastEventId: unknown }), 4));
@@ -81,9 +75,12 @@ describe('SocketServer: resuming streams (SPEC §7)', () => {
     expect(resumed).toEqual([{ event: 'n', retry: 5, data: 4, id: `${l}:4` }]);
   });
 
-  it('--history 0 keeps no events: a resume that missed none goes on, one that missed some gets a gap', async () => {
-    await start({ history: 0 });
-    const { c, l } = await queued(3);
+  it('--history 0 keeps no events: a resume that missed none goes on, one that missed some gets a gap', async ({
+    startServer,
+  }) => {
+    const server = await startServer({ history: 0 });
+    const client = new SocketClient(server.path);
+    const { c, l } = await queued(client, server, 3);
     const seen = parse(await take(client.stream(c, l), 3));
     await client.dispatch(c, l, 'n', 4);
     expect(parse(await take(client.stream(c, l, { lastEventId: seen[2]!.id }), 1)).map((e) => e.data)).toEqual([4]);
@@ -94,10 +91,12 @@ describe('SocketServer: resuming streams (SPEC §7)', () => {
     ]);
   });
 
-  it('w with i resumes the same watch: what it missed while away is replayed, then it goes on', async () => {
-    await start();
+  it('w with i resumes the same watch: what it missed while away is replayed, then it goes on', async ({
+    client,
+    server,
+  }) => {
     const c = await client.createChannel();
-    const channel = ctx!.server.channels.get(c);
+    const channel = server.channels.get(c);
     const watching = client.watch(c);
     const firstTen = take(watching, 10);
     await until(() => channel.size === 1, 'the watch to register');
@@ -105,7 +104,7 @@ describe('SocketServer: resuming streams (SPEC §7)', () => {
     const first = parse(await firstTen);
     // Its listener outlives the stream (which the server sees end at its next write) and keeps hearing broadcasts.
     for (const n of range(101, 150)) await client.broadcastMessage(c, 'n', n);
-    await until(() => ctx!.server.streams === 0, 'the server to see the watch stream end');
+    await until(() => server.streams === 0, 'the server to see the watch stream end');
     expect(channel.size).toBe(1);
 
     const rest = parse(await take(client.watch(c, { lastEventId: first.at(-1)!.id }), 140));
@@ -114,17 +113,20 @@ describe('SocketServer: resuming streams (SPEC §7)', () => {
     expect(channel.size).toBe(1);
   });
 
-  it('a watch left alone past its grace period is removed; resuming then starts a new watch with a gap', async () => {
-    await start({ watchGraceMs: 20 });
+  it('a watch left alone past its grace period is removed; resuming then starts a new watch with a gap', async ({
+    startServer,
+  }) => {
+    const server = await startServer({ watchGraceMs: 20 });
+    const client = new SocketClient(server.path);
     const c = await client.createChannel();
-    const channel = ctx!.server.channels.get(c);
+    const channel = server.channels.get(c);
     const watching = take(client.watch(c), 1);
     await until(() => channel.size === 1, 'the watch to register');
     await client.broadcastMessage(c, 'n', 1);
     const [seen] = parse(await watching);
     // An idle client's departure shows at the server's next write.
     await client.broadcastMessage(c, 'n', 2);
-    await until(() => ctx!.server.streams === 0 && channel.size === 0, 'the grace period to pass');
+    await until(() => server.streams === 0 && channel.size === 0, 'the grace period to pass');
 
     const resumed = client.watch(c, { lastEventId: seen!.id })[Symbol.asyncIterator]();
     const gap = await resumed.next();
@@ -135,9 +137,11 @@ describe('SocketServer: resuming streams (SPEC §7)', () => {
     await resumed.return?.();
   });
 
-  it('w with the id of a non-watch listener starts a new watch (with a gap) and leaves that listener be', async () => {
-    await start();
-    const { c, l, channel } = await queued(1);
+  it('w with the id of a non-watch listener starts a new watch (with a gap) and leaves that listener be', async ({
+    client,
+    server,
+  }) => {
+    const { c, l, channel } = await queued(client, server, 1);
     const [seen] = parse(await take(client.stream(c, l), 1));
     const resumed = client.watch(c, { lastEventId: seen!.id })[Symbol.asyncIterator]();
     expect(JSON.parse((await resumed.next()).value as string)).toMatchObject({
@@ -148,9 +152,12 @@ describe('SocketServer: resuming streams (SPEC §7)', () => {
     await resumed.return?.();
   });
 
-  it('with no grace period a watch goes with its stream; shutdown removes the watches still in grace', async () => {
+  it('with no grace period a watch goes with its stream; shutdown removes the watches still in grace', async ({
+    startServer,
+  }) => {
     const channels = new SSEChannelContainer();
-    await start({ channels, watchGraceMs: 0 });
+    const first = await startServer({ channels, watchGraceMs: 0 });
+    let client = new SocketClient(first.path);
     const c = await client.createChannel();
     const channel = channels.get(c);
     const watching = take(client.watch(c), 1);
@@ -159,25 +166,24 @@ describe('SocketServer: resuming streams (SPEC §7)', () => {
     await watching;
     await client.broadcastMessage(c, 'n', 2);
     await until(() => channel.size === 0, 'the watch to go with its stream');
-    await ctx!.close();
+    await first.shutdown();
 
-    await start({ channels });
+    const second = await startServer({ channels });
+    client = new SocketClient(second.path);
     const watchingAgain = take(client.watch(c), 1);
     await until(() => channel.size === 1, 'the second watch to register');
     await client.broadcastMessage(c, 'n', 3);
     await watchingAgain;
     await client.broadcastMessage(c, 'n', 4);
-    await until(() => ctx!.server.streams === 0, 'the second watch stream to end');
+    await until(() => second.streams === 0, 'the second watch stream to end');
     expect(channel.size).toBe(1);
-    await ctx!.close();
-    ctx = undefined;
+    await second.shutdown();
     expect(channel.size).toBe(0);
   });
 
-  it("refuses an 'i' that is not a string", async () => {
-    await start();
+  it("refuses an 'i' that is not a string", async ({ client, server }) => {
     const c = await client.createChannel();
-    expect(await rawExchange(ctx!.path, JSON.stringify({ v: 'w', c, i: 5 }))).toBe(
+    expect(await rawExchange(server.path, JSON.stringify({ v: 'w', c, i: 5 }))).toBe(
       'InvalidMessageFormat("Last event id \'i\' must be a string, not 5")',
     );
   });

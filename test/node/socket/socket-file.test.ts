@@ -1,30 +1,21 @@
 import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, onTestFinished } from 'vitest';
 import { SocketClient, SocketServer } from '../../../bridge/index.js';
-import { type Running, startCli } from '../helpers/cli.js';
-import { tempDir } from '../helpers/socket.js';
+import { it } from '../helpers/fixtures.js';
 
 describe('the socket file', () => {
-  const cleanups: (() => unknown)[] = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
-  function dir(): string {
-    const t = tempDir();
-    cleanups.push(t.cleanup);
-    return t.dir;
-  }
+  /** A server on `path`, shut down after the test. */
   async function serve(path: string): Promise<SocketServer> {
     const server = new SocketServer(path);
     await server.listen();
-    cleanups.push(() => server.shutdown());
+    onTestFinished(() => server.shutdown());
     return server;
   }
 
-  it('is created with mode 0600 and removed at shutdown', async () => {
-    const path = join(dir(), 'bus.sock');
+  it('is created with mode 0600 and removed at shutdown', async ({ dir }) => {
+    const path = join(dir, 'bus.sock');
     const server = await serve(path);
     expect(lstatSync(path).isSocket()).toBe(true);
     expect(statSync(path).mode & 0o777).toBe(0o600);
@@ -32,8 +23,8 @@ describe('the socket file', () => {
     expect(existsSync(path)).toBe(false);
   });
 
-  it('a stale socket file left by a dead server is replaced', async () => {
-    const path = join(dir(), 'bus.sock');
+  it('a stale socket file left by a dead server is replaced', async ({ dir }) => {
+    const path = join(dir, 'bus.sock');
     // A server in another process, killed with SIGKILL, cannot remove its file.
     const child = spawn(
       process.execPath,
@@ -48,15 +39,15 @@ describe('the socket file', () => {
     expect(await new SocketClient(path).createChannel()).toMatch(/^\d+$/);
   });
 
-  it("a live server's socket is not taken over: a clear error, and the first server keeps serving", async () => {
-    const path = join(dir(), 'bus.sock');
+  it("a live server's socket is not taken over: a clear error, and the first server keeps serving", async ({ dir }) => {
+    const path = join(dir, 'bus.sock');
     await serve(path);
     await expect(new SocketServer(path).listen()).rejects.toThrow(`A server is already listening on ${path}`);
     expect(await new SocketClient(path).createChannel()).toMatch(/^\d+$/);
   });
 
-  it('a path that is not a socket is left alone', async () => {
-    const path = join(dir(), 'notes.txt');
+  it('a path that is not a socket is left alone', async ({ dir }) => {
+    const path = join(dir, 'notes.txt');
     writeFileSync(path, 'keep me');
     await expect(new SocketServer(path).listen()).rejects.toThrow(
       `${path} exists and is not a socket; not replacing it`,
@@ -64,23 +55,25 @@ describe('the socket file', () => {
     expect(lstatSync(path).isFile()).toBe(true);
   });
 
-  it('a client of a path where nothing listens gets a clear error', async () => {
-    await expect(new SocketClient(join(dir(), 'none.sock')).createChannel()).rejects.toThrow(
+  it('a client of a path where nothing listens gets a clear error', async ({ dir }) => {
+    await expect(new SocketClient(join(dir, 'none.sock')).createChannel()).rejects.toThrow(
       /^No server listening on .*none\.sock \(ENOENT\)$/,
     );
   });
 
-  it.each(['SIGINT', 'SIGTERM'] as const)('%s makes `eric-bus serve` remove the file and exit 0', async (signal) => {
-    const path = join(dir(), 'bus.sock');
-    const running: Running = await startCli(['serve', '--socket', path], 'serving on');
-    cleanups.push(running.kill);
-    const client = new SocketClient(path);
-    const c = await client.createChannel();
-    // An open stream must not hold the shutdown up; it ends cleanly.
-    const stream = client.watch(c)[Symbol.asyncIterator]().next();
-    running.child.kill(signal);
-    expect(await running.exited).toBe(0);
-    expect(existsSync(path)).toBe(false);
-    expect((await stream).done).toBe(true);
-  });
+  it.for(['SIGINT', 'SIGTERM'] as const)(
+    '%s makes `eric-bus serve` remove the file and exit 0',
+    async (signal, { dir, startCli }) => {
+      const path = join(dir, 'bus.sock');
+      const running = await startCli(['serve', '--socket', path], 'serving on');
+      const client = new SocketClient(path);
+      const c = await client.createChannel();
+      // An open stream must not hold the shutdown up; it ends cleanly.
+      const stream = client.watch(c)[Symbol.asyncIterator]().next();
+      running.child.kill(signal);
+      expect(await running.exited).toBe(0);
+      expect(existsSync(path)).toBe(false);
+      expect((await stream).done).toBe(true);
+    },
+  );
 });

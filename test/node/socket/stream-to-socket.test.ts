@@ -1,23 +1,18 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { SocketClient } from '../../../bridge/index.js';
 import { Message, SSEChannelContainer } from '../../../src/index.js';
-import { sleep, startServer, take, until } from '../helpers/socket.js';
+import { sleep, take, until } from '../helpers/async.js';
+import { it } from '../helpers/fixtures.js';
 
 describe('SocketServer streaming', () => {
-  let ctx: Awaited<ReturnType<typeof startServer>>;
-  let client: SocketClient;
-  beforeEach(async () => {
-    ctx = await startServer();
-    client = new SocketClient(ctx.path);
-  });
-  afterEach(() => ctx.close());
-
-  it('uses no measurable CPU while a stream waits on an empty queue', async () => {
-    const c = await client.createChannel();
-    const l = await client.register(c);
+  it('uses no measurable CPU while a stream waits on an empty queue', async ({
+    client,
+    server,
+    registered: { c, l },
+  }) => {
     const stream = client.stream(c, l)[Symbol.asyncIterator]();
     const first = stream.next();
-    await until(() => ctx.server.streams === 1, 'the stream to open');
+    await until(() => server.streams === 1, 'the stream to open');
     await sleep(50);
     // A polling loop would burn the whole window; an event-driven wait burns next to nothing.
     const before = process.cpuUsage();
@@ -30,17 +25,19 @@ describe('SocketServer streaming', () => {
     await stream.return?.();
   });
 
-  it('a new stream of a listener takes over from the old one, which ends', async () => {
-    const c = await client.createChannel();
-    const l = await client.register(c);
+  it('a new stream of a listener takes over from the old one, which ends', async ({
+    client,
+    server,
+    registered: { c, l },
+  }) => {
     const old = client.stream(c, l)[Symbol.asyncIterator]();
     const oldFirst = old.next();
-    await until(() => ctx.server.streams === 1, 'the first stream to open');
+    await until(() => server.streams === 1, 'the first stream to open');
     const fresh = client.stream(c, l)[Symbol.asyncIterator]();
     const freshFirst = fresh.next();
     // The old stream ends without an event; the new one is the only one left.
     expect(await oldFirst).toEqual({ done: true, value: undefined });
-    await until(() => ctx.server.streams === 1, 'the old stream to end');
+    await until(() => server.streams === 1, 'the old stream to end');
     for (const t of ['a', 'b', 'c']) await client.dispatch(c, l, t);
     const got = [JSON.parse((await freshFirst).value as string).event];
     for (let i = 0; i < 2; i++) got.push(JSON.parse((await fresh.next()).value as string).event);
@@ -48,16 +45,18 @@ describe('SocketServer streaming', () => {
     await fresh.return?.();
   });
 
-  it('takes messages only as the socket can take them: a consumer that leaves loses nothing still queued', async () => {
-    const c = await client.createChannel();
-    const l = await client.register(c);
-    const channel = ctx.server.channels.get(c);
+  it('takes messages only as the socket can take them: a consumer that leaves loses nothing still queued', async ({
+    client,
+    server,
+    registered: { c, l },
+  }) => {
+    const channel = server.channels.get(c);
     const pad = 'x'.repeat(100);
     for (let i = 0; i < 10_000; i++) channel.dispatch(l, new Message('m', { i, pad }));
 
     const first = (await take(client.stream(c, l), 100)).map((line) => JSON.parse(line).data.i as number);
     expect(first).toEqual(Array.from({ length: 100 }, (_, i) => i));
-    await until(() => ctx.server.streams === 0, 'the first stream to end');
+    await until(() => server.streams === 0, 'the first stream to end');
 
     // Backpressure: the server stopped taking when the departed client stopped reading.
     const left = channel.queueLength(l);
@@ -70,11 +69,11 @@ describe('SocketServer streaming', () => {
     expect(channel.queueLength(l)).toBe(0);
   });
 
-  it('serves 100 concurrent streams, each in order', async () => {
+  it('serves 100 concurrent streams, each in order', async ({ client, server }) => {
     const c = await client.createChannel();
     const ids = await Promise.all(Array.from({ length: 100 }, () => client.register(c)));
     const streams = ids.map((l) => take(client.stream(c, l), 6));
-    await until(() => ctx.server.streams === 100, 'every stream to open');
+    await until(() => server.streams === 100, 'every stream to open');
     for (const l of ids) for (let n = 1; n <= 5; n++) await client.dispatch(c, l, 'n', n);
     await client.broadcastMessage(c, 'end');
     const results = await Promise.all(streams);
@@ -83,74 +82,68 @@ describe('SocketServer streaming', () => {
     }
   });
 
-  it('serves 1,000 concurrent short commands', async () => {
-    const c = await client.createChannel();
-    const l = await client.register(c);
+  it('serves 1,000 concurrent short commands', async ({ client, server, registered: { c, l } }) => {
     const replies = await Promise.all(Array.from({ length: 1000 }, (_, i) => client.dispatch(c, l, 'n', i)));
     expect(replies.every((reply) => reply === 'ack')).toBe(true);
-    const channel = ctx.server.channels.get(c);
+    const channel = server.channels.get(c);
     expect(channel.queueLength(l)).toBe(1000);
     const lines = await take(client.stream(c, l), 1000);
     expect(new Set(lines.map((line) => JSON.parse(line).data)).size).toBe(1000);
   });
 
-  it('a consumer that leaves an idle stream loses nothing: the next message goes to the next stream', async () => {
-    const c = await client.createChannel();
-    const l = await client.register(c);
+  it('a consumer that leaves an idle stream loses nothing: the next message goes to the next stream', async ({
+    client,
+    server,
+    registered: { c, l },
+  }) => {
     const a = client.stream(c, l)[Symbol.asyncIterator]();
     await client.dispatch(c, l, 'n', 0);
     expect(JSON.parse((await a.next()).value as string).data).toBe(0);
     await a.return?.();
-    expect(ctx.server.streams).toBe(1);
+    expect(server.streams).toBe(1);
     // The server cannot see the departure until it writes; that write fails and the message goes back.
     await client.dispatch(c, l, 'n', 1);
-    expect(ctx.server.streams).toBe(0);
-    expect(ctx.server.channels.get(c).queueLength(l)).toBe(1);
+    expect(server.streams).toBe(0);
+    expect(server.channels.get(c).queueLength(l)).toBe(1);
     for (let i = 2; i <= 3; i++) await client.dispatch(c, l, 'n', i);
     const b = await take(client.stream(c, l), 3);
     expect(b.map((line) => JSON.parse(line).data)).toEqual([1, 2, 3]);
   });
 
-  it('paces a stream when the channels have a stream delay', async () => {
+  it('paces a stream when the channels have a stream delay', async ({ startServer }) => {
     const paced = await startServer({ channels: new SSEChannelContainer({ streamDelaySeconds: 0.01 }) });
-    try {
-      const pc = new SocketClient(paced.path);
-      const c = await pc.createChannel();
-      expect(paced.server.channels.get(c).streamDelaySeconds).toBe(0.01);
-      const l = await pc.register(c);
-      for (let i = 0; i < 3; i++) await pc.dispatch(c, l, 'n', i);
-      const lines = await take(pc.stream(c, l), 3);
-      expect(lines.map((line) => JSON.parse(line).data)).toEqual([0, 1, 2]);
-    } finally {
-      await paced.close();
-    }
+    const client = new SocketClient(paced.path);
+    const c = await client.createChannel();
+    expect(paced.channels.get(c).streamDelaySeconds).toBe(0.01);
+    const l = await client.register(c);
+    for (let i = 0; i < 3; i++) await client.dispatch(c, l, 'n', i);
+    const lines = await take(client.stream(c, l), 3);
+    expect(lines.map((line) => JSON.parse(line).data)).toEqual([0, 1, 2]);
   });
 });
 
 describe('SocketServer streaming: a failing listener', () => {
-  it('a listener whose onMessage throws ends its own stream with an error reply; the server goes on', async () => {
-    const errors: string[] = [];
-    const ctx = await startServer({ logger: { info() {}, error: (m) => errors.push(m) } });
-    try {
-      const client = new SocketClient(ctx.path);
-      const c = await client.createChannel();
-      const l = await client.register(c);
-      ctx.server.channels.get(c).getListener(l).onMessage = (msg) => {
-        if (msg.type === 'bad') throw new Error('refused');
-      };
-      await client.dispatch(c, l, 'good');
-      await client.dispatch(c, l, 'bad');
-      const lines: string[] = [];
-      await expect(
-        (async () => {
-          for await (const line of client.stream(c, l)) lines.push(line);
-        })(),
-      ).rejects.toThrow('Internal server error');
-      expect(lines.map((line) => JSON.parse(line).event)).toEqual(['good']);
-      expect(errors).toEqual([`stream of listener ${l}: refused`]);
-      expect(await client.createChannel()).toMatch(/^\d+$/);
-    } finally {
-      await ctx.close();
-    }
+  const errors: string[] = [];
+  it.override('serverOptions', { logger: { info() {}, error: (m) => errors.push(m) } });
+
+  it('a listener whose onMessage throws ends its own stream with an error reply; the server goes on', async ({
+    client,
+    server,
+    registered: { c, l },
+  }) => {
+    server.channels.get(c).getListener(l).onMessage = (msg) => {
+      if (msg.type === 'bad') throw new Error('refused');
+    };
+    await client.dispatch(c, l, 'good');
+    await client.dispatch(c, l, 'bad');
+    const lines: string[] = [];
+    await expect(
+      (async () => {
+        for await (const line of client.stream(c, l)) lines.push(line);
+      })(),
+    ).rejects.toThrow('Internal server error');
+    expect(lines.map((line) => JSON.parse(line).event)).toEqual(['good']);
+    expect(errors).toEqual([`stream of listener ${l}: refused`]);
+    expect(await client.createChannel()).toMatch(/^\d+$/);
   });
 });

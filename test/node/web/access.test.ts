@@ -1,9 +1,9 @@
 import { request } from 'node:http';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { WebSocket } from 'ws';
-import { FrameClient, startStack } from '../helpers/bridge.js';
-
-type Stack = Awaited<ReturnType<typeof startStack>>;
+import { until } from '../helpers/async.js';
+import { FrameClient, type Stack } from '../helpers/bridge.js';
+import { it } from '../helpers/fixtures.js';
 
 /** Tries an upgrade and resolves with 'open' or the HTTP status the bridge answered. */
 function upgrade(url: string, options: ConstructorParameters<typeof WebSocket>[2] = {}): Promise<'open' | number> {
@@ -39,25 +39,25 @@ function plainGet(
   });
 }
 
-describe('bridge security: token and origins at the upgrade', () => {
-  let stack: Stack;
-  let base: string;
-  beforeEach(async () => {
-    stack = await startStack({ token: 's3cret-token' });
-    base = `ws://127.0.0.1:${stack.bridge.port}/`;
-  });
-  afterEach(() => stack.close());
+/** The bridge's URL without the token. */
+const bare = (stack: Stack) => `ws://127.0.0.1:${stack.bridge.port}/`;
 
-  it('prints a URL that carries the token, and that URL connects', async () => {
+describe('bridge security: token and origins at the upgrade', () => {
+  it.override('bridgeOptions', { token: 's3cret-token' });
+
+  it('prints a URL that carries the token, and that URL connects', async ({ stack }) => {
+    const base = bare(stack);
     expect(stack.bridge.url).toBe(`${base}?token=s3cret-token`);
     expect(await upgrade(stack.bridge.url)).toBe('open');
   });
 
-  it('accepts the token as Authorization: Bearer', async () => {
+  it('accepts the token as Authorization: Bearer', async ({ stack }) => {
+    const base = bare(stack);
     expect(await upgrade(base, { headers: { Authorization: 'Bearer s3cret-token' } })).toBe('open');
   });
 
-  it('answers 401 to a missing or wrong token, and no WebSocket (nor Unix connection) is opened', async () => {
+  it('answers 401 to a missing or wrong token, and no WebSocket (nor Unix connection) is opened', async ({ stack }) => {
+    const base = bare(stack);
     const channelsBefore = [...stack.backend.server.channels].length;
     expect(await upgrade(base)).toBe(401);
     expect(await upgrade(`${base}?token=wrong`)).toBe(401);
@@ -68,7 +68,10 @@ describe('bridge security: token and origins at the upgrade', () => {
     expect([...stack.backend.server.channels].length).toBe(channelsBefore);
   });
 
-  it('allows localhost on any port and its own origin by default; other origins get 403, token or not', async () => {
+  it('allows localhost on any port and its own origin by default; other origins get 403, token or not', async ({
+    stack,
+  }) => {
+    const base = bare(stack);
     for (const origin of [
       'http://localhost:5173',
       'http://127.0.0.1:8080',
@@ -91,7 +94,10 @@ describe('bridge security: token and origins at the upgrade', () => {
     expect(await upgrade(base, { origin: 'https://evil.example' })).toBe(403);
   });
 
-  it('answers plain HTTP with 426 once the checks pass, otherwise 401/403, readable cross-origin', async () => {
+  it('answers plain HTTP with 426 once the checks pass, otherwise 401/403, readable cross-origin', async ({
+    stack,
+  }) => {
+    const base = bare(stack);
     expect(await plainGet(stack.bridge.url)).toEqual({ status: 426, cors: '*' });
     expect(await plainGet(base)).toEqual({ status: 401, cors: '*' });
     expect(await plainGet(stack.bridge.url, { Origin: 'https://evil.example' })).toEqual({ status: 403, cors: '*' });
@@ -101,25 +107,20 @@ describe('bridge security: token and origins at the upgrade', () => {
 });
 
 describe('bridge security: configured origins, heartbeat', () => {
-  let stack: Stack | undefined;
-  afterEach(async () => {
-    await stack?.close();
-    stack = undefined;
-  });
-
-  it('with --origin, only those origins (and its own) are allowed', async () => {
-    stack = await startStack({ origins: ['https://app.example'] });
+  it('with --origin, only those origins (and its own) are allowed', async ({ startStack }) => {
+    const stack = await startStack({ origins: ['https://app.example'] });
     expect(await upgrade(stack.bridge.url, { origin: 'https://app.example' })).toBe('open');
     expect(await upgrade(stack.bridge.url, { origin: `http://127.0.0.1:${stack.bridge.port}` })).toBe('open');
     expect(await upgrade(stack.bridge.url, { origin: 'http://localhost:5173' })).toBe(403);
-    await stack.close();
-    stack = await startStack({ origins: ['*'] });
-    expect(await upgrade(stack.bridge.url, { origin: 'https://anywhere.example' })).toBe('open');
+    const open = await startStack({ origins: ['*'] });
+    expect(await upgrade(open.bridge.url, { origin: 'https://anywhere.example' })).toBe('open');
   });
 
-  it('reaps a peer that stops answering pings, closing its Unix connections; a live peer stays', async () => {
+  it('reaps a peer that stops answering pings, closing its Unix connections; a live peer stays', async ({
+    startStack,
+  }) => {
     // Long enough that a busy test machine still answers in time; the dead peer misses it regardless.
-    stack = await startStack({ heartbeatMs: 250 });
+    const stack = await startStack({ heartbeatMs: 250 });
     const live = await FrameClient.open(stack.bridge.url);
     const dead = await FrameClient.open(stack.bridge.url, { autoPong: false });
     const c = ((await live.call(1, { v: 'c' })) as { ok: string }).ok;
@@ -132,12 +133,9 @@ describe('bridge security: configured origins, heartbeat', () => {
     expect((await dead.closed).code).toBe(1006); // terminated by the bridge, no closing handshake
     // The reaped peer's stream is gone: the next message stays queued for the listener.
     await live.call(4, { v: 'd', c, r, t: 'kept' });
-    for (let i = 0; i < 1000 && stack.backend.server.streams > 0; i++)
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    expect(stack.backend.server.streams).toBe(0);
+    await until(() => stack.backend.server.streams === 0, "the reaped peer's stream to end");
     expect(stack.backend.server.channels.get(c).queueLength(r)).toBe(1);
-    for (let i = 0; i < 1000 && pings < 3; i++) await new Promise((resolve) => setTimeout(resolve, 5));
-    expect(pings).toBeGreaterThanOrEqual(3);
+    await until(() => pings >= 3, 'three pings to the live peer');
     expect(live.ws.readyState).toBe(WebSocket.OPEN);
     expect(stack.bridge.connections).toBe(1);
     await live.close();
@@ -145,21 +143,19 @@ describe('bridge security: configured origins, heartbeat', () => {
 });
 
 describe('bridge logging', () => {
-  it('a verbose bridge logs each WebSocket it accepts and closes, and each refusal, without the token', async () => {
+  it('a verbose bridge logs each WebSocket it accepts and closes, and each refusal, without the token', async ({
+    startStack,
+  }) => {
     const lines: string[] = [];
     const stack = await startStack({ logger: { info: (line) => lines.push(line), error: (line) => lines.push(line) } });
-    try {
-      const ws = await FrameClient.open(stack.bridge.url);
-      ws.ws.close();
-      await ws.closed;
-      expect(await upgrade(stack.bridge.url.replace(/token=[^&]+/, 'token=wrong'), {})).toBe(401);
-      await expect.poll(() => lines.filter((line) => /closed \(1005\)|refused/.test(line)).length).toBe(2);
-      expect(lines.some((line) => /^bridge: accepted a WebSocket from 127\.0\.0\.1:\d+ \(1 open\)$/.test(line))).toBe(
-        true,
-      );
-      expect(lines.join('\n')).not.toContain(stack.bridge.token);
-    } finally {
-      await stack.close();
-    }
+    const ws = await FrameClient.open(stack.bridge.url);
+    ws.ws.close();
+    await ws.closed;
+    expect(await upgrade(stack.bridge.url.replace(/token=[^&]+/, 'token=wrong'), {})).toBe(401);
+    await expect.poll(() => lines.filter((line) => /closed \(1005\)|refused/.test(line)).length).toBe(2);
+    expect(lines.some((line) => /^bridge: accepted a WebSocket from 127\.0\.0\.1:\d+ \(1 open\)$/.test(line))).toBe(
+      true,
+    );
+    expect(lines.join('\n')).not.toContain(stack.bridge.token);
   });
 });

@@ -1,10 +1,9 @@
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { WebSocket } from 'ws';
 import { SocketClient, WebSocketBridge } from '../../../bridge/index.js';
 import {
-  BridgeClient,
   BridgeRefused,
   type BridgeState,
   ClientClosed,
@@ -18,25 +17,13 @@ import {
   TooManyStreams,
   VerbNotAllowed,
 } from '../../../src/index.js';
-import { startStack } from '../helpers/bridge.js';
-import { take, tempDir } from '../helpers/socket.js';
+import { collect, take, until } from '../helpers/async.js';
+import { it } from '../helpers/fixtures.js';
 
-type Stack = Awaited<ReturnType<typeof startStack>>;
 const fast = { initialDelayMs: 10, maxDelayMs: 100 };
 
 describe('BridgeClient (Node, ws injected) against a real bridge and SocketServer', () => {
-  let stack: Stack | undefined;
-  let client: BridgeClient | undefined;
-  afterEach(async () => {
-    client?.close();
-    client = undefined;
-    await stack?.close();
-    stack = undefined;
-  });
-
-  it('has every SocketClient method, with typed errors', async () => {
-    stack = await startStack();
-    client = new BridgeClient(stack.bridge.url, { WebSocket });
+  it('has every SocketClient method, with typed errors', async ({ remote: client }) => {
     const c = await client.createChannel();
     const l = await client.register(c);
     expect(await client.dispatch(c, l, 'hello', { to: 'you' })).toBe('ack');
@@ -55,9 +42,10 @@ describe('BridgeClient (Node, ws injected) against a real bridge and SocketServe
     expect(client.state).toBe('connected');
   });
 
-  it('break cancels a stream on the bridge; what was not delivered stays queued for the next stream', async () => {
-    stack = await startStack();
-    client = new BridgeClient(stack.bridge.url, { WebSocket });
+  it('break cancels a stream on the bridge; what was not delivered stays queued for the next stream', async ({
+    stack,
+    remote: client,
+  }) => {
     const c = await client.createChannel();
     const l = await client.register(c);
     for (let n = 0; n < 3; n++) await client.dispatch(c, l, 'n', n);
@@ -66,9 +54,7 @@ describe('BridgeClient (Node, ws injected) against a real bridge and SocketServe
       break;
     }
     for (let n = 3; n < 6; n++) await client.dispatch(c, l, 'n', n);
-    for (let i = 0; i < 1000 && stack.backend.server.streams > 0; i++)
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    expect(stack.backend.server.streams).toBe(0);
+    await until(() => stack.backend.server.streams === 0, 'the cancelled stream to end');
     // 1 and 2 may already have crossed to the bridge when the cancel arrived; 3..5 certainly wait.
     const rest = (await take(client.stream(c, l), stack.backend.server.channels.get(c).queueLength(l))).map(
       (e) => e.data,
@@ -76,13 +62,11 @@ describe('BridgeClient (Node, ws injected) against a real bridge and SocketServe
     expect(rest.slice(-3)).toEqual([3, 4, 5]);
   });
 
-  it('streams many at once over one WebSocket', async () => {
-    stack = await startStack();
-    client = new BridgeClient(stack.bridge.url, { WebSocket });
+  it('streams many at once over one WebSocket', async ({ remote: client }) => {
     const c = await client.createChannel();
-    const ids = await Promise.all(Array.from({ length: 8 }, () => client!.register(c)));
-    const reading = ids.map((l) => take(client!.stream(c, l), 50));
-    await Promise.all(ids.flatMap((l, i) => Array.from({ length: 50 }, (_, n) => client!.dispatch(c, l, `l${i}`, n))));
+    const ids = await Promise.all(Array.from({ length: 8 }, () => client.register(c)));
+    const reading = ids.map((l) => take(client.stream(c, l), 50));
+    await Promise.all(ids.flatMap((l, i) => Array.from({ length: 50 }, (_, n) => client.dispatch(c, l, `l${i}`, n))));
     const results = await Promise.all(reading);
     results.forEach((events, i) => {
       expect(events).toEqual(
@@ -91,9 +75,7 @@ describe('BridgeClient (Node, ws injected) against a real bridge and SocketServe
     });
   });
 
-  it('RemoteChannel gives a backend channel the in-page shapes', async () => {
-    stack = await startStack();
-    client = new BridgeClient(stack.bridge.url, { WebSocket });
+  it('RemoteChannel gives a backend channel the in-page shapes', async ({ stack, remote: client }) => {
     const channel = await RemoteChannel.create(client);
     const listener = await channel.addListener();
     await channel.dispatch(listener, new Message('hello', { n: 1 }));
@@ -108,21 +90,17 @@ describe('BridgeClient (Node, ws injected) against a real bridge and SocketServe
       { event: 'news', retry: 5, data: 'to everyone', id: `${listener.id}:2` },
       { event: MESSAGE_TYPE_CLOSED, retry: 5, data: null, id: `${listener.id}:3` },
     ]);
-    const watched = (async () => {
-      const seen: unknown[] = [];
-      for await (const event of channel.watch()) seen.push(event.data);
-      return seen;
-    })();
+    const watched = collect(channel.watch());
     const backend = stack.backend.server.channels.get(channel.id);
-    for (let i = 0; i < 1000 && backend.size === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    await until(() => backend.size > 0, "the watch's listener");
     await channel.broadcast(new Message('tick', 1));
     await channel.remove();
-    expect(await watched).toEqual([1, null]);
+    expect((await watched).map((event) => event.data)).toEqual([1, null]);
   });
 
-  it('refuses: bridge-side errors are typed (VerbNotAllowed, TooManyStreams)', async () => {
-    stack = await startStack({ allow: ['c', 'r', 'l'], maxStreams: 1 });
-    client = new BridgeClient(stack.bridge.url, { WebSocket });
+  it('refuses: bridge-side errors are typed (VerbNotAllowed, TooManyStreams)', async ({ startStack, bridgeClient }) => {
+    const stack = await startStack({ allow: ['c', 'r', 'l'], maxStreams: 1 });
+    const client = bridgeClient(stack.bridge.url, { WebSocket });
     const c = await client.createChannel();
     await expect(client.dispatch(c, '1', 'x')).rejects.toBeInstanceOf(VerbNotAllowed);
     const l1 = await client.register(c);
@@ -134,9 +112,12 @@ describe('BridgeClient (Node, ws injected) against a real bridge and SocketServe
     await pending;
   });
 
-  it('a wrong token puts the client in the final refused state: BridgeRefused (401), no retrying', async () => {
-    stack = await startStack({ token: 'right' });
-    client = new BridgeClient(`ws://127.0.0.1:${stack.bridge.port}/`, { WebSocket, token: 'wrong', reconnect: fast });
+  it('a wrong token puts the client in the final refused state: BridgeRefused (401), no retrying', async ({
+    startStack,
+    bridgeClient,
+  }) => {
+    const stack = await startStack({ token: 'right' });
+    const client = bridgeClient(`ws://127.0.0.1:${stack.bridge.port}/`, { WebSocket, token: 'wrong', reconnect: fast });
     const states: BridgeState[] = [];
     client.onStateChange((s) => states.push(s));
     const refused = await client.whenConnected().catch((error: unknown) => error);
@@ -148,10 +129,13 @@ describe('BridgeClient (Node, ws injected) against a real bridge and SocketServe
     await expect(take(client.watch('1'), 1)).rejects.toBeInstanceOf(BridgeRefused);
   });
 
-  it('survives a bridge restart mid-stream: reconnects, resumes the stream, loses nothing queued', async () => {
-    stack = await startStack({ token: 'restart' });
+  it('survives a bridge restart mid-stream: reconnects, resumes the stream, loses nothing queued', async ({
+    startStack,
+    bridgeClient,
+  }) => {
+    const stack = await startStack({ token: 'restart' });
     const port = stack.bridge.port;
-    client = new BridgeClient(stack.bridge.url, { WebSocket, reconnect: fast });
+    const client = bridgeClient(stack.bridge.url, { WebSocket, reconnect: fast });
     const c = await client.createChannel();
     const l = await client.register(c);
     const states: BridgeState[] = [];
@@ -177,18 +161,20 @@ describe('BridgeClient (Node, ws injected) against a real bridge and SocketServe
     await events.return?.();
   });
 
-  it('a command in flight when the connection drops fails with ConnectionLost (it is not replayed)', async () => {
+  it('a command in flight when the connection drops fails with ConnectionLost (it is not replayed)', async ({
+    dir,
+    bridgeClient,
+  }) => {
     // A server of the protocol that never answers: the command stays in flight.
-    const { dir, cleanup } = tempDir();
     const socketPath = join(dir, 'silent.sock');
     const held: Socket[] = [];
     const silent = createServer({ allowHalfOpen: true }, (socket) => held.push(socket));
     await new Promise<void>((resolve) => silent.listen(socketPath, resolve));
     const bridge = await WebSocketBridge.start({ socketPath, port: 0 });
     try {
-      client = new BridgeClient(bridge.url, { WebSocket, reconnect: false });
+      const client = bridgeClient(bridge.url, { WebSocket, reconnect: false });
       const pending = client.createChannel().catch((error: unknown) => error);
-      for (let i = 0; i < 1000 && held.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+      await until(() => held.length > 0, 'the command to reach the silent server');
       expect(held).toHaveLength(1);
       await bridge.close();
       expect(await pending).toBeInstanceOf(ConnectionLost);
@@ -199,13 +185,13 @@ describe('BridgeClient (Node, ws injected) against a real bridge and SocketServe
       await bridge.close();
       for (const socket of held) socket.destroy();
       await new Promise((resolve) => silent.close(resolve));
-      cleanup();
     }
   });
 
-  it('close() ends open streams, fails later commands with ClientClosed, and closes the WebSocket', async () => {
-    stack = await startStack();
-    client = new BridgeClient(stack.bridge.url, { WebSocket });
+  it('close() ends open streams, fails later commands with ClientClosed, and closes the WebSocket', async ({
+    stack,
+    remote: client,
+  }) => {
     const c = await client.createChannel();
     const l = await client.register(c);
     const events = client.stream(c, l)[Symbol.asyncIterator]();
@@ -217,8 +203,6 @@ describe('BridgeClient (Node, ws injected) against a real bridge and SocketServe
     expect(await ending).toEqual({ value: undefined, done: true });
     expect(client.state).toBe('closed');
     await expect(client.createChannel()).rejects.toBeInstanceOf(ClientClosed);
-    for (let i = 0; i < 1000 && stack.bridge.connections > 0; i++)
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    expect(stack.bridge.connections).toBe(0);
+    await until(() => stack.bridge.connections === 0, 'the WebSocket to close');
   });
 });

@@ -1,24 +1,12 @@
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { WebSocketBridge } from '../../../bridge/index.js';
-import { FrameClient, startStack } from '../helpers/bridge.js';
-import { tempDir } from '../helpers/socket.js';
-
-type Stack = Awaited<ReturnType<typeof startStack>>;
+import { describe, expect, onTestFinished } from 'vitest';
+import { SocketServer, WebSocketBridge } from '../../../bridge/index.js';
+import { pokeUntil, until } from '../helpers/async.js';
+import { FrameClient } from '../helpers/bridge.js';
+import { it } from '../helpers/fixtures.js';
 
 describe('bridge: every verb through the frame envelope', () => {
-  let stack: Stack;
-  let ws: FrameClient;
-  beforeEach(async () => {
-    stack = await startStack();
-    ws = await FrameClient.open(stack.bridge.url);
-  });
-  afterEach(async () => {
-    await ws.close();
-    await stack.close();
-  });
-
-  it('c, r, d, b, l, rl, rc: ok replies carry the server reply and the request id', async () => {
+  it('c, r, d, b, l, rl, rc: ok replies carry the server reply and the request id', async ({ frames: ws }) => {
     const created = await ws.call(1, { v: 'c' });
     expect(created).toEqual({ id: 1, ok: expect.stringMatching(/^\d+$/) });
     const c = (created as { ok: string }).ok;
@@ -45,22 +33,17 @@ describe('bridge: every verb through the frame envelope', () => {
     });
   });
 
-  it('w: watches a channel; removing the channel ends the watch', async () => {
+  it('w: watches a channel; removing the channel ends the watch', async ({ frames: ws }) => {
     const c = ((await ws.call(1, { v: 'c' })) as { ok: string }).ok;
     ws.send({ id: 2, v: 'w', c });
-    // The watch's listener exists once the server has registered it; broadcast until it hears.
-    let first: unknown;
-    for (let i = 0; i < 200 && !first; i++) {
-      await ws.call(100 + i, { v: 'b', c, t: 'ping', p: i });
-      first = await Promise.race([ws.next(2), new Promise((resolve) => setTimeout(resolve, 10, undefined))]);
-    }
+    const first = await pokeUntil(ws.next(2), (i) => ws.call(100 + i, { v: 'b', c, t: 'ping', p: i }), 'the watch');
     expect(first).toMatchObject({ id: 2, data: { event: 'ping', retry: 5 } });
     expect(await ws.call(3, { v: 'rc', c })).toEqual({ id: 3, ok: 'ack' });
     const rest = await ws.until(2);
     expect(rest.at(-1)).toEqual({ id: 2, end: true });
   });
 
-  it('server errors come back as error frames with the exception text', async () => {
+  it('server errors come back as error frames with the exception text', async ({ frames: ws }) => {
     expect(await ws.call(1, { v: 'd', c: '404', r: '1', t: 'x' })).toEqual({
       id: 1,
       error: "InvalidChannelException('No channel with id 404')",
@@ -78,7 +61,7 @@ describe('bridge: every verb through the frame envelope', () => {
     expect(await ws.until(5)).toEqual([{ id: 5, error: expect.stringMatching(/^InvalidListenerException\(/) }]);
   });
 
-  it('multiplexes many streams and commands on one WebSocket, each reply under its own id', async () => {
+  it('multiplexes many streams and commands on one WebSocket, each reply under its own id', async ({ frames: ws }) => {
     const c = ((await ws.call('c', { v: 'c' })) as { ok: string }).ok;
     const listeners: string[] = [];
     for (let i = 0; i < 5; i++) listeners.push(((await ws.call(`r${i}`, { v: 'r', c })) as { ok: string }).ok);
@@ -96,7 +79,10 @@ describe('bridge: every verb through the frame envelope', () => {
     }
   });
 
-  it('cancel closes the stream: nothing more arrives for it and the rest stays queued on the server', async () => {
+  it('cancel closes the stream: nothing more arrives for it and the rest stays queued on the server', async ({
+    frames: ws,
+    stack,
+  }) => {
     const c = ((await ws.call(1, { v: 'c' })) as { ok: string }).ok;
     const r = ((await ws.call(2, { v: 'r', c })) as { ok: string }).ok;
     await ws.call(3, { v: 'd', c, r, t: 'first' });
@@ -106,16 +92,16 @@ describe('bridge: every verb through the frame envelope', () => {
     const channel = stack.backend.server.channels.get(c);
     for (let n = 0; n < 3; n++) await ws.call(10 + n, { v: 'd', c, r, t: 'later', p: n });
     // The server finds the Unix connection closed at its next write and puts the message back.
-    for (let i = 0; i < 1000 && stack.backend.server.streams > 0; i++)
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    expect(stack.backend.server.streams).toBe(0);
+    await until(() => stack.backend.server.streams === 0, 'the cancelled stream to end');
     expect(channel.queueLength(r)).toBe(3);
     // The id is free again, and a new stream on the listener gets exactly the queued messages.
     ws.send({ id: 4, v: 'l', c, r });
     expect((await ws.until(4, 3)).map((f) => (f as { data: { data: number } }).data.data)).toEqual([0, 1, 2]);
   });
 
-  it("relays 'i' like the other keys: a stream resumed through the bridge replays after that id", async () => {
+  it("relays 'i' like the other keys: a stream resumed through the bridge replays after that id", async ({
+    frames: ws,
+  }) => {
     const c = ((await ws.call(1, { v: 'c' })) as { ok: string }).ok;
     const r = ((await ws.call(2, { v: 'r', c })) as { ok: string }).ok;
     for (let n = 1; n <= 4; n++) await ws.call(10 + n, { v: 'd', c, r, t: 'n', p: n });
@@ -127,7 +113,9 @@ describe('bridge: every verb through the frame envelope', () => {
     expect((await ws.until(4, 2)).map((f) => (f as { data: { data: number } }).data.data)).toEqual([3, 4]);
   });
 
-  it('a frame that is not a JSON object with an id gets an id-null error; the connection stays usable', async () => {
+  it('a frame that is not a JSON object with an id gets an id-null error; the connection stays usable', async ({
+    frames: ws,
+  }) => {
     const bad = [
       'not json',
       '[1,2]',
@@ -156,7 +144,7 @@ describe('bridge: every verb through the frame envelope', () => {
     expect(await ws.call(3, { v: 'c' })).toEqual({ id: 3, ok: expect.stringMatching(/^\d+$/) });
   });
 
-  it('an id already in flight is refused for the new command; the first keeps going', async () => {
+  it('an id already in flight is refused for the new command; the first keeps going', async ({ frames: ws }) => {
     const c = ((await ws.call(1, { v: 'c' })) as { ok: string }).ok;
     const r = ((await ws.call(2, { v: 'r', c })) as { ok: string }).ok;
     ws.send({ id: 9, v: 'l', c, r });
@@ -170,14 +158,10 @@ describe('bridge: every verb through the frame envelope', () => {
 });
 
 describe('bridge: limits and refusals', () => {
-  let stack: Stack | undefined;
-  afterEach(async () => {
-    await stack?.close();
-    stack = undefined;
-  });
-
-  it('a read-only bridge (allow l,w) refuses other verbs with VerbNotAllowed, forwards the rest', async () => {
-    stack = await startStack({ allow: ['l', 'w'] });
+  it('a read-only bridge (allow l,w) refuses other verbs with VerbNotAllowed, forwards the rest', async ({
+    startStack,
+  }) => {
+    const stack = await startStack({ allow: ['l', 'w'] });
     const ws = await FrameClient.open(stack.bridge.url);
     for (const v of ['c', 'r', 'd', 'b', 'rl', 'rc']) {
       expect(await ws.call(v, { v, c: '1', r: '1', t: 'x' })).toEqual({
@@ -192,8 +176,8 @@ describe('bridge: limits and refusals', () => {
     await ws.close();
   });
 
-  it('caps open streams per connection with TooManyStreams; a closed stream frees its slot', async () => {
-    stack = await startStack({ maxStreams: 2 });
+  it('caps open streams per connection with TooManyStreams; a closed stream frees its slot', async ({ startStack }) => {
+    const stack = await startStack({ maxStreams: 2 });
     const ws = await FrameClient.open(stack.bridge.url);
     const c = ((await ws.call(1, { v: 'c' })) as { ok: string }).ok;
     const ids = [];
@@ -213,8 +197,10 @@ describe('bridge: limits and refusals', () => {
     await ws.close();
   });
 
-  it('a frame larger than maxFrameBytes closes that WebSocket with 1009; the bridge keeps serving others', async () => {
-    stack = await startStack({ maxFrameBytes: 4096 });
+  it('a frame larger than maxFrameBytes closes that WebSocket with 1009; the bridge keeps serving others', async ({
+    startStack,
+  }) => {
+    const stack = await startStack({ maxFrameBytes: 4096 });
     const big = await FrameClient.open(stack.bridge.url);
     const other = await FrameClient.open(stack.bridge.url);
     big.send({ id: 1, v: 'b', c: '1', t: 'x', p: 'y'.repeat(5000) });
@@ -223,37 +209,32 @@ describe('bridge: limits and refusals', () => {
     await other.close();
   });
 
-  it('with the socket server down: BackendUnavailable frames; the bridge stays up and recovers', async () => {
-    const { dir, cleanup } = tempDir();
+  it('with the socket server down: BackendUnavailable frames; the bridge stays up and recovers', async ({ dir }) => {
     const socketPath = join(dir, 'absent.sock');
     const bridge = await WebSocketBridge.start({ socketPath, port: 0 });
-    try {
-      const ws = await FrameClient.open(bridge.url);
-      expect(await ws.call(1, { v: 'c' })).toEqual({
-        id: 1,
-        error: expect.stringMatching(
-          /^BackendUnavailable\('Cannot reach the socket server at .*absent\.sock \(ENOENT\)'\)$/,
-        ),
-      });
-      ws.send({ id: 2, v: 'w', c: '1' });
-      expect(await ws.until(2)).toEqual([{ id: 2, error: expect.stringMatching(/^BackendUnavailable\(/) }]);
-      const { SocketServer } = await import('../../../bridge/index.js');
-      const server = new SocketServer(socketPath);
-      await server.listen();
-      expect(await ws.call(3, { v: 'c' })).toEqual({ id: 3, ok: expect.stringMatching(/^\d+$/) });
-      // The server going away mid-stream ends the stream; later commands get clear errors again.
-      const c = ((await ws.call(4, { v: 'c' })) as { ok: string }).ok;
-      const r = ((await ws.call(5, { v: 'r', c })) as { ok: string }).ok;
-      ws.send({ id: 6, v: 'l', c, r });
-      await ws.call(7, { v: 'd', c, r, t: 'x' });
-      expect(await ws.next(6)).toMatchObject({ data: { event: 'x' } });
-      await server.shutdown();
-      expect(await ws.until(6)).toEqual([{ id: 6, end: true }]);
-      expect(await ws.call(8, { v: 'c' })).toEqual({ id: 8, error: expect.stringMatching(/^BackendUnavailable\(/) });
-      await ws.close();
-    } finally {
-      await bridge.close();
-      cleanup();
-    }
+    onTestFinished(() => bridge.close());
+    const ws = await FrameClient.open(bridge.url);
+    expect(await ws.call(1, { v: 'c' })).toEqual({
+      id: 1,
+      error: expect.stringMatching(
+        /^BackendUnavailable\('Cannot reach the socket server at .*absent\.sock \(ENOENT\)'\)$/,
+      ),
+    });
+    ws.send({ id: 2, v: 'w', c: '1' });
+    expect(await ws.until(2)).toEqual([{ id: 2, error: expect.stringMatching(/^BackendUnavailable\(/) }]);
+    const server = new SocketServer(socketPath);
+    await server.listen();
+    onTestFinished(() => server.shutdown());
+    expect(await ws.call(3, { v: 'c' })).toEqual({ id: 3, ok: expect.stringMatching(/^\d+$/) });
+    // The server going away mid-stream ends the stream; later commands get clear errors again.
+    const c = ((await ws.call(4, { v: 'c' })) as { ok: string }).ok;
+    const r = ((await ws.call(5, { v: 'r', c })) as { ok: string }).ok;
+    ws.send({ id: 6, v: 'l', c, r });
+    await ws.call(7, { v: 'd', c, r, t: 'x' });
+    expect(await ws.next(6)).toMatchObject({ data: { event: 'x' } });
+    await server.shutdown();
+    expect(await ws.until(6)).toEqual([{ id: 6, end: true }]);
+    expect(await ws.call(8, { v: 'c' })).toEqual({ id: 8, error: expect.stringMatching(/^BackendUnavailable\(/) });
+    await ws.close();
   });
 });

@@ -3,14 +3,11 @@
 // each event, repr(exception) without a newline, the reply then end of file).
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { WebSocketBridge } from '../../../bridge/index.js';
 import { FrameClient } from '../helpers/bridge.js';
-import { tempDir } from '../helpers/socket.js';
-
-/** json.dumps(obj) with Python's default separators. */
-const pyDumps = (value: unknown) =>
-  JSON.stringify(value).replace(/","/g, '", "').replace(/":/g, '": ').replace(/,"/g, ', "');
+import { it as base } from '../helpers/fixtures.js';
+import { pythonJsonDumps } from '../helpers/python.js';
 
 function pythonLikeServer(path: string): Promise<Server> {
   const server = createServer({ allowHalfOpen: true }, (socket) => {
@@ -36,8 +33,8 @@ function pythonLikeServer(path: string): Promise<Server> {
         return next();
       }
       if (command.v === 'l') {
-        socket.write(pyDumps({ event: 'hello', retry: 5, data: { n: 1, s: 'a,"b"' } }) + '\n');
-        socket.write(pyDumps({ event: 'bye', retry: 5, data: null }) + '\n');
+        socket.write(pythonJsonDumps({ event: 'hello', retry: 5, data: { n: 1, s: 'a,"b"' } }) + '\n');
+        socket.write(pythonJsonDumps({ event: 'bye', retry: 5, data: null }) + '\n');
         return void socket.end();
       }
       socket.end('ack');
@@ -46,24 +43,20 @@ function pythonLikeServer(path: string): Promise<Server> {
   return new Promise((resolve) => server.listen(path, () => resolve(server)));
 }
 
-describe('bridge against another server of the protocol', () => {
-  let server: Server;
-  let bridge: WebSocketBridge;
-  let cleanup: () => void;
-  beforeEach(async () => {
-    const dir = tempDir();
-    cleanup = dir.cleanup;
-    const path = join(dir.dir, 'py.sock');
-    server = await pythonLikeServer(path);
-    bridge = await WebSocketBridge.start({ socketPath: path, port: 0 });
-  });
-  afterEach(async () => {
+/** A bridge in front of that server. */
+const it = base.extend('bridge', async ({ dir }, { onCleanup }) => {
+  const path = join(dir, 'py.sock');
+  const server = await pythonLikeServer(path);
+  const bridge = await WebSocketBridge.start({ socketPath: path, port: 0 });
+  onCleanup(async () => {
     await bridge.close();
     await new Promise((resolve) => server.close(resolve));
-    cleanup();
   });
+  return bridge;
+});
 
-  it('relays replies, Python-formatted event lines and repr() errors in the envelope', async () => {
+describe('bridge against another server of the protocol', () => {
+  it('relays replies, Python-formatted event lines and repr() errors in the envelope', async ({ bridge }) => {
     const ws = await FrameClient.open(bridge.url);
     expect(await ws.call(1, { v: 'c' })).toEqual({ id: 1, ok: '1' });
     expect(await ws.call(2, { v: 'b', c: '1', t: 'x' })).toEqual({ id: 2, ok: 'ack' });
