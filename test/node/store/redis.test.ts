@@ -5,9 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { SocketClient } from '../../../bridge/index.js';
 import { RedisStore } from '../../../bridge/store/redis.js';
 import { InvalidChannelException, InvalidListenerException, StoreUnavailable } from '../../../src/index.js';
+import { sleep, take, until } from '../helpers/async.js';
 import { runCli } from '../helpers/cli.js';
 import { hasRedisServer, redisForTests, startRedis } from '../helpers/redis.js';
-import { sleep, startServer, take, tempDir, until } from '../helpers/socket.js';
+import { startServer, tempDir } from '../helpers/socket.js';
 
 type Running = Awaited<ReturnType<typeof startServer>>;
 
