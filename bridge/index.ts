@@ -1,5 +1,6 @@
 // Node-only entry point: `eric-bus/node`.
 
+export { SocketPathUnavailable } from './errors.js';
 export type { Logger } from './log.js';
 export { createLogger } from './log.js';
 export { closeOnSignal } from './signals.js';
@@ -16,7 +17,7 @@ export type { Up, UpOptions } from './up.js';
 export { startUp } from './up.js';
 export type { AccessPolicy } from './web/access.js';
 export { generateToken, isAllowedOrigin } from './web/access.js';
-export type { BridgeOptions } from './web/bridge.js';
+export type { BridgeOptions, BridgeTls } from './web/bridge.js';
 export { DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_STREAMS, WebSocketBridge } from './web/bridge.js';
 export type { BridgeThreadOptions, RunningBridge } from './web/thread.js';
 export { BridgeThread } from './web/thread.js';

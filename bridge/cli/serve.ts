@@ -1,8 +1,8 @@
-/** `eric-bus serve`: runs a SocketServer until SIGINT/SIGTERM. */
+/** `eric-bus serve`: runs a SocketServer until SIGINT, SIGTERM or SIGHUP. */
 
 import { createLogger } from '../log.js';
 import { SocketServer } from '../socket/server.js';
-import { parseCommandArgs, positiveInt, required, withUsage } from './args.js';
+import { parseCommandArgs, positiveInt, required, starting } from './args.js';
 import type { Command } from './command.js';
 import { serverFlagOptions, serverFlagsUsage, serverOptionsFromFlags, storeFromFlags } from './server-flags.js';
 
@@ -14,35 +14,35 @@ Serves eric-sse 0.6.1's Unix-socket protocol (one JSON command per connection) w
 in-memory channels, or channels in Redis (--redis) shared by every server on that Redis.
 Each stream line carries an event id; a stream dropped mid-way resumes
 after the last id its client got ("i" in the command). The socket file is created mode 0600;
-a stale one is replaced. SIGINT/SIGTERM shut down gracefully and remove the file.
+a stale one is replaced. SIGINT/SIGTERM/SIGHUP shut down gracefully and remove the file.
 
 Options:
-  --socket PATH         the socket file to listen on (required)
+  --socket PATH         the socket file to listen on (required; its directory must exist)
   --max-command BYTES   largest accepted command (default 1048576)
   --idle-timeout MS     how long a silent client is waited for (default 30000)
 ${serverFlagsUsage(24)}
   --verbose             log connections and commands on stderr
   -h, --help            show this help`,
-  run: (argv) =>
-    withUsage('serve', async () => {
-      const { values } = parseCommandArgs(argv, {
-        socket: { type: 'string' },
-        'max-command': { type: 'string' },
-        'idle-timeout': { type: 'string' },
-        verbose: { type: 'boolean', default: false },
-        ...serverFlagOptions,
-      });
-      const path = required(values.socket, '--socket');
-      const logger = createLogger(values.verbose);
-      const serverOptions = serverOptionsFromFlags(values);
-      const store = await storeFromFlags(values, { logger, ...serverOptions });
-      await SocketServer.start(path, {
-        maxBytes: positiveInt(values['max-command'], '--max-command'),
-        idleTimeoutMs: positiveInt(values['idle-timeout'], '--idle-timeout'),
-        ...serverOptions,
-        store,
-        logger,
-      });
-      console.log(`eric-bus: serving on ${path}${values.redis === undefined ? '' : ` (channels in ${values.redis})`}`);
-    }),
+  async run(argv) {
+    const { values } = parseCommandArgs(argv, {
+      socket: { type: 'string' },
+      'max-command': { type: 'string' },
+      'idle-timeout': { type: 'string' },
+      verbose: { type: 'boolean', default: false },
+      ...serverFlagOptions,
+    });
+    const path = required(values.socket, '--socket');
+    const logger = createLogger(values.verbose);
+    const serverOptions = serverOptionsFromFlags(values);
+    const options = {
+      maxBytes: positiveInt(values['max-command'], '--max-command'),
+      idleTimeoutMs: positiveInt(values['idle-timeout'], '--idle-timeout'),
+      ...serverOptions,
+      logger,
+    };
+    // A Redis that cannot be reached is not a start-up mistake: it says so and exits 1.
+    const store = await storeFromFlags(values, { logger, ...serverOptions });
+    await starting(() => SocketServer.start(path, { ...options, store }));
+    console.log(`eric-bus: serving on ${path}${values.redis === undefined ? '' : ` (channels in ${values.redis})`}`);
+  },
 };

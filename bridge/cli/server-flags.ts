@@ -1,7 +1,12 @@
 /** The socket server's command-line flags, shared by `eric-bus serve` and `eric-bus up`. */
 import { UsageError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { DEFAULT_HISTORY, DEFAULT_WATCH_GRACE_MS, type SocketServerOptions } from '../socket/server.js';
+import {
+  DEFAULT_HISTORY,
+  DEFAULT_WATCH_GRACE_MS,
+  MAX_WATCH_GRACE_MS,
+  type SocketServerOptions,
+} from '../socket/server.js';
 import type { ChannelStore } from '../store/store.js';
 import { nonNegativeInt } from './args.js';
 
@@ -45,6 +50,8 @@ export function serverOptionsFromFlags(values: {
   const history = nonNegativeInt(values.history, '--history');
   if (history !== undefined) options.history = history;
   const grace = nonNegativeInt(values['watch-grace'], '--watch-grace');
+  if (grace !== undefined && grace > MAX_WATCH_GRACE_MS)
+    throw new UsageError(`--watch-grace takes at most ${MAX_WATCH_GRACE_MS} ms, not ${grace}`);
   if (grace !== undefined) options.watchGraceMs = grace;
   return options;
 }

@@ -3,7 +3,7 @@
 import { createLogger } from '../log.js';
 import { closeOnSignal } from '../signals.js';
 import { startUp } from '../up.js';
-import { parseCommandArgs, withUsage } from './args.js';
+import { parseCommandArgs, starting } from './args.js';
 import { BRIDGE_FLAGS_USAGE, bridgeFlagOptions, bridgeOptionsFromFlags } from './bridge-flags.js';
 import type { Command } from './command.js';
 import { serverFlagOptions, serverFlagsUsage, serverOptionsFromFlags, storeFromFlags } from './server-flags.js';
@@ -11,7 +11,8 @@ import { serverFlagOptions, serverFlagsUsage, serverOptionsFromFlags, storeFromF
 export const up: Command = {
   summary: 'a socket server and a WebSocket bridge to it, together',
   usage: `Usage: eric-bus up [--socket PATH] [--port N] [--host H] [--token T] [--origin O]...
-                  [--allow VERBS] [--max-frame BYTES] [--max-streams N] [--thread] [--verbose]
+                  [--allow VERBS] [--max-frame BYTES] [--max-streams N]
+                  [--tls-cert FILE --tls-key FILE] [--thread] [--verbose]
                   [--history N] [--watch-grace MS] [--redis URL]
 
 Starts a socket server (in memory, or on Redis with --redis) and a WebSocket bridge to it;
@@ -23,28 +24,29 @@ Options:
   --thread            run the bridge on a worker thread (another core than the server)
 ${serverFlagsUsage(22)}
 ${BRIDGE_FLAGS_USAGE}`,
-  run: (argv) =>
-    withUsage('up', async () => {
-      const { values } = parseCommandArgs(argv, {
-        socket: { type: 'string' },
-        thread: { type: 'boolean' },
-        ...serverFlagOptions,
-        ...bridgeFlagOptions,
-      });
-      const logger = createLogger(values.verbose);
-      const serverOptions = serverOptionsFromFlags(values);
-      const bridgeOptions = bridgeOptionsFromFlags(values);
-      const store = await storeFromFlags(values, { logger, ...serverOptions });
-      const running = await startUp({
-        ...bridgeOptions,
+  async run(argv) {
+    const { values } = parseCommandArgs(argv, {
+      socket: { type: 'string' },
+      thread: { type: 'boolean' },
+      ...serverFlagOptions,
+      ...bridgeFlagOptions,
+    });
+    const logger = createLogger(values.verbose);
+    const options = bridgeOptionsFromFlags(values);
+    const serverOptions = serverOptionsFromFlags(values);
+    const store = await storeFromFlags(values, { logger, ...serverOptions });
+    const running = await starting(() =>
+      startUp({
+        ...options,
         ...(values.socket === undefined ? {} : { socketPath: values.socket }),
         logger,
         server: { logger, ...serverOptions, store },
         thread: values.thread ?? false,
         verbose: values.verbose ?? false,
-      });
-      closeOnSignal(() => running.close());
-      console.log(`eric-bus up: socket server on ${running.socketPath}`);
-      console.log(`eric-bus up: bridge at ${running.url}`);
-    }),
+      }),
+    );
+    closeOnSignal(() => running.close());
+    console.log(`eric-bus up: socket server on ${running.socketPath}`);
+    console.log(`eric-bus up: bridge at ${running.url}`);
+  },
 };

@@ -22,6 +22,8 @@ import type { Message } from '../../src/bus/message.js';
 const SEPARATOR = ':';
 /** A delivery number as ids write it: decimal, no leading zero. */
 const NUMBER = /^(0|[1-9]\d*)$/;
+/** '000' … '999': an id's last three digits, so most ids are made without turning a number into text. */
+const LAST_DIGITS = Array.from({ length: 1000 }, (_, n) => String(n).padStart(3, '0'));
 
 /** The listener an event id names, or undefined when it is not an id this server writes. */
 export function listenerOfId(id: string): string | undefined {
@@ -56,6 +58,9 @@ export class EventHistory {
   #head = 0;
   #count = 0;
   #last = 0;
+  /** `#prefix` and the thousands of the last id made: consecutive ids share it. */
+  #thousands = 0;
+  #thousandsPrefix = '';
 
   /** A history of `listenerId`'s deliveries that keeps the last `limit` (0: none, only the numbering). */
   constructor(listenerId: string, limit: number) {
@@ -77,7 +82,13 @@ export class EventHistory {
 
   /** The id of delivery number `n`. */
   idOf(n: number): string {
-    return this.#prefix + n;
+    if (n < 1000) return this.#prefix + n;
+    const thousands = Math.floor(n / 1000);
+    if (thousands !== this.#thousands) {
+      this.#thousands = thousands;
+      this.#thousandsPrefix = this.#prefix + thousands;
+    }
+    return this.#thousandsPrefix + LAST_DIGITS[n - thousands * 1000];
   }
 
   /** Records `msgs` as delivered, in order: each takes the next number; the oldest beyond the limit are dropped. */

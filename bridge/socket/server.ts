@@ -13,6 +13,7 @@ import {
   DEFAULT_HISTORY,
   DEFAULT_WATCH_GRACE_MS,
   type EventFeed,
+  MAX_WATCH_GRACE_MS,
   type StreamEnd,
 } from '../store/store.js';
 import { type ReadCommandOptions, readCommand } from './read-command.js';
@@ -22,7 +23,7 @@ import { feedToSocket } from './stream-to-socket.js';
 /** How long shutdown waits for connections to close by themselves. */
 const SHUTDOWN_GRACE_MS = 500;
 
-export { DEFAULT_HISTORY, DEFAULT_WATCH_GRACE_MS };
+export { DEFAULT_HISTORY, DEFAULT_WATCH_GRACE_MS, MAX_WATCH_GRACE_MS };
 
 /** Options of a {@link SocketServer}. */
 export interface SocketServerOptions extends ReadCommandOptions {
@@ -98,7 +99,7 @@ export class SocketServer {
     return this.#streams;
   }
 
-  /** Creates the server, listens, and shuts it down gracefully on SIGINT/SIGTERM (as eric-sse's `start`). */
+  /** Creates the server, listens, and shuts it down gracefully on SIGINT/SIGTERM/SIGHUP (as eric-sse's `start`). */
   static async start(path: string, options?: SocketServerOptions): Promise<SocketServer> {
     const server = new SocketServer(path, options);
     try {

@@ -1,6 +1,8 @@
 /** The socket file: claiming its path safely and creating it private to its owner. */
-import { chmod, lstat, unlink } from 'node:fs/promises';
+import { chmod, lstat, stat, unlink } from 'node:fs/promises';
 import { connect, type Server } from 'node:net';
+import { dirname } from 'node:path';
+import { SocketPathUnavailable } from '../errors.js';
 
 /** Resolves true when a server accepts connections on `path`. */
 function isLive(path: string): Promise<boolean> {
@@ -16,21 +18,34 @@ function isLive(path: string): Promise<boolean> {
 
 /**
  * Makes `path` free to listen on: a socket file left by a dead server is removed; a live
- * server's socket, or a file that is not a socket, is left alone and reported.
+ * server's socket, a file that is not a socket, or a missing directory is reported as a
+ * {@link SocketPathUnavailable}.
  */
 export async function claimSocketPath(path: string): Promise<void> {
   let stats: Awaited<ReturnType<typeof lstat>>;
   try {
     stats = await lstat(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return checkDirectory(path);
     throw error;
   }
-  if (!stats.isSocket()) throw new Error(`${path} exists and is not a socket; not replacing it`);
-  if (await isLive(path)) throw new Error(`A server is already listening on ${path}`);
+  if (!stats.isSocket()) throw new SocketPathUnavailable(`${path} exists and is not a socket; not replacing it`);
+  if (await isLive(path)) throw new SocketPathUnavailable(`A server is already listening on ${path}`);
   await unlink(path).catch((error: NodeJS.ErrnoException) => {
     if (error.code !== 'ENOENT') throw error;
   });
+}
+
+/** The socket's directory must exist: listen() would report it as EACCES or ENOENT, naming neither. */
+async function checkDirectory(path: string): Promise<void> {
+  const dir = dirname(path);
+  const found = await stat(dir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return undefined;
+    throw error;
+  });
+  if (!found?.isDirectory())
+    throw new SocketPathUnavailable(`Cannot create the socket ${path}: there is no directory ${dir}`);
 }
 
 /** Listens on `path` with the socket file created mode 0600 (owner only). */

@@ -18,6 +18,7 @@ import {
   type EventFeed,
   type FeedOptions,
   type FeedStep,
+  MAX_WATCH_GRACE_MS,
 } from './store.js';
 
 /** Options of a {@link MemoryStore}. */
@@ -58,8 +59,8 @@ export class MemoryStore implements ChannelStore {
   ) {
     if (!Number.isSafeInteger(history) || history < 0)
       throw new RangeError(`history is a number of events (0 or more), not ${history}`);
-    if (!Number.isFinite(watchGraceMs) || watchGraceMs < 0)
-      throw new RangeError(`watchGraceMs is a duration in ms (0 or more), not ${watchGraceMs}`);
+    if (!(watchGraceMs >= 0 && watchGraceMs <= MAX_WATCH_GRACE_MS))
+      throw new RangeError(`watchGraceMs is a duration in ms from 0 to ${MAX_WATCH_GRACE_MS}, not ${watchGraceMs}`);
     this.channels = channels;
     this.#historyLimit = history;
     this.#watchGraceMs = watchGraceMs;

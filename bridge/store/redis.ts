@@ -23,6 +23,7 @@ import {
   type EventFeed,
   type FeedOptions,
   type FeedStep,
+  MAX_WATCH_GRACE_MS,
 } from './store.js';
 
 /** Options of a {@link RedisStore}. */
@@ -81,7 +82,9 @@ export class RedisStore implements ChannelStore {
     this.#subscriber = subscriber;
     this.#prefix = options.prefix ?? 'eric-bus:';
     this.#history = nonNegative(options.history ?? DEFAULT_HISTORY, 'history');
-    this.#graceMs = nonNegative(options.watchGraceMs ?? DEFAULT_WATCH_GRACE_MS, 'watchGraceMs');
+    this.#graceMs = options.watchGraceMs ?? DEFAULT_WATCH_GRACE_MS;
+    if (!(this.#graceMs >= 0 && this.#graceMs <= MAX_WATCH_GRACE_MS))
+      throw new RangeError(`watchGraceMs is a duration in ms from 0 to ${MAX_WATCH_GRACE_MS}, not ${this.#graceMs}`);
     this.#retry = options.retryTimeoutMilliseconds ?? 5;
     this.#logger = options.logger ?? createLogger();
     this.#closedPrefix = linePrefix({ event: MESSAGE_TYPE_CLOSED, retry: this.#retry, data: null });

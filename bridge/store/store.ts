@@ -9,6 +9,8 @@ import type { Message } from '../../src/index.js';
 export const DEFAULT_HISTORY = 1000;
 /** How long a watch's listener outlives its stream, by default (ms). */
 export const DEFAULT_WATCH_GRACE_MS = 60_000;
+/** The longest grace period: what a timer can wait (about 24.8 days). */
+export const MAX_WATCH_GRACE_MS = 2 ** 31 - 1;
 
 /** A value now, or later: in-memory stores answer synchronously, network stores asynchronously. */
 export type Awaitable<T> = T | Promise<T>;

@@ -4,6 +4,7 @@
  * checked; heartbeats reap dead peers; closing a WebSocket closes every Unix connection it opened.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
@@ -37,6 +38,14 @@ export interface BridgeOptions {
   heartbeatMs?: number;
   /** Where connections and refusals are reported (silent by default). */
   logger?: Logger;
+  /** A certificate and its private key (PEM): the bridge then serves `wss://` and `https://` only. */
+  tls?: BridgeTls;
+}
+
+/** The bridge's TLS identity: PEM text (or its bytes) of a certificate chain and its private key. */
+export interface BridgeTls {
+  cert: string | Buffer;
+  key: string | Buffer;
 }
 
 /** Largest client frame accepted by default (1 MiB). */
@@ -64,13 +73,18 @@ export class WebSocketBridge {
   readonly #http: Server;
   readonly #peers = new Map<WebSocket, Peer>();
   readonly #heartbeat: ReturnType<typeof setInterval>;
+  readonly #secure: boolean;
   #closing: Promise<void> | undefined;
 
   private constructor(
     http: Server,
-    options: Required<Pick<BridgeOptions, 'socketPath' | 'host' | 'token' | 'heartbeatMs'>> & { port: number },
+    options: Required<Pick<BridgeOptions, 'socketPath' | 'host' | 'token' | 'heartbeatMs'>> & {
+      port: number;
+      secure: boolean;
+    },
   ) {
     this.#http = http;
+    this.#secure = options.secure;
     this.socketPath = options.socketPath;
     this.host = options.host;
     this.port = options.port;
@@ -99,9 +113,12 @@ export class WebSocketBridge {
       perMessageDeflate: false,
       clientTracking: false,
     });
-    const http = createServer((request, response) =>
-      answerPlainRequest(request, response, checkAccess(request, policy)),
-    );
+    const onRequest = (request: IncomingMessage, response: ServerResponse) =>
+      answerPlainRequest(request, response, checkAccess(request, policy));
+    // With TLS the same server speaks HTTPS: WebSocket upgrades and plain requests alike.
+    const http: Server = options.tls
+      ? createTlsServer({ cert: options.tls.cert, key: options.tls.key }, onRequest)
+      : createServer(onRequest);
     let bridge: WebSocketBridge | undefined;
     http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on('error', () => {});
@@ -128,15 +145,17 @@ export class WebSocketBridge {
       port,
       token,
       heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+      secure: options.tls !== undefined,
     });
-    policy.ownOrigin = `http://${bridge.#hostForUrl()}:${port}`;
+    policy.ownOrigin = `${bridge.#secure ? 'https' : 'http'}://${bridge.#hostForUrl()}:${port}`;
     logger.info(`bridge: listening on ${bridge.url.replace(token, '…')}, forwarding to ${options.socketPath}`);
     return bridge;
   }
 
-  /** The URL to give clients, token included: `ws://127.0.0.1:8765/?token=…`. */
+  /** The URL to give clients, token included: `ws://127.0.0.1:8765/?token=…` (`wss://` with TLS). */
   get url(): string {
-    return `ws://${this.#hostForUrl()}:${this.port}/?token=${encodeURIComponent(this.token)}`;
+    const scheme = this.#secure ? 'wss' : 'ws';
+    return `${scheme}://${this.#hostForUrl()}:${this.port}/?token=${encodeURIComponent(this.token)}`;
   }
 
   /** Open WebSockets. */

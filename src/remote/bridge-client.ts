@@ -47,15 +47,24 @@ export interface BridgeClientOptions {
 
 const OPEN = 1;
 
-/** A command or stream waiting for its reply; `sent` is false until the current socket carries it. */
+/**
+ * A command or stream waiting for its reply; `sent` is false until the current socket carries it. A
+ * stream remembers the id of the last event it received, to resume after it on the next socket.
+ */
 type Pending =
   | { kind: 'request'; frame: string; sent: boolean; resolve: (reply: string) => void; reject: (error: Error) => void }
-  | { kind: 'stream'; frame: string; sent: boolean; sink: StreamSink<SSEEvent> };
+  | {
+      kind: 'stream';
+      command: Command;
+      lastEventId: string | undefined;
+      sent: boolean;
+      sink: StreamSink<SSEEvent>;
+    };
 
 /**
  * The socket protocol's verbs over an eric-bus WebSocket bridge, for the browser: the same
- * methods as `SocketClient`, streams as `AsyncIterable`s of `{ event, retry, data }` that
- * `break` cancels, and automatic reconnection that re-opens the streams that were open.
+ * methods as `SocketClient`, streams as `AsyncIterable`s of `{ event, retry, data, id }` that
+ * `break` cancels, and automatic reconnection that resumes the streams that were open.
  *
  * ```ts
  * const client = new BridgeClient('ws://127.0.0.1:8765/', { token });
@@ -64,9 +73,11 @@ type Pending =
  * ```
  *
  * One logical connection over successive WebSockets: reply frames are routed to their requests
- * and streams by id, commands wait while (re)connecting, and after a reconnection the streams
- * that were open are re-opened. Commands already sent when a socket drops fail with
- * {@link ConnectionLost} (they may have run: they are not replayed).
+ * and streams by id, commands wait while (re)connecting, and after a reconnection each stream
+ * that was open is re-opened after the id of the last event it received (SPEC §7), so an eric-bus
+ * server replays what the dropped connection lost: within its history nothing is lost and nothing
+ * yielded twice. Commands already sent when a socket drops fail with {@link ConnectionLost} (they
+ * may have run: they are not replayed).
  */
 export class BridgeClient extends ProtocolClient<SSEEvent> {
   /** The bridge's URL, token included. */
@@ -134,12 +145,16 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
     });
   }
 
-  /** Opens a stream: its events in order; `break` sends a cancel. Re-opened after a reconnection. */
+  /**
+   * Opens a stream: its events in order; `break` sends a cancel. Resumed after a reconnection from
+   * the last event id received (from the command's `i` until one arrives).
+   */
   streamPayload(command: Command): AsyncIterableIterator<SSEEvent> {
     const id = this.#nextId++;
     const { stream, sink } = pushStream<SSEEvent>(() => this.#cancel(id));
+    const lastEventId = command.v === 'l' || command.v === 'w' ? command.i : undefined;
     if (this.#failure) sink.finish(this.#failure);
-    else this.#track(id, { kind: 'stream', frame: frameText(id, command), sent: false, sink });
+    else this.#track(id, { kind: 'stream', command, lastEventId, sent: false, sink });
     return stream;
   }
 
@@ -151,12 +166,14 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
 
   #track(id: FrameId, pending: Pending): void {
     this.#pending.set(id, pending);
-    if (this.#socket?.readyState === OPEN) this.#send(pending);
+    if (this.#socket?.readyState === OPEN) this.#send(id, pending);
   }
 
-  #send(pending: Pending): void {
+  #send(id: FrameId, pending: Pending): void {
     pending.sent = true;
-    this.#socket!.send(pending.frame);
+    if (pending.kind === 'request') return this.#socket!.send(pending.frame);
+    const { command, lastEventId } = pending;
+    this.#socket!.send(frameText(id, lastEventId === undefined ? command : { ...command, i: lastEventId }));
   }
 
   #cancel(id: FrameId): void {
@@ -193,7 +210,7 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
       this.#attempt = 0;
       this.#setState('connected');
       // Insertion order: streams and queued commands go out in the order they were made.
-      for (const pending of this.#pending.values()) if (!pending.sent && this.#socket === socket) this.#send(pending);
+      for (const [id, pending] of this.#pending) if (!pending.sent && this.#socket === socket) this.#send(id, pending);
     };
     socket.onmessage = (event: { data: unknown }) => {
       if (this.#socket === socket && typeof event.data === 'string') this.#receive(event.data);
@@ -227,14 +244,18 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
   }
 
   #feedStream(frame: ReplyFrame, pending: Extract<Pending, { kind: 'stream' }>): void {
-    if ('data' in frame) return pending.sink.push(frame.data);
+    if ('data' in frame) {
+      // Servers without ids (eric-sse's) give none: such a stream re-opens as it began.
+      if (typeof frame.data.id === 'string') pending.lastEventId = frame.data.id;
+      return pending.sink.push(frame.data);
+    }
     this.#pending.delete(frame.id!);
     if ('end' in frame) pending.sink.finish();
     else if ('error' in frame) pending.sink.finish(errorFromFrame(frame.error));
     else pending.sink.finish(new ConnectionLost(`Unexpected reply frame for a stream: ${JSON.stringify(frame)}`));
   }
 
-  /** A socket dropped: commands it carried fail; streams wait to be re-sent on the next socket. */
+  /** A socket dropped: commands it carried fail; streams wait to be resumed on the next socket. */
   #lost(why: string): void {
     for (const [id, pending] of this.#pending) {
       if (pending.kind === 'stream') pending.sent = false;
@@ -291,10 +312,9 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
     this.#setState(state);
   }
 
+  /** The URL for messages: the token's value shown as `…` (written as is, not percent-encoded). */
   #redactedUrl(): string {
-    const target = new URL(this.url);
-    if (target.searchParams.has('token')) target.searchParams.set('token', '…');
-    return target.href;
+    return this.url.replace(/([?&]token=)[^&#]*/, '$1…');
   }
 }
 

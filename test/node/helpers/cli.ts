@@ -1,17 +1,38 @@
-/** Runs the built `eric-bus` command (dist/bridge/cli/main.js, built by `pretest`) as a child process. */
+/**
+ * Runs the built `eric-bus` command (dist/bridge/cli/main.js, built by `pretest`) as a child process,
+ * or `npm start`'s script (dist/scripts/start.js).
+ */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 
 export const CLI = join(import.meta.dirname, '../../../dist/bridge/cli/main.js');
+/** What `npm start` runs once it has built the Node code. */
+export const START = join(import.meta.dirname, '../../../dist/scripts/start.js');
+
+/** Which program to run (the CLI by default) and extra environment variables. */
+export interface CliOptions {
+  script?: string;
+  env?: Record<string, string>;
+}
+
+function spawnCli(args: string[], { script = CLI, env }: CliOptions): ChildProcess {
+  return spawn(process.execPath, [script, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: env ? { ...process.env, ...env } : process.env,
+  });
+}
 
 /** Runs the CLI to completion; resolves with its exit code and output. */
-export function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runCli(
+  args: string[],
+  options: CliOptions = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnCli(args, options);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
     child.once('error', reject);
     child.once('close', (code) => resolve({ code, stdout, stderr }));
   });
@@ -28,9 +49,13 @@ export interface Running {
 }
 
 /** Starts the CLI and resolves once its stdout contains `ready` (a string, or a pattern whose match is kept). */
-export function startCli(args: string[], ready: string | RegExp): Promise<Running & { match: RegExpExecArray | null }> {
+export function startCli(
+  args: string[],
+  ready: string | RegExp,
+  options: CliOptions = {},
+): Promise<Running & { match: RegExpExecArray | null }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnCli(args, options);
     let stdout = '';
     let stderr = '';
     const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));

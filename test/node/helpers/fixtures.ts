@@ -15,8 +15,8 @@ import {
   type SocketServerOptions,
 } from '../../../bridge/index.js';
 import { BridgeClient, type BridgeClientOptions } from '../../../src/index.js';
-import { FrameClient, type Stack, startStack } from './bridge.js';
-import { type Running, startCli } from './cli.js';
+import { BridgeProcess, FrameClient, type Stack, startStack } from './bridge.js';
+import { type CliOptions, type Running, startCli } from './cli.js';
 import { startPythonServer } from './python.js';
 import { startRedis } from './redis.js';
 import { startServer, tempDir } from './socket.js';
@@ -94,6 +94,15 @@ export const it = base
         track(await startStack(options, serverOptions));
     }),
   )
+  /** Starts `eric-bus bridge` processes (to kill and restart), killed after the test. */
+  .extend(
+    'startBridgeProcess',
+    standalone((onCleanup) => {
+      const track = closeAfter(onCleanup);
+      return async (socketPath: string, token: string): Promise<BridgeProcess> =>
+        track(await BridgeProcess.start(socketPath, token));
+    }),
+  )
   /** Options of the `stack` fixture's bridge; a describe block overrides them. */
   .extend('bridgeOptions', {} as Partial<BridgeOptions>)
   /** A SocketServer with `serverOptions` and a bridge with `bridgeOptions`. */
@@ -119,8 +128,11 @@ export const it = base
     'startCli',
     standalone((onCleanup) => {
       const track = closeAfter(onCleanup);
-      return async (args: string[], ready: string | RegExp): Promise<Running & { match: RegExpExecArray | null }> =>
-        track(await startCli(args, ready));
+      return async (
+        args: string[],
+        ready: string | RegExp,
+        options?: CliOptions,
+      ): Promise<Running & { match: RegExpExecArray | null }> => track(await startCli(args, ready, options));
     }),
   )
   /**

@@ -1,6 +1,6 @@
 /** The socket tests' parts: temp dirs, our server, raw connections. Tests get them as fixtures (./fixtures.ts). */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SocketServer, type SocketServerOptions } from '../../../bridge/index.js';
@@ -54,4 +54,17 @@ export function rawExchange(path: string, bytes: string | Buffer | null, { halfC
       if (halfClose) socket.end();
     });
   });
+}
+
+/** Holds a TCP port on 127.0.0.1 (taken, as another program would), until `close`. */
+export async function holdPort(port = 0): Promise<{ port: number; close: () => Promise<void> }> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }

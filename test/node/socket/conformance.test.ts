@@ -4,7 +4,7 @@
 // genuinely differ, both expectations are spelled out below with the reason; everything else must
 // hold for all.
 import { describe, expect } from 'vitest';
-import { InvalidChannelException, InvalidListenerException } from '../../../src/index.js';
+import { InvalidChannelException, InvalidListenerException, MESSAGE_TYPE_GAP } from '../../../src/index.js';
 import { pokeUntil, take } from '../helpers/async.js';
 import { it, type ProtocolServer } from '../helpers/fixtures.js';
 import { pythonJsonDumps, runPythonClient } from '../helpers/python.js';
@@ -26,6 +26,8 @@ const servers: {
   replies: Replies;
   /** Whether `l` starts the listener and streams its queue. */
   listenStreams: boolean;
+  /** Whether streams carry event ids and `i` resumes them (SPEC §7). */
+  resumes: boolean;
   /** A stream line's text for an event (without the newline), the `id` it was delivered with. */
   line: (event: object, id: string) => string;
 }[] = [
@@ -34,6 +36,7 @@ const servers: {
     protocol: 'ours',
     replies: 'ours',
     listenStreams: true,
+    resumes: true,
     // Each line carries its event's id (SPEC §7): the listener and its delivery count.
     line: (event, id) => JSON.stringify({ ...event, id }),
   },
@@ -45,6 +48,7 @@ const servers: {
           protocol: 'ours-on-redis' as const,
           replies: 'ours' as const,
           listenStreams: true,
+          resumes: true,
           line: (event: object, id: string) => JSON.stringify({ ...event, id }),
         },
       ]
@@ -55,6 +59,8 @@ const servers: {
     replies: 'eric-sse',
     // eric-sse 0.6 streams only a running listener, and `l` cannot start one: the stream ends at once.
     listenStreams: false,
+    // eric-sse 0.6 has no event ids, and takes no notice of a command's `i`.
+    resumes: false,
     // json.dumps: ', ' and ': ' separators, non-ASCII as \uXXXX.
     // No event ids: eric-sse 0.6 has none (its clients pass ours on with the rest of the line).
     line: (event) => pythonJsonDumps(event),
@@ -265,6 +271,18 @@ describe.each(servers)('the socket protocol against $name', (server) => {
     const line = first.value as string;
     const { data, id } = JSON.parse(line) as { data: { i: number }; id: string };
     expect(line).toBe(server.line({ event: 'tick', retry: 5, data: { i: data.i, text: 'h\u00e9llo' } }, id));
+    await stream.return?.();
+  });
+
+  it(`'w' with 'i' ${server.resumes ? 'resumes (an id it never gave: a gap first)' : 'is a plain watch'}`, async ({
+    protocolClient: client,
+  }) => {
+    const c = await client.createChannel();
+    const stream = client.watch(c, { lastEventId: 'nobody:5' })[Symbol.asyncIterator]();
+    const first = await pokeUntil(stream.next(), (i) => client.broadcastMessage(c, 'tick', i), 'the watch to hear');
+    const event = JSON.parse(first.value as string) as object;
+    if (server.resumes) expect(event).toMatchObject({ event: MESSAGE_TYPE_GAP, data: { after: 'nobody:5' } });
+    else expect(event).toEqual({ event: 'tick', retry: 5, data: expect.any(Number) });
     await stream.return?.();
   });
 

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, onTestFinished } from 'vitest';
-import { SocketClient, SocketServer } from '../../../bridge/index.js';
+import { SocketClient, SocketPathUnavailable, SocketServer } from '../../../bridge/index.js';
 import { it } from '../helpers/fixtures.js';
 
 describe('the socket file', () => {
@@ -55,13 +55,29 @@ describe('the socket file', () => {
     expect(lstatSync(path).isFile()).toBe(true);
   });
 
+  it('a directory that does not exist is named, in a typed error (not EACCES)', async ({ dir }) => {
+    const missing = join(dir, 'does', 'not', 'exist', 'bus.sock');
+    const error = await new SocketServer(missing).listen().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SocketPathUnavailable);
+    expect(error).toMatchObject({
+      code: 'ERR_SOCKET_PATH_UNAVAILABLE',
+      message: `Cannot create the socket ${missing}: there is no directory ${join(dir, 'does', 'not', 'exist')}`,
+    });
+    // A file where the directory should be is no directory either.
+    writeFileSync(join(dir, 'file'), '');
+    await expect(new SocketServer(join(dir, 'file', 'bus.sock')).listen()).rejects.toThrow(
+      `there is no directory ${join(dir, 'file')}`,
+    );
+    await expect(serve(join(dir, 'bus.sock'))).resolves.toBeInstanceOf(SocketServer);
+  });
+
   it('a client of a path where nothing listens gets a clear error', async ({ dir }) => {
     await expect(new SocketClient(join(dir, 'none.sock')).createChannel()).rejects.toThrow(
       /^No server listening on .*none\.sock \(ENOENT\)$/,
     );
   });
 
-  it.for(['SIGINT', 'SIGTERM'] as const)(
+  it.for(['SIGINT', 'SIGTERM', 'SIGHUP'] as const)(
     '%s makes `eric-bus serve` remove the file and exit 0',
     async (signal, { dir, startCli }) => {
       const path = join(dir, 'bus.sock');
