@@ -8,10 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { SocketClient, SocketServer } from '../bridge/index.js';
-import { linePrefix, RedisStore } from '../bridge/store/redis.js';
+import { RedisStore } from '../bridge/store/redis.js';
 import { Message } from '../src/index.js';
+import { eventHead } from '../src/wire/socket-protocol.js';
 import { countLines } from './count-lines.js';
-import { printTable, rate } from './table.js';
+import { median, printTable, rate } from './table.js';
 
 const N = 20_000;
 /** Commands in flight at once, for the store and for the raw pipeline alike. */
@@ -62,8 +63,6 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
   return performance.now() - start;
 }
 
-const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
-
 if (!hasRedisServer()) {
   console.log('\nRedis store: skipped (no redis-server; `apt-get install redis-server` to run it)');
 } else {
@@ -86,7 +85,7 @@ if (!hasRedisServer()) {
   // turned into its line (the least a server must do per message).
   const raw = new Redis(url);
   const rawReader = new Redis(url);
-  const lineOf = (i: number) => linePrefix({ event: 'tick', retry: 5, data: { i } });
+  const lineOf = (i: number) => eventHead({ event: 'tick', retry: 5, data: { i } });
   let rawRound = 0;
   const rawDispatchAndRead = async () => {
     const key = `raw:${rawRound++}`;

@@ -14,6 +14,40 @@ export async function medianMs(fn: () => unknown, runs = 5): Promise<number> {
   return times[Math.floor(times.length / 2)]!;
 }
 
+/** What {@link alternating} measured: per workload, each round's wall time and this process's CPU time, in ms. */
+export interface Timings {
+  wallMs: number[][];
+  cpuMs: number[][];
+}
+
+/**
+ * Times every workload `rounds` times in alternation (a, b, c, a, b, c, …) after one warm-up each,
+ * so whatever else loads the machine weighs on all of them alike. CPU time (this process, garbage
+ * collector threads included) moves less than wall time when the machine is shared.
+ */
+export async function alternating(fns: readonly (() => unknown)[], rounds: number): Promise<Timings> {
+  for (const fn of fns) await fn();
+  const wallMs = fns.map((): number[] => []);
+  const cpuMs = fns.map((): number[] => []);
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, fn] of fns.entries()) {
+      (globalThis as { gc?: () => void }).gc?.();
+      const cpu = process.cpuUsage();
+      const start = performance.now();
+      await fn();
+      wallMs[i]!.push(performance.now() - start);
+      const used = process.cpuUsage(cpu);
+      cpuMs[i]!.push((used.user + used.system) / 1000);
+    }
+  }
+  return { wallMs, cpuMs };
+}
+
+/** The middle value (the upper middle of an even count). */
+export function median(values: readonly number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+}
+
 /** Formats a rate like 3.42 M/s. */
 export function rate(perSecond: number): string {
   if (perSecond >= 1e6) return `${(perSecond / 1e6).toFixed(2)} M/s`;

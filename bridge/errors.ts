@@ -29,3 +29,21 @@ export class StartError extends Error {
   override name = 'StartError';
   readonly code = 'ERR_START';
 }
+
+/** A stream line from the socket server that is not a JSON object, so cannot become a Server-Sent Event. */
+export class UnreadableEventLine extends Error {
+  override name = 'UnreadableEventLine';
+  readonly code = 'ERR_UNREADABLE_EVENT_LINE';
+}
+
+/** An HTTP request to the bridge for a path none of its routes has (HTTP 404). */
+export class NoSuchRoute extends Error {
+  override name = 'NoSuchRoute';
+  readonly code = 'ERR_NO_SUCH_ROUTE';
+}
+
+/** An HTTP request with a method its route does not take (HTTP 405). */
+export class MethodNotAllowed extends Error {
+  override name = 'MethodNotAllowed';
+  readonly code = 'ERR_METHOD_NOT_ALLOWED';
+}

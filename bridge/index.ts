@@ -18,7 +18,14 @@ export { startUp } from './up.js';
 export type { AccessPolicy } from './web/access.js';
 export { generateToken, isAllowedOrigin } from './web/access.js';
 export type { BridgeOptions, BridgeTls } from './web/bridge.js';
-export { DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_STREAMS, WebSocketBridge } from './web/bridge.js';
+export {
+  DEFAULT_HEARTBEAT_MS,
+  DEFAULT_MAX_FRAME_BYTES,
+  DEFAULT_MAX_STREAMS,
+  DEFAULT_SSE_KEEP_ALIVE_MS,
+  DEFAULT_SSE_OPEN_WAIT_MS,
+  WebSocketBridge,
+} from './web/bridge.js';
 export type { BridgeThreadOptions, RunningBridge } from './web/thread.js';
 export { BridgeThread } from './web/thread.js';
 export type { NodeWorkerHandle } from './workers/spawn-thread.js';

@@ -1,5 +1,6 @@
 import { type BridgeClient, type BridgeState, InvalidChannelException, Message, RemoteChannel } from '../src/index.js';
 import { h, parsePayload, streamCard } from './dom.js';
+import { httpView } from './http-view.js';
 
 /** Where the bridge is: `npm start` puts it in the page URL (`?bridge=ws://…&token=…&socket=…`). */
 export interface BridgeConfig {
@@ -103,6 +104,9 @@ export function remotePanel(client: BridgeClient | undefined, config: BridgeConf
     { type: 'button', class: 'primary', 'data-testid': 'remote-create', onclick: () => run(createChannel) },
     'Create channel',
   );
+  const http = httpView(config, listenersBox, {
+    onListener: (id) => target.append(h('option', { value: id }, `listener ${id} (EventSource)`)),
+  });
 
   /**
    * Shows where the panel stands: buttons usable only when a click can work, and the status line
@@ -169,6 +173,7 @@ export function remotePanel(client: BridgeClient | undefined, config: BridgeConf
     target.replaceChildren(h('option', { value: '*' }, 'everyone (broadcast)'));
     const socket = config!.socket ?? '$SOCKET';
     terminal.textContent = `npx eric-bus send --socket ${socket} broadcast ${id} hello '{"from": "terminal"}'`;
+    http.setChannel(id);
     return `Created channel ${id} on the backend.`;
   }
 
@@ -192,6 +197,7 @@ export function remotePanel(client: BridgeClient | undefined, config: BridgeConf
 
   async function send(): Promise<string> {
     const msg = new Message(type.value.trim() || 'message', parsePayload(payload.value));
+    http.listenFor(msg.type);
     if (target.value === '*') await channel!.broadcast(msg);
     else await channel!.dispatch(target.value, msg);
     return target.value === '*'
@@ -229,6 +235,7 @@ export function remotePanel(client: BridgeClient | undefined, config: BridgeConf
       h('span', {}, 'channel ', channelLabel),
       button('Add listener', 'remote-add', () => run(addListener)),
       button('Watch', 'remote-watch', () => run(watch)),
+      button('Add EventSource listener', 'remote-sse-add', () => run(http.add)),
     ),
     h(
       'form',
@@ -249,6 +256,12 @@ export function remotePanel(client: BridgeClient | undefined, config: BridgeConf
     h('h3', {}, 'From a terminal'),
     h('p', { class: 'hint' }, 'Broadcast to this channel from a shell; it shows up in every listener above.'),
     terminal,
+    h(
+      'p',
+      { class: 'hint' },
+      'Or over plain HTTP, as the EventSource listeners above do: broadcast, add a listener, watch the channel.',
+    ),
+    http.curl,
   );
   render();
   return panel;

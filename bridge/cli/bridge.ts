@@ -14,7 +14,8 @@ export const bridge: Command = {
                       [--tls-cert FILE --tls-key FILE] [--verbose]
 
 Accepts WebSocket connections and relays each command frame to the socket server at PATH
-(eric-bus's or eric-sse's). Prints the URL, with its token, for clients.
+(eric-bus's or eric-sse's). On the same port, plain HTTP: REST routes and Server-Sent Events
+under /channels (curl, fetch, EventSource). Prints the URL, with its token, for clients.
 
 Options:
   --socket PATH       the socket server's socket file (required)

@@ -15,9 +15,9 @@ export const up: Command = {
                   [--tls-cert FILE --tls-key FILE] [--thread] [--verbose]
                   [--history N] [--watch-grace MS] [--redis URL]
 
-Starts a socket server (in memory, or on Redis with --redis) and a WebSocket bridge to it;
-prints the socket path and the URL, with its token, for clients. Ctrl-C stops both and
-removes the socket.
+Starts a socket server (in memory, or on Redis with --redis) and a WebSocket bridge to it
+(which also answers plain HTTP: REST routes and Server-Sent Events under /channels); prints the
+socket path and the URL, with its token, for clients. Ctrl-C stops both and removes the socket.
 
 Options:
   --socket PATH       the socket file (default: bus.sock in a fresh private temp dir)

@@ -10,6 +10,7 @@ import {
   type SSEEvent,
 } from '../../src/index.js';
 import { formatError, formatEvent } from '../../src/wire/socket-protocol.js';
+import { lineOf, unscheduleWrite, writeWhenWoken } from '../socket/fan-out.js';
 import { EventHistory, listenerOfId } from '../socket/history.js';
 import {
   type ChannelStore,
@@ -206,6 +207,10 @@ export class MemoryFeed implements EventFeed {
   readonly #onClose: (() => void) | undefined;
   #taken: Message[] = [];
   #cancelWait: (() => void) | null = null;
+  /** A wake-up scheduled by the fan-out (`writeWhenWoken`), not yet run. */
+  #wake: (() => void) | null = null;
+  /** When lines were last written (`performance.now()`), for the fan-out's coalescing. */
+  #lastWrite = -Infinity;
   #closed = false;
   // The replay of a resumed stream: the gap line (if any), then deliveries `#replayed` … `#replayEnd`.
   #gapLine: string | undefined;
@@ -258,9 +263,16 @@ export class MemoryFeed implements EventFeed {
     if (this.#gapLine !== undefined || this.#replayed <= this.#replayEnd) return { lines: this.#replayChunk(room) };
     if (channel.queueLength(id) === 0) {
       return new Promise((resolve) => {
+        const wake = () => {
+          this.#wake = null;
+          resolve(this.next(room));
+        };
         this.#cancelWait = channel.whenMessageWaits(id, () => {
           this.#cancelWait = null;
-          resolve(this.next(room));
+          if (this.#closed) return;
+          // Not in the middle of the command that brought the message; in a fan-out, with others.
+          this.#wake = wake;
+          writeWhenWoken(wake, this.#lastWrite);
         });
       });
     }
@@ -272,7 +284,7 @@ export class MemoryFeed implements EventFeed {
     try {
       do {
         const msg = channel.deliverNext(id);
-        lines += formatEvent(channel.adapt(msg), history?.idOf(first + taken.length + 1));
+        lines += lineOf(channel, msg, history?.idOf(first + taken.length + 1));
         taken.push(msg);
       } while (lines.length < room && channel.queueLength(id) > 0 && listener.isRunningSync());
     } catch (error) {
@@ -300,6 +312,7 @@ export class MemoryFeed implements EventFeed {
   }
 
   written(): void {
+    this.#lastWrite = performance.now();
     if (this.#taken.length > 0) this.#history?.record(this.#taken);
     this.#taken = [];
   }
@@ -314,6 +327,8 @@ export class MemoryFeed implements EventFeed {
     this.#closed = true;
     this.#cancelWait?.();
     this.#cancelWait = null;
+    if (this.#wake) unscheduleWrite(this.#wake);
+    this.#wake = null;
     this.#onClose?.();
   }
 }

@@ -12,7 +12,7 @@ import {
   type SSEEvent,
   StoreUnavailable,
 } from '../../src/index.js';
-import { formatEvent } from '../../src/wire/socket-protocol.js';
+import { eventHead, formatEvent } from '../../src/wire/socket-protocol.js';
 import { createLogger, type Logger } from '../log.js';
 import { idOf, listenerOfId, numberOfId } from '../socket/history.js';
 import { SCRIPTS, type ScriptName, scriptSource } from './redis-scripts.js';
@@ -87,7 +87,7 @@ export class RedisStore implements ChannelStore {
       throw new RangeError(`watchGraceMs is a duration in ms from 0 to ${MAX_WATCH_GRACE_MS}, not ${this.#graceMs}`);
     this.#retry = options.retryTimeoutMilliseconds ?? 5;
     this.#logger = options.logger ?? createLogger();
-    this.#closedPrefix = linePrefix({ event: MESSAGE_TYPE_CLOSED, retry: this.#retry, data: null });
+    this.#closedPrefix = eventHead({ event: MESSAGE_TYPE_CLOSED, retry: this.#retry, data: null });
     for (const [name, lua] of Object.keys(SCRIPTS).map((n) => [n, scriptSource(n as ScriptName)] as const))
       commands.defineCommand(name, { numberOfKeys: 0, lua });
     subscriber.on('message', (_channel: string, text: string) => this.#onSuperseded(text));
@@ -218,7 +218,7 @@ export class RedisStore implements ChannelStore {
   }
 
   #lineOf(msg: Message): string {
-    return linePrefix({ event: msg.type, retry: this.#retry, data: msg.payload });
+    return eventHead({ event: msg.type, retry: this.#retry, data: msg.payload });
   }
 
   /** Runs a script; its errors come back as the library's typed errors. */
@@ -524,11 +524,6 @@ class RedisFeed implements EventFeed {
 /** The event number of a stream entry id `n-0`. */
 function numberOfEntry(id: string): number {
   return Number(id.slice(0, id.indexOf('-')));
-}
-
-/** The text of an event's line without its id and closing brace: a line is this + `,"id":"…"}\n`. */
-export function linePrefix(event: SSEEvent): string {
-  return formatEvent(event).slice(0, -2);
 }
 
 function noop(): void {}

@@ -27,8 +27,8 @@ export interface SessionOptions {
   maxStreams: number;
 }
 
-/** Bytes waiting to go out on the WebSocket above which the Unix streams stop being read. */
-const HIGH_WATER = 1 << 20;
+/** Bytes waiting to go out to a client (WebSocket or event stream) above which its Unix streams stop being read. */
+export const HIGH_WATER = 1 << 20;
 const OPEN = 1;
 
 export class BridgeSession {

@@ -1,4 +1,4 @@
-import { RingQueue } from '../bus/queue.js';
+import { ChunkedQueue } from '../bus/queue.js';
 
 /** The feeding side of a stream: what the connection calls as frames arrive. */
 export interface StreamSink<T> {
@@ -17,7 +17,7 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, 
  * `return()` (what `break` calls) drops what is queued and calls `onCancel` once.
  */
 export function pushStream<T>(onCancel: () => void): { stream: AsyncIterableIterator<T>; sink: StreamSink<T> } {
-  const queue = new RingQueue<T>();
+  const queue = new ChunkedQueue<T>();
   let ended = false;
   let cancelled = false;
   let failure: Error | undefined;

@@ -170,5 +170,18 @@ export function formatError(error: unknown): string {
  * missing payload is `null`, as Python's `None`.
  */
 export function formatEvent(event: SSEEvent, id?: string): string {
-  return JSON.stringify({ event: event.event, retry: event.retry, data: event.data ?? null, id }) + '\n';
+  return eventLine(eventHead(event), id);
+}
+
+/**
+ * The part of an event's line that does not depend on its id: its JSON up to the closing brace.
+ * Made once, it serves every listener a broadcast reaches (see {@link eventLine}).
+ */
+export function eventHead(event: SSEEvent): string {
+  return JSON.stringify({ event: event.event, retry: event.retry, data: event.data ?? null }).slice(0, -1);
+}
+
+/** The stream line of an event from its {@link eventHead} and its id: what {@link formatEvent} writes. */
+export function eventLine(head: string, id?: string): string {
+  return id === undefined ? `${head}}\n` : `${head},"id":${JSON.stringify(id)}}\n`;
 }

@@ -161,6 +161,22 @@ describe('the demo page', () => {
       '{"shell": true}',
     ]);
     await expect.poll(() => listenerLog.innerText()).toContain('from-terminal');
+
+    // The browser's own EventSource on a backend listener, through the bridge's HTTP face.
+    await text('remote-sse-add').click();
+    await expect.poll(() => text('remote-listeners').locator('.card.sse').count()).toBe(1);
+    const sseLog = text('remote-listeners').locator('.card.sse .log');
+    await expect.poll(() => sseLog.innerText()).toContain('EventSource open');
+    await text('remote-target').selectOption({ label: 'everyone (broadcast)' });
+    await text('remote-type').fill('ping');
+    await text('remote-send').click();
+    await expect.poll(() => sseLog.innerText()).toMatch(/ping {2}\{"from":"page"\}/);
+    // The printed curl line, run as a user would paste it: its message reaches both kinds of stream.
+    const curlLines = (await text('remote-curl').innerText()).split('\n');
+    expect(curlLines).toHaveLength(3);
+    await run('sh', ['-c', `${curlLines[0]!} --fail --silent`]);
+    await expect.poll(() => sseLog.innerText()).toMatch(/hello {2}\{"from":"curl"\}/);
+    await expect.poll(() => listenerLog.innerText()).toContain('"from":"curl"');
     await text('panel-remote').screenshot({ path: `${SHOTS}/remote.png`, animations: 'disabled' });
     await page.screenshot({ path: `${SHOTS}/page.png`, fullPage: true, animations: 'disabled' });
   });
@@ -177,14 +193,15 @@ describe('the demo page', () => {
     await removeFromTerminal(channelId);
     await expect.poll(() => panel.getAttribute('data-channel')).toBe('removed');
     expect(await text('remote-channel').innerText()).toBe(`${channelId} (removed)`);
-    for (const button of ['remote-add', 'remote-watch', 'remote-send']) {
+    for (const button of ['remote-add', 'remote-watch', 'remote-sse-add', 'remote-send']) {
       expect(await text(button).isDisabled()).toBe(true);
       expect(await text(button).getAttribute('title')).toContain(`Channel ${channelId} no longer exists`);
     }
     expect(await text('remote-status').innerText()).toMatch(
       new RegExp(`^Channel ${channelId} no longer exists on the backend .*Create a new channel`),
     );
-    await expect.poll(() => text('remote-listeners').locator('.card.ended').count()).toBe(3);
+    // Two listeners and a watcher through the library, and the EventSource, which closes at _eric_channel_closed.
+    await expect.poll(() => text('remote-listeners').locator('.card.ended').count()).toBe(4);
     await panel.screenshot({ path: `${SHOTS}/remote-removed.png`, animations: 'disabled' });
 
     // Without a stream, the next click finds out, and says so instead of doing nothing.

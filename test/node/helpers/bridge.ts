@@ -2,6 +2,7 @@
 import { readdirSync } from 'node:fs';
 import { WebSocket } from 'ws';
 import { type BridgeOptions, type SocketServerOptions, WebSocketBridge } from '../../../bridge/index.js';
+import { Message, type SSEChannel } from '../../../src/index.js';
 import type { FrameId, ReplyFrame } from '../../../src/wire/bridge-frames.js';
 import { until } from './async.js';
 import { type Running, startCli } from './cli.js';
@@ -132,6 +133,26 @@ export function upgrade(
 /** How many file descriptors this process holds (Linux). */
 export function openFds(): number {
   return readdirSync('/proc/self/fd').length;
+}
+
+/**
+ * For backpressure tests, with the client not reading: dispatches messages 1…`total` (`{ i, payload }`,
+ * 1 KB each) to the listener, then waits until the server stops taking them (the queue's length
+ * holds still; at most 8 s), and returns how many are still queued.
+ */
+export async function floodUntilBackedUp(channel: SSEChannel, listenerId: string, total: number): Promise<number> {
+  const payload = 'x'.repeat(1000);
+  for (let n = 1; n <= total; n += 500) {
+    for (let i = n; i < Math.min(n + 500, total + 1); i++)
+      channel.dispatch(listenerId, new Message('bulk', { i, payload }));
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  let last = -1;
+  for (let i = 0; i < 400 && channel.queueLength(listenerId) !== last; i++) {
+    last = channel.queueLength(listenerId);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return channel.queueLength(listenerId);
 }
 
 /** The bridge as its own process (`eric-bus bridge`), to kill and start again on the same port. */

@@ -82,6 +82,62 @@ describe('SocketServer streaming', () => {
     }
   });
 
+  it('fans 300 broadcasts from 30 concurrent clients out to 20 watchers: each gets all, once, in one order', async ({
+    client,
+    server,
+  }) => {
+    const c = await client.createChannel();
+    const watches = Array.from({ length: 20 }, () => take(client.watch(c), 300));
+    await until(() => server.streams === 20, 'every watch to open');
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 30 }, async () => {
+        while (next < 300) await client.broadcastMessage(c, 'tick', { n: next++, text: 'héllo' });
+      }),
+    );
+    const events = (await Promise.all(watches)).map((lines) => lines.map((line) => JSON.parse(line)));
+    const order = events[0]!.map((e) => e.data.n as number);
+    expect([...order].sort((a, b) => a - b)).toEqual(Array.from({ length: 300 }, (_, n) => n));
+    for (const watch of events) {
+      // The same order everywhere (the order the server took the broadcasts in); each line its watch's own id.
+      expect(watch.map((e) => e.data.n)).toEqual(order);
+      expect(watch.every((e) => e.event === 'tick' && e.retry === 5 && e.data.text === 'héllo')).toBe(true);
+      const [listener] = (watch[0].id as string).split(':');
+      expect(watch.map((e) => e.id)).toEqual(watch.map((_, k) => `${listener}:${k + 1}`));
+    }
+    expect(new Set(events.map((watch) => watch[0].id.split(':')[0])).size).toBe(20);
+  });
+
+  it("streams one message broadcast on two servers' channels with each channel's own adaptation", async ({
+    startServer,
+  }) => {
+    const plain = await startServer();
+    const wrapped = await startServer({
+      channels: new SSEChannelContainer({ retryTimeoutMilliseconds: 100, payloadAdapter: (p) => ({ wrapped: p }) }),
+    });
+    const shared = new Message('both', { n: 1 });
+    const lines: unknown[][] = [];
+    for (const server of [plain, wrapped]) {
+      const channel = server.channels.add();
+      const listeners = [channel.addListener(), channel.addListener()];
+      channel.broadcast(shared);
+      const client = new SocketClient(server.path);
+      lines.push(
+        await Promise.all(listeners.map(async (l) => JSON.parse((await take(client.stream(channel.id, l.id), 1))[0]!))),
+      );
+    }
+    const [[a, b], [x, y]] = lines as [Record<string, unknown>[], Record<string, unknown>[]];
+    expect([a, b]).toEqual([
+      { event: 'both', retry: 5, data: { n: 1 }, id: expect.stringMatching(/:1$/) },
+      { event: 'both', retry: 5, data: { n: 1 }, id: expect.stringMatching(/:1$/) },
+    ]);
+    expect([x, y]).toEqual([
+      { event: 'both', retry: 100, data: { wrapped: { n: 1 } }, id: expect.stringMatching(/:1$/) },
+      { event: 'both', retry: 100, data: { wrapped: { n: 1 } }, id: expect.stringMatching(/:1$/) },
+    ]);
+    expect(new Set([a!.id, b!.id]).size).toBe(2);
+  });
+
   it('serves 1,000 concurrent short commands', async ({ client, server, registered: { c, l } }) => {
     const replies = await Promise.all(Array.from({ length: 1000 }, (_, i) => client.dispatch(c, l, 'n', i)));
     expect(replies.every((reply) => reply === 'ack')).toBe(true);
@@ -101,9 +157,10 @@ describe('SocketServer streaming', () => {
     expect(JSON.parse((await a.next()).value as string).data).toBe(0);
     await a.return?.();
     expect(server.streams).toBe(1);
-    // The server cannot see the departure until it writes; that write fails and the message goes back.
+    // The server cannot see the departure until it writes (just after answering the dispatch);
+    // that write fails and the message goes back.
     await client.dispatch(c, l, 'n', 1);
-    expect(server.streams).toBe(0);
+    await until(() => server.streams === 0, 'the write to find the consumer gone');
     expect(server.channels.get(c).queueLength(l)).toBe(1);
     for (let i = 2; i <= 3; i++) await client.dispatch(c, l, 'n', i);
     const b = await take(client.stream(c, l), 3);
