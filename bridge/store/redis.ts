@@ -9,7 +9,6 @@ import {
   MESSAGE_TYPE_CLOSED,
   MESSAGE_TYPE_GAP,
   type Message,
-  type SSEEvent,
   StoreUnavailable,
 } from '../../src/index.js';
 import { eventHead, formatEvent } from '../../src/wire/socket-protocol.js';
