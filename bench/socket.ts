@@ -9,6 +9,7 @@ import { SocketClient, SocketServer } from '../bridge/index.js';
 import { streamToSocket } from '../bridge/socket/stream-to-socket.js';
 import { Message } from '../src/index.js';
 import { formatEvent } from '../src/wire/socket-protocol.js';
+import { countLines } from './count-lines.js';
 import { alternating, median, medianMs, printTable, rate } from './table.js';
 
 const COMMANDS = 2_000;
@@ -38,23 +39,6 @@ function exchange(path: string, text: string): Promise<string> {
     socket.once('error', reject);
     socket.once('end', () => resolve(Buffer.concat(chunks).toString()));
     socket.once('connect', () => socket.end(text));
-  });
-}
-
-/** Reads a stream's lines by counting newlines, closing once `count` have arrived. */
-function countLines(path: string, command: string, count: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(path);
-    let seen = 0;
-    socket.on('data', (chunk: Buffer) => {
-      for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) seen++;
-      if (seen >= count) {
-        socket.destroy();
-        resolve();
-      }
-    });
-    socket.once('error', reject);
-    socket.once('connect', () => socket.end(command));
   });
 }
 

@@ -39,6 +39,7 @@ export {
   InvalidMessageFormat,
   NoMessagesException,
   parseException,
+  StoreUnavailable,
   TooManyStreams,
   VerbNotAllowed,
   WorkerCrashedError,

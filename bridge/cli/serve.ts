@@ -4,14 +4,15 @@ import { createLogger } from '../log.js';
 import { SocketServer } from '../socket/server.js';
 import { parseCommandArgs, positiveInt, required, starting } from './args.js';
 import type { Command } from './command.js';
-import { serverFlagOptions, serverFlagsUsage, serverOptionsFromFlags } from './server-flags.js';
+import { serverFlagOptions, serverFlagsUsage, serverOptionsFromFlags, storeFromFlags } from './server-flags.js';
 
 export const serve: Command = {
   summary: 'serve the eric-sse socket protocol on a Unix socket',
   usage: `Usage: eric-bus serve --socket PATH [options]
 
 Serves eric-sse 0.6.1's Unix-socket protocol (one JSON command per connection) with
-in-memory channels. Each stream line carries an event id; a stream dropped mid-way resumes
+in-memory channels, or channels in Redis (--redis) shared by every server on that Redis.
+Each stream line carries an event id; a stream dropped mid-way resumes
 after the last id its client got ("i" in the command). The socket file is created mode 0600;
 a stale one is replaced. SIGINT/SIGTERM/SIGHUP shut down gracefully and remove the file.
 
@@ -31,13 +32,17 @@ ${serverFlagsUsage(24)}
       ...serverFlagOptions,
     });
     const path = required(values.socket, '--socket');
+    const logger = createLogger(values.verbose);
+    const serverOptions = serverOptionsFromFlags(values);
     const options = {
       maxBytes: positiveInt(values['max-command'], '--max-command'),
       idleTimeoutMs: positiveInt(values['idle-timeout'], '--idle-timeout'),
-      ...serverOptionsFromFlags(values),
-      logger: createLogger(values.verbose),
+      ...serverOptions,
+      logger,
     };
-    await starting(() => SocketServer.start(path, options));
-    console.log(`eric-bus: serving on ${path}`);
+    // A Redis that cannot be reached is not a start-up mistake: it says so and exits 1.
+    const store = await storeFromFlags(values, { logger, ...serverOptions });
+    await starting(() => SocketServer.start(path, { ...options, store }));
+    console.log(`eric-bus: serving on ${path}${values.redis === undefined ? '' : ` (channels in ${values.redis})`}`);
   },
 };

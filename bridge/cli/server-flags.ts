@@ -1,11 +1,13 @@
 /** The socket server's command-line flags, shared by `eric-bus serve` and `eric-bus up`. */
 import { UsageError } from '../errors.js';
+import type { Logger } from '../log.js';
 import {
   DEFAULT_HISTORY,
   DEFAULT_WATCH_GRACE_MS,
   MAX_WATCH_GRACE_MS,
   type SocketServerOptions,
 } from '../socket/server.js';
+import type { ChannelStore } from '../store/store.js';
 import { nonNegativeInt } from './args.js';
 
 /** The flags' `--help` lines, descriptions starting at `column` (to line up with the command's other options). */
@@ -21,6 +23,11 @@ export function serverFlagsUsage(column: number): string {
       "how long a watch's listener outlives its stream, waiting",
       `for its client to resume it (default ${DEFAULT_WATCH_GRACE_MS})`,
     ],
+    [
+      '--redis URL',
+      'keep channels in Redis (redis://HOST:PORT[/DB]), shared by',
+      'every server on it and kept across restarts (default: memory)',
+    ],
   ];
   return rows
     .map(([flag, ...text]) => text.map((line, i) => (i === 0 ? `  ${flag}` : '').padEnd(column) + line).join('\n'))
@@ -31,6 +38,7 @@ export function serverFlagsUsage(column: number): string {
 export const serverFlagOptions = {
   history: { type: 'string' },
   'watch-grace': { type: 'string' },
+  redis: { type: 'string' },
 } as const;
 
 /** Turns the parsed flags into server options; a bad value throws a UsageError. */
@@ -46,4 +54,22 @@ export function serverOptionsFromFlags(values: {
     throw new UsageError(`--watch-grace takes at most ${MAX_WATCH_GRACE_MS} ms, not ${grace}`);
   if (grace !== undefined) options.watchGraceMs = grace;
   return options;
+}
+
+/**
+ * The store `--redis` names, connected (with the history and grace of the other flags), or
+ * undefined for the in-memory default. A Redis that cannot be reached rejects with
+ * `StoreUnavailable` saying so (the command exits 1).
+ */
+export async function storeFromFlags(
+  values: { redis?: string },
+  options: { logger: Logger } & Pick<SocketServerOptions, 'history' | 'watchGraceMs'>,
+): Promise<ChannelStore | undefined> {
+  const url = values.redis;
+  if (url === undefined) return undefined;
+  if (!/^rediss?:\/\/./.test(url) && !url.startsWith('/'))
+    throw new UsageError(`--redis takes redis://HOST:PORT[/DB] (rediss:// for TLS) or a socket path, not '${url}'`);
+  // Loaded only when asked for: the in-memory default does not load the Redis client.
+  const { RedisStore } = await import('../store/redis.js');
+  return RedisStore.connect(url, options);
 }

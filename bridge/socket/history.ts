@@ -31,6 +31,16 @@ export function listenerOfId(id: string): string | undefined {
   return at > 0 && NUMBER.test(id.slice(at + 1)) ? id.slice(0, at) : undefined;
 }
 
+/** The id of listener `listenerId`'s `n`-th event: `<listener id>:<n>`. */
+export function idOf(listenerId: string, n: number): string {
+  return listenerId + SEPARATOR + n;
+}
+
+/** The event number an id carries, or undefined when it is not an id this server writes. */
+export function numberOfId(id: string): number | undefined {
+  return listenerOfId(id) === undefined ? undefined : Number(id.slice(id.lastIndexOf(SEPARATOR) + 1));
+}
+
 /** Where a resumed stream starts: the first delivery number to replay, and whether a gap comes first. */
 export interface ResumePoint {
   /** The first retained delivery to replay (replay runs to {@link EventHistory.last}). */

@@ -1,36 +1,21 @@
 /** Streams a listener's events to a socket, taking each message only when the socket can take it. */
 import type { Socket } from 'node:net';
-import {
-  type AbstractChannel,
-  MESSAGE_TYPE_CLOSED,
-  MESSAGE_TYPE_GAP,
-  Message,
-  type MessageQueueListener,
-  type SSEEvent,
-} from '../../src/index.js';
-import { formatError, formatEvent } from '../../src/wire/socket-protocol.js';
-import { lineOf, unscheduleWrite, writeWhenWoken } from './fan-out.js';
-import type { EventHistory } from './history.js';
+import type { AbstractChannel, MessageQueueListener, SSEEvent } from '../../src/index.js';
+import { formatError } from '../../src/wire/socket-protocol.js';
+import { MemoryFeed, type MemoryFeedOptions } from '../store/memory.js';
+import type { EventFeed, FeedStep, StreamEnd } from '../store/store.js';
+
+export type { StreamEnd } from '../store/store.js';
 
 /** How many socket-sized batches a stream writes before yielding to other connections. */
 const MAX_BURST = 8;
 
-/** How a stream ended. */
-export type StreamEnd = 'stopped' | 'closed' | 'client-gone' | 'failed' | 'superseded';
-
 /** Options of {@link streamToSocket}. */
-export interface StreamToSocketOptions {
+export interface StreamToSocketOptions extends MemoryFeedOptions {
   /** Told when taking a message failed (e.g. a listener's `onMessage` threw). */
   onError?: (error: unknown) => void;
   /** Aborted when a newer stream of the same listener takes over. */
   signal?: AbortSignal;
-  /**
-   * The listener's history: each line written carries its id and is recorded (SPEC §7). Without
-   * one, lines are eric-sse's plain `{"event","retry","data"}`.
-   */
-  history?: EventHistory;
-  /** With `history`: the id the client resumes after; the retained events after it are replayed first. */
-  after?: string;
 }
 
 /**
@@ -48,131 +33,94 @@ export function streamToSocket(
   channel: AbstractChannel<SSEEvent>,
   listener: MessageQueueListener,
   socket: Socket,
-  { onError = () => {}, signal, history, after }: StreamToSocketOptions = {},
+  { onError, signal, ...feedOptions }: StreamToSocketOptions = {},
+): Promise<StreamEnd> {
+  const feed = new MemoryFeed(channel, listener, feedOptions);
+  signal?.addEventListener('abort', () => feed.interrupt('superseded'), { once: true });
+  if (signal?.aborted) feed.interrupt('superseded');
+  return feedToSocket(feed, socket, onError);
+}
+
+/**
+ * Pumps a feed into a socket: asks for lines only when the socket has room for them, tells the
+ * feed whether they were written, and ends as the feed says, when the client goes, or when the
+ * feed is interrupted. A feed that answers synchronously is pumped without a promise per batch.
+ * Ends the socket except when the client has gone; resolves with how the stream ended.
+ */
+export function feedToSocket(
+  feed: EventFeed,
+  socket: Socket,
+  onError: (error: unknown) => void = () => {},
 ): Promise<StreamEnd> {
   return new Promise((resolve) => {
-    const id = listener.id;
-    const delayMs = channel.streamDelaySeconds * 1000;
     const budget = socket.writableHighWaterMark;
-    let cancel: (() => void) | null = null;
+    const delayMs = feed.delayMs;
     let timer: NodeJS.Timeout | null = null;
     let done = false;
     let burst = 0;
-    let lastWrite = -Infinity;
-    // The replay of a resumed stream: the gap line (if any), then deliveries `replayed` … `replayEnd`.
-    let gapLine: string | undefined;
-    let replayed = 1;
-    let replayEnd = 0;
-    if (history && after !== undefined) {
-      const start = history.resumeAfter(after);
-      replayed = start.from;
-      replayEnd = history.last;
-      if (start.gap)
-        gapLine = formatEvent(channel.adapt(new Message(MESSAGE_TYPE_GAP, { after })), history.idOf(start.from - 1));
-    }
 
     const finish = (end: StreamEnd) => {
       if (done) return;
       done = true;
-      cancel?.();
-      unscheduleWrite(pump);
       if (timer) clearTimeout(timer);
       socket.off('close', onGone);
-      signal?.removeEventListener('abort', onSuperseded);
+      feed.interrupted.removeEventListener('abort', onInterrupted);
+      feed.close();
       if (end !== 'client-gone') socket.end();
       resolve(end);
     };
     const onGone = () => finish('client-gone');
-    const onSuperseded = () => finish('superseded');
+    const onInterrupted = () => finish(feed.interrupted.reason as StreamEnd);
     const gone = () => socket.destroyed || !socket.writable;
+    const fail = (error: unknown) => {
+      if (done) return;
+      // Report it to the client and end this stream only.
+      onError(error);
+      if (!gone()) socket.write(formatError(error));
+      finish('failed');
+    };
 
     function pump(): void {
-      cancel = null;
       timer = null;
       if (done) return;
-      try {
-        step();
-      } catch (error) {
-        // Report it to the client and end this stream only.
-        onError(error);
-        if (!gone()) socket.write(formatError(error));
-        finish('failed');
-      }
-    }
-
-    /**
-     * Writes a chunk at once (a Buffer goes to the kernel now, so a peer that has gone unnoticed
-     * while the stream was idle fails this very write): `taken` messages go back to the queue if
-     * it failed, into the history if it did not. Says whether the socket has room for more.
-     */
-    function send(chunk: string, taken: readonly Message[]): 'room' | 'full' | 'gone' {
-      lastWrite = performance.now();
-      const writable = socket.write(Buffer.from(chunk));
-      if (socket.errored || socket.destroyed) {
-        channel.requeue(id, taken);
-        return 'gone';
-      }
-      history?.record(taken);
-      return writable ? 'room' : 'full';
-    }
-
-    /** The next lines of a replay, as many as fit in `room` (at least one). */
-    function replayChunk(room: number): string {
-      let chunk = '';
-      if (gapLine !== undefined) {
-        chunk = gapLine;
-        gapLine = undefined;
-      }
-      while (replayed <= replayEnd && (chunk === '' || chunk.length < room)) {
-        const msg = history!.at(replayed);
-        // Only this stream records deliveries of the listener, so what was retained stays retained.
-        if (msg !== undefined) chunk += formatEvent(channel.adapt(msg), history!.idOf(replayed));
-        replayed++;
-      }
-      return chunk;
-    }
-
-    function step(): void {
       if (gone()) return finish('client-gone');
-      if (!channel.hasListener(listener)) {
-        listener.stopSync();
-        socket.write(formatEvent(channel.adapt(new Message(MESSAGE_TYPE_CLOSED)), history?.idOf(history.last + 1)));
-        return finish('closed');
+      let step: FeedStep | Promise<FeedStep>;
+      try {
+        step = feed.next(delayMs > 0 ? 0 : budget - socket.writableLength);
+      } catch (error) {
+        return fail(error);
       }
-      if (!listener.isRunningSync()) return finish('stopped');
-      // Take only as many messages as the socket's buffer has room for (one when paced).
-      const room = delayMs > 0 ? 0 : budget - socket.writableLength;
-      let sent: ReturnType<typeof send>;
-      if (gapLine !== undefined || replayed <= replayEnd) sent = send(replayChunk(room), []);
-      else {
-        if (channel.queueLength(id) === 0) {
-          cancel = channel.whenMessageWaits(id, () => {
-            cancel = null;
-            if (!done) writeWhenWoken(pump, lastWrite);
-          });
-          return;
-        }
-        const taken: Message[] = [];
-        const first = history?.last ?? 0;
-        let chunk = '';
-        try {
-          do {
-            const msg = channel.deliverNext(id);
-            chunk += lineOf(channel, msg, history?.idOf(first + taken.length + 1));
-            taken.push(msg);
-          } while (chunk.length < room && channel.queueLength(id) > 0 && listener.isRunningSync());
-        } catch (error) {
-          // What was taken before the failure still goes out.
-          if (chunk !== '') send(chunk, taken);
-          throw error;
-        }
-        sent = send(chunk, taken);
+      if (step instanceof Promise) step.then(write, fail);
+      else write(step);
+    }
+
+    function write(step: FeedStep): void {
+      if (done) return;
+      if (gone()) {
+        feed.unwritten();
+        return finish('client-gone');
       }
-      if (sent === 'gone') return finish('client-gone');
+      if (step.end !== undefined) {
+        if (step.lines) {
+          socket.write(step.lines);
+          if (socket.errored || socket.destroyed) feed.unwritten();
+          else feed.written();
+        }
+        if (step.error !== undefined) onError(step.error);
+        return finish(step.end);
+      }
+      // A Buffer goes to the kernel at once, so a peer that has gone (unnoticed while the
+      // stream was idle) fails this very write: the messages stay queued, and nothing is lost.
+      const writable = socket.write(Buffer.from(step.lines));
+      if (socket.errored || socket.destroyed) {
+        feed.unwritten();
+        return finish('client-gone');
+      }
+      feed.written();
       const next = delayMs > 0 ? () => (timer = setTimeout(pump, delayMs)) : () => setImmediate(pump);
-      if (sent === 'full') socket.once('drain', next);
+      if (!writable) socket.once('drain', next);
       // While the kernel takes everything at once, keep going, but let other connections in now and then.
-      else if (delayMs === 0 && ++burst < MAX_BURST) step();
+      else if (delayMs === 0 && ++burst < MAX_BURST) pump();
       else {
         burst = 0;
         next();
@@ -180,8 +128,8 @@ export function streamToSocket(
     }
 
     socket.once('close', onGone);
-    if (signal?.aborted) return finish('superseded');
-    signal?.addEventListener('abort', onSuperseded, { once: true });
+    if (feed.interrupted.aborted) return onInterrupted();
+    feed.interrupted.addEventListener('abort', onInterrupted, { once: true });
     pump();
   });
 }

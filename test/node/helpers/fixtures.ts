@@ -9,6 +9,7 @@ import { test as base } from 'vitest';
 import { WebSocket } from 'ws';
 import {
   type BridgeOptions,
+  RedisStore,
   SocketClient,
   type SocketServer,
   type SocketServerOptions,
@@ -17,10 +18,11 @@ import { BridgeClient, type BridgeClientOptions } from '../../../src/index.js';
 import { BridgeProcess, FrameClient, type Stack, startStack } from './bridge.js';
 import { type CliOptions, type Running, startCli } from './cli.js';
 import { startPythonServer } from './python.js';
+import { startRedis } from './redis.js';
 import { startServer, tempDir } from './socket.js';
 
-/** The servers of eric-sse's socket protocol the conformance scenarios run against. */
-export type ProtocolServer = 'ours' | 'eric-sse';
+/** The servers of eric-sse's socket protocol the conformance scenarios run against (ours: in memory, on Redis). */
+export type ProtocolServer = 'ours' | 'ours-on-redis' | 'eric-sse';
 
 /** Registers a cleanup to run once the test (or the file, for a file fixture) is over. */
 type OnCleanup = (cleanup: () => Promise<void> | void) => void;
@@ -147,6 +149,10 @@ export const it = base
       const running = new Map<ProtocolServer, Promise<{ path: string }>>();
       const start = async (kind: ProtocolServer) => {
         if (kind === 'ours') return startServer();
+        if (kind === 'ours-on-redis') {
+          const redis = track(await startRedis());
+          return startServer({ store: await RedisStore.connect(redis.url) });
+        }
         const path = join(dir, 'eric-sse.sock');
         return { path, close: await startPythonServer(path) };
       };
