@@ -1,6 +1,8 @@
 // The consumer side of the bridge benchmark, in its own thread as a browser would be in its own
-// process: reads N events of a stream, directly from the Unix socket or through a bridge, handing
-// each event to the consumer as one buffer (no parsing either way), and reports when done.
+// process: reads N events of a stream, directly from the Unix socket, through a bridge's WebSocket
+// or its Server-Sent Events, handing each event to the consumer as one buffer (no parsing either
+// way), and reports when done.
+import { request } from 'node:http';
 import { connect } from 'node:net';
 import { parentPort } from 'node:worker_threads';
 import { WebSocket } from 'ws';
@@ -9,6 +11,7 @@ import { WebSocket } from 'ws';
 export type ReadRequest =
   | { kind: 'direct'; socketPath: string; command: object; events: number }
   | { kind: 'bridge'; url: string; command: object; events: number }
+  | { kind: 'sse'; url: string; token: string; events: number }
   | { kind: 'close' };
 
 /** Reads `events` lines from a Unix-socket stream. */
@@ -70,14 +73,46 @@ async function viaBridge(url: string, command: object, events: number): Promise<
   ws.send(JSON.stringify({ id, v: 'cancel' }));
 }
 
-parentPort!.on('message', async (request: ReadRequest) => {
-  if (request.kind === 'close') {
+/**
+ * Reads `events` Server-Sent Events of a stream (each ends with a blank line, found without
+ * decoding), then goes away, which closes the stream's Unix connection.
+ */
+function viaSse(url: string, token: string, events: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers: { Authorization: `Bearer ${token}` } }, (res) => {
+      let seen = 0;
+      let endsWithNewline = false;
+      res.on('data', (chunk: Buffer) => {
+        if (endsWithNewline && chunk[0] === 10) seen++;
+        // Line ends found natively (as the direct reader finds them); a blank line ends an event.
+        for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) {
+          if (chunk[i + 1] !== 10) continue;
+          seen++;
+          i++;
+        }
+        endsWithNewline = chunk[chunk.length - 1] === 10;
+        if (seen >= events) {
+          req.destroy();
+          resolve();
+        }
+      });
+    });
+    req.on('error', (error) => {
+      if (!req.destroyed) reject(error);
+    });
+    req.end();
+  });
+}
+
+parentPort!.on('message', async (message: ReadRequest) => {
+  if (message.kind === 'close') {
     for (const socket of sockets.values()) (await socket).close();
     parentPort!.close();
     return;
   }
   const start = performance.now();
-  if (request.kind === 'direct') await direct(request.socketPath, request.command, request.events);
-  else await viaBridge(request.url, request.command, request.events);
+  if (message.kind === 'direct') await direct(message.socketPath, message.command, message.events);
+  else if (message.kind === 'bridge') await viaBridge(message.url, message.command, message.events);
+  else await viaSse(message.url, message.token, message.events);
   parentPort!.postMessage(performance.now() - start);
 });

@@ -1,5 +1,6 @@
-// WebSocket bridge: streaming throughput through the bridge against reading the same stream
-// straight from the Unix socket, and the round trip of a `d` command, all in the same run.
+// WebSocket bridge: streaming throughput through the bridge (its WebSocket and its Server-Sent
+// Events) against reading the same stream straight from the Unix socket, and the round trip of a
+// `d` command, all in the same run.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,18 +37,26 @@ reader.on('error', (error) => {
   process.exit(1);
 });
 
+/** Where the reader reads from: the socket, a bridge's WebSocket, or a bridge's HTTP face (its base URL). */
+type Path =
+  | { kind: 'direct'; socketPath: string }
+  | { kind: 'bridge'; url: string }
+  | { kind: 'sse'; base: string; token: string };
+
 /** Has the reader thread read N events of the listener, directly or through a bridge; resolves with its ms. */
-function read(
-  request: { kind: 'direct'; socketPath: string } | { kind: 'bridge'; url: string },
-  listenerId: string,
-): Promise<number> {
+function read(path: Path, listenerId: string): Promise<number> {
+  const request: ReadRequest =
+    path.kind === 'sse'
+      ? {
+          kind: 'sse',
+          url: `${path.base}/channels/${channel.id}/listeners/${listenerId}/events`,
+          token: path.token,
+          events: N,
+        }
+      : { ...path, command: { v: 'l', c: channel.id, r: listenerId }, events: N };
   return new Promise((resolve) => {
     reader.once('message', resolve);
-    reader.postMessage({
-      ...request,
-      command: { v: 'l', c: channel.id, r: listenerId },
-      events: N,
-    } satisfies ReadRequest);
+    reader.postMessage(request);
   });
 }
 
@@ -68,7 +77,7 @@ async function openBridgeClient(url: string) {
   };
 }
 
-async function timeStream(how: Parameters<typeof read>[0]): Promise<number> {
+async function timeStream(how: Path): Promise<number> {
   const listenerId = filledListener();
   (globalThis as { gc?: () => void }).gc?.();
   const ms = await read(how, listenerId);
@@ -100,10 +109,15 @@ const paths = {
   direct: { kind: 'direct', socketPath },
   inProcess: { kind: 'bridge', url: inProcess.url },
   worker: { kind: 'bridge', url: workerUrl },
-} as const;
+  sseInProcess: { kind: 'sse', base: `http://127.0.0.1:${inProcess.port}`, token: inProcess.token },
+  sseWorker: { kind: 'sse', base: `http://127.0.0.1:${threaded.port}`, token: threaded.token },
+} as const satisfies Record<string, Path>;
 // Warm up every path, then interleave the runs so each sees the same machine state.
 for (const how of Object.values(paths)) await timeStream(how);
-const times = { direct: [] as number[], inProcess: [] as number[], worker: [] as number[] };
+const times = Object.fromEntries(Object.keys(paths).map((name) => [name, [] as number[]])) as Record<
+  keyof typeof paths,
+  number[]
+>;
 for (let run = 0; run < RUNS; run++)
   for (const [name, how] of Object.entries(paths)) times[name as keyof typeof paths].push(await timeStream(how));
 // Each round measures every path back to back, so the ratio is taken per round (then the
@@ -113,9 +127,11 @@ const streamRows: [string, keyof typeof times][] = [
   ['baseline: direct from the Unix socket', 'direct'],
   ['via the bridge, in-process', 'inProcess'],
   ['via the bridge, on its own thread (BridgeThread)', 'worker'],
+  ["via the bridge's Server-Sent Events, in-process", 'sseInProcess'],
+  ["via the bridge's Server-Sent Events, on its own thread", 'sseWorker'],
 ];
 printTable(
-  `Bridge streaming: ${N.toLocaleString('en')} events of one listener (median of ${RUNS}; ` +
+  `Bridge streaming: ${N.toLocaleString('en')} events of one listener, WebSocket and SSE (median of ${RUNS}; ` +
     'server and in-process bridge on the main thread, reader in a worker thread)',
   ['path', 'events/s', 'vs direct'],
   streamRows.map(([name, path]) => [

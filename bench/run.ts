@@ -1,3 +1,11 @@
 // `npm run bench`: runs every benchmark suite in turn, each printing its own table.
-const suites = ['./core.js', './socket.js', './workers.js', './workers-browser.js', './bridge.js'];
+const suites = [
+  './core.js',
+  './socket.js',
+  './socket-fanout.js',
+  './redis.js',
+  './workers.js',
+  './workers-browser.js',
+  './bridge.js',
+];
 for (const suite of suites) await import(suite);

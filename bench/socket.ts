@@ -1,16 +1,21 @@
-// Unix-socket protocol: sequential one-connection commands, and streaming a queued backlog
-// through 'l', each beside a raw Unix-socket baseline measured in the same run.
+// Unix-socket protocol: sequential one-connection commands, streaming a queued backlog through
+// 'l' (with event ids and without), and resuming a stream from its history, each beside a
+// baseline measured in the same run.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SocketClient, SocketServer } from '../bridge/index.js';
+import { streamToSocket } from '../bridge/socket/stream-to-socket.js';
 import { Message } from '../src/index.js';
 import { formatEvent } from '../src/wire/socket-protocol.js';
-import { medianMs, printTable, rate } from './table.js';
+import { countLines } from './count-lines.js';
+import { alternating, median, medianMs, printTable, rate } from './table.js';
 
 const COMMANDS = 2_000;
 const LINES = 20_000;
+const REPLAYED = 1_000;
+const RESUME_RUNS = 51;
 
 const dir = mkdtempSync(join(tmpdir(), 'eric-bus-bench-'));
 // Removed however the run ends (a failed run too), not only after the last table.
@@ -19,6 +24,7 @@ const busPath = join(dir, 'bus.sock');
 const echoPath = join(dir, 'echo.sock');
 const dumpPath = join(dir, 'dump.sock');
 const formatPath = join(dir, 'format.sock');
+const plainPath = join(dir, 'plain.sock');
 
 function listen(server: Server, path: string): Promise<void> {
   return new Promise((resolve) => server.listen(path, resolve));
@@ -33,23 +39,6 @@ function exchange(path: string, text: string): Promise<string> {
     socket.once('error', reject);
     socket.once('end', () => resolve(Buffer.concat(chunks).toString()));
     socket.once('connect', () => socket.end(text));
-  });
-}
-
-/** Reads a stream's lines by counting newlines, closing once `count` have arrived. */
-function countLines(path: string, command: string, count: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(path);
-    let seen = 0;
-    socket.on('data', (chunk: Buffer) => {
-      for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) seen++;
-      if (seen >= count) {
-        socket.destroy();
-        resolve();
-      }
-    });
-    socket.once('error', reject);
-    socket.once('connect', () => socket.end(command));
   });
 }
 
@@ -97,60 +86,98 @@ const format = createServer({ allowHalfOpen: true }, (socket) => {
 });
 await listen(format, formatPath);
 
-const dispatchCommand = JSON.stringify({ v: 'd', c, r: l, t: 'tick', p: { i: 0 } });
-/** Medians of two workloads timed in alternation, so load on the machine weighs on both alike. */
-async function pairedMedians(
-  a: () => Promise<unknown>,
-  b: () => Promise<unknown>,
-  runs = 5,
-): Promise<[number, number]> {
-  await a();
-  await b();
-  const times: [number[], number[]] = [[], []];
-  for (let run = 0; run < runs; run++) {
-    for (const [i, fn] of [a, b].entries()) {
-      (globalThis as { gc?: () => void }).gc?.();
-      const start = performance.now();
-      await fn();
-      times[i]!.push(performance.now() - start);
-    }
-  }
-  const median = (xs: number[]) => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
-  return [median(times[0]), median(times[1])];
-}
-
-const [commandMs, rawCommandMs] = await pairedMedians(
-  async () => {
-    for (let i = 0; i < COMMANDS; i++) await client.dispatch(c, l, 'tick', { i });
-  },
-  async () => {
-    for (let i = 0; i < COMMANDS; i++) await exchange(echoPath, dispatchCommand);
-  },
-);
-
-// Each run streams a fresh listener holding LINES queued messages.
+// The server's stream loop without a history (eric-sse's plain lines, no ids), serving the listener
+// the timed run fills: what ids and histories cost.
 let streamed = l;
-const fill = () => {
+const plain = createServer({ allowHalfOpen: true }, (socket) => {
+  socket.resume();
+  socket.once('end', () => {
+    const listener = channel.getListener(streamed);
+    listener.startSync();
+    void streamToSocket(channel, listener, socket);
+  });
+  socket.on('error', () => {});
+});
+await listen(plain, plainPath);
+
+const dispatchCommand = JSON.stringify({ v: 'd', c, r: l, t: 'tick', p: { i: 0 } });
+/** A fresh listener holding `count` queued messages, which the next timed stream reads. */
+const fill = (count: number) => {
   const listener = channel.addListener();
-  for (let i = 0; i < LINES; i++) channel.dispatch(listener.id, new Message('tick', { i }));
+  for (let i = 0; i < count; i++) channel.dispatch(listener.id, new Message('tick', { i }));
   streamed = listener.id;
 };
-const timedStream = async (read: () => Promise<void>) => {
-  const times: number[] = [];
-  for (let run = 0; run < 6; run++) {
-    fill();
-    const start = performance.now();
-    await read();
-    if (run > 0) times.push(performance.now() - start);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
-};
-const streamRawReadMs = await timedStream(() => countLines(busPath, JSON.stringify({ v: 'l', c, r: streamed }), LINES));
-const streamClientMs = await timedStream(async () => {
-  let n = 0;
-  for await (const _ of client.stream(c, streamed)) if (++n === LINES) break;
-});
+
+/** A workload to time; with `fill`, it reads a fresh listener holding that many queued messages. */
+interface Filled {
+  fill?: number;
+  run: () => Promise<unknown>;
+}
+
+/** Median wall and CPU times (ms, this process: server and reader) of workloads timed in alternation. */
+async function pairedMedians(workloads: Filled[], runs = 5): Promise<{ wall: number[]; cpu: number[] }> {
+  const { wallMs, cpuMs } = await alternating(
+    workloads.map(({ fill: count, run }) => ({
+      prepare: count ? () => fill(count) : undefined,
+      run,
+      // Its stream waits on an empty queue: removing the listener ends it.
+      finish: count ? () => channel.removeListener(streamed) : undefined,
+    })),
+    runs,
+  );
+  return { wall: wallMs.map(median), cpu: cpuMs.map(median) };
+}
+
+const {
+  wall: [commandMs, rawCommandMs],
+} = await pairedMedians([
+  {
+    run: async () => {
+      for (let i = 0; i < COMMANDS; i++) await client.dispatch(c, l, 'tick', { i });
+    },
+  },
+  {
+    run: async () => {
+      for (let i = 0; i < COMMANDS; i++) await exchange(echoPath, dispatchCommand);
+    },
+  },
+]);
+
+const listenCommand = () => JSON.stringify({ v: 'l', c, r: streamed });
+const STREAM_RUNS = 9;
+const {
+  wall: [streamRawReadMs, streamPlainMs, streamClientMs],
+  cpu: [streamRawReadCpu, streamPlainCpu],
+} = await pairedMedians(
+  [
+    { fill: LINES, run: () => countLines(busPath, listenCommand(), LINES) },
+    { fill: LINES, run: () => countLines(plainPath, '{}', LINES) },
+    {
+      fill: LINES,
+      run: async () => {
+        let n = 0;
+        for await (const _ of client.stream(c, streamed)) if (++n === LINES) break;
+      },
+    },
+  ],
+  STREAM_RUNS,
+);
+
+// Resuming: a listener whose history holds REPLAYED + 1 delivered events; each resume comes after the
+// first, so the server replays the REPLAYED others from its history. Against: a plain 'l' of as many queued.
+fill(REPLAYED + 1);
+const resumeCommand = JSON.stringify({ v: 'l', c, r: streamed, i: `${streamed}:1` });
+await countLines(busPath, listenCommand(), REPLAYED + 1);
+const {
+  wall: [plainStreamMs, resumeMs],
+} = await pairedMedians(
+  [
+    { fill: REPLAYED, run: () => countLines(busPath, listenCommand(), REPLAYED) },
+    { run: () => countLines(busPath, resumeCommand, REPLAYED) },
+  ],
+  RESUME_RUNS,
+);
+
 const rawStreamMs = await medianMs(() => countLines(dumpPath, '{}', LINES));
 const formatStreamMs = await medianMs(() => countLines(formatPath, '{}', LINES));
 
@@ -169,10 +196,16 @@ const lineRate = (ms: number) => LINES / (ms / 1000);
 const formatRate = lineRate(formatStreamMs);
 const vs = (ms: number) => `${(lineRate(ms) / formatRate).toFixed(2)}×`;
 printTable(
-  `Socket protocol: streaming ${LINES.toLocaleString('en')} queued messages through 'l' (median of 5)`,
+  `Socket protocol: streaming ${LINES.toLocaleString('en')} queued messages through 'l' ` +
+    `(median of ${STREAM_RUNS}, alternating; baselines median of 5)`,
   ['path', 'lines/s', 'vs raw formatting'],
   [
     ["SocketServer 'l', raw reader counting lines", rate(lineRate(streamRawReadMs)), vs(streamRawReadMs)],
+    [
+      "the same stream loop without ids or history (eric-sse's plain lines)",
+      rate(lineRate(streamPlainMs)),
+      vs(streamPlainMs),
+    ],
     ["SocketServer 'l' → SocketClient.stream (for await per line)", rate(lineRate(streamClientMs)), vs(streamClientMs)],
     ['baseline: raw socket formatting each event, 16 KB writes with backpressure', rate(formatRate), '1.00×'],
     [
@@ -183,7 +216,37 @@ printTable(
   ],
 );
 
+const cpuPerLine = (ms: number) => `${((ms * 1000) / LINES).toFixed(2)} µs`;
+const extra = (withIds: number, without: number) => `${((withIds / without - 1) * 100).toFixed(0)} %`;
+console.log(
+  `\nEvent ids and history: ${extra(streamRawReadMs, streamPlainMs)} more wall time, ` +
+    `${extra(streamRawReadCpu, streamPlainCpu)} more CPU (${cpuPerLine(streamRawReadCpu)} a line with, ` +
+    `${cpuPerLine(streamPlainCpu)} without; server and reader).`,
+);
+
+const perEvent = (ms: number) => `${((ms * 1000) / REPLAYED).toFixed(2)} µs`;
+printTable(
+  `Socket protocol: resuming a stream that replays ${REPLAYED.toLocaleString('en')} events from the history ` +
+    `(median of ${RESUME_RUNS}, alternating)`,
+  ['path', 'per stream', 'per event', 'vs plain stream'],
+  [
+    [
+      `baseline: plain 'l' of ${REPLAYED.toLocaleString('en')} queued events`,
+      `${plainStreamMs.toFixed(2)} ms`,
+      perEvent(plainStreamMs),
+      '1.00×',
+    ],
+    [
+      `'l' with 'i', replaying ${REPLAYED.toLocaleString('en')} events`,
+      `${resumeMs.toFixed(2)} ms`,
+      perEvent(resumeMs),
+      `${(resumeMs / plainStreamMs).toFixed(2)}×`,
+    ],
+  ],
+);
+
 await bus.shutdown();
+await new Promise((resolve) => plain.close(resolve));
 await new Promise((resolve) => echo.close(resolve));
 await new Promise((resolve) => dump.close(resolve));
 await new Promise((resolve) => format.close(resolve));

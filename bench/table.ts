@@ -14,6 +14,55 @@ export async function medianMs(fn: () => unknown, runs = 5): Promise<number> {
   return times[Math.floor(times.length / 2)]!;
 }
 
+/** What {@link alternating} measured: per workload, each round's wall time and this process's CPU time, in ms. */
+export interface Timings {
+  wallMs: number[][];
+  cpuMs: number[][];
+}
+
+/** A workload to time: `run` is timed; `prepare` (before it) and `finish` (after it) are not. */
+export interface Workload {
+  prepare?: () => void;
+  run: () => unknown;
+  finish?: () => void;
+}
+
+/**
+ * Times every workload `rounds` times in alternation (a, b, c, a, b, c, …) after one warm-up each,
+ * so whatever else loads the machine weighs on all of them alike. CPU time (this process, garbage
+ * collector threads included) moves less than wall time when the machine is shared.
+ */
+export async function alternating(
+  workloads: readonly (Workload | (() => unknown))[],
+  rounds: number,
+): Promise<Timings> {
+  const all = workloads.map((w): Workload => (typeof w === 'function' ? { run: w } : w));
+  const wallMs = all.map((): number[] => []);
+  const cpuMs = all.map((): number[] => []);
+  for (let round = 0; round <= rounds; round++) {
+    for (const [i, { prepare, run, finish }] of all.entries()) {
+      prepare?.();
+      (globalThis as { gc?: () => void }).gc?.();
+      const cpu = process.cpuUsage();
+      const start = performance.now();
+      await run();
+      const wall = performance.now() - start;
+      const used = process.cpuUsage(cpu);
+      finish?.();
+      // Round 0 warms up.
+      if (round === 0) continue;
+      wallMs[i]!.push(wall);
+      cpuMs[i]!.push((used.user + used.system) / 1000);
+    }
+  }
+  return { wallMs, cpuMs };
+}
+
+/** The middle value (the upper middle of an even count). */
+export function median(values: readonly number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+}
+
 /** Formats a rate like 3.42 M/s. */
 export function rate(perSecond: number): string {
   if (perSecond >= 1e6) return `${(perSecond / 1e6).toFixed(2)} M/s`;

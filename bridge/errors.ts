@@ -6,8 +6,44 @@ export class ClientGone extends Error {
   readonly code = 'ERR_CLIENT_GONE';
 }
 
+/**
+ * A socket file cannot be listened on: a live server holds it, it is not a socket, or its
+ * directory does not exist.
+ */
+export class SocketPathUnavailable extends Error {
+  override name = 'SocketPathUnavailable';
+  readonly code = 'ERR_SOCKET_PATH_UNAVAILABLE';
+}
+
 /** A mistake on the command line: reported in one line with a pointer to `--help`, exit code 2. */
 export class UsageError extends Error {
   override name = 'UsageError';
   readonly code = 'ERR_USAGE';
+}
+
+/**
+ * A command could not start as asked (a port in use, a missing directory, an unreadable
+ * certificate): reported in one line saying what to change, exit code 2.
+ */
+export class StartError extends Error {
+  override name = 'StartError';
+  readonly code = 'ERR_START';
+}
+
+/** A stream line from the socket server that is not a JSON object, so cannot become a Server-Sent Event. */
+export class UnreadableEventLine extends Error {
+  override name = 'UnreadableEventLine';
+  readonly code = 'ERR_UNREADABLE_EVENT_LINE';
+}
+
+/** An HTTP request to the bridge for a path none of its routes has (HTTP 404). */
+export class NoSuchRoute extends Error {
+  override name = 'NoSuchRoute';
+  readonly code = 'ERR_NO_SUCH_ROUTE';
+}
+
+/** An HTTP request with a method its route does not take (HTTP 405). */
+export class MethodNotAllowed extends Error {
+  override name = 'MethodNotAllowed';
+  readonly code = 'ERR_METHOD_NOT_ALLOWED';
 }

@@ -1,5 +1,6 @@
 // Node-only entry point: `eric-bus/node`.
 
+export { SocketPathUnavailable } from './errors.js';
 export type { Logger } from './log.js';
 export { createLogger } from './log.js';
 export { closeOnSignal } from './signals.js';
@@ -13,17 +14,24 @@ export {
   DEFAULT_WATCH_GRACE_MS,
   SocketServer,
 } from './socket/server.js';
+export type { MemoryStoreOptions } from './store/memory.js';
+export { MemoryStore } from './store/memory.js';
+export type { RedisStoreOptions } from './store/redis.js';
+export { RedisStore } from './store/redis.js';
+export type { Awaitable, ChannelStore, EventFeed, FeedOptions, FeedStep, StreamEnd } from './store/store.js';
 export type { Up, UpOptions } from './up.js';
 export { startUp } from './up.js';
 export type { AccessPolicy } from './web/access.js';
 export { generateToken, isAllowedOrigin } from './web/access.js';
-export type { BridgeOptions } from './web/bridge.js';
+export type { BridgeOptions, BridgeTls } from './web/bridge.js';
 export {
   DEFAULT_HEARTBEAT_MS,
   DEFAULT_MAX_FRAME_BYTES,
   DEFAULT_MAX_IN_FLIGHT,
   DEFAULT_MAX_IN_FLIGHT_TOTAL,
   DEFAULT_MAX_STREAMS,
+  DEFAULT_SSE_KEEP_ALIVE_MS,
+  DEFAULT_SSE_OPEN_WAIT_MS,
   WebSocketBridge,
 } from './web/bridge.js';
 export type { BridgeThreadOptions, RunningBridge } from './web/thread.js';

@@ -1,8 +1,11 @@
 /** Graceful shutdown for long-running commands. */
 
+/** The signals that end a server: Ctrl-C, `kill`, and the terminal closing. */
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
 /**
- * On the first SIGINT or SIGTERM, runs `close` and exits 0 (1 if closing failed). Returns a
- * function that removes the handlers.
+ * On the first SIGINT, SIGTERM or SIGHUP, runs `close` and exits 0 (1 if closing failed). Returns
+ * a function that removes the handlers.
  */
 export function closeOnSignal(close: () => Promise<void>): () => void {
   const onSignal = () => {
@@ -18,10 +21,8 @@ export function closeOnSignal(close: () => Promise<void>): () => void {
     );
   };
   const remove = () => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const signal of SIGNALS) process.off(signal, onSignal);
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  for (const signal of SIGNALS) process.once(signal, onSignal);
   return remove;
 }

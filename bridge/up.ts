@@ -42,6 +42,7 @@ export async function startUp(options: UpOptions = {}): Promise<Up> {
   try {
     await server.listen();
   } catch (error) {
+    await server.store.close();
     await removeDir();
     throw error;
   }

@@ -80,7 +80,7 @@ function aliceAndBob(): HTMLElement {
       new Promise<void>((onEnd) =>
         output.append(streamCard(name, `${name}-log`, stream, { onEnd, endNote: 'stopped' })),
       );
-    bob.dispatchTo(alice.id, new Message('hello', 'hi alice, bob here'));
+    bob.dispatchTo(alice, new Message('hello', 'hi alice, bob here'));
     await Promise.all([show('alice', channel.messageStream(alice)), show('bob', channel.messageStream(bob))]);
   }
   return h(

@@ -1,5 +1,6 @@
-import { type BridgeClient, type BridgeState, Message, RemoteChannel } from '../src/index.js';
+import { type BridgeClient, type BridgeState, InvalidChannelException, Message, RemoteChannel } from '../src/index.js';
 import { h, parsePayload, streamCard } from './dom.js';
+import { httpView } from './http-view.js';
 
 /** Where the bridge is: `npm start` puts it in the page URL (`?bridge=ws://…&token=…&socket=…`). */
 export interface BridgeConfig {
@@ -36,6 +37,18 @@ export function showConnectionState(client: BridgeClient, badge: HTMLElement): v
   client.onStateChange(show);
 }
 
+/** Why the panel's buttons are disabled while the bridge is not connected. */
+const BLOCKED_TEXT: Record<Exclude<BridgeState, 'connected'>, string> = {
+  connecting: 'Connecting to the bridge…',
+  reconnecting:
+    'The bridge does not answer (was the backend stopped?). Reconnecting; the buttons work again once it is back.',
+  refused: 'The bridge refused this page (wrong or old token): open the URL that npm start printed.',
+  closed: 'The connection to the bridge is closed.',
+};
+
+/** A listener id no server hands out: removing it asks only whether the channel still exists. */
+const NO_SUCH_LISTENER = 'eric-bus-demo-probe';
+
 /** Panel 3: a channel on the backend SocketServer, driven through the WebSocket bridge. */
 export function remotePanel(client: BridgeClient | undefined, config: BridgeConfig | undefined): HTMLElement {
   const panel = h(
@@ -62,6 +75,10 @@ export function remotePanel(client: BridgeClient | undefined, config: BridgeConf
   }
   const bridge = client;
   let channel: RemoteChannel | undefined;
+  /** True once the backend says the channel is gone (removed elsewhere, or a restarted backend). */
+  let channelGone = false;
+  /** The outcome of the last action; the status line shows it while nothing blocks the panel. */
+  let note = 'Create a channel on the backend to begin.';
   const channelLabel = h('strong', { 'data-testid': 'remote-channel' }, 'none');
   const listenersBox = h('div', { class: 'listeners', 'data-testid': 'remote-listeners' });
   const target = h(
@@ -75,55 +92,117 @@ export function remotePanel(client: BridgeClient | undefined, config: BridgeConf
     'aria-label': 'Payload (JSON or text)',
     'data-testid': 'remote-payload',
   });
-  const status = h('p', { class: 'hint', 'data-testid': 'remote-status' }, 'Create a channel on the backend to begin.');
+  const status = h('p', { class: 'hint', 'data-testid': 'remote-status' });
   const terminal = h(
     'code',
     { class: 'cmd', 'data-testid': 'remote-terminal' },
     'Create a channel to see the terminal command.',
   );
   const controls: HTMLButtonElement[] = [];
+  const create = h(
+    'button',
+    { type: 'button', class: 'primary', 'data-testid': 'remote-create', onclick: () => run(createChannel) },
+    'Create channel',
+  );
+  const http = httpView(config, listenersBox, {
+    onListener: (id) => target.append(h('option', { value: id }, `listener ${id} (EventSource)`)),
+  });
 
-  const report = (error: unknown) =>
-    void (status.textContent = `Error: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
-  const guarded = (task: () => Promise<void>) => () => void task().catch(report);
+  /**
+   * Shows where the panel stands: buttons usable only when a click can work, and the status line
+   * saying why not (the connection, or a channel gone) before the last action's outcome.
+   */
+  function render(): void {
+    const state = bridge.state;
+    const connected = state === 'connected';
+    const blocked = connected
+      ? channelGone
+        ? `Channel ${channel!.id} no longer exists on the backend (removed from elsewhere, or the backend ` +
+          'restarted). Create a new channel to go on.'
+        : undefined
+      : BLOCKED_TEXT[state];
+    status.textContent = blocked ?? note;
+    status.classList.toggle('blocked', blocked !== undefined);
+    panel.dataset.connection = state;
+    panel.dataset.channel = channel === undefined ? 'none' : channelGone ? 'removed' : 'live';
+    create.disabled = !connected;
+    create.title = connected ? '' : BLOCKED_TEXT[state];
+    for (const control of controls) {
+      control.disabled = blocked !== undefined || channel === undefined;
+      control.title = blocked ?? (channel === undefined ? 'Create a channel first.' : '');
+    }
+    channelLabel.textContent = channel === undefined ? 'none' : `${channel.id}${channelGone ? ' (removed)' : ''}`;
+  }
 
-  async function createChannel(): Promise<void> {
+  /** Runs an action; its outcome (or its error) becomes the note, and an unknown channel marks it gone. */
+  function run(action: () => Promise<string>): void {
+    void action().then(
+      (outcome) => {
+        note = outcome;
+        render();
+      },
+      (error: unknown) => {
+        // Every action but Create is on the current channel: the backend no longer knows it.
+        if (error instanceof InvalidChannelException && channel) channelGone = true;
+        note = `Error: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
+        render();
+      },
+    );
+  }
+
+  /** A stream ended: its listener, or the whole channel, went away. Ask which, without side effects. */
+  function checkChannel(): void {
+    const current = channel;
+    if (!current || channelGone || bridge.state !== 'connected') return;
+    bridge.removeListener(current.id, NO_SUCH_LISTENER).then(
+      () => {},
+      (error: unknown) => {
+        if (error instanceof InvalidChannelException && channel === current) {
+          channelGone = true;
+          render();
+        }
+      },
+    );
+  }
+
+  async function createChannel(): Promise<string> {
     channel = await RemoteChannel.create(bridge);
+    channelGone = false;
     const id = channel.id;
-    channelLabel.textContent = id;
     listenersBox.replaceChildren();
     target.replaceChildren(h('option', { value: '*' }, 'everyone (broadcast)'));
-    for (const button of controls) button.disabled = false;
     const socket = config!.socket ?? '$SOCKET';
     terminal.textContent = `npx eric-bus send --socket ${socket} broadcast ${id} hello '{"from": "terminal"}'`;
-    status.textContent = `Created channel ${id} on the backend.`;
+    http.setChannel(id);
+    return `Created channel ${id} on the backend.`;
   }
 
-  async function addListener(): Promise<void> {
-    if (!channel) return;
-    const { id } = await channel.addListener();
+  async function addListener(): Promise<string> {
+    const current = channel!;
+    const { id } = await current.addListener();
     target.append(h('option', { value: id }, `listener ${id}`));
-    const onEnd = () => target.querySelector(`option[value="${id}"]`)?.remove();
-    listenersBox.append(streamCard(`listener ${id}`, `remote-log-${id}`, channel.messageStream(id), { onEnd }));
-    status.textContent = `Listener ${id} added and streaming.`;
+    const onEnd = () => {
+      target.querySelector(`option[value="${id}"]`)?.remove();
+      checkChannel();
+    };
+    listenersBox.append(streamCard(`listener ${id}`, `remote-log-${id}`, current.messageStream(id), { onEnd }));
+    return `Listener ${id} added and streaming.`;
   }
 
-  function watch(): void {
-    if (!channel) return;
-    listenersBox.append(streamCard('watcher', `remote-watch-${listenersBox.childElementCount}`, channel.watch()));
-    status.textContent = 'Watching the channel with a new listener.';
+  async function watch(): Promise<string> {
+    const testid = `remote-watch-${listenersBox.childElementCount}`;
+    listenersBox.append(streamCard('watcher', testid, channel!.watch(), { onEnd: checkChannel }));
+    return 'Watching the channel with a new listener.';
   }
 
-  async function send(event: Event): Promise<void> {
-    event.preventDefault();
-    if (!channel) return;
+  async function send(): Promise<string> {
     const msg = new Message(type.value.trim() || 'message', parsePayload(payload.value));
-    if (target.value === '*') await channel.broadcast(msg);
-    else await channel.dispatch(target.value, msg);
-    status.textContent =
-      target.value === '*'
-        ? `Broadcast '${msg.type}' on channel ${channelLabel.textContent}.`
-        : `Dispatched '${msg.type}' to listener ${target.value}.`;
+    http.listenFor(msg.type);
+    if (target.value === '*') await channel!.broadcast(msg);
+    else await channel!.dispatch(target.value, msg);
+    return target.value === '*'
+      ? `Broadcast '${msg.type}' on channel ${channel!.id}.`
+      : `Dispatched '${msg.type}' to listener ${target.value}.`;
   }
 
   const button = (label: string, testid: string, onclick?: () => void, kind: 'button' | 'submit' = 'button') => {
@@ -136,22 +215,37 @@ export function remotePanel(client: BridgeClient | undefined, config: BridgeConf
     return element;
   };
 
+  let connectedBefore = false;
+  bridge.onStateChange((state) => {
+    if (state === 'connected') {
+      if (connectedBefore) {
+        note = 'Connected to the bridge again.';
+        checkChannel(); // a restarted backend has lost its channels
+      }
+      connectedBefore = true;
+    }
+    render();
+  });
+
   panel.append(
     h(
       'div',
       { class: 'row' },
-      h(
-        'button',
-        { type: 'button', class: 'primary', 'data-testid': 'remote-create', onclick: guarded(createChannel) },
-        'Create channel',
-      ),
+      create,
       h('span', {}, 'channel ', channelLabel),
-      button('Add listener', 'remote-add', guarded(addListener)),
-      button('Watch', 'remote-watch', watch),
+      button('Add listener', 'remote-add', () => run(addListener)),
+      button('Watch', 'remote-watch', () => run(watch)),
+      button('Add EventSource listener', 'remote-sse-add', () => run(http.add)),
     ),
     h(
       'form',
-      { class: 'row', onsubmit: (event: Event) => void send(event).catch(report) },
+      {
+        class: 'row',
+        onsubmit: (event: Event) => {
+          event.preventDefault();
+          run(send);
+        },
+      },
       type,
       payload,
       target,
@@ -162,6 +256,13 @@ export function remotePanel(client: BridgeClient | undefined, config: BridgeConf
     h('h3', {}, 'From a terminal'),
     h('p', { class: 'hint' }, 'Broadcast to this channel from a shell; it shows up in every listener above.'),
     terminal,
+    h(
+      'p',
+      { class: 'hint' },
+      'Or over plain HTTP, as the EventSource listeners above do: broadcast, add a listener, watch the channel.',
+    ),
+    http.curl,
   );
+  render();
   return panel;
 }

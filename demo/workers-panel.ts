@@ -6,6 +6,8 @@ const WIDTH = 720;
 const HEIGHT = 440;
 const TILE = 40;
 const ITERATIONS = 3000;
+/** The most workers the box accepts: past the cores they only queue, and each costs memory. */
+const MAX_WORKERS = 16;
 
 /** What one run measured. */
 interface Run {
@@ -17,12 +19,12 @@ interface Run {
 
 /** Panel 2: a Mandelbrot image cut into tiles, rendered on a DataProcessingChannel's Web Workers. */
 export function workersPanel(): HTMLElement {
-  const maxWorkers = Math.max(2, Math.min(8, navigator.hardwareConcurrency || 2));
   const count = h('input', {
     type: 'number',
     min: 1,
-    max: maxWorkers,
-    value: Math.min(2, maxWorkers),
+    max: MAX_WORKERS,
+    step: 1,
+    value: 2,
     'aria-label': 'Workers',
     'data-testid': 'workers-count',
   });
@@ -37,8 +39,30 @@ export function workersPanel(): HTMLElement {
   const errors = h('div', { class: 'log errors', 'data-testid': 'workers-errors' });
   const chart = h('div', { class: 'chart', 'data-testid': 'workers-chart' });
   const runButton = h('button', { class: 'primary', 'data-testid': 'workers-run' }, 'Render');
-  const sweepButton = h('button', { 'data-testid': 'workers-sweep' }, `Time 1…${maxWorkers} workers`);
+  const sweepButton = h('button', { 'data-testid': 'workers-sweep' });
   const results: Run[] = [];
+
+  /** The Workers box as a count: a whole number from 1 to MAX_WORKERS, else undefined. */
+  function boxed(): number | undefined {
+    const n = Number(count.value);
+    return count.value.trim() !== '' && Number.isInteger(n) && n >= 1 && n <= MAX_WORKERS ? n : undefined;
+  }
+
+  /** The count to run with; when the box holds none, the status line says so and nothing runs. */
+  function workers(): number | undefined {
+    const n = boxed();
+    const range = `a whole number from 1 to ${MAX_WORKERS}`;
+    if (n === undefined) status.textContent = `Workers must be ${range}, not '${count.value}': nothing ran.`;
+    return n;
+  }
+
+  /** The sweep's label follows the box: it times 1…N workers for the N there. */
+  function labelSweep(): void {
+    const n = boxed();
+    sweepButton.textContent = n === undefined ? 'Time 1…N workers' : `Time 1…${n} worker${n > 1 ? 's' : ''}`;
+  }
+  labelSweep();
+  count.addEventListener('input', labelSweep);
 
   async function render(workers: number): Promise<Run> {
     const context = canvas.getContext('2d')!;
@@ -118,14 +142,20 @@ export function workersPanel(): HTMLElement {
     }
   }
 
-  runButton.addEventListener('click', () => void busy(async () => void (await render(Number(count.value) || 1))));
-  sweepButton.addEventListener(
-    'click',
-    () =>
-      void busy(async () => {
-        for (let workers = 1; workers <= maxWorkers; workers++) await render(workers);
-      }),
-  );
+  runButton.addEventListener('click', () => {
+    const n = workers();
+    if (n !== undefined) void busy(async () => void (await render(n)));
+  });
+  sweepButton.addEventListener('click', () => {
+    const n = workers();
+    if (n === undefined) return;
+    // A sweep's chart holds that sweep only: earlier runs' bars are cleared.
+    results.length = 0;
+    drawChart();
+    void busy(async () => {
+      for (let w = 1; w <= n; w++) await render(w);
+    });
+  });
 
   return h(
     'section',

@@ -2,58 +2,103 @@
 // started together and stopped together (Ctrl-C), announced as one URL that carries the token.
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { createServer } from 'vite';
+import { parseCommandArgs, portArg, starting } from '../bridge/cli/args.js';
+import type { Command } from '../bridge/cli/command.js';
+import { exitWith, runCommand } from '../bridge/cli/run.js';
 import { closeOnSignal } from '../bridge/signals.js';
 import { startUp } from '../bridge/up.js';
 
-const usage = `Usage: npm start [-- --host H] [--port N] [--bridge-port N]
+/** The page's port unless --port says otherwise; only this default moves when it is taken. */
+const DEFAULT_PAGE_PORT = 5173;
+
+const start: Command = {
+  summary: 'the eric-bus demo',
+  usage: `Usage: npm start [-- [--host H] [--port N] [--bridge-port N]]
 
 Starts the eric-bus demo: a SocketServer on a Unix socket in a temporary directory, the
 WebSocket bridge (with a fresh token) and the demo page, then prints the page's URL.
   --host H         interface for the page and the bridge (default 127.0.0.1)
-  --port N         the page's port (default 5173; 0 picks a free one)
-  --bridge-port N  the bridge's port (default: a free one)`;
+  --port N         the page's port (default ${DEFAULT_PAGE_PORT}, or a free one if that is taken;
+                   0 picks a free one)
+  --bridge-port N  the bridge's port (default: a free one)
+  -h, --help       show this help`,
+  async run(argv) {
+    const { values } = parseCommandArgs(argv, {
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'bridge-port': { type: 'string' },
+    });
+    const host = values.host ?? '127.0.0.1';
+    const pagePort = portArg(values.port, '--port');
+    const bridgePort = portArg(values['bridge-port'], '--bridge-port') ?? 0;
 
-const { values } = parseArgs({
-  options: {
-    host: { type: 'string', default: '127.0.0.1' },
-    port: { type: 'string', default: '5173' },
-    'bridge-port': { type: 'string', default: '0' },
-    help: { type: 'boolean', short: 'h' },
+    // What has started, closed in reverse order: on Ctrl-C, and on any failure while starting.
+    const closers: (() => Promise<void>)[] = [];
+    const closeAll = async () => {
+      for (const close of closers.splice(0).reverse()) await close();
+    };
+    // Handlers first, so a signal at any point (even right after the URL appears) shuts down what runs.
+    closeOnSignal(closeAll);
+    try {
+      const backend = await starting(() => startUp({ host, port: bridgePort }), '--bridge-port');
+      closers.push(() => backend.close());
+      // Vite in middleware mode on our own HTTP server: Vite then installs no signal or stdin
+      // handlers of its own, so one shutdown path closes page, bridge and server in order.
+      const http = createHttpServer();
+      const root = fileURLToPath(new URL('../..', import.meta.url));
+      const vite = await createServer({
+        root,
+        logLevel: 'warn',
+        server: { middlewareMode: true, hmr: { server: http } },
+      });
+      closers.push(async () => {
+        await vite.close();
+        http.closeAllConnections();
+        await new Promise((resolve) => http.close(resolve));
+      });
+      http.on('request', vite.middlewares);
+      const port = await starting(() => listenForPage(http, host, pagePort));
+      announce(backend, host, port, pagePort === undefined && port !== DEFAULT_PAGE_PORT);
+    } catch (error) {
+      await closeAll();
+      throw error;
+    }
   },
-});
-if (values.help) {
-  console.log(usage);
-  process.exit(0);
+};
+
+/**
+ * Listens on the port asked for (taken: an error), or on the default, moving to a free port only
+ * when the default is taken.
+ */
+async function listenForPage(server: Server, host: string, asked: number | undefined): Promise<number> {
+  const attempt = (port: number) =>
+    new Promise<number>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve((server.address() as { port: number }).port);
+      });
+    });
+  if (asked !== undefined) return attempt(asked);
+  return attempt(DEFAULT_PAGE_PORT).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EADDRINUSE') throw error;
+    return attempt(0);
+  });
 }
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const backend = await startUp({ host: values.host, port: Number(values['bridge-port']) });
-// Vite in middleware mode on our own HTTP server: Vite then installs no signal or stdin
-// handlers of its own, so one shutdown path closes page, bridge and server in order.
-const http = createHttpServer();
-const vite = await createServer({ root, logLevel: 'warn', server: { middlewareMode: true, hmr: { server: http } } });
-http.on('request', vite.middlewares);
-const port = await listen(http, Number(values.port), values.host);
-
-const bridgeUrl = new URL(backend.url);
-bridgeUrl.searchParams.delete('token');
-// Keep ':' and '/' readable in the printed URL; both are legal in a query.
-const param = (value: string) => encodeURIComponent(value).replace(/%3A/g, ':').replace(/%2F/g, '/');
-const query = `bridge=${param(bridgeUrl.href)}&token=${param(backend.token)}&socket=${param(backend.socketPath)}`;
-const page = `http://${values.host}:${port}/?${query}`;
-
-// Handlers first, so a signal right after the URL appears still shuts everything down.
-closeOnSignal(async () => {
-  await vite.close();
-  http.closeAllConnections();
-  await new Promise((resolve) => http.close(resolve));
-  await backend.close();
-});
-
-console.log(`eric-bus demo is running.
-
+function announce(backend: Awaited<ReturnType<typeof startUp>>, host: string, port: number, moved: boolean): void {
+  const bridgeUrl = new URL(backend.url);
+  bridgeUrl.searchParams.delete('token');
+  // Keep ':' and '/' readable in the printed URL; both are legal in a query.
+  const param = (value: string) => encodeURIComponent(value).replace(/%3A/g, ':').replace(/%2F/g, '/');
+  const query = `bridge=${param(bridgeUrl.href)}&token=${param(backend.token)}&socket=${param(backend.socketPath)}`;
+  const page = `http://${host.includes(':') ? `[${host}]` : host}:${port}/?${query}`;
+  const note = moved
+    ? `\n(port ${DEFAULT_PAGE_PORT} is in use, so the page is on port ${port}; --port N picks one)\n`
+    : '';
+  console.log(`eric-bus demo is running.
+${note}
   page    ${page}
   bridge  ${bridgeUrl.href}
   socket  ${backend.socketPath}
@@ -62,20 +107,6 @@ Once panel 3 of the page has created a channel (its id is 1 if it is the first),
 from a terminal:
   npx eric-bus send --socket ${backend.socketPath} broadcast 1 hello '{"from": "terminal"}'
 Ctrl-C stops the page, the bridge and the server.`);
-
-/** Listens on `port`, or on a free port when that one is taken; resolves with the port. */
-async function listen(server: Server, port: number, host: string): Promise<number> {
-  const attempt = (p: number) =>
-    new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(p, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-  await attempt(port).catch((error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EADDRINUSE') throw error;
-    return attempt(0);
-  });
-  return (server.address() as { port: number }).port;
 }
+
+exitWith('npm start', runCommand('npm start', start, process.argv.slice(2), 'npm start -- --help'));

@@ -70,6 +70,15 @@ export class BackendUnavailable extends EricBusError {
   override readonly code = 'ERR_BACKEND_UNAVAILABLE';
 }
 
+/**
+ * The server could not reach the store its channels live in (e.g. Redis is down): the command
+ * did not run, or it is not known whether it did; nothing acknowledged is lost. Retry later.
+ */
+export class StoreUnavailable extends EricBusError {
+  override name = 'StoreUnavailable';
+  override readonly code = 'ERR_STORE_UNAVAILABLE';
+}
+
 /** The bridge refused the connection at the upgrade (wrong token: 401, origin not allowed: 403). */
 export class BridgeRefused extends EricBusError {
   override name = 'BridgeRefused';
@@ -106,6 +115,7 @@ const wireClasses: Record<string, new (message: string) => EricBusError> = {
   TooManyStreams,
   BackendUnavailable,
   LimitExceeded,
+  StoreUnavailable,
 };
 
 /** Renders an error the way eric-sse writes it on the wire: `Name('detail')`. */

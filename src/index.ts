@@ -22,7 +22,7 @@ export {
   SignedMessage,
 } from './bus/message.js';
 export type { MessageQueue, QueueFactory } from './bus/queue.js';
-export { memoryQueues, RingQueue } from './bus/queue.js';
+export { ChunkedQueue, memoryQueues, RingQueue } from './bus/queue.js';
 export type { SSEChannelOptions, SSEEvent } from './bus/sse.js';
 export { parseEventStream, SSEChannel, toEventStream } from './bus/sse.js';
 
@@ -40,6 +40,7 @@ export {
   LimitExceeded,
   NoMessagesException,
   parseException,
+  StoreUnavailable,
   TooManyStreams,
   VerbNotAllowed,
   WorkerCrashedError,

@@ -1,20 +1,65 @@
-/** Command-line parsing shared by the subcommands: node's parseArgs, with usage errors made plain. */
+/** Command-line parsing shared by the subcommands and `npm start`: node's parseArgs, with mistakes said plainly. */
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { EricBusError, formatException } from '../../src/errors.js';
-import { UsageError } from '../errors.js';
+import { StartError, UsageError } from '../errors.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
-/** Parses `argv` strictly against `options`; unknown options and missing values throw {@link UsageError}. */
-export function parseCommandArgs<O extends Options>(
-  argv: string[],
-  options: O,
-): ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>> {
-  try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
+/** Every command takes `-h, --help` (the runner answers it before the command runs). */
+const helpOption = { help: { type: 'boolean', short: 'h' } } as const;
+
+type Parsed<O extends Options> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: O & typeof helpOption; allowPositionals: true; strict: true }>
+>;
+
+/**
+ * Parses `argv` strictly against `options` (plus `-h, --help`). An unknown option, a missing
+ * value or a value given to a flag throws a {@link UsageError} in one plain sentence:
+ * `unknown option --sock (did you mean --socket?)`.
+ */
+export function parseCommandArgs<O extends Options>(argv: string[], options: O): Parsed<O> {
+  const all = { ...options, ...helpOption };
+  const { tokens } = parseArgs({ args: argv, options: all, allowPositionals: true, strict: false, tokens: true });
+  for (const token of tokens) {
+    if (token.kind !== 'option') continue;
+    const option = all[token.name];
+    if (!option) throw new UsageError(`unknown option ${token.rawName}${suggestion(token.name, Object.keys(all))}`);
+    if (option.type === 'boolean' && token.value !== undefined) throw new UsageError(`${token.rawName} takes no value`);
+    if (option.type === 'string' && token.value === undefined) throw new UsageError(`${token.rawName} needs a value`);
+    if (option.type === 'string' && !token.inlineValue && token.value!.startsWith('-'))
+      throw new UsageError(
+        `${token.rawName} needs a value, not '${token.value}' (write ${token.rawName}=${token.value} if it is one)`,
+      );
   }
+  try {
+    return parseArgs({ args: argv, options: all, allowPositionals: true, strict: true });
+  } catch (error) {
+    // Not reached for the cases above; kept so that no parser text with a stack escapes.
+    throw new UsageError((error as Error).message.split('\n')[0]!);
+  }
+}
+
+/** ` (did you mean --socket?)` for a near miss: a unique prefix either way, or a letter or two off. */
+function suggestion(given: string, known: string[]): string {
+  const prefixed = known.filter((name) => name.startsWith(given) || given.startsWith(name));
+  const near = known
+    .map((name) => ({ name, distance: editDistance(given, name) }))
+    .filter(({ distance }) => distance <= Math.min(2, Math.floor(given.length / 2)))
+    .sort((a, b) => a.distance - b.distance);
+  const best = prefixed.length === 1 ? prefixed[0] : near[0]?.name;
+  return best === undefined ? '' : ` (did you mean --${best}?)`;
+}
+
+/** Levenshtein distance; option names are short, so the quadratic table is nothing. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = row;
+  }
+  return previous[b.length]!;
 }
 
 /** Reads a required string option. */
@@ -41,15 +86,36 @@ function integerFrom(value: string | undefined, flag: string, min: number, what:
   return n;
 }
 
-/** Runs a subcommand body, turning a {@link UsageError} into a one-line message and exit code 2. */
-export async function withUsage(name: string, body: () => Promise<number | void>): Promise<number | void> {
+/** Reads an optional TCP port option: 0 (any free one) to 65535. */
+export function portArg(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) > 65535)
+    throw new UsageError(`${flag} takes a port number (0 for any free one), not '${value}'`);
+  return Number(value);
+}
+
+/**
+ * Runs a server's start-up. Whatever keeps it from starting becomes a {@link StartError} saying
+ * what to change; a TCP port in use points at `portFlag` and `portFlag 0`.
+ */
+export async function starting<T>(start: () => Promise<T>, portFlag = '--port'): Promise<T> {
   try {
-    return await body();
+    return await start();
   } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`eric-bus ${name}: ${error.message}\nRun 'eric-bus ${name} --help' for usage.\n`);
-    return 2;
+    throw new StartError(whyNotStarted(error, portFlag), { cause: error });
   }
+}
+
+function whyNotStarted(error: unknown, portFlag: string): string {
+  const e = error as NodeJS.ErrnoException & { port?: number; address?: string; hostname?: string };
+  const where = e.port === undefined ? undefined : `port ${e.port} on ${e.address}`;
+  if (where && e.code === 'EADDRINUSE')
+    return `${where} is already in use; choose another with ${portFlag} N, or ${portFlag} 0 for any free one`;
+  if (where && e.code === 'EACCES')
+    return `no permission to listen on ${where} (ports below 1024 need privileges); choose another with ${portFlag} N`;
+  if (e.code === 'EADDRNOTAVAIL') return `cannot listen on ${e.address}: not an address of this machine (--host)`;
+  if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') return `cannot listen on ${e.hostname}: unknown host (--host)`;
+  return error instanceof Error ? error.message : String(error);
 }
 
 /**

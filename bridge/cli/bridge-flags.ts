@@ -1,9 +1,10 @@
 /** The bridge's command-line flags, shared by `eric-bus bridge` and `eric-bus up`. */
 import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import { isVerb, VERBS, type Verb } from '../../src/wire/socket-protocol.js';
-import { UsageError } from '../errors.js';
-import type { BridgeOptions } from '../web/bridge.js';
-import { positiveInt } from './args.js';
+import { StartError, UsageError } from '../errors.js';
+import type { BridgeOptions, BridgeTls } from '../web/bridge.js';
+import { portArg, positiveInt } from './args.js';
 
 /** The port both commands use when `--port` is not given. */
 export const DEFAULT_PORT = 8765;
@@ -24,7 +25,10 @@ export const BRIDGE_FLAGS_USAGE = `  --port N            TCP port (default ${DEF
                       bridge (default: all of ${VERBS.join(',')})
   --max-frame BYTES   largest client frame (default 1048576)
   --max-streams N     open streams per WebSocket (default 100)
-  --verbose           log connections and refusals to stderr`;
+  --tls-cert FILE     serve wss:// with this certificate (PEM; with --tls-key)
+  --tls-key FILE      the certificate's private key (PEM)
+  --verbose           log connections and refusals to stderr
+  -h, --help          show this help`;
 
 /** parseCommandArgs options for the bridge flags. */
 export const bridgeFlagOptions = {
@@ -36,6 +40,8 @@ export const bridgeFlagOptions = {
   allow: { type: 'string' },
   'max-frame': { type: 'string' },
   'max-streams': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
   verbose: { type: 'boolean' },
 } as const;
 
@@ -49,17 +55,22 @@ export interface BridgeFlagValues {
   allow?: string;
   'max-frame'?: string;
   'max-streams'?: string;
+  'tls-cert'?: string;
+  'tls-key'?: string;
 }
 
 /**
- * Turns the parsed flags into bridge options; a bad value throws a {@link UsageError}. The token
- * comes from `--token`, else `--token-file`, else {@link TOKEN_ENV} in `env`.
+ * Turns the parsed flags into bridge options; a bad value throws a {@link UsageError}, a
+ * certificate or token file that cannot be read (or used) a {@link StartError}. The token comes
+ * from `--token`, else `--token-file`, else {@link TOKEN_ENV} in `env`.
  */
 export function bridgeOptionsFromFlags(
   values: BridgeFlagValues,
   env: NodeJS.ProcessEnv = process.env,
 ): Omit<BridgeOptions, 'socketPath' | 'logger'> {
-  const options: Omit<BridgeOptions, 'socketPath' | 'logger'> = { port: port(values.port) };
+  const options: Omit<BridgeOptions, 'socketPath' | 'logger'> = {
+    port: portArg(values.port, '--port') ?? DEFAULT_PORT,
+  };
   if (values.host !== undefined) options.host = values.host;
   const token = tokenFrom(values, env);
   if (token !== undefined) options.token = token;
@@ -69,6 +80,8 @@ export function bridgeOptionsFromFlags(
   if (maxFrame !== undefined) options.maxFrameBytes = maxFrame;
   const maxStreams = positiveInt(values['max-streams'], '--max-streams');
   if (maxStreams !== undefined) options.maxStreams = maxStreams;
+  const tls = tlsFromFlags(values['tls-cert'], values['tls-key']);
+  if (tls) options.tls = tls;
   return options;
 }
 
@@ -78,27 +91,34 @@ function tokenFrom(values: BridgeFlagValues, env: NodeJS.ProcessEnv): string | u
   let token: string | undefined;
   let from: string;
   if (values.token !== undefined) [token, from] = [values.token, '--token'];
-  else if (values['token-file'] !== undefined) [token, from] = [readTokenFile(values['token-file']), '--token-file'];
+  else if (values['token-file'] !== undefined)
+    [token, from] = [readFlagFile(values['token-file'], '--token-file').split(/\r?\n/, 1)[0]!.trim(), '--token-file'];
   else [token, from] = [env[TOKEN_ENV], TOKEN_ENV];
   if (token === '') throw new UsageError(`${from} gives an empty token`);
   return token;
 }
 
-function readTokenFile(path: string): string {
+/** A file a flag names, as text; one that cannot be read stops the start. */
+function readFlagFile(file: string, flag: string): string {
   try {
-    return readFileSync(path, 'utf8').split(/\r?\n/, 1)[0]!.trim();
+    return readFileSync(file, 'utf8');
   } catch (error) {
-    throw new UsageError(`--token-file: cannot read ${path} (${(error as NodeJS.ErrnoException).code})`);
+    throw new StartError(`cannot read ${flag} ${file}: ${(error as Error).message}`);
   }
 }
 
-/** The port: 0 (any free one) is allowed, unlike the other numbers. */
-function port(text: string | undefined): number {
-  if (text === undefined) return DEFAULT_PORT;
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || n > 65535)
-    throw new UsageError(`--port takes a port number (0 for any free one), not '${text}'`);
-  return n;
+/** Reads the certificate and key, and checks that they make a usable pair before anything starts. */
+function tlsFromFlags(certFile: string | undefined, keyFile: string | undefined): BridgeTls | undefined {
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (certFile === undefined || keyFile === undefined) throw new UsageError('--tls-cert and --tls-key go together');
+  const tls = { cert: readFlagFile(certFile, '--tls-cert'), key: readFlagFile(keyFile, '--tls-key') };
+  try {
+    createSecureContext(tls);
+  } catch (error) {
+    const why = (error as Error).message;
+    throw new StartError(`--tls-cert ${certFile} and --tls-key ${keyFile} are not a certificate and its key (${why})`);
+  }
+  return tls;
 }
 
 function verbs(text: string): Verb[] {

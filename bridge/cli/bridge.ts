@@ -3,37 +3,37 @@ import { existsSync } from 'node:fs';
 import { createLogger } from '../log.js';
 import { closeOnSignal } from '../signals.js';
 import { WebSocketBridge } from '../web/bridge.js';
-import { parseCommandArgs, required, withUsage } from './args.js';
+import { parseCommandArgs, required, starting } from './args.js';
 import { BRIDGE_FLAGS_USAGE, bridgeFlagOptions, bridgeOptionsFromFlags } from './bridge-flags.js';
 import type { Command } from './command.js';
 
 export const bridge: Command = {
   summary: 'a WebSocket bridge to a socket server, for browsers',
   usage: `Usage: eric-bus bridge --socket PATH [--port N] [--host H] [--token-file FILE] [--origin O]...
-                      [--allow VERBS] [--max-frame BYTES] [--max-streams N] [--verbose]
+                      [--allow VERBS] [--max-frame BYTES] [--max-streams N]
+                      [--tls-cert FILE --tls-key FILE] [--verbose]
 
 Accepts WebSocket connections and relays each command frame to the socket server at PATH
-(eric-bus's or eric-sse's). Prints the URL, with its token, for clients.
+(eric-bus's or eric-sse's). On the same port, plain HTTP: REST routes and Server-Sent Events
+under /channels (curl, fetch, EventSource). Prints the URL, with its token, for clients.
 
 Options:
   --socket PATH       the socket server's socket file (required)
 ${BRIDGE_FLAGS_USAGE}`,
-  run: (argv) =>
-    withUsage('bridge', async () => {
-      const { values } = parseCommandArgs(argv, { socket: { type: 'string' }, ...bridgeFlagOptions });
-      const socketPath = required(values.socket, '--socket');
-      // Not an error: the server may start later. But say so, or every command fails unexplained.
-      if (!existsSync(socketPath))
-        process.stderr.write(
-          `eric-bus bridge: warning: no socket at ${socketPath} yet; commands fail until a server listens there\n`,
-        );
-      const running = await WebSocketBridge.start({
-        ...bridgeOptionsFromFlags(values),
-        socketPath,
-        logger: createLogger(values.verbose),
-      });
-      closeOnSignal(() => running.close());
-      console.log(`eric-bus bridge: forwarding to ${socketPath}`);
-      console.log(`eric-bus bridge: connect to ${running.url}`);
-    }),
+  async run(argv) {
+    const { values } = parseCommandArgs(argv, { socket: { type: 'string' }, ...bridgeFlagOptions });
+    const socketPath = required(values.socket, '--socket');
+    const options = bridgeOptionsFromFlags(values);
+    // Not an error: the server may start later. But say so, or every command fails unexplained.
+    if (!existsSync(socketPath))
+      process.stderr.write(
+        `eric-bus bridge: warning: no socket at ${socketPath} yet; commands fail until a server listens there\n`,
+      );
+    const running = await starting(() =>
+      WebSocketBridge.start({ ...options, socketPath, logger: createLogger(values.verbose) }),
+    );
+    closeOnSignal(() => running.close());
+    console.log(`eric-bus bridge: forwarding to ${socketPath}`);
+    console.log(`eric-bus bridge: connect to ${running.url}`);
+  },
 };

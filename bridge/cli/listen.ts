@@ -1,13 +1,13 @@
-/** `eric-bus listen`: streams a listener, or watches a channel, to stdout. */
+/** `eric-bus listen`: streams a listener, or watches a channel, to stdout (directly or through a bridge). */
 
 import { UsageError } from '../errors.js';
-import { SocketClient } from '../socket/client.js';
-import { describeError, parseCommandArgs, positiveInt, required, withUsage } from './args.js';
+import { parseCommandArgs, positiveInt } from './args.js';
+import { CLIENT_FLAGS_USAGE, clientFlagOptions, withConnection } from './client-flags.js';
 import type { Command } from './command.js';
 
 export const listen: Command = {
   summary: "stream a listener's events (or watch a channel) as JSON lines",
-  usage: `Usage: eric-bus listen --socket PATH CHANNEL [LISTENER] [options]
+  usage: `Usage: eric-bus listen (--socket PATH | --url URL) CHANNEL [LISTENER] [options]
 
 With LISTENER, starts that listener and streams it (verb 'l'); without, adds a new
 listener to CHANNEL and streams it (verb 'w'). Prints one JSON line per event
@@ -15,28 +15,22 @@ listener to CHANNEL and streams it (verb 'w'). Prints one JSON line per event
 events have arrived, or Ctrl-C.
 
 Options:
-  --socket PATH   the server's socket file (required)
+${CLIENT_FLAGS_USAGE}
   --count N       stop after N events
   -h, --help      show this help`,
-  run: (argv) =>
-    withUsage('listen', async () => {
-      const { values, positionals } = parseCommandArgs(argv, { socket: { type: 'string' }, count: { type: 'string' } });
-      const path = required(values.socket, '--socket');
-      const count = positiveInt(values.count, '--count') ?? Infinity;
-      const [channel, listener, ...extra] = positionals;
-      if (channel === undefined || extra.length > 0) throw new UsageError('usage: listen CHANNEL [LISTENER]');
-      const client = new SocketClient(path);
+  async run(argv) {
+    const { values, positionals } = parseCommandArgs(argv, { ...clientFlagOptions, count: { type: 'string' } });
+    const count = positiveInt(values.count, '--count') ?? Infinity;
+    const [channel, listener, ...extra] = positionals;
+    if (channel === undefined || extra.length > 0) throw new UsageError('usage: listen CHANNEL [LISTENER]');
+    return withConnection(values, async ({ client, line }) => {
       let seen = 0;
-      try {
-        for await (const line of listener === undefined ? client.watch(channel) : client.stream(channel, listener)) {
-          // Respect a slow stdout (a pipe to `head`, a terminal): read on only once the line is out.
-          if (!process.stdout.write(line + '\n')) await new Promise((resolve) => process.stdout.once('drain', resolve));
-          if (++seen >= count) break;
-        }
-        return 0;
-      } catch (error) {
-        process.stderr.write(`${describeError(error)}\n`);
-        return 1;
+      for await (const event of listener === undefined ? client.watch(channel) : client.stream(channel, listener)) {
+        // Respect a slow stdout (a pipe to `head`, a terminal): read on only once the line is out.
+        if (!process.stdout.write(`${line(event)}\n`))
+          await new Promise((resolve) => process.stdout.once('drain', resolve));
+        if (++seen >= count) break;
       }
-    }),
+    });
+  },
 };

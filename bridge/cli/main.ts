@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /** The `eric-bus` command: one subcommand per module beside this one. */
-
+import { readFileSync } from 'node:fs';
 import type { Command } from './command.js';
+import { exitWith, runCommand } from './run.js';
 
 const commands: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('./serve.js')).serve,
@@ -22,8 +23,20 @@ async function help(): Promise<string> {
     'Commands:',
     ...list,
     '',
+    'Options:',
+    '  -h, --help     show this help',
+    '  --version      print the version of eric-bus',
+    '',
     "Run 'eric-bus <command> --help' for a command's options.",
   ].join('\n');
+}
+
+/** The package's version, from the package.json beside dist/ (three levels up from dist/bridge/cli). */
+function version(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return manifest.version;
 }
 
 async function main(argv: string[]): Promise<number | void> {
@@ -36,27 +49,16 @@ async function main(argv: string[]): Promise<number | void> {
     console.log(await help());
     return 0;
   }
+  if (name === '--version') {
+    console.log(version());
+    return 0;
+  }
   const load = commands[name];
   if (!load) {
     console.error(`eric-bus: unknown command '${name}'; 'eric-bus --help' lists them`);
     return 2;
   }
-  const command = await load();
-  // Help is asked for before a `--`; after it, `-h` is a value (a payload, say).
-  const options = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
-  if (options.includes('--help') || options.includes('-h')) {
-    console.log(command.usage);
-    return 0;
-  }
-  return command.run(rest);
+  return runCommand(`eric-bus ${name}`, await load(), rest);
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    if (typeof code === 'number') process.exitCode = code;
-  },
-  (error: unknown) => {
-    console.error(`eric-bus: ${error instanceof Error ? error.message : String(error)}`);
-    process.exitCode = 1;
-  },
-);
+exitWith('eric-bus', main(process.argv.slice(2)));

@@ -1,8 +1,8 @@
-/** `eric-bus send`: one command to a socket server, from the terminal. */
-import type { JsonValue } from '../../src/index.js';
+/** `eric-bus send`: one command to a socket server (directly or through a bridge), from the terminal. */
+import type { JsonValue, ProtocolClient, Command as WireCommand } from '../../src/index.js';
 import { UsageError } from '../errors.js';
-import { SocketClient } from '../socket/client.js';
-import { describeError, parseCommandArgs, required, withUsage } from './args.js';
+import { parseCommandArgs } from './args.js';
+import { CLIENT_FLAGS_USAGE, clientFlagOptions, withConnection } from './client-flags.js';
 import type { Command } from './command.js';
 
 /** A payload argument: JSON when it parses as JSON, otherwise the text itself. */
@@ -15,7 +15,7 @@ function payloadArg(text: string | undefined): JsonValue | undefined {
   }
 }
 
-type Action = (client: SocketClient, args: string[]) => Promise<string>;
+type Action = (client: ProtocolClient<unknown>, args: string[]) => Promise<string>;
 
 const actions: Record<string, { args: string; does: string; arity: [number, number]; action: Action }> = {
   'create-channel': {
@@ -58,13 +58,14 @@ const actions: Record<string, { args: string; does: string; arity: [number, numb
     args: 'JSON',
     does: 'send a command as it is',
     arity: [1, 1],
-    action: (c, [json]) => c.sendRaw(parseRaw(json!)),
+    // Sent as it is: the server (or the bridge) judges it, and an error reply fails like any other.
+    action: (c, [json]) => c.sendPayload(parseRaw(json!) as WireCommand),
   },
 };
 
-function parseRaw(json: string): object {
+function parseRaw(json: string): unknown {
   try {
-    return JSON.parse(json) as object;
+    return JSON.parse(json) as unknown;
   } catch {
     throw new UsageError(`raw takes a JSON command, e.g. '{"v": "c"}'`);
   }
@@ -72,10 +73,11 @@ function parseRaw(json: string): object {
 
 export const send: Command = {
   summary: 'send one command (create a channel, add a listener, dispatch, broadcast, remove)',
-  usage: `Usage: eric-bus send --socket PATH ACTION [ARGS]
+  usage: `Usage: eric-bus send (--socket PATH | --url URL) ACTION [ARGS]
 
-Sends one command to a socket server (ours or eric-sse's) and prints the reply: a channel
-or listener id, or 'ack'. An error reply is printed on stderr and exits 1.
+Sends one command to a socket server (ours or eric-sse's), directly or through a bridge,
+and prints the reply: a channel or listener id, or 'ack'. An error reply is printed on
+stderr and exits 1.
 
 Actions:
 ${Object.entries(actions)
@@ -83,27 +85,25 @@ ${Object.entries(actions)
   .join('\n')}
 
 PAYLOAD is JSON when it parses as JSON ('{"n": 1}', 42, true), otherwise plain text.
-'raw' sends the JSON as it is and prints the reply as it comes, errors included.
+'raw' sends the JSON as it is (through a bridge: a JSON object, sent as one frame).
 
 Options:
-  --socket PATH   the server's socket file (required)
+${CLIENT_FLAGS_USAGE}
   -h, --help      show this help`,
-  run: (argv) =>
-    withUsage('send', async () => {
-      const { values, positionals } = parseCommandArgs(argv, { socket: { type: 'string' } });
-      const path = required(values.socket, '--socket');
-      const [name, ...args] = positionals;
-      const entry = name === undefined ? undefined : actions[name];
-      if (!entry) throw new UsageError(name === undefined ? 'an action is required' : `unknown action '${name}'`);
-      const [min, max] = entry.arity;
-      if (args.length < min || args.length > max) throw new UsageError(`usage: send ${name} ${entry.args}`.trimEnd());
-      try {
-        console.log(await entry.action(new SocketClient(path), args));
-        return 0;
-      } catch (error) {
-        if (error instanceof UsageError) throw error; // a mistake on the command line, not a reply
-        process.stderr.write(`${describeError(error)}\n`);
-        return 1;
-      }
-    }),
+  async run(argv) {
+    const { values, positionals } = parseCommandArgs(argv, clientFlagOptions);
+    const [name, ...args] = positionals;
+    const entry = name === undefined ? undefined : actions[name];
+    if (!entry) throw new UsageError(name === undefined ? 'an action is required' : `unknown action '${name}'`);
+    const [min, max] = entry.arity;
+    if (args.length < min || args.length > max) throw new UsageError(`usage: send ${name} ${entry.args}`.trimEnd());
+    // A malformed raw command is a mistake on the command line: found before connecting.
+    if (name === 'raw' && !isObject(parseRaw(args[0]!)) && values.url !== undefined)
+      throw new UsageError('raw through --url takes a JSON object (a bridge frame is one)');
+    return withConnection(values, async ({ client }) => console.log(await entry.action(client, args)));
+  },
 };
+
+function isObject(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

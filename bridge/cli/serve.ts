@@ -1,22 +1,23 @@
-/** `eric-bus serve`: runs a SocketServer until SIGINT/SIGTERM. */
+/** `eric-bus serve`: runs a SocketServer until SIGINT, SIGTERM or SIGHUP. */
 
 import { dirname } from 'node:path';
 import { createLogger } from '../log.js';
 import { SocketServer } from '../socket/server.js';
 import { isSharedDir } from '../socket/socket-file.js';
-import { parseCommandArgs, positiveInt, required, withUsage } from './args.js';
+import { parseCommandArgs, positiveInt, required, starting } from './args.js';
 import type { Command } from './command.js';
-import { serverFlagOptions, serverFlagsUsage, serverOptionsFromFlags } from './server-flags.js';
+import { serverFlagOptions, serverFlagsUsage, serverOptionsFromFlags, storeFromFlags } from './server-flags.js';
 
 export const serve: Command = {
   summary: 'serve the eric-sse socket protocol on a Unix socket',
   usage: `Usage: eric-bus serve --socket PATH [options]
 
 Serves eric-sse 0.6.1's Unix-socket protocol (one JSON command per connection) with
-in-memory channels. Each stream line carries an event id; a stream dropped mid-way resumes
+in-memory channels, or channels in Redis (--redis) shared by every server on that Redis.
+Each stream line carries an event id; a stream dropped mid-way resumes
 after the last id its client got ("i" in the command). The socket file is created mode 0600,
-and its directory mode 0700 if it does not exist yet; a stale socket file is replaced.
-SIGINT/SIGTERM shut down gracefully and remove the file.
+and its directory mode 0700 if that is missing (its parent must exist); a stale socket file
+is replaced. SIGINT/SIGTERM/SIGHUP shut down gracefully and remove the file.
 
 Options:
   --socket PATH         the socket file to listen on (required)
@@ -25,28 +26,32 @@ Options:
 ${serverFlagsUsage(24)}
   --verbose             log connections and commands on stderr
   -h, --help            show this help`,
-  run: (argv) =>
-    withUsage('serve', async () => {
-      const { values } = parseCommandArgs(argv, {
-        socket: { type: 'string' },
-        'max-command': { type: 'string' },
-        'idle-timeout': { type: 'string' },
-        verbose: { type: 'boolean', default: false },
-        ...serverFlagOptions,
-      });
-      const path = required(values.socket, '--socket');
-      await SocketServer.start(path, {
-        maxBytes: positiveInt(values['max-command'], '--max-command'),
-        idleTimeoutMs: positiveInt(values['idle-timeout'], '--idle-timeout'),
-        ...serverOptionsFromFlags(values),
-        logger: createLogger(values.verbose),
-      });
-      console.log(`eric-bus: serving on ${path}`);
-      if (await isSharedDir(path))
-        process.stderr.write(
-          `eric-bus serve: warning: other users can create files in ${dirname(path)}: one of them could ` +
-            'listen on this path while the server is down and answer its clients; prefer a private ' +
-            'directory (serve makes a missing one, mode 0700)\n',
-        );
-    }),
+  async run(argv) {
+    const { values } = parseCommandArgs(argv, {
+      socket: { type: 'string' },
+      'max-command': { type: 'string' },
+      'idle-timeout': { type: 'string' },
+      verbose: { type: 'boolean', default: false },
+      ...serverFlagOptions,
+    });
+    const path = required(values.socket, '--socket');
+    const logger = createLogger(values.verbose);
+    const serverOptions = serverOptionsFromFlags(values);
+    const options = {
+      maxBytes: positiveInt(values['max-command'], '--max-command'),
+      idleTimeoutMs: positiveInt(values['idle-timeout'], '--idle-timeout'),
+      ...serverOptions,
+      logger,
+    };
+    // A Redis that cannot be reached is not a start-up mistake: it says so and exits 1.
+    const store = await storeFromFlags(values, { logger, ...serverOptions });
+    await starting(() => SocketServer.start(path, { ...options, store }));
+    console.log(`eric-bus: serving on ${path}${values.redis === undefined ? '' : ` (channels in ${values.redis})`}`);
+    if (await isSharedDir(path))
+      process.stderr.write(
+        `eric-bus serve: warning: other users can create files in ${dirname(path)}: one of them could ` +
+          'listen on this path while the server is down and answer its clients; prefer a private ' +
+          'directory (serve makes a missing one, mode 0700)\n',
+      );
+  },
 };

@@ -1,11 +1,15 @@
 /** The socket server's command-line flags, shared by `eric-bus serve` and `eric-bus up`. */
+import { UsageError } from '../errors.js';
+import type { Logger } from '../log.js';
 import {
   DEFAULT_HISTORY,
   DEFAULT_MAX_CHANNELS,
   DEFAULT_MAX_LISTENERS,
   DEFAULT_WATCH_GRACE_MS,
+  MAX_WATCH_GRACE_MS,
   type SocketServerOptions,
 } from '../socket/server.js';
+import type { ChannelStore } from '../store/store.js';
 import { nonNegativeInt, positiveInt } from './args.js';
 
 /** The flags' `--help` lines, descriptions starting at `column` (to line up with the command's other options). */
@@ -27,6 +31,11 @@ export function serverFlagsUsage(column: number): string {
       `listeners its channels hold at most, in all (default ${DEFAULT_MAX_LISTENERS});`,
       "past either limit a command gets a LimitExceeded('…') reply",
     ],
+    [
+      '--redis URL',
+      'keep channels in Redis (redis://HOST:PORT[/DB]), shared by',
+      'every server on it and kept across restarts (default: memory)',
+    ],
   ];
   return rows
     .map(([flag, ...text]) => text.map((line, i) => (i === 0 ? `  ${flag}` : '').padEnd(column) + line).join('\n'))
@@ -39,6 +48,7 @@ export const serverFlagOptions = {
   'watch-grace': { type: 'string' },
   'max-channels': { type: 'string' },
   'max-listeners': { type: 'string' },
+  redis: { type: 'string' },
 } as const;
 
 /** Turns the parsed flags into server options; a bad value throws a UsageError. */
@@ -47,15 +57,38 @@ export function serverOptionsFromFlags(values: {
   'watch-grace'?: string;
   'max-channels'?: string;
   'max-listeners'?: string;
+  redis?: string;
 }): Pick<SocketServerOptions, 'history' | 'watchGraceMs' | 'maxChannels' | 'maxListeners'> {
   const options: Pick<SocketServerOptions, 'history' | 'watchGraceMs' | 'maxChannels' | 'maxListeners'> = {};
   const history = nonNegativeInt(values.history, '--history');
   if (history !== undefined) options.history = history;
   const grace = nonNegativeInt(values['watch-grace'], '--watch-grace');
+  if (grace !== undefined && grace > MAX_WATCH_GRACE_MS)
+    throw new UsageError(`--watch-grace takes at most ${MAX_WATCH_GRACE_MS} ms, not ${grace}`);
   if (grace !== undefined) options.watchGraceMs = grace;
   const maxChannels = positiveInt(values['max-channels'], '--max-channels');
-  if (maxChannels !== undefined) options.maxChannels = maxChannels;
   const maxListeners = positiveInt(values['max-listeners'], '--max-listeners');
+  if ((maxChannels ?? maxListeners) !== undefined && values.redis !== undefined)
+    throw new UsageError('--max-channels and --max-listeners limit channels in memory, not in Redis');
+  if (maxChannels !== undefined) options.maxChannels = maxChannels;
   if (maxListeners !== undefined) options.maxListeners = maxListeners;
   return options;
+}
+
+/**
+ * The store `--redis` names, connected (with the history and grace of the other flags), or
+ * undefined for the in-memory default. A Redis that cannot be reached rejects with
+ * `StoreUnavailable` saying so (the command exits 1).
+ */
+export async function storeFromFlags(
+  values: { redis?: string },
+  options: { logger: Logger } & Pick<SocketServerOptions, 'history' | 'watchGraceMs'>,
+): Promise<ChannelStore | undefined> {
+  const url = values.redis;
+  if (url === undefined) return undefined;
+  if (!/^rediss?:\/\/./.test(url) && !url.startsWith('/'))
+    throw new UsageError(`--redis takes redis://HOST:PORT[/DB] (rediss:// for TLS) or a socket path, not '${url}'`);
+  // Loaded only when asked for: the in-memory default does not load the Redis client.
+  const { RedisStore } = await import('../store/redis.js');
+  return RedisStore.connect(url, options);
 }

@@ -3,44 +3,50 @@
 import { createLogger } from '../log.js';
 import { closeOnSignal } from '../signals.js';
 import { startUp } from '../up.js';
-import { parseCommandArgs, withUsage } from './args.js';
+import { parseCommandArgs, starting } from './args.js';
 import { BRIDGE_FLAGS_USAGE, bridgeFlagOptions, bridgeOptionsFromFlags } from './bridge-flags.js';
 import type { Command } from './command.js';
-import { serverFlagOptions, serverFlagsUsage, serverOptionsFromFlags } from './server-flags.js';
+import { serverFlagOptions, serverFlagsUsage, serverOptionsFromFlags, storeFromFlags } from './server-flags.js';
 
 export const up: Command = {
   summary: 'a socket server and a WebSocket bridge to it, together',
   usage: `Usage: eric-bus up [--socket PATH] [--port N] [--host H] [--token-file FILE] [--origin O]...
-                  [--allow VERBS] [--max-frame BYTES] [--max-streams N] [--thread] [--verbose]
-                  [--history N] [--watch-grace MS] [--max-channels N] [--max-listeners N]
+                  [--allow VERBS] [--max-frame BYTES] [--max-streams N]
+                  [--tls-cert FILE --tls-key FILE] [--thread] [--verbose]
+                  [--history N] [--watch-grace MS] [--max-channels N] [--max-listeners N] [--redis URL]
 
-Starts a socket server (in memory) and a WebSocket bridge to it; prints the socket path and
-the URL, with its token, for clients. Ctrl-C stops both and removes the socket.
+Starts a socket server (in memory, or on Redis with --redis) and a WebSocket bridge to it
+(which also answers plain HTTP: REST routes and Server-Sent Events under /channels); prints the
+socket path and the URL, with its token, for clients. Ctrl-C stops both and removes the socket.
 
 Options:
   --socket PATH       the socket file (default: bus.sock in a fresh private temp dir)
   --thread            run the bridge on a worker thread (another core than the server)
 ${serverFlagsUsage(22)}
 ${BRIDGE_FLAGS_USAGE}`,
-  run: (argv) =>
-    withUsage('up', async () => {
-      const { values } = parseCommandArgs(argv, {
-        socket: { type: 'string' },
-        thread: { type: 'boolean' },
-        ...serverFlagOptions,
-        ...bridgeFlagOptions,
-      });
-      const logger = createLogger(values.verbose);
-      const running = await startUp({
-        ...bridgeOptionsFromFlags(values),
+  async run(argv) {
+    const { values } = parseCommandArgs(argv, {
+      socket: { type: 'string' },
+      thread: { type: 'boolean' },
+      ...serverFlagOptions,
+      ...bridgeFlagOptions,
+    });
+    const logger = createLogger(values.verbose);
+    const options = bridgeOptionsFromFlags(values);
+    const serverOptions = serverOptionsFromFlags(values);
+    const store = await storeFromFlags(values, { logger, ...serverOptions });
+    const running = await starting(() =>
+      startUp({
+        ...options,
         ...(values.socket === undefined ? {} : { socketPath: values.socket }),
         logger,
-        server: { logger, ...serverOptionsFromFlags(values) },
+        server: { logger, ...serverOptions, store },
         thread: values.thread ?? false,
         verbose: values.verbose ?? false,
-      });
-      closeOnSignal(() => running.close());
-      console.log(`eric-bus up: socket server on ${running.socketPath}`);
-      console.log(`eric-bus up: bridge at ${running.url}`);
-    }),
+      }),
+    );
+    closeOnSignal(() => running.close());
+    console.log(`eric-bus up: socket server on ${running.socketPath}`);
+    console.log(`eric-bus up: bridge at ${running.url}`);
+  },
 };

@@ -5,9 +5,10 @@ import { backoffDelay } from '../../src/remote/backoff.js';
 /**
  * A server whose accept queue is full refuses with EAGAIN (a burst of clients; eric-sse's Python
  * server listens with a backlog of 100): retried with exponential backoff and full jitter, so a
- * burst spreads out instead of colliding again, for about 3 s.
+ * burst spreads out instead of colliding again, for about 10 s: a busy machine accepts slowly, and
+ * giving up sooner failed bursts that would have been served.
  */
-const EAGAIN_RETRY = { initialDelayMs: 2, maxDelayMs: 250, jitter: 1, maxAttempts: 20 };
+const EAGAIN_RETRY = { initialDelayMs: 2, maxDelayMs: 250, jitter: 1, maxAttempts: 60 };
 
 /**
  * Connects to `path`, writes `command` and half-closes, as eric-sse's client does; resolves with the

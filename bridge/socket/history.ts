@@ -22,11 +22,23 @@ import type { Message } from '../../src/bus/message.js';
 const SEPARATOR = ':';
 /** A delivery number as ids write it: decimal, no leading zero. */
 const NUMBER = /^(0|[1-9]\d*)$/;
+/** '000' … '999': an id's last three digits, so most ids are made without turning a number into text. */
+const LAST_DIGITS = Array.from({ length: 1000 }, (_, n) => String(n).padStart(3, '0'));
 
 /** The listener an event id names, or undefined when it is not an id this server writes. */
 export function listenerOfId(id: string): string | undefined {
   const at = id.lastIndexOf(SEPARATOR);
   return at > 0 && NUMBER.test(id.slice(at + 1)) ? id.slice(0, at) : undefined;
+}
+
+/** The id of listener `listenerId`'s `n`-th event: `<listener id>:<n>`. */
+export function idOf(listenerId: string, n: number): string {
+  return listenerId + SEPARATOR + n;
+}
+
+/** The event number an id carries, or undefined when it is not an id this server writes. */
+export function numberOfId(id: string): number | undefined {
+  return listenerOfId(id) === undefined ? undefined : Number(id.slice(id.lastIndexOf(SEPARATOR) + 1));
 }
 
 /** Where a resumed stream starts: the first delivery number to replay, and whether a gap comes first. */
@@ -46,6 +58,10 @@ export class EventHistory {
   #head = 0;
   #count = 0;
   #last = 0;
+  /** Whether ids are JSON strings as they are (a listener id with no quote, backslash or control character). */
+  /** `#prefix` and the thousands of the last id made: consecutive ids share it. */
+  #thousands = 0;
+  #thousandsPrefix = '';
 
   /** A history of `listenerId`'s deliveries that keeps the last `limit` (0: none, only the numbering). */
   constructor(listenerId: string, limit: number) {
@@ -67,7 +83,13 @@ export class EventHistory {
 
   /** The id of delivery number `n`. */
   idOf(n: number): string {
-    return this.#prefix + n;
+    if (n < 1000) return this.#prefix + n;
+    const thousands = Math.floor(n / 1000);
+    if (thousands !== this.#thousands) {
+      this.#thousands = thousands;
+      this.#thousandsPrefix = this.#prefix + thousands;
+    }
+    return this.#thousandsPrefix + LAST_DIGITS[n - thousands * 1000];
   }
 
   /** Records `msgs` as delivered, in order: each takes the next number; the oldest beyond the limit are dropped. */

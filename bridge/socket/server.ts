@@ -1,72 +1,76 @@
 /** The Unix-socket server of eric-sse's protocol: one JSON command per connection. */
 import { unlink } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import {
-  EricBusError,
-  LimitExceeded,
-  Message,
-  type MessageQueueListener,
-  type SSEChannel,
-  SSEChannelContainer,
-} from '../../src/index.js';
+import { EricBusError, Message, type SSEChannelContainer } from '../../src/index.js';
 import type { ServerCommand } from '../../src/wire/socket-protocol.js';
 import { ACK, formatError, parseCommand } from '../../src/wire/socket-protocol.js';
 import { ClientGone } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { closeOnSignal } from '../signals.js';
-import { EventHistory, listenerOfId } from './history.js';
+import { MemoryStore } from '../store/memory.js';
+import {
+  type ChannelStore,
+  DEFAULT_HISTORY,
+  DEFAULT_MAX_CHANNELS,
+  DEFAULT_MAX_LISTENERS,
+  DEFAULT_WATCH_GRACE_MS,
+  type EventFeed,
+  MAX_WATCH_GRACE_MS,
+  type StreamEnd,
+} from '../store/store.js';
 import { type ReadCommandOptions, readCommand } from './read-command.js';
 import { listenPrivately } from './socket-file.js';
-import { CANCELLED, type StreamEnd, streamToSocket } from './stream-to-socket.js';
+import { feedToSocket } from './stream-to-socket.js';
 
 /** How long shutdown waits for connections to close by themselves. */
 const SHUTDOWN_GRACE_MS = 500;
-
-/** Events each listener keeps for resuming its stream, by default. */
-export const DEFAULT_HISTORY = 1000;
-/** How long a watch's listener outlives its stream, by default (ms). */
-export const DEFAULT_WATCH_GRACE_MS = 60_000;
-/** Channels a server holds at most, by default. */
-export const DEFAULT_MAX_CHANNELS = 10_000;
-/** Listeners a server's channels hold at most, in all, by default. */
-export const DEFAULT_MAX_LISTENERS = 100_000;
 /** How many `rs` keys that named no open stream yet are remembered, for a stream whose command comes after. */
 const EARLY_CANCELS = 1024;
 
+export { DEFAULT_HISTORY, DEFAULT_MAX_CHANNELS, DEFAULT_MAX_LISTENERS, DEFAULT_WATCH_GRACE_MS, MAX_WATCH_GRACE_MS };
+
 /** Options of a {@link SocketServer}. */
 export interface SocketServerOptions extends ReadCommandOptions {
-  /** The channels this server serves; a fresh container by default (one per server). */
+  /**
+   * Where channels live: in memory by default, or e.g. a {@link RedisStore} shared by several
+   * servers. The server closes its store when it shuts down.
+   */
+  store?: ChannelStore;
+  /** The in-memory channels this server serves (ignored with `store`); a fresh container by default. */
   channels?: SSEChannelContainer;
   /** Where to report; quiet by default (see {@link createLogger}). */
   logger?: Logger;
   /** How many connections may wait to be accepted (default 1024; the kernel may cap it). */
   backlog?: number;
-  /** Delivered events each listener keeps, so a stream resumed with `i` replays them (default 1000; 0: none). */
+  /**
+   * Delivered events each listener keeps, so a stream resumed with `i` replays them (default 1000;
+   * 0: none). For the in-memory store; another store takes its own.
+   */
   history?: number;
-  /** How long a watch's listener outlives its stream, waiting for a resume, in ms (default 60 000; 0: none). */
+  /**
+   * How long a watch's listener outlives its stream, waiting for a resume, in ms (default 60 000;
+   * 0: none). For the in-memory store; another store takes its own.
+   */
   watchGraceMs?: number;
-  /** Channels this server holds at most (default 10 000); a `c` past it gets a `LimitExceeded` reply. */
+  /**
+   * Channels the server holds at most (default 10 000); a `c` past it gets a `LimitExceeded` reply.
+   * For the in-memory store.
+   */
   maxChannels?: number;
   /**
-   * Listeners all its channels hold at most, in all (default 100 000); an `r` or `w` past it gets a
-   * `LimitExceeded` reply.
+   * Listeners its channels hold at most, in all (default 100 000); an `r` or `w` past it gets a
+   * `LimitExceeded` reply. For the in-memory store.
    */
   maxListeners?: number;
 }
 
-/** A listener made by `w`, and the timer that removes it once its stream has been gone for the grace period. */
-interface Watch {
-  channel: SSEChannel;
-  grace?: NodeJS.Timeout;
-}
-
 /**
  * Serves eric-sse 0.6.1's Unix-socket protocol (SPEC section 4) on a socket file, with event ids,
- * histories and resume (section 7).
+ * histories and resume (section 7), on channels in memory or in a shared store (section 9).
  */
 export class SocketServer {
-  /** The channels commands act on. */
-  readonly channels: SSEChannelContainer;
+  /** Where the channels that commands act on live. */
+  readonly store: ChannelStore;
   /** The socket file it listens on. */
   readonly path: string;
   readonly #server: Server;
@@ -74,19 +78,9 @@ export class SocketServer {
   readonly #logger: Logger;
   readonly #read: ReadCommandOptions;
   readonly #backlog: number;
-  readonly #historyLimit: number;
-  readonly #watchGraceMs: number;
-  readonly #maxChannels: number;
-  readonly #maxListeners: number;
   #listening = false;
   #streams = 0;
-  /** The stream serving each listener, so that a newer one can take over. */
-  readonly #streaming = new Map<MessageQueueListener, AbortController>();
-  /** Each listener's history, made at its first stream and gone with the listener. */
-  readonly #histories = new WeakMap<MessageQueueListener, EventHistory>();
-  /** The listeners made by `w` that are still registered. */
-  readonly #watches = new Map<MessageQueueListener, Watch>();
-  /** Streams by the key their command carried, for `rs`. */
+  /** Open streams by the key their command carried (`s`), for `rs`. */
   readonly #keyed = new Map<string, AbortController>();
   /** Keys an `rs` named before their stream began (oldest first, bounded). */
   readonly #earlyCancels = new Set<string>();
@@ -94,29 +88,22 @@ export class SocketServer {
   constructor(
     path: string,
     {
-      channels = new SSEChannelContainer(),
-      logger = createLogger(),
-      backlog = 1024,
+      channels,
       history = DEFAULT_HISTORY,
       watchGraceMs = DEFAULT_WATCH_GRACE_MS,
       maxChannels = DEFAULT_MAX_CHANNELS,
       maxListeners = DEFAULT_MAX_LISTENERS,
+      store = new MemoryStore(channels, { history, watchGraceMs, maxChannels, maxListeners }),
+      logger = createLogger(),
+      backlog = 1024,
       ...read
     }: SocketServerOptions = {},
   ) {
-    if (!Number.isSafeInteger(history) || history < 0)
-      throw new RangeError(`history is a number of events (0 or more), not ${history}`);
-    if (!Number.isFinite(watchGraceMs) || watchGraceMs < 0)
-      throw new RangeError(`watchGraceMs is a duration in ms (0 or more), not ${watchGraceMs}`);
-    this.#historyLimit = history;
-    this.#watchGraceMs = watchGraceMs;
     this.path = path;
-    this.channels = channels;
+    this.store = store;
     this.#logger = logger;
     this.#read = read;
     this.#backlog = backlog;
-    this.#maxChannels = maxChannels;
-    this.#maxListeners = maxListeners;
     // allowHalfOpen: the client half-closes after its command and still reads the reply.
     this.#server = createServer({ allowHalfOpen: true }, (socket) => this.#serve(socket));
     // An accept that fails (EMFILE: out of file descriptors) is the server's trouble, not a reason to die;
@@ -126,15 +113,26 @@ export class SocketServer {
     });
   }
 
+  /** The in-memory channels commands act on; throws for a server on another store (they are not in this process). */
+  get channels(): SSEChannelContainer {
+    if (this.store instanceof MemoryStore) return this.store.channels;
+    throw new Error('This server keeps its channels in another store, not in memory');
+  }
+
   /** How many `l`/`w` streams are open. */
   get streams(): number {
     return this.#streams;
   }
 
-  /** Creates the server, listens, and shuts it down gracefully on SIGINT/SIGTERM (as eric-sse's `start`). */
+  /** Creates the server, listens, and shuts it down gracefully on SIGINT/SIGTERM/SIGHUP (as eric-sse's `start`). */
   static async start(path: string, options?: SocketServerOptions): Promise<SocketServer> {
     const server = new SocketServer(path, options);
-    await server.listen();
+    try {
+      await server.listen();
+    } catch (error) {
+      await server.store.close();
+      throw error;
+    }
     closeOnSignal(() => server.shutdown());
     return server;
   }
@@ -159,8 +157,7 @@ export class SocketServer {
     }, SHUTDOWN_GRACE_MS);
     await closed;
     clearTimeout(cutOff);
-    // Nobody can resume a watch any more: its listener goes now rather than after the grace period.
-    for (const listener of [...this.#watches.keys()]) this.#dropWatch(listener);
+    await this.store.close();
     await unlink(this.path).catch(() => {});
   }
 
@@ -186,62 +183,49 @@ export class SocketServer {
   }
 
   async #run(command: ServerCommand, socket: Socket): Promise<void> {
+    const store = this.store;
     const reply = (text: string): void => void socket.end(text);
     switch (command.v) {
       case 'c':
-        if (this.channels.size >= this.#maxChannels)
-          throw new LimitExceeded(`Too many channels: this server holds at most ${this.#maxChannels}`);
-        return reply(this.channels.add().id);
+        return reply(await store.createChannel());
       case 'r':
-        return reply(this.#addListener(this.channels.get(command.c)).id);
+        return reply(await store.addListener(command.c));
       case 'd':
-        this.channels.get(command.c).dispatch(command.r, new Message(command.t, command.p));
+        await store.dispatch(command.c, command.r, new Message(command.t, command.p));
         return reply(ACK);
       case 'b':
-        this.channels.get(command.c).broadcast(new Message(command.t, command.p));
+        await store.broadcast(command.c, new Message(command.t, command.p));
         return reply(ACK);
       case 'rl':
-        this.channels.get(command.c).removeListener(command.r);
+        await store.removeListener(command.c, command.r);
         return reply(ACK);
       case 'rc':
-        this.channels.rm(command.c);
+        await store.removeChannel(command.c);
         return reply(ACK);
       case 'rs':
         for (const key of command.s) this.#cancel(key);
         return reply(ACK);
       case 'l': {
-        const channel = this.channels.get(command.c);
-        const listener = channel.getListener(command.r);
         if (this.#cancelledEarly(command.s, socket)) return;
-        listener.startSync();
-        const end = await this.#stream(channel, listener, socket, command.i, command.s);
-        this.#logger.info(`stream of listener ${listener.id} ended: ${end}`);
+        const options = command.i === undefined ? {} : { lastEventId: command.i };
+        const end = await this.#stream(await store.listen(command.c, command.r, options), socket, command.s);
+        this.#logger.info(`stream of listener ${command.r} ended: ${end}`);
         return;
       }
       case 'w': {
-        const channel = this.channels.get(command.c);
         if (this.#cancelledEarly(command.s, socket)) return;
-        // A watch that is gone (or an id that names none) gives a new watch, whose stream starts with a gap.
-        const listener =
-          (command.i === undefined ? undefined : this.#watchOf(channel, command.i)) ?? this.#addListener(channel);
-        this.#watches.set(listener, this.#watches.get(listener) ?? { channel });
-        listener.startSync();
-        const end = await this.#stream(channel, listener, socket, command.i, command.s);
-        this.#logger.info(`watch of channel ${channel.id} by listener ${listener.id} ended: ${end}`);
+        const options = command.i === undefined ? {} : { lastEventId: command.i };
+        const feed = await store.watch(command.c, options);
+        const end = await this.#stream(feed, socket, command.s);
+        this.#logger.info(`watch of channel ${command.c} by listener ${feed.listenerId} ended: ${end}`);
       }
     }
-  }
-
-  #addListener(channel: SSEChannel): MessageQueueListener {
-    if (this.channels.listenerCount >= this.#maxListeners)
-      throw new LimitExceeded(`Too many listeners: this server's channels hold at most ${this.#maxListeners} in all`);
-    return channel.addListener();
   }
 
   /** Ends the stream whose command carried `key`; one not begun yet is ended as it begins. */
   #cancel(key: string): void {
     const control = this.#keyed.get(key);
-    if (control) return control.abort(CANCELLED);
+    if (control) return control.abort();
     this.#earlyCancels.add(key);
     if (this.#earlyCancels.size > EARLY_CANCELS) this.#earlyCancels.delete(this.#earlyCancels.values().next().value!);
   }
@@ -253,76 +237,23 @@ export class SocketServer {
     return true;
   }
 
-  async #stream(
-    channel: SSEChannel,
-    listener: MessageQueueListener,
-    socket: Socket,
-    after: string | undefined,
-    key: string | undefined,
-  ): Promise<StreamEnd> {
-    // One stream per listener: a client that re-opens `l` after losing its connection must not
-    // compete with its old stream, whose departure the server may not have noticed yet (an idle
-    // Unix socket tells nothing until written to), or messages could arrive out of order.
-    this.#streaming.get(listener)?.abort();
-    const control = new AbortController();
-    this.#streaming.set(listener, control);
-    if (key !== undefined) this.#keyed.set(key, control);
-    const watch = this.#watches.get(listener);
-    clearTimeout(watch?.grace);
+  async #stream(feed: EventFeed, socket: Socket, key: string | undefined): Promise<StreamEnd> {
     this.#streams++;
+    const cancel = key === undefined ? undefined : new AbortController();
+    if (cancel) this.#keyed.set(key!, cancel);
     try {
-      return await streamToSocket(channel, listener, socket, {
-        onError: (error) =>
+      return await feedToSocket(
+        feed,
+        socket,
+        (error) =>
           this.#logger.error(
-            `stream of listener ${listener.id}: ${error instanceof Error ? error.message : String(error)}`,
+            `stream of listener ${feed.listenerId}: ${error instanceof Error ? error.message : String(error)}`,
           ),
-        signal: control.signal,
-        history: this.#historyOf(listener),
-        after,
-      });
+        cancel?.signal,
+      );
     } finally {
       this.#streams--;
-      if (key !== undefined && this.#keyed.get(key) === control) this.#keyed.delete(key);
-      if (this.#streaming.get(listener) === control) {
-        this.#streaming.delete(listener);
-        if (watch) this.#unwatched(listener, watch);
-      }
+      if (cancel && this.#keyed.get(key!) === cancel) this.#keyed.delete(key!);
     }
-  }
-
-  #historyOf(listener: MessageQueueListener): EventHistory {
-    let history = this.#histories.get(listener);
-    if (!history) this.#histories.set(listener, (history = new EventHistory(listener.id, this.#historyLimit)));
-    return history;
-  }
-
-  /** The watch listener of `channel` whose stream carried event `id`, if it is still there. */
-  #watchOf(channel: SSEChannel, id: string): MessageQueueListener | undefined {
-    const listenerId = listenerOfId(id);
-    if (listenerId === undefined) return undefined;
-    let listener: MessageQueueListener;
-    try {
-      listener = channel.getListener(listenerId);
-    } catch {
-      return undefined; // removed: its grace period is over, or someone removed it
-    }
-    return this.#watches.get(listener)?.channel === channel ? listener : undefined;
-  }
-
-  /** A watch's stream ended with none taking over: its listener waits the grace period for a resume. */
-  #unwatched(listener: MessageQueueListener, watch: Watch): void {
-    if (!this.#listening || this.#watchGraceMs === 0 || !watch.channel.hasListener(listener))
-      return this.#dropWatch(listener);
-    watch.grace = setTimeout(() => this.#dropWatch(listener), this.#watchGraceMs);
-    // A watch waiting for its client does not keep the process alive.
-    watch.grace.unref();
-  }
-
-  #dropWatch(listener: MessageQueueListener): void {
-    const watch = this.#watches.get(listener);
-    if (!watch) return;
-    clearTimeout(watch.grace);
-    this.#watches.delete(listener);
-    if (watch.channel.hasListener(listener)) watch.channel.removeListener(listener.id);
   }
 }

@@ -1,39 +1,21 @@
 /** Streams a listener's events to a socket, taking each message only when the socket can take it. */
 import type { Socket } from 'node:net';
-import {
-  type AbstractChannel,
-  MESSAGE_TYPE_CLOSED,
-  MESSAGE_TYPE_GAP,
-  MESSAGE_TYPE_INTERNAL_ERROR,
-  Message,
-  type MessageQueueListener,
-  type SSEEvent,
-} from '../../src/index.js';
-import { formatError, formatEvent } from '../../src/wire/socket-protocol.js';
-import type { EventHistory } from './history.js';
+import type { AbstractChannel, MessageQueueListener, SSEEvent } from '../../src/index.js';
+import { formatError } from '../../src/wire/socket-protocol.js';
+import { MemoryFeed, type MemoryFeedOptions } from '../store/memory.js';
+import type { EventFeed, FeedStep, StreamEnd } from '../store/store.js';
+
+export type { StreamEnd } from '../store/store.js';
 
 /** How many socket-sized batches a stream writes before yielding to other connections. */
 const MAX_BURST = 8;
 
-/** How a stream ended. */
-export type StreamEnd = 'stopped' | 'closed' | 'client-gone' | 'failed' | 'superseded' | 'cancelled';
-
-/** The abort reason that ends a stream as `cancelled` (its client said it has gone); any other is `superseded`. */
-export const CANCELLED = 'cancelled';
-
 /** Options of {@link streamToSocket}. */
-export interface StreamToSocketOptions {
+export interface StreamToSocketOptions extends MemoryFeedOptions {
   /** Told when taking a message failed (e.g. a listener's `onMessage` threw). */
   onError?: (error: unknown) => void;
-  /** Aborted when a newer stream of the listener takes over, or with {@link CANCELLED} when its client has gone. */
+  /** Aborted when a newer stream of the same listener takes over. */
   signal?: AbortSignal;
-  /**
-   * The listener's history: each line written carries its id and is recorded (SPEC §7). Without
-   * one, lines are eric-sse's plain `{"event","retry","data"}`.
-   */
-  history?: EventHistory;
-  /** With `history`: the id the client resumes after; the retained events after it are replayed first. */
-  after?: string;
 }
 
 /**
@@ -41,181 +23,120 @@ export interface StreamToSocketOptions {
  * channel goes away (`closed`: one closed event is written and the listener stopped), or the
  * client disconnects (`client-gone`), or taking a message failed (`failed`: e.g. a listener's
  * `onMessage` threw; the error reply is written and `onError` told), or `signal` aborts
- * (`superseded`: a newer stream of the same listener took over; `cancelled` when the reason is
- * {@link CANCELLED}: its client has gone). Event-driven: while the queue is empty nothing runs.
+ * (`superseded`: a newer stream of the same listener took over). Event-driven: while the queue is empty nothing runs.
  * Messages are taken in batches that fit the socket's buffer and never after the client
  * has gone, so what the client did not get stays queued. A resumed stream (`after`) first
  * replays from the history, a `_eric_gap` event ahead when it does not reach back that far.
- * Ends the socket (destroys it when cancelled) except when the client has gone. A message this
- * listener's channel cannot turn into a line (a payload `JSON.stringify` refuses, an adapter that
- * throws) is streamed as one `_eric_error` event naming it, and the stream goes on: one message
- * never ends a stream.
+ * Ends the socket except when the client has gone.
  */
 export function streamToSocket(
   channel: AbstractChannel<SSEEvent>,
   listener: MessageQueueListener,
   socket: Socket,
-  { onError = () => {}, signal, history, after }: StreamToSocketOptions = {},
+  { onError, signal, ...feedOptions }: StreamToSocketOptions = {},
+): Promise<StreamEnd> {
+  const feed = new MemoryFeed(channel, listener, feedOptions);
+  signal?.addEventListener('abort', () => feed.interrupt('superseded'), { once: true });
+  if (signal?.aborted) feed.interrupt('superseded');
+  return feedToSocket(feed, socket, onError);
+}
+
+/**
+ * Pumps a feed into a socket: asks for lines only when the socket has room for them, tells the
+ * feed whether they were written, and ends as the feed says, when the client goes, when the
+ * feed is interrupted, or when `cancel` aborts (`cancelled`: the client said it has gone; the
+ * socket is destroyed at once). A feed that answers synchronously is pumped without a promise
+ * per batch. Ends the socket except when the client has gone; resolves with how the stream ended.
+ */
+export function feedToSocket(
+  feed: EventFeed,
+  socket: Socket,
+  onError: (error: unknown) => void = () => {},
+  cancel?: AbortSignal,
 ): Promise<StreamEnd> {
   return new Promise((resolve) => {
-    const id = listener.id;
-    const delayMs = channel.streamDelaySeconds * 1000;
     const budget = socket.writableHighWaterMark;
-    let cancel: (() => void) | null = null;
+    const delayMs = feed.delayMs;
     let timer: NodeJS.Timeout | null = null;
     let done = false;
     let burst = 0;
-    // The replay of a resumed stream: the gap line (if any), then deliveries `replayed` … `replayEnd`.
-    let gapLine: string | undefined;
-    let replayed = 1;
-    let replayEnd = 0;
-    if (history && after !== undefined) {
-      const start = history.resumeAfter(after);
-      replayed = start.from;
-      replayEnd = history.last;
-      if (start.gap)
-        gapLine = formatEvent(channel.adapt(new Message(MESSAGE_TYPE_GAP, { after })), history.idOf(start.from - 1));
-    }
 
     const finish = (end: StreamEnd) => {
       if (done) return;
       done = true;
-      cancel?.();
       if (timer) clearTimeout(timer);
       socket.off('close', onGone);
-      signal?.removeEventListener('abort', onAbort);
+      feed.interrupted.removeEventListener('abort', onInterrupted);
+      cancel?.removeEventListener('abort', onCancelled);
+      feed.close();
       if (end === 'cancelled') socket.destroy();
       else if (end !== 'client-gone') socket.end();
       resolve(end);
     };
     const onGone = () => finish('client-gone');
-    const onAbort = () => finish(signal?.reason === CANCELLED ? 'cancelled' : 'superseded');
+    const onInterrupted = () => finish(feed.interrupted.reason as StreamEnd);
+    const onCancelled = () => finish('cancelled');
     const gone = () => socket.destroyed || !socket.writable;
+    const fail = (error: unknown) => {
+      if (done) return;
+      // Report it to the client and end this stream only.
+      onError(error);
+      if (!gone()) socket.write(formatError(error));
+      finish('failed');
+    };
 
     function pump(): void {
-      cancel = null;
       timer = null;
       if (done) return;
-      try {
-        step();
-      } catch (error) {
-        // Report it to the client and end this stream only.
-        onError(error);
-        if (!gone()) socket.write(formatError(error));
-        finish('failed');
-      }
-    }
-
-    /**
-     * Writes a chunk at once (a Buffer goes to the kernel now, so a peer that has gone unnoticed
-     * while the stream was idle fails this very write): `taken` messages go back to the queue if
-     * it failed, into the history if it did not. Says whether the socket has room for more.
-     */
-    function send(chunk: string, taken: readonly Message[]): 'room' | 'full' | 'gone' {
-      const writable = socket.write(Buffer.from(chunk));
-      if (socket.errored || socket.destroyed) {
-        channel.requeue(id, taken);
-        return 'gone';
-      }
-      history?.record(taken);
-      return writable ? 'room' : 'full';
-    }
-
-    /** The next lines of a replay, as many as fit in `room` (at least one). */
-    function replayChunk(room: number): string {
-      let chunk = '';
-      if (gapLine !== undefined) {
-        chunk = gapLine;
-        gapLine = undefined;
-      }
-      while (replayed <= replayEnd && (chunk === '' || chunk.length < room)) {
-        const msg = history!.at(replayed);
-        // Only this stream records deliveries of the listener, so what was retained stays retained.
-        if (msg !== undefined) chunk += line(msg, history!.idOf(replayed));
-        replayed++;
-      }
-      return chunk;
-    }
-
-    function step(): void {
       if (gone()) return finish('client-gone');
-      if (!channel.hasListener(listener)) {
-        listener.stopSync();
-        socket.write(formatEvent(channel.adapt(new Message(MESSAGE_TYPE_CLOSED)), history?.idOf(history.last + 1)));
-        return finish('closed');
+      let step: FeedStep | Promise<FeedStep>;
+      try {
+        step = feed.next(delayMs > 0 ? 0 : budget - socket.writableLength);
+      } catch (error) {
+        return fail(error);
       }
-      if (!listener.isRunningSync()) return finish('stopped');
-      // Take only as many messages as the socket's buffer has room for (one when paced).
-      const room = delayMs > 0 ? 0 : budget - socket.writableLength;
-      let sent: ReturnType<typeof send>;
-      if (gapLine !== undefined || replayed <= replayEnd) sent = send(replayChunk(room), []);
-      else {
-        if (channel.queueLength(id) === 0) {
-          cancel = channel.whenMessageWaits(id, pump);
-          return;
-        }
-        const taken: Message[] = [];
-        const first = history?.last ?? 0;
-        let chunk = '';
-        try {
-          do {
-            const msg = channel.deliverNext(id);
-            chunk += line(msg, history?.idOf(first + taken.length + 1));
-            taken.push(msg);
-          } while (chunk.length < room && channel.queueLength(id) > 0 && listener.isRunningSync());
-        } catch (error) {
-          // What was taken before the failure still goes out.
-          if (chunk !== '') send(chunk, taken);
-          throw error;
-        }
-        sent = send(chunk, taken);
+      if (step instanceof Promise) step.then(write, fail);
+      else write(step);
+    }
+
+    function write(step: FeedStep): void {
+      if (done) return;
+      if (gone()) {
+        feed.unwritten();
+        return finish('client-gone');
       }
-      if (sent === 'gone') return finish('client-gone');
+      if (step.end !== undefined) {
+        if (step.lines) {
+          socket.write(step.lines);
+          if (socket.errored || socket.destroyed) feed.unwritten();
+          else feed.written();
+        }
+        if (step.error !== undefined) onError(step.error);
+        return finish(step.end);
+      }
+      // A Buffer goes to the kernel at once, so a peer that has gone (unnoticed while the
+      // stream was idle) fails this very write: the messages stay queued, and nothing is lost.
+      const writable = socket.write(Buffer.from(step.lines));
+      if (socket.errored || socket.destroyed) {
+        feed.unwritten();
+        return finish('client-gone');
+      }
+      feed.written();
       const next = delayMs > 0 ? () => (timer = setTimeout(pump, delayMs)) : () => setImmediate(pump);
-      if (sent === 'full') socket.once('drain', next);
+      if (!writable) socket.once('drain', next);
       // While the kernel takes everything at once, keep going, but let other connections in now and then.
-      else if (delayMs === 0 && ++burst < MAX_BURST) step();
+      else if (delayMs === 0 && ++burst < MAX_BURST) pump();
       else {
         burst = 0;
         next();
       }
     }
 
-    /** The message's line, or an error event in its place when it has none. */
-    function line(msg: Message, eventId: string | undefined): string {
-      try {
-        return formatEvent(channel.adapt(msg), eventId);
-      } catch (error) {
-        onError(error);
-        return errorLine(channel, msg, error, eventId);
-      }
-    }
-
     socket.once('close', onGone);
-    if (signal?.aborted) return onAbort();
-    signal?.addEventListener('abort', onAbort, { once: true });
+    if (feed.interrupted.aborted) return onInterrupted();
+    if (cancel?.aborted) return onCancelled();
+    feed.interrupted.addEventListener('abort', onInterrupted, { once: true });
+    cancel?.addEventListener('abort', onCancelled, { once: true });
     pump();
   });
-}
-
-/** eric-sse's default `retry`, for an error event when even the channel's adapter fails. */
-const DEFAULT_RETRY_MS = 5;
-
-/** The `_eric_error` line streamed in place of a message that has no line of its own. */
-function errorLine(
-  channel: AbstractChannel<SSEEvent>,
-  msg: Message,
-  error: unknown,
-  eventId: string | undefined,
-): string {
-  const why = error instanceof Error ? error.message : String(error);
-  const failed = new Message(MESSAGE_TYPE_INTERNAL_ERROR, {
-    type: msg.type,
-    message: `This message cannot be streamed: ${why}`,
-  });
-  try {
-    return formatEvent(channel.adapt(failed), eventId);
-  } catch {
-    return formatEvent({ event: failed.type, retry: DEFAULT_RETRY_MS, data: failed.payload }, eventId);
-  }
 }

@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import { BackendUnavailable, formatException, InvalidMessageFormat, parseException } from '../../src/errors.js';
 import { openCommand } from '../socket/connect.js';
 import { isJsonObjectLine, type LineBatch } from './data-frames.js';
+import type { InFlightLimit } from './in-flight.js';
 
 /** Where a call's outcome goes. Exactly one of `reply`, `end` or `error` ends a call. */
 export interface BackendCallHandlers {
@@ -28,6 +29,9 @@ export interface BackendCallHandlers {
 }
 
 const NEWLINE = 0x0a;
+
+/** How long an `rs` waits for the server's answer before its connection is given up. */
+const REMOVE_STREAMS_TIMEOUT_MS = 5000;
 
 const utf8 = new TextDecoder();
 
@@ -195,4 +199,41 @@ export class BackendCall {
     this.#done = true;
     this.#socket?.destroy();
   }
+}
+
+/**
+ * Tells the server that the streams with these keys (from {@link BackendCall.cancel}) have lost
+ * their client (`rs`), on a connection of its own, when `limit` (if any) has room: an idle stream
+ * would otherwise hold its connection, and a watch its listener, until the next message. A server
+ * that does not know `rs` (eric-sse's) answers an error, which is ignored.
+ */
+export function removeStreams(socketPath: string, keys: string[], limit?: InFlightLimit): void {
+  const send = (release: () => void) => {
+    let call: BackendCall | undefined;
+    let released = false;
+    const done = () => {
+      if (released) return;
+      released = true;
+      clearTimeout(timer);
+      release();
+    };
+    // A server that does not answer is not waited for long: the slot goes back either way.
+    const timer = setTimeout(() => {
+      call?.cancel();
+      done();
+    }, REMOVE_STREAMS_TIMEOUT_MS);
+    timer.unref();
+    try {
+      call = new BackendCall(socketPath, { v: 'rs', s: keys }, false, {
+        reply: done,
+        lines() {},
+        end: done,
+        error: done,
+      });
+    } catch {
+      done();
+    }
+  };
+  if (limit) limit.acquire(() => send(() => limit.release()));
+  else send(() => {});
 }

@@ -1,15 +1,18 @@
 /**
  * The WebSocket bridge: a `ws` server whose connections each drive the socket server through
- * the frame envelope (SPEC §5). Token, origin, verbs, frame size and streams per connection are
+ * the frame envelope (SPEC §5), and on the same port the HTTP face (SPEC §8: REST and
+ * Server-Sent Events). Token, origin, verbs, frame size and streams per connection are
  * checked; heartbeats reap dead peers; closing a WebSocket closes every Unix connection it opened.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { VERBS, type Verb } from '../../src/wire/socket-protocol.js';
 import { type Logger, silentLogger } from '../log.js';
 import { type AccessPolicy, checkAccess, generateToken, type Refusal } from './access.js';
+import { HttpFace } from './http-routes.js';
 import { InFlightLimit } from './in-flight.js';
 import { BridgeSession, type SessionOptions } from './session.js';
 
@@ -43,8 +46,23 @@ export interface BridgeOptions {
   maxInFlightTotal?: number;
   /** Interval between heartbeat pings, in ms (30 000); a peer that missed the previous pong is dropped. */
   heartbeatMs?: number;
+  /** Interval of the comment line that keeps an idle Server-Sent Events stream open, in ms (15 000). */
+  sseKeepAliveMs?: number;
+  /**
+   * How long a Server-Sent Events response waits for the socket server's first reply before it
+   * opens (status 200) anyway, in ms (250): an error reply within it gets its own status (404…).
+   */
+  sseOpenWaitMs?: number;
   /** Where connections and refusals are reported (silent by default). */
   logger?: Logger;
+  /** A certificate and its private key (PEM): the bridge then serves `wss://` and `https://` only. */
+  tls?: BridgeTls;
+}
+
+/** The bridge's TLS identity: PEM text (or its bytes) of a certificate chain and its private key. */
+export interface BridgeTls {
+  cert: string | Buffer;
+  key: string | Buffer;
 }
 
 /** Largest client frame accepted by default (1 MiB). */
@@ -57,6 +75,10 @@ export const DEFAULT_MAX_IN_FLIGHT = 32;
 export const DEFAULT_MAX_IN_FLIGHT_TOTAL = 256;
 /** Interval of heartbeat pings; a peer that missed the last pong is dropped. */
 export const DEFAULT_HEARTBEAT_MS = 30_000;
+/** Interval of the keep-alive comment on idle Server-Sent Events streams. */
+export const DEFAULT_SSE_KEEP_ALIVE_MS = 15_000;
+/** How long a Server-Sent Events response waits for the server's first reply before opening anyway. */
+export const DEFAULT_SSE_OPEN_WAIT_MS = 250;
 
 interface Peer {
   session: BridgeSession;
@@ -74,15 +96,23 @@ export class WebSocketBridge {
   /** The token clients must present. */
   readonly token: string;
   readonly #http: Server;
+  readonly #face: HttpFace;
   readonly #peers = new Map<WebSocket, Peer>();
   readonly #heartbeat: ReturnType<typeof setInterval>;
+  readonly #secure: boolean;
   #closing: Promise<void> | undefined;
 
   private constructor(
     http: Server,
-    options: Required<Pick<BridgeOptions, 'socketPath' | 'host' | 'token' | 'heartbeatMs'>> & { port: number },
+    face: HttpFace,
+    options: Required<Pick<BridgeOptions, 'socketPath' | 'host' | 'token' | 'heartbeatMs'>> & {
+      port: number;
+      secure: boolean;
+    },
   ) {
     this.#http = http;
+    this.#face = face;
+    this.#secure = options.secure;
     this.socketPath = options.socketPath;
     this.host = options.host;
     this.port = options.port;
@@ -108,15 +138,30 @@ export class WebSocketBridge {
     };
     const policy: AccessPolicy = { token, ownOrigin: '', ...(options.origins ? { origins: options.origins } : {}) };
 
+    const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     const wss = new WebSocketServer({
       noServer: true,
-      maxPayload: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+      maxPayload: maxFrameBytes,
       perMessageDeflate: false,
       clientTracking: false,
     });
-    const http = createServer((request, response) =>
-      answerPlainRequest(request, response, checkAccess(request, policy)),
-    );
+    const face = new HttpFace({
+      socketPath: options.socketPath,
+      policy,
+      allow,
+      maxBodyBytes: maxFrameBytes,
+      keepAliveMs: options.sseKeepAliveMs ?? DEFAULT_SSE_KEEP_ALIVE_MS,
+      sseOpenWaitMs: options.sseOpenWaitMs ?? DEFAULT_SSE_OPEN_WAIT_MS,
+      logger,
+    });
+    // The HTTP face takes the routes under /channels; any other plain request gets the upgrade's answer.
+    const onRequest = (request: IncomingMessage, response: ServerResponse) => {
+      if (!face.handle(request, response)) answerPlainRequest(request, response, checkAccess(request, policy));
+    };
+    // With TLS the same server speaks HTTPS: WebSocket upgrades and plain requests alike.
+    const http: Server = options.tls
+      ? createTlsServer({ cert: options.tls.cert, key: options.tls.key }, onRequest)
+      : createServer(onRequest);
     let bridge: WebSocketBridge | undefined;
     http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on('error', () => {});
@@ -135,23 +180,28 @@ export class WebSocketBridge {
         http.off('error', reject);
         resolve();
       });
+    }).catch((error: unknown) => {
+      face.close();
+      throw error;
     });
     const port = (http.address() as { port: number }).port;
-    bridge = new WebSocketBridge(http, {
+    bridge = new WebSocketBridge(http, face, {
       socketPath: options.socketPath,
       host,
       port,
       token,
       heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+      secure: options.tls !== undefined,
     });
-    policy.ownOrigin = `http://${bridge.#hostForUrl()}:${port}`;
+    policy.ownOrigin = `${bridge.#secure ? 'https' : 'http'}://${bridge.#hostForUrl()}:${port}`;
     logger.info(`bridge: listening on ${bridge.url.replace(token, '…')}, forwarding to ${options.socketPath}`);
     return bridge;
   }
 
-  /** The URL to give clients, token included: `ws://127.0.0.1:8765/?token=…`. */
+  /** The URL to give clients, token included: `ws://127.0.0.1:8765/?token=…` (`wss://` with TLS). */
   get url(): string {
-    return `ws://${this.#hostForUrl()}:${this.port}/?token=${encodeURIComponent(this.token)}`;
+    const scheme = this.#secure ? 'wss' : 'ws';
+    return `${scheme}://${this.#hostForUrl()}:${this.port}/?token=${encodeURIComponent(this.token)}`;
   }
 
   /** Open WebSockets. */
@@ -159,7 +209,10 @@ export class WebSocketBridge {
     return this.#peers.size;
   }
 
-  /** Stops listening, closes every WebSocket (code 1001) and every Unix connection they opened. */
+  /**
+   * Stops listening, ends every event stream, closes every WebSocket (code 1001) and every Unix
+   * connection they opened.
+   */
   close(): Promise<void> {
     this.#closing ??= this.#shutdown();
     return this.#closing;
@@ -167,6 +220,7 @@ export class WebSocketBridge {
 
   async #shutdown(): Promise<void> {
     clearInterval(this.#heartbeat);
+    this.#face.close();
     const closed = new Promise<void>((resolve) => this.#http.close(() => resolve()));
     const sockets = [...this.#peers.keys()];
     await Promise.all(

@@ -17,7 +17,7 @@ import {
 } from '../../src/wire/bridge-frames.js';
 import { formatError, isStreamingVerb, type Verb } from '../../src/wire/socket-protocol.js';
 import type { Logger } from '../log.js';
-import { BackendCall } from './backend-call.js';
+import { BackendCall, removeStreams } from './backend-call.js';
 import { dataFramePrefix, encodeDataFrames, type LineBatch } from './data-frames.js';
 import type { InFlightLimit } from './in-flight.js';
 
@@ -38,10 +38,11 @@ export interface SessionOptions {
 }
 
 /**
- * Bytes waiting to go out on the WebSocket above which the Unix streams stop being read and the
- * WebSocket's own frames too (so that replies to a client that does not read stay bounded).
+ * Bytes waiting to go out to a client (WebSocket or event stream) above which its Unix streams stop
+ * being read; for a WebSocket, its own frames too (so that replies to a client that does not read
+ * stay bounded).
  */
-const HIGH_WATER = 1 << 20;
+export const HIGH_WATER = 1 << 20;
 const OPEN = 1;
 
 /** One command or stream of this WebSocket, from its frame to its last reply. */
@@ -108,7 +109,7 @@ export class BridgeSession {
     }
     this.#calls.clear();
     while (this.#waiting.take() !== undefined);
-    if (keys.length > 0) this.#removeStreams(keys);
+    if (keys.length > 0) removeStreams(this.#options.socketPath, keys, this.#options.inFlight);
   }
 
   #onMessage(data: Buffer, isBinary: boolean): void {
@@ -263,7 +264,7 @@ export class BridgeSession {
     call.state = 'done';
     const key = call.backend?.cancel();
     this.#release(call);
-    if (key !== undefined) this.#removeStreams([key]);
+    if (key !== undefined) removeStreams(this.#options.socketPath, [key], this.#options.inFlight);
     this.#pump();
   }
 
@@ -274,28 +275,6 @@ export class BridgeSession {
     call.credit += credit;
     if (call.held) this.#sendHeld(call);
     this.#applyFlow(call);
-  }
-
-  /**
-   * Tells the server that these streams' client has gone (`rs`), through the bridge-wide limit:
-   * an idle stream would otherwise hold its connection, and a watch its listener, until the next
-   * message. A server that does not know `rs` (eric-sse's) answers an error, which is ignored.
-   */
-  #removeStreams(keys: string[]): void {
-    const limit = this.#options.inFlight;
-    limit.acquire(() => {
-      const done = () => limit.release();
-      try {
-        new BackendCall(this.#options.socketPath, { v: 'rs', s: keys }, false, {
-          reply: done,
-          lines: () => {},
-          end: done,
-          error: done,
-        });
-      } catch {
-        done();
-      }
-    });
   }
 
   #refuse(id: FrameId, error: Error): void {

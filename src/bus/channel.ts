@@ -22,6 +22,8 @@ interface Slot {
   readonly queue: MessageQueue<Message>;
   /** Streams waiting on this slot, woken when the listener is removed. */
   readonly onRemove: Set<() => void>;
+  /** Set once the listener is removed (its streams then yield one closed event and end). */
+  removed: boolean;
 }
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
@@ -62,7 +64,7 @@ export abstract class AbstractChannel<Out = unknown> {
     if (this.#slots.has(listener.id)) {
       throw new InvalidListenerException(`Listener ${listener.id} is already registered`);
     }
-    this.#slots.set(listener.id, { listener, queue: this.#queues<Message>(), onRemove: new Set() });
+    this.#slots.set(listener.id, { listener, queue: this.#queues<Message>(), onRemove: new Set(), removed: false });
     this.#onSizeChange?.(1);
   }
 
@@ -70,6 +72,7 @@ export abstract class AbstractChannel<Out = unknown> {
   removeListener(listenerId: string): void {
     const slot = this.#slot(listenerId);
     this.#slots.delete(listenerId);
+    slot.removed = true;
     this.#onSizeChange?.(-1);
     for (const wake of [...slot.onRemove]) wake();
   }
@@ -176,20 +179,29 @@ export abstract class AbstractChannel<Out = unknown> {
   }
 
   /**
-   * Like {@link messageStream}, but yields every waiting message at once as an array
-   * (at most `maxBatch`): for consumers that can take many at a time.
+   * Like {@link messageStream}, but yields the waiting messages as arrays, each of at most
+   * `maxBatch` (default 1024, so a long queue is not adapted all at once): for consumers that
+   * can take many at a time.
    */
-  messageBatches(listener: MessageQueueListener, maxBatch = Infinity): AsyncIterableIterator<Out[]> {
+  messageBatches(listener: MessageQueueListener, maxBatch = 1024): AsyncIterableIterator<Out[]> {
+    const more = (slot: Slot, out: Out[]) => out.length < maxBatch && slot.queue.length > 0 && listener.isRunningSync();
+    // Synchronous while every onMessage is; an onMessage that returns a promise is awaited in turn.
+    const fill = (slot: Slot, out: Out[]): Out[] | Promise<Out[]> => {
+      do {
+        const received = this.#receive(slot);
+        if (!(received instanceof Message)) {
+          return received.then((msg) => {
+            out.push(this.adapt(msg));
+            return more(slot, out) ? fill(slot, out) : out;
+          });
+        }
+        out.push(this.adapt(received));
+      } while (more(slot, out));
+      return out;
+    };
     return this.#stream(
       listener,
-      async (slot) => {
-        const out: Out[] = [];
-        do {
-          const received = this.#receive(slot);
-          out.push(this.adapt(received instanceof Message ? received : await received));
-        } while (out.length < maxBatch && slot.queue.length > 0 && listener.isRunningSync());
-        return out;
-      },
+      (slot) => fill(slot, []),
       (closed) => [this.adapt(closed)],
     );
   }
@@ -203,8 +215,10 @@ export abstract class AbstractChannel<Out = unknown> {
       (slot) => this.#adaptNext(slot),
       (closed) => this.adapt(closed),
       () => {
-        if (this.#slots.get(listener.id)?.listener !== listener) return;
+        const slot = this.#slots.get(listener.id);
+        if (slot?.listener !== listener) return;
         this.#slots.delete(listener.id);
+        slot.removed = true;
         this.#onSizeChange?.(-1);
       },
     );
@@ -255,9 +269,10 @@ export abstract class AbstractChannel<Out = unknown> {
     return pending ? pending.then(() => msg) : msg;
   }
 
-  async #adaptNext(slot: Slot): Promise<Out> {
+  /** The next message adapted: at once, or a promise when `onMessage` returned one. */
+  #adaptNext(slot: Slot): Out | Promise<Out> {
     const received = this.#receive(slot);
-    return this.adapt(received instanceof Message ? received : await received);
+    return received instanceof Message ? this.adapt(received) : received.then((msg) => this.adapt(msg));
   }
 
   /**
@@ -266,7 +281,7 @@ export abstract class AbstractChannel<Out = unknown> {
    */
   #stream<T>(
     listener: MessageQueueListener,
-    step: (slot: Slot) => Promise<T>,
+    step: (slot: Slot) => T | Promise<T>,
     closedValue: (closed: Message) => T,
     onFinish?: () => void,
   ): AsyncIterableIterator<T> {
@@ -300,32 +315,57 @@ export abstract class AbstractChannel<Out = unknown> {
         };
       });
 
+    /** The general case: waits, paces, closes; one pass of the loop per change. */
+    const slowNext = async (): Promise<IteratorResult<T>> => {
+      try {
+        while (!finished) {
+          if (slot === undefined || slot.removed) {
+            finish();
+            listener.stopSync();
+            return { value: closedValue(new Message(MESSAGE_TYPE_CLOSED)), done: false };
+          }
+          if (!listener.isRunningSync()) return finish();
+          if (slot.queue.length === 0) {
+            await waitForChange(slot);
+          } else if (pause) {
+            pause = false;
+            await sleep(delayMs);
+          } else {
+            const value = await step(slot);
+            pause = delayMs > 0;
+            return { value, done: false };
+          }
+        }
+        return DONE;
+      } catch (error) {
+        finish();
+        throw error;
+      }
+    };
+
     const iterator: AsyncIterableIterator<T> = {
-      next: async (): Promise<IteratorResult<T>> => {
-        try {
-          while (!finished) {
-            if (slot === undefined || this.#slots.get(listener.id) !== slot) {
+      next: (): Promise<IteratorResult<T>> => {
+        // A message waits, unpaced, for a live running listener: what slowNext would do, with
+        // one promise and no await per message.
+        if (!finished && delayMs === 0 && slot !== undefined && !slot.removed && slot.queue.length > 0) {
+          if (listener.isRunningSync()) {
+            try {
+              const value = step(slot);
+              if (!(value instanceof Promise)) return Promise.resolve({ value, done: false });
+              return value.then(
+                (settled) => ({ value: settled, done: false }),
+                (error: unknown) => {
+                  finish();
+                  throw error;
+                },
+              );
+            } catch (error) {
               finish();
-              listener.stopSync();
-              return { value: closedValue(new Message(MESSAGE_TYPE_CLOSED)), done: false };
-            }
-            if (!listener.isRunningSync()) return finish();
-            if (slot.queue.length === 0) {
-              await waitForChange(slot);
-            } else if (pause) {
-              pause = false;
-              await sleep(delayMs);
-            } else {
-              const value = await step(slot);
-              pause = delayMs > 0;
-              return { value, done: false };
+              return Promise.reject(error);
             }
           }
-          return DONE;
-        } catch (error) {
-          finish();
-          throw error;
         }
+        return slowNext();
       },
       return: async (): Promise<IteratorResult<T>> => finish(),
       [Symbol.asyncIterator]() {

@@ -29,9 +29,10 @@ export class SimpleDistributedApplicationListener extends MessageQueueListener {
     this.#actions.set(name, action);
   }
 
-  /** Sends `msg` to `receiver`, signed by this listener. */
-  dispatchTo(receiver: string, msg: Message): void {
-    this.#channel.dispatch(receiver, new SignedMessage(this.id, msg.type, msg.payload));
+  /** Sends `msg` to `receiver` (a listener, as in the seed, or a listener id), signed by this listener. */
+  dispatchTo(receiver: MessageQueueListener | string, msg: Message): void {
+    const id = typeof receiver === 'string' ? receiver : receiver.id;
+    this.#channel.dispatch(id, new SignedMessage(this.id, msg.type, msg.payload));
   }
 
   override onMessage(msg: Message): void | Promise<void> {

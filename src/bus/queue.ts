@@ -21,21 +21,50 @@ export interface MessageQueue<T> {
 /** Makes the queue for a new listener. */
 export type QueueFactory = <T>() => MessageQueue<T>;
 
-/** In-memory FIFO on a growable ring buffer: O(1) push and take, no shifting. */
-export class RingQueue<T> implements MessageQueue<T> {
-  #items: (T | undefined)[] = new Array(16);
-  #mask = 15;
-  #head = 0;
+/** Slots of the first segment; segments double from here as the queue grows. */
+const MIN_SEGMENT = 16;
+/**
+ * Slots of the largest segment. A long queue is a chain of these rather than one big array: each
+ * is small and short-lived enough for the young-generation collector, where one large array
+ * would be copied on every doubling and scanned by every collection while it holds young messages.
+ */
+const MAX_SEGMENT = 1024;
+
+/** A fixed-size run of slots in a {@link ChunkedQueue}, linked to the next one. */
+interface Segment<T> {
+  readonly items: (T | undefined)[];
+  next: Segment<T> | undefined;
+}
+
+function segment<T>(size: number): Segment<T> {
+  return { items: new Array<T | undefined>(size), next: undefined };
+}
+
+/**
+ * In-memory FIFO on a chain of fixed-size segments: O(1) push and take, no shifting, no
+ * copying as it grows. The last segment emptied is kept for the next one needed, so a queue
+ * that fills and drains in turn allocates nothing once warm.
+ */
+export class ChunkedQueue<T> implements MessageQueue<T> {
+  /** Where take reads: the oldest segment, at {@link #headIndex}. */
+  #head: Segment<T> = segment(MIN_SEGMENT);
+  #headIndex = 0;
+  /** Where push writes: the newest segment, at {@link #tailIndex}. */
+  #tail: Segment<T> = this.#head;
+  #tailIndex = 0;
   #length = 0;
+  #spare: Segment<T> | undefined;
   #waiters: (() => void)[] = [];
 
   get length(): number {
     return this.#length;
   }
 
-  /** Slots allocated; grows by doubling only when full, never shrinks below what is waiting. */
+  /** Slots allocated (segments in use and the spare): bounded by what waits, never by what went through. */
   get capacity(): number {
-    return this.#items.length;
+    let slots = this.#spare?.items.length ?? 0;
+    for (let s: Segment<T> | undefined = this.#head; s; s = s.next) slots += s.items.length;
+    return slots;
   }
 
   /** How many `waitForMore` callbacks are pending (0 once every stream has let go). */
@@ -44,37 +73,45 @@ export class RingQueue<T> implements MessageQueue<T> {
   }
 
   push(item: T): void {
-    if (this.#length > this.#mask) this.#grow();
-    this.#items[(this.#head + this.#length) & this.#mask] = item;
+    if (this.#tailIndex === this.#tail.items.length) {
+      const next = this.#newSegment();
+      this.#tail.next = next;
+      this.#tail = next;
+      this.#tailIndex = 0;
+    }
+    this.#tail.items[this.#tailIndex++] = item;
     this.#length++;
-    this.#wakeAll();
-  }
-
-  putBack(items: readonly T[]): void {
-    for (let i = items.length - 1; i >= 0; i--) {
-      if (this.#length > this.#mask) this.#grow();
-      this.#head = (this.#head - 1) & this.#mask;
-      this.#items[this.#head] = items[i];
-      this.#length++;
-    }
-    if (items.length > 0) this.#wakeAll();
-  }
-
-  #wakeAll(): void {
-    if (this.#waiters.length > 0) {
-      const waiters = this.#waiters;
-      this.#waiters = [];
-      for (const wake of waiters) wake();
-    }
+    if (this.#waiters.length > 0) this.#wakeAll();
   }
 
   take(): T | undefined {
     if (this.#length === 0) return undefined;
-    const item = this.#items[this.#head];
-    this.#items[this.#head] = undefined;
-    this.#head = (this.#head + 1) & this.#mask;
-    this.#length--;
+    let head = this.#head;
+    if (this.#headIndex === head.items.length) {
+      this.#head = head.next!;
+      this.#recycle(head);
+      head = this.#head;
+      this.#headIndex = 0;
+    }
+    const item = head.items[this.#headIndex];
+    head.items[this.#headIndex++] = undefined;
+    // Empty: start over at the front of the newest segment, so a steady trickle reuses it.
+    if (--this.#length === 0) this.#restart();
     return item;
+  }
+
+  putBack(items: readonly T[]): void {
+    for (let i = items.length - 1; i >= 0; i--) {
+      if (this.#headIndex === 0) {
+        const front = this.#newSegment();
+        front.next = this.#head;
+        this.#head = front;
+        this.#headIndex = front.items.length;
+      }
+      this.#head.items[--this.#headIndex] = items[i];
+      this.#length++;
+    }
+    if (items.length > 0 && this.#waiters.length > 0) this.#wakeAll();
   }
 
   waitForMore(wake: () => void): () => void {
@@ -89,18 +126,52 @@ export class RingQueue<T> implements MessageQueue<T> {
     };
   }
 
-  #grow(): void {
-    const old = this.#items;
-    const size = old.length;
-    const items: (T | undefined)[] = new Array(size * 2);
-    for (let i = 0; i < size; i++) items[i] = old[(this.#head + i) & this.#mask];
-    this.#items = items;
-    this.#head = 0;
-    this.#mask = size * 2 - 1;
+  #wakeAll(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /** A segment sized for what waits (a power of two up to {@link MAX_SEGMENT}): the spare when it is big enough. */
+  #newSegment(): Segment<T> {
+    let size = MIN_SEGMENT;
+    while (size < this.#length && size < MAX_SEGMENT) size *= 2;
+    const spare = this.#spare;
+    if (spare && spare.items.length >= size) {
+      this.#spare = undefined;
+      return spare;
+    }
+    return segment(size);
+  }
+
+  /** Keeps an emptied segment as the spare (the larger of two). */
+  #recycle(emptied: Segment<T>): void {
+    emptied.next = undefined;
+    if (!this.#spare || this.#spare.items.length <= emptied.items.length) this.#spare = emptied;
+  }
+
+  #restart(): void {
+    if (this.#head !== this.#tail) {
+      // Only after putBack: the front segments are empty now.
+      let emptied = this.#head;
+      this.#head = this.#tail;
+      while (emptied !== this.#tail) {
+        const next = emptied.next!;
+        this.#recycle(emptied);
+        emptied = next;
+      }
+    }
+    this.#headIndex = 0;
+    this.#tailIndex = 0;
   }
 }
 
-/** The default {@link QueueFactory}: in-memory ring queues. */
-export const memoryQueues: QueueFactory = () => new RingQueue();
+/** The former name of {@link ChunkedQueue}, kept so existing code still compiles. */
+export const RingQueue = ChunkedQueue;
+/** The former name of {@link ChunkedQueue}. */
+export type RingQueue<T> = ChunkedQueue<T>;
+
+/** The default {@link QueueFactory}: in-memory {@link ChunkedQueue}s. */
+export const memoryQueues: QueueFactory = () => new ChunkedQueue();
 
 function noop(): void {}

@@ -57,13 +57,15 @@ export const DEFAULT_STREAM_WINDOW = 256;
 
 /**
  * A command or stream waiting for its reply; `sent` is false until the current socket carries it. A
- * stream counts the credit it `granted` the bridge on that socket and the events it `received`.
+ * stream remembers the id of the last event it received, to resume after it on the next socket, and
+ * counts the credit it `granted` the bridge on that socket and the events it `received`.
  */
 type Pending =
   | { kind: 'request'; frame: string; sent: boolean; resolve: (reply: string) => void; reject: (error: Error) => void }
   | {
       kind: 'stream';
       command: Command;
+      lastEventId: string | undefined;
       sent: boolean;
       sink: StreamSink<SSEEvent>;
       granted: number;
@@ -72,8 +74,8 @@ type Pending =
 
 /**
  * The socket protocol's verbs over an eric-bus WebSocket bridge, for the browser: the same
- * methods as `SocketClient`, streams as `AsyncIterable`s of `{ event, retry, data }` that
- * `break` cancels, and automatic reconnection that re-opens the streams that were open.
+ * methods as `SocketClient`, streams as `AsyncIterable`s of `{ event, retry, data, id }` that
+ * `break` cancels, and automatic reconnection that resumes the streams that were open.
  *
  * ```ts
  * const client = new BridgeClient('ws://127.0.0.1:8765/', { token });
@@ -82,9 +84,11 @@ type Pending =
  * ```
  *
  * One logical connection over successive WebSockets: reply frames are routed to their requests
- * and streams by id, commands wait while (re)connecting, and after a reconnection the streams
- * that were open are re-opened. Commands already sent when a socket drops fail with
- * {@link ConnectionLost} (they may have run: they are not replayed).
+ * and streams by id, commands wait while (re)connecting, and after a reconnection each stream
+ * that was open is re-opened after the id of the last event it received (SPEC §7), so an eric-bus
+ * server replays what the dropped connection lost: within its history nothing is lost and nothing
+ * yielded twice. Commands already sent when a socket drops fail with {@link ConnectionLost} (they
+ * may have run: they are not replayed).
  */
 export class BridgeClient extends ProtocolClient<SSEEvent> {
   /** The bridge's URL, token included. */
@@ -165,8 +169,9 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
   }
 
   /**
-   * Opens a stream: its events in order; `break` sends a cancel. Re-opened after a reconnection. It
-   * holds at most `streamWindow` events ahead of the consumer: the rest wait on the server.
+   * Opens a stream: its events in order; `break` sends a cancel. Resumed after a reconnection from
+   * the last event id received (from the command's `i` until one arrives). It holds at most
+   * `streamWindow` events ahead of the consumer: the rest wait on the server.
    */
   streamPayload(command: Command): AsyncIterableIterator<SSEEvent> {
     const id = this.#nextId++;
@@ -174,8 +179,9 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
       () => this.#cancel(id),
       () => this.#grant(id),
     );
+    const lastEventId = command.v === 'l' || command.v === 'w' ? command.i : undefined;
     if (this.#failure) sink.finish(this.#failure);
-    else this.#track(id, { kind: 'stream', command, sent: false, sink, granted: 0, received: 0 });
+    else this.#track(id, { kind: 'stream', command, lastEventId, sent: false, sink, granted: 0, received: 0 });
     return stream;
   }
 
@@ -187,17 +193,19 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
 
   #track(id: FrameId, pending: Pending): void {
     this.#pending.set(id, pending);
-    if (this.#socket?.readyState === OPEN) this.#send(pending, id);
+    if (this.#socket?.readyState === OPEN) this.#send(id, pending);
   }
 
-  #send(pending: Pending, id: FrameId): void {
+  #send(id: FrameId, pending: Pending): void {
     pending.sent = true;
     if (pending.kind === 'request') return this.#socket!.send(pending.frame);
+    const { command, lastEventId } = pending;
     // A (re-)opened stream may take its window, less what still waits for the consumer.
     pending.received = 0;
     pending.granted = this.#window === Infinity ? Infinity : Math.max(0, this.#window - pending.sink.queued);
+    const resume = lastEventId === undefined ? {} : { i: lastEventId };
     const credit = pending.granted === Infinity ? {} : { credit: pending.granted };
-    this.#socket!.send(frameText(id, { ...pending.command, ...credit }));
+    this.#socket!.send(frameText(id, { ...command, ...resume, ...credit }));
   }
 
   /** The consumer took an event: once half the window is free, the bridge may send that many more. */
@@ -245,7 +253,7 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
       this.#attempt = 0;
       this.#setState('connected');
       // Insertion order: streams and queued commands go out in the order they were made.
-      for (const [id, pending] of this.#pending) if (!pending.sent && this.#socket === socket) this.#send(pending, id);
+      for (const [id, pending] of this.#pending) if (!pending.sent && this.#socket === socket) this.#send(id, pending);
     };
     socket.onmessage = (event: { data: unknown }) => {
       if (this.#socket === socket && typeof event.data === 'string') this.#receive(event.data);
@@ -281,6 +289,8 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
   #feedStream(frame: ReplyFrame, pending: Extract<Pending, { kind: 'stream' }>): void {
     if ('data' in frame) {
       pending.received++;
+      // Servers without ids (eric-sse's) give none: such a stream re-opens as it began.
+      if (typeof frame.data.id === 'string') pending.lastEventId = frame.data.id;
       return pending.sink.push(frame.data);
     }
     this.#pending.delete(frame.id!);
@@ -289,7 +299,7 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
     else pending.sink.finish(new ConnectionLost(`Unexpected reply frame for a stream: ${JSON.stringify(frame)}`));
   }
 
-  /** A socket dropped: commands it carried fail; streams wait to be re-sent on the next socket. */
+  /** A socket dropped: commands it carried fail; streams wait to be resumed on the next socket. */
   #lost(why: string): void {
     for (const [id, pending] of this.#pending) {
       if (pending.kind === 'stream') pending.sent = false;
@@ -346,10 +356,9 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
     this.#setState(state);
   }
 
+  /** The URL for messages: the token's value shown as `…` (written as is, not percent-encoded). */
   #redactedUrl(): string {
-    const target = new URL(this.url);
-    if (target.searchParams.has('token')) target.searchParams.set('token', '…');
-    return target.href;
+    return this.url.replace(/([?&]token=)[^&#]*/, '$1…');
   }
 }
 

@@ -1,4 +1,4 @@
-import { RingQueue } from '../bus/queue.js';
+import { ChunkedQueue } from '../bus/queue.js';
 
 /** The feeding side of a stream: what the connection calls as frames arrive. */
 export interface StreamSink<T> {
@@ -23,7 +23,7 @@ export function pushStream<T>(
   onCancel: () => void,
   onTake: () => void = () => {},
 ): { stream: AsyncIterableIterator<T>; sink: StreamSink<T> } {
-  const queue = new RingQueue<T>();
+  const queue = new ChunkedQueue<T>();
   let ended = false;
   let cancelled = false;
   let failure: Error | undefined;

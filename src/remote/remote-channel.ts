@@ -1,6 +1,7 @@
 import type { JsonValue, Message } from '../bus/message.js';
 import type { SSEEvent } from '../bus/sse.js';
 import type { BridgeClient } from './bridge-client.js';
+import type { StreamOptions } from './protocol-client.js';
 
 /** A listener of a backend channel, as {@link RemoteChannel.addListener} returns it. */
 export interface RemoteListener {
@@ -44,14 +45,17 @@ export class RemoteChannel {
     await this.client.broadcastMessage(this.id, msg.type, msg.payload);
   }
 
-  /** Starts the listener and streams its events until it stops or is removed; `break` cancels. */
-  messageStream(listener: string | RemoteListener): AsyncIterable<SSEEvent> {
-    return this.client.stream(this.id, idOf(listener));
+  /**
+   * Starts the listener and streams its events until it stops or is removed; `break` cancels. Resumed
+   * exactly after a reconnection; `lastEventId` resumes after an event of an earlier stream.
+   */
+  messageStream(listener: string | RemoteListener, options?: StreamOptions): AsyncIterable<SSEEvent> {
+    return this.client.stream(this.id, idOf(listener), options);
   }
 
-  /** Adds a started listener and streams it. */
-  watch(): AsyncIterable<SSEEvent> {
-    return this.client.watch(this.id);
+  /** Adds a started listener and streams it; `lastEventId` resumes the watch that carried that event. */
+  watch(options?: StreamOptions): AsyncIterable<SSEEvent> {
+    return this.client.watch(this.id, options);
   }
 
   /** Removes the channel from the backend; its streams end. */

@@ -217,5 +217,22 @@ export function formatError(error: unknown): string {
  * missing payload is `null`, as Python's `None`.
  */
 export function formatEvent(event: SSEEvent, id?: string): string {
-  return JSON.stringify({ event: event.event, retry: event.retry, data: event.data ?? null, id }) + '\n';
+  return eventLine(eventHead(event), id);
+}
+
+/**
+ * The part of an event's line that does not depend on its id: its JSON up to the closing brace.
+ * Made once, it serves every listener a broadcast reaches (see {@link eventLine}).
+ */
+export function eventHead(event: SSEEvent): string {
+  // Member by member: cheaper than stringifying a wrapper object, and a payload JSON has no text
+  // for (a function, say) is null, as it would be in an array, instead of a missing key.
+  const retry = Number.isFinite(event.retry) ? event.retry : null;
+  const data = JSON.stringify(event.data ?? null) ?? 'null';
+  return `{"event":${JSON.stringify(event.event)},"retry":${retry},"data":${data}`;
+}
+
+/** The stream line of an event from its {@link eventHead} and its id: the same text {@link formatEvent} writes. */
+export function eventLine(head: string, id?: string): string {
+  return id === undefined ? `${head}}\n` : `${head},"id":${JSON.stringify(id)}}\n`;
 }

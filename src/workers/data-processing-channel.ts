@@ -1,7 +1,8 @@
 import { AbstractChannel, type ChannelOptions } from '../bus/channel.js';
 import type { MessageQueueListener } from '../bus/listener.js';
 import { MESSAGE_TYPE_INTERNAL_ERROR, Message } from '../bus/message.js';
-import { RingQueue } from '../bus/queue.js';
+import { ChunkedQueue } from '../bus/queue.js';
+import { BatchSizer } from './batch-sizer.js';
 import { type BatchResult, errorText } from './protocol.js';
 import { WorkerPool, type WorkerSource } from './worker-pool.js';
 
@@ -43,6 +44,8 @@ interface Executor {
   readonly slots: number;
   readonly depth: number;
   readonly maxBatch: number;
+  /** The size the next batch may have at most, as learnt from the batches before. */
+  readonly batchSize: number;
   /** How many more batches can start now. */
   readonly room: number;
   readonly broken: Error | undefined;
@@ -117,7 +120,7 @@ export class DataProcessingChannel<Out = { event: string; data: unknown }> exten
    */
   processQueue(listener: MessageQueueListener): AsyncIterableIterator<Out> {
     this.getListener(listener.id);
-    const out = new RingQueue<Out>();
+    const out = new ChunkedQueue<Out>();
     let executor: Executor | undefined;
     let offRoom: (() => void) | undefined;
     let wake: (() => void) | undefined;
@@ -180,8 +183,9 @@ export class DataProcessingChannel<Out = { event: string; data: unknown }> exten
         const waiting = queued();
         if (waiting === 0) break;
         // Guided sizing: a share of what waits per batch, so work spreads over every worker and
-        // the last batches are small enough to finish together.
-        const size = Math.min(executor.maxBatch, Math.ceil(waiting / perRound));
+        // the last batches are small enough to finish together; and no more than the workers
+        // have shown they get through in a couple of ms, so the first batches are small.
+        const size = Math.min(executor.batchSize, Math.ceil(waiting / perRound));
         const batch: Message[] = new Array(size);
         for (let i = 0; i < size; i++) batch[i] = this.takeNext(listener.id)!;
         inFlight += size;
@@ -284,11 +288,19 @@ function errorMessage(type: string, message: string): Message<ProcessingError> {
 /** The worker pool, fed plain `{ type, payload }` copies of the messages. */
 class PoolExecutor implements Executor {
   readonly #pool: WorkerPool;
-  readonly maxBatch: number;
+  readonly #sizer: BatchSizer;
 
   constructor(source: WorkerSource, size: number, maxBatch: number, transfer: boolean) {
     this.#pool = new WorkerPool(source, size, { transfer });
-    this.maxBatch = maxBatch;
+    this.#sizer = new BatchSizer(maxBatch);
+  }
+
+  get maxBatch(): number {
+    return this.#sizer.maxBatch;
+  }
+
+  get batchSize(): number {
+    return this.#sizer.size;
   }
 
   get slots(): number {
@@ -314,7 +326,12 @@ class PoolExecutor implements Executor {
       types[i] = batch[i]!.type;
       payloads[i] = batch[i]!.payload;
     }
-    return this.#pool.submit(types, payloads);
+    const submitted = this.#pool.submit(types, payloads);
+    submitted.result.then(
+      (done) => this.#sizer.observe(batch.length, done.ms),
+      () => {},
+    );
+    return submitted;
   }
 
   onRoom(callback: () => void): () => void {
@@ -334,6 +351,7 @@ class PoolExecutor implements Executor {
 class InThreadExecutor implements Executor {
   readonly depth = 1;
   readonly maxBatch = 1;
+  readonly batchSize = 1;
   readonly broken = undefined;
   readonly slots: number;
   readonly #free: number[];

@@ -17,6 +17,8 @@ export type MessageHandler<P = unknown, R = unknown> = (msg: WorkerMessage<P>) =
 export interface BatchResult {
   data: unknown[];
   errors: [index: number, error: string][];
+  /** How long the worker spent on the batch, in ms (what the pool sizes the next batches by). */
+  ms?: number;
 }
 
 /**
@@ -85,6 +87,7 @@ export function withTransfers<T extends object>(value: T, payloads: Iterable<unk
 export function batchRunner(handler: MessageHandler): WorkerApi {
   return {
     async run(types, payloads) {
+      const start = performance.now();
       const result: BatchResult = { data: new Array(payloads.length), errors: [] };
       const failed = (i: number, error: unknown) => void result.errors.push([i, errorText(error)]);
       let pending: Promise<void>[] | undefined;
@@ -106,6 +109,7 @@ export function batchRunner(handler: MessageHandler): WorkerApi {
         }
       }
       if (pending) await Promise.all(pending);
+      result.ms = performance.now() - start;
       return withTransfers(result, result.data);
     },
   };

@@ -16,11 +16,24 @@ export interface WorkerHandle {
 }
 
 /**
- * Where workers come from: a module URL (started as `new Worker(url, { type: 'module' })`), or a
- * factory returning a `Worker` (Vite's `new Worker(new URL('../x.ts', import.meta.url), …)` pattern)
- * or a {@link WorkerHandle} (in Node, `nodeWorker(url)` from `eric-bus/node`).
+ * Where workers come from: a module URL (in the browser started as `new Worker(url, { type: 'module' })`,
+ * in Node as a worker thread), or a factory returning a `Worker` (Vite's
+ * `new Worker(new URL('../x.ts', import.meta.url), …)` pattern) or a {@link WorkerHandle} (in Node,
+ * `nodeWorker(url, options)` from `eric-bus/node`, for worker_threads options).
  */
 export type WorkerSource = string | URL | (() => Worker | WorkerHandle);
+
+/**
+ * Starts a worker from a module URL where the platform has its own kind of worker. `src/` cannot
+ * import Node, so Node's entry point of the package (its `node` export condition) sets this to
+ * start worker threads; in a browser it stays unset and URLs become Web Workers.
+ */
+let moduleWorkers: ((url: string | URL) => WorkerHandle) | undefined;
+
+/** Sets how module URLs become workers on this platform (see {@link moduleWorkers}). */
+export function setModuleWorkers(start: (url: string | URL) => WorkerHandle): void {
+  moduleWorkers = start;
+}
 
 interface InFlight {
   settle(result: BatchResult | Error): void;
@@ -248,9 +261,11 @@ function handleFactory(source: WorkerSource): () => WorkerHandle {
     };
   }
   return () => {
+    if (moduleWorkers) return moduleWorkers(source);
     if (typeof Worker === 'undefined') {
       throw new TypeError(
-        'Web Workers are not available here; in Node pass nodeWorker(url) from eric-bus/node as `worker`',
+        'Web Workers are not available here; in Node, the package loaded by its name (eric-bus) starts worker ' +
+          'threads for a module URL, or pass nodeWorker(url) from eric-bus/node as `worker`',
       );
     }
     return webWorkerHandle(new Worker(source, { type: 'module' }));

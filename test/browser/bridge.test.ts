@@ -6,6 +6,7 @@ import { basename, join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect } from 'vitest';
 import { SocketClient, WebSocketBridge } from '../../bridge/index.js';
+import { Message } from '../../src/index.js';
 import { it } from '../node/helpers/fixtures.js';
 import { launchChromium } from './chromium.js';
 
@@ -69,6 +70,26 @@ describe('BridgeClient in Chromium', () => {
     return tab;
   }
 
+  /** A page whose BridgeClient streams listener `l` of `c`: data to `window.received`, states to `window.states`. */
+  async function streamInPage(url: string, c: string, l: string): Promise<Page> {
+    const page = await openPage();
+    await page.evaluate(
+      ({ url, c, l }) => {
+        const { BridgeClient } = (window as any).bus;
+        const client = new BridgeClient(url, { reconnect: { initialDelayMs: 20, maxDelayMs: 200 } });
+        const w = window as any;
+        w.received = [];
+        w.states = [];
+        client.onStateChange((s: string) => w.states.push(s));
+        void (async () => {
+          for await (const event of client.stream(c, l)) w.received.push(event.data);
+        })();
+      },
+      { url, c, l },
+    );
+    return page;
+  }
+
   it('drives a backend channel: every verb through RemoteChannel and the client, streams with break', async ({
     startStack,
   }) => {
@@ -115,21 +136,7 @@ describe('BridgeClient in Chromium', () => {
     const direct = new SocketClient(stack.backend.path);
     const c = await direct.createChannel();
     const l = await direct.register(c);
-    const page = await openPage();
-    await page.evaluate(
-      ({ url, c, l }) => {
-        const { BridgeClient } = (window as any).bus;
-        const client = new BridgeClient(url, { reconnect: { initialDelayMs: 20, maxDelayMs: 200 } });
-        const w = window as any;
-        w.received = [];
-        w.states = [];
-        client.onStateChange((s: string) => w.states.push(s));
-        void (async () => {
-          for await (const event of client.stream(c, l)) w.received.push(event.data);
-        })();
-      },
-      { url: stack.bridge.url, c, l },
-    );
+    const page = await streamInPage(stack.bridge.url, c, l);
     for (let n = 0; n < 5; n++) await direct.dispatch(c, l, 'n', n);
     await page.waitForFunction(() => (window as any).received.length === 5);
     await stack.bridge.close();
@@ -139,6 +146,35 @@ describe('BridgeClient in Chromium', () => {
     expect(await page.evaluate(() => (window as any).received)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(await page.evaluate(() => (window as any).states)).toEqual(
       expect.arrayContaining(['reconnecting', 'connected']),
+    );
+  });
+
+  it('resumes exactly after the bridge process dies with events in flight: every message once, in order', async ({
+    server,
+    registered: { c, l },
+    startBridgeProcess,
+  }) => {
+    const bridge = await startBridgeProcess(server.path, 'chromium');
+    const channel = server.channels.get(c);
+    const page = await streamInPage(bridge.url, c, l);
+    let produced = 0;
+    const produce = (count: number) => {
+      for (let k = 0; k < count; k++) channel.dispatch(l, new Message('n', ++produced));
+    };
+    produce(200);
+    await page.waitForFunction((n) => (window as any).received.length === n, produced);
+    await bridge.killMidStream(
+      () => produce(100),
+      () => channel.queueLength(l) === 0,
+    );
+    // The last ones died with the bridge.
+    expect(await page.evaluate(() => (window as any).received.length)).toBeLessThan(produced);
+    produce(50);
+    await bridge.restart();
+    produce(50);
+    await page.waitForFunction((n) => (window as any).received.length >= n, produced);
+    expect(await page.evaluate(() => (window as any).received)).toEqual(
+      Array.from({ length: produced }, (_, k) => k + 1),
     );
   });
 

@@ -2,6 +2,8 @@
 // driven by clicking in Debian's Chromium, plus a message sent from the terminal CLI.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { preview } from 'vite';
@@ -96,10 +98,33 @@ describe('the demo page', () => {
     expect(Number(await text('workers-status').getAttribute('data-workers-used'))).toBeGreaterThan(1);
     expect(await text('workers-errors').innerText()).toContain('poisoned tile');
     expect(await text('workers-status').innerText()).toMatch(/1 failed/);
+    const chartRows = () =>
+      text('workers-chart')
+        .locator('.bar-row')
+        .evaluateAll((rows) => rows.map((row) => row.getAttribute('data-workers')));
+    expect(await chartRows()).toEqual(['2']);
+
+    // 0 workers is refused, with the reason, and nothing runs.
+    await text('workers-count').fill('0');
+    await text('workers-run').click();
+    expect(await text('workers-status').innerText()).toBe(
+      "Workers must be a whole number from 1 to 16, not '0': nothing ran.",
+    );
     await text('workers-sweep').click();
-    await expect.poll(() => text('workers-chart').locator('.bar-row').count(), { timeout: 90_000 }).toBeGreaterThan(1);
-    await expect.poll(() => text('workers-run').isEnabled(), { timeout: 90_000 }).toBe(true);
+    expect(await chartRows()).toEqual(['2']);
+
+    // The sweep times 1…N for the N in the box (more than this machine's cores, too), in a chart of its own.
+    await text('workers-count').fill('3');
+    expect(await text('workers-sweep').innerText()).toBe('Time 1…3 workers');
+    await text('workers-sweep').click();
+    await expect.poll(() => text('workers-run').isEnabled(), { timeout: 120_000 }).toBe(true);
+    expect(await chartRows()).toEqual(['1', '2', '3']);
     await text('panel-workers').screenshot({ path: `${SHOTS}/workers.png`, animations: 'disabled' });
+    await text('workers-count').fill('1');
+    expect(await text('workers-sweep').innerText()).toBe('Time 1…1 worker');
+    await text('workers-sweep').click();
+    await expect.poll(() => text('workers-run').isEnabled(), { timeout: 60_000 }).toBe(true);
+    expect(await chartRows()).toEqual(['1']);
   });
 
   it('panel 3: a backend channel driven through the bridge, and a message from the terminal CLI', async () => {
@@ -136,8 +161,65 @@ describe('the demo page', () => {
       '{"shell": true}',
     ]);
     await expect.poll(() => listenerLog.innerText()).toContain('from-terminal');
+
+    // The browser's own EventSource on a backend listener, through the bridge's HTTP face.
+    await text('remote-sse-add').click();
+    await expect.poll(() => text('remote-listeners').locator('.card.sse').count()).toBe(1);
+    const sseLog = text('remote-listeners').locator('.card.sse .log');
+    await expect.poll(() => sseLog.innerText()).toContain('EventSource open');
+    await text('remote-target').selectOption({ label: 'everyone (broadcast)' });
+    await text('remote-type').fill('ping');
+    await text('remote-send').click();
+    await expect.poll(() => sseLog.innerText()).toMatch(/ping {2}\{"from":"page"\}/);
+    // The printed curl line, run as a user would paste it: its message reaches both kinds of stream.
+    const curlLines = (await text('remote-curl').innerText()).split('\n');
+    expect(curlLines).toHaveLength(3);
+    await run('sh', ['-c', `${curlLines[0]!} --fail --silent`]);
+    await expect.poll(() => sseLog.innerText()).toMatch(/hello {2}\{"from":"curl"\}/);
+    await expect.poll(() => listenerLog.innerText()).toContain('"from":"curl"');
     await text('panel-remote').screenshot({ path: `${SHOTS}/remote.png`, animations: 'disabled' });
     await page.screenshot({ path: `${SHOTS}/page.png`, fullPage: true, animations: 'disabled' });
+  });
+
+  it('panel 3: a channel removed from a terminal shows as removed, its buttons disabled with the reason', async () => {
+    const socket = pageUrl.searchParams.get('socket')!;
+    const removeFromTerminal = (id: string) =>
+      run(process.execPath, ['dist/bridge/cli/main.js', 'send', '--socket', socket, 'remove-channel', id]);
+    const panel = text('panel-remote');
+    const channelId = await text('remote-channel').innerText();
+    expect(await panel.getAttribute('data-channel')).toBe('live');
+
+    // With streams open, their end tells the page: it asks the backend and learns the channel is gone.
+    await removeFromTerminal(channelId);
+    await expect.poll(() => panel.getAttribute('data-channel')).toBe('removed');
+    expect(await text('remote-channel').innerText()).toBe(`${channelId} (removed)`);
+    for (const button of ['remote-add', 'remote-watch', 'remote-sse-add', 'remote-send']) {
+      expect(await text(button).isDisabled()).toBe(true);
+      expect(await text(button).getAttribute('title')).toContain(`Channel ${channelId} no longer exists`);
+    }
+    expect(await text('remote-status').innerText()).toMatch(
+      new RegExp(`^Channel ${channelId} no longer exists on the backend .*Create a new channel`),
+    );
+    // Two listeners and a watcher through the library, and the EventSource, which closes at _eric_channel_closed.
+    await expect.poll(() => text('remote-listeners').locator('.card.ended').count()).toBe(4);
+    await panel.screenshot({ path: `${SHOTS}/remote-removed.png`, animations: 'disabled' });
+
+    // Without a stream, the next click finds out, and says so instead of doing nothing.
+    await text('remote-create').click();
+    await expect.poll(() => panel.getAttribute('data-channel')).toBe('live');
+    const second = await text('remote-channel').innerText();
+    expect(second).not.toBe(channelId);
+    expect(await text('remote-send').isEnabled()).toBe(true);
+    await removeFromTerminal(second);
+    await text('remote-send').click();
+    await expect.poll(() => panel.getAttribute('data-channel')).toBe('removed');
+    expect(await text('remote-send').isDisabled()).toBe(true);
+    expect(await text('remote-status').innerText()).toContain(`Channel ${second} no longer exists`);
+
+    await text('remote-create').click();
+    await expect.poll(() => panel.getAttribute('data-channel')).toBe('live');
+    await text('remote-add').click();
+    await expect.poll(() => text('remote-status').innerText()).toMatch(/^Listener \d+ added and streaming\.$/);
   });
 
   it('Ctrl-C stops the whole stack and removes the socket file', async () => {
@@ -147,6 +229,20 @@ describe('the demo page', () => {
     const code = await new Promise((resolve) => stack.once('exit', resolve));
     expect(code).toBe(0);
     expect(existsSync(socket)).toBe(false);
+  });
+
+  it('panel 3 after the backend has gone: says it is reconnecting, and its buttons are disabled with why', async () => {
+    const panel = text('panel-remote');
+    await expect.poll(() => panel.getAttribute('data-connection')).toBe('reconnecting');
+    expect(await text('connection-state').getAttribute('data-state')).toBe('reconnecting');
+    const why = 'The bridge does not answer (was the backend stopped?)';
+    expect(await text('remote-status').innerText()).toContain(why);
+    expect(await text('remote-status').innerText()).not.toContain('added and streaming');
+    for (const button of ['remote-create', 'remote-add', 'remote-watch', 'remote-send']) {
+      expect(await text(button).isDisabled()).toBe(true);
+      expect(await text(button).getAttribute('title')).toContain(why);
+    }
+    await panel.screenshot({ path: `${SHOTS}/remote-reconnecting.png`, animations: 'disabled' });
   });
 
   it('SIGTERM stops it the same way', async () => {
@@ -173,6 +269,7 @@ describe('the static demo from npm run build', () => {
       await tab.goto(server.resolvedUrls!.local[0]!);
       await expect.poll(() => tab.getByTestId('connection-state').innerText()).toContain('not configured');
       await expect.poll(() => tab.getByTestId('remote-missing').innerText()).toContain('npm start');
+      expect(await tab.getByTestId('opened-from-disk').isHidden()).toBe(true);
       await tab.getByTestId('workers-run').click();
       await expect
         .poll(() => tab.getByTestId('workers-status').getAttribute('data-workers-used'), { timeout: 60_000 })
@@ -182,6 +279,17 @@ describe('the static demo from npm run build', () => {
       await new Promise<void>((resolve, reject) =>
         server.httpServer.close((error) => (error ? reject(error) : resolve())),
       );
+    }
+  });
+
+  it('opened from disk (file://), where its scripts are blocked, it says to serve it', async () => {
+    const tab = await browser.newPage();
+    try {
+      await tab.goto(pathToFileURL(resolve('dist/demo/index.html')).href);
+      expect(await tab.getByTestId('opened-from-disk').isVisible()).toBe(true);
+      expect(await tab.getByTestId('opened-from-disk').innerText()).toContain('npx vite preview');
+    } finally {
+      await tab.close();
     }
   });
 });

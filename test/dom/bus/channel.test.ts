@@ -205,7 +205,67 @@ describe('AbstractChannel via SSEChannel', () => {
     await stream.return!();
   });
 
-  it('messageBatches yields every waiting message at once', async () => {
+  it('a throwing adapt or onMessage rejects next() and ends the stream; the rest stays queued', async () => {
+    class Picky extends SSEChannel {
+      override adapt(msg: Message) {
+        if (msg.type === 'bad') throw new Error('cannot adapt');
+        return super.adapt(msg);
+      }
+    }
+    const channel = new Picky();
+    const listener = channel.addListener();
+    listener.startSync();
+    for (const type of ['ok', 'bad', 'later']) channel.dispatch(listener.id, new Message(type));
+    const stream = channel.messageStream(listener);
+    expect((await stream.next()).value).toMatchObject({ event: 'ok' });
+    await expect(stream.next()).rejects.toThrow('cannot adapt');
+    expect(await stream.next()).toEqual({ value: undefined, done: true });
+    expect(channel.openStreams).toBe(0);
+    expect(channel.queueLength(listener.id)).toBe(1);
+
+    listener.onMessage = () => Promise.reject(new Error('handler failed'));
+    const again = channel.messageStream(listener);
+    await expect(again.next()).rejects.toThrow('handler failed');
+    expect(await again.next()).toEqual({ value: undefined, done: true });
+    expect(channel.openStreams).toBe(0);
+  });
+
+  it('messageBatches yields the waiting messages at once, up to 1024 by default', async () => {
+    const channel = new SSEChannel();
+    const listener = channel.addListener();
+    listener.startSync();
+    for (let i = 0; i < 3000; i++) channel.dispatch(listener.id, new Message('m', i));
+    const sizes: number[] = [];
+    const data: unknown[] = [];
+    for await (const batch of channel.messageBatches(listener)) {
+      sizes.push(batch.length);
+      data.push(...batch.map((e) => e.data));
+      if (data.length === 3000) break;
+    }
+    expect(sizes).toEqual([1024, 1024, 952]);
+    expect(data).toEqual(Array.from({ length: 3000 }, (_, i) => i));
+  });
+
+  it('messageBatches awaits an onMessage that returns a promise, in order, and stops where it stops', async () => {
+    const channel = new SSEChannel();
+    const listener = channel.addListener();
+    listener.startSync();
+    const seen: string[] = [];
+    listener.onMessage = (m) => {
+      seen.push(m.type);
+      if (m.type === 'stop') listener.stopSync();
+      // Every other message is handled asynchronously.
+      if (seen.length % 2 === 0) return new Promise((resolve) => setTimeout(resolve, 1));
+    };
+    for (const type of ['a', 'b', 'c', 'd', 'stop', 'after']) channel.dispatch(listener.id, new Message(type));
+    const batches: string[][] = [];
+    for await (const batch of channel.messageBatches(listener)) batches.push(types(batch));
+    expect(batches).toEqual([['a', 'b', 'c', 'd', 'stop']]);
+    expect(seen).toEqual(['a', 'b', 'c', 'd', 'stop']);
+    expect(channel.queueLength(listener.id)).toBe(1);
+  });
+
+  it('messageBatches yields at most maxBatch at once', async () => {
     const channel = new SSEChannel();
     const listener = channel.addListener();
     listener.startSync();

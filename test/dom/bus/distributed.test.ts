@@ -1,8 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
+  InvalidListenerException,
   InvalidMessageFormat,
   MESSAGE_TYPE_CLOSED,
   Message,
+  MessageQueueListener,
   SignedMessage,
   SimpleDistributedApplicationListener,
   SSEChannel,
@@ -18,7 +20,11 @@ async function eventTypes(stream: AsyncIterable<SSEEvent>): Promise<string[]> {
 describe('SimpleDistributedApplicationListener', () => {
   afterEach(() => vi.restoreAllMocks());
 
-  it("plays the seed's alice/bob hello scenario", async () => {
+  // The seed's dispatch_to takes the receiving listener; its id works too.
+  it.each([
+    ['the listener', (l: SimpleDistributedApplicationListener) => l],
+    ['its id', (l: SimpleDistributedApplicationListener) => l.id],
+  ])("plays the seed's alice/bob hello scenario, addressing alice by %s", async (_, receiver) => {
     const channel = new SSEChannel();
     const alice = new SimpleDistributedApplicationListener(channel);
     const bob = new SimpleDistributedApplicationListener(channel);
@@ -26,7 +32,7 @@ describe('SimpleDistributedApplicationListener', () => {
     bob.setAction('hello_ack', () => [new Message('stop')]);
     await alice.start();
     await bob.start();
-    bob.dispatchTo(alice.id, new Message('hello', 'hi alice'));
+    bob.dispatchTo(receiver(alice), new Message('hello', 'hi alice'));
     const [a, b] = await Promise.all([
       eventTypes(channel.messageStream(alice)),
       eventTypes(channel.messageStream(bob)),
@@ -56,6 +62,13 @@ describe('SimpleDistributedApplicationListener', () => {
     expect(first.value).toMatchObject({ event: 'sum', data: { sender_id: client.id, payload: [1, 2, 3] } });
     const reply = await channel.messageStream(client).next();
     expect(reply.value).toEqual({ event: 'total', retry: 5, data: { sender_id: server.id, payload: 6 } });
+  });
+
+  it('dispatchTo a listener the channel does not have throws InvalidListenerException, as an unknown id does', () => {
+    const bob = new SimpleDistributedApplicationListener(new SSEChannel());
+    const stranger = new MessageQueueListener('nobody');
+    expect(() => bob.dispatchTo(stranger, new Message('hello'))).toThrow(InvalidListenerException);
+    expect(() => bob.dispatchTo('nobody', new Message('hello'))).toThrow(InvalidListenerException);
   });
 
   it('reserved actions cannot be overridden', () => {

@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Message, RingQueue, SSEChannel } from '../../../src/index.js';
+import { ChunkedQueue, Message, RingQueue, SSEChannel } from '../../../src/index.js';
 
-describe('RingQueue', () => {
+describe('ChunkedQueue', () => {
   afterEach(() => vi.restoreAllMocks());
 
-  it('is FIFO across wrap-around and growth', () => {
-    const q = new RingQueue<number>();
+  it('is FIFO across segments, growth and emptying', () => {
+    const q = new ChunkedQueue<number>();
     let next = 0;
     let expected = 0;
     for (let round = 0; round < 50; round++) {
@@ -38,20 +38,75 @@ describe('RingQueue', () => {
     expect(unshift).not.toHaveBeenCalled();
   });
 
-  it('a steady queue keeps its capacity: a million push/take pairs never grow it', () => {
-    const q = new RingQueue<number>();
+  it('a steady queue keeps its capacity: once warm, a million push/take pairs never grow it', () => {
+    const q = new ChunkedQueue<number>();
+    const pairs = (n: number) => {
+      for (let i = 0; i < n; i++) {
+        q.push(i);
+        q.take();
+      }
+    };
     for (let i = 0; i < 10; i++) q.push(i);
-    const before = q.capacity;
-    for (let i = 0; i < 1_000_000; i++) {
-      q.push(i);
-      q.take();
-    }
-    expect(q.capacity).toBe(before);
+    pairs(1_000);
+    const warm = q.capacity;
+    pairs(1_000_000);
+    expect(q.capacity).toBe(warm);
+    expect(warm).toBeLessThanOrEqual(64);
     expect(q.length).toBe(10);
   });
 
+  it('gives back what a burst took: after a million drained, it holds about one segment', () => {
+    const q = new ChunkedQueue<number>();
+    for (let i = 0; i < 1_000_000; i++) q.push(i);
+    expect(q.capacity).toBeGreaterThanOrEqual(1_000_000);
+    let inOrder = 0;
+    for (let i = 0; i < 1_000_000; i++) if (q.take() === i) inOrder++;
+    expect(inOrder).toBe(1_000_000);
+    expect(q.capacity).toBeLessThanOrEqual(2 * 1024);
+    q.push(7);
+    expect(q.take()).toBe(7);
+    expect(q.take()).toBeUndefined();
+  });
+
+  it('matches a plain array under a long mix of pushes, takes and put-backs', () => {
+    const q = new ChunkedQueue<number>();
+    const model: number[] = [];
+    let seed = 42;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    let next = 0;
+    for (let step = 0; step < 5_000; step++) {
+      const op = random(3);
+      const count = random(step % 100 === 0 ? 3_000 : 40);
+      if (op === 0) {
+        for (let i = 0; i < count; i++) {
+          q.push(next);
+          model.push(next++);
+        }
+      } else {
+        const taken: number[] = [];
+        for (let i = 0; i < count && model.length > 0; i++) taken.push(q.take()!);
+        expect(taken).toEqual(model.splice(0, taken.length));
+        if (op === 2) {
+          q.putBack(taken);
+          model.unshift(...taken);
+        }
+      }
+      expect(q.length).toBe(model.length);
+    }
+    const rest: number[] = [];
+    for (let item = q.take(); item !== undefined; item = q.take()) rest.push(item);
+    expect(rest).toEqual(model);
+  });
+
+  it('keeps its former name, RingQueue', () => {
+    expect(new RingQueue<number>()).toBeInstanceOf(ChunkedQueue);
+  });
+
   it('waitForMore wakes once at the next push and its canceller removes the waiter', () => {
-    const q = new RingQueue<string>();
+    const q = new ChunkedQueue<string>();
     const woken: string[] = [];
     const cancel = q.waitForMore(() => woken.push('a'));
     q.waitForMore(() => woken.push('b'));
@@ -67,9 +122,24 @@ describe('RingQueue', () => {
   });
 });
 
-describe('RingQueue.putBack', () => {
-  it('returns items to the head in order across wrap-around and growth', () => {
-    const queue = new RingQueue<number>();
+describe('ChunkedQueue.putBack', () => {
+  it('puts items back into an emptied queue, then pushes go after them', () => {
+    const queue = new ChunkedQueue<number>();
+    queue.push(1);
+    queue.push(2);
+    const taken = [queue.take()!, queue.take()!];
+    expect(queue.length).toBe(0);
+    queue.putBack(taken);
+    queue.push(3);
+    const out: number[] = [];
+    for (let item = queue.take(); item !== undefined; item = queue.take()) out.push(item);
+    expect(out).toEqual([1, 2, 3]);
+    queue.push(4);
+    expect([queue.take(), queue.take(), queue.length]).toEqual([4, undefined, 0]);
+  });
+
+  it('returns items to the head in order across segments and growth', () => {
+    const queue = new ChunkedQueue<number>();
     for (let i = 0; i < 10; i++) queue.push(i);
     const taken = [queue.take()!, queue.take()!, queue.take()!];
     for (let i = 10; i < 20; i++) queue.push(i);

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect } from 'vitest';
 import { WebSocket } from 'ws';
@@ -6,6 +6,8 @@ import { LimitExceeded, VerbNotAllowed } from '../../../src/index.js';
 import { FrameClient } from '../helpers/bridge.js';
 import { runCli as run } from '../helpers/cli.js';
 import { it } from '../helpers/fixtures.js';
+import { holdPort, tempDir } from '../helpers/socket.js';
+import { selfSignedCertificate } from '../helpers/tls.js';
 
 describe('eric-bus bridge / up (CLI)', () => {
   it('up starts a server and a bridge, prints the socket and the URL with its token; SIGTERM stops both', async ({
@@ -107,7 +109,7 @@ describe('eric-bus bridge / up (CLI)', () => {
     const both = await run(['bridge', '--socket', 'x', '--token', 'a', '--token-file', 'b']);
     expect([both.code, both.stderr]).toEqual([2, expect.stringMatching(/give the token once/)]);
     const missing = await run(['bridge', '--socket', 'x', '--token-file', join(dir, 'none')]);
-    expect([missing.code, missing.stderr]).toEqual([2, expect.stringMatching(/cannot read .*none \(ENOENT\)/)]);
+    expect([missing.code, missing.stderr]).toEqual([2, expect.stringMatching(/cannot read --token-file .*none/)]);
     writeFileSync(join(dir, 'empty'), '\n');
     const empty = await run(['bridge', '--socket', 'x', '--token-file', join(dir, 'empty')]);
     expect([empty.code, empty.stderr]).toEqual([2, expect.stringMatching(/--token-file gives an empty token/)]);
@@ -139,6 +141,164 @@ describe('eric-bus bridge / up (CLI)', () => {
   it('bridge warns when no server listens at its socket yet, and starts anyway', async ({ startCli }) => {
     const bridge = await startCli(['bridge', '--socket', '/nonexistent/bus.sock', '--port', '0'], /connect to/);
     expect(bridge.stderr()).toContain('warning: no socket at /nonexistent/bus.sock yet');
+  });
+
+  it.for(['SIGHUP', 'SIGINT'] as const)(
+    'up stops cleanly on %s (the terminal closing, Ctrl-C)',
+    async (signal, { startCli }) => {
+      const up = await startCli(['up', '--port', '0'], /socket server on (\S+)\n.*bridge at/);
+      const socketPath = up.match![1]!;
+      up.child.kill(signal);
+      expect(await up.exited).toBe(0);
+      expect(existsSync(join(socketPath, '..'))).toBe(false);
+    },
+  );
+
+  it('a port that is taken is one line naming it and suggesting --port 0, exit 2; nothing is left behind', async ({
+    dir,
+  }) => {
+    const held = await holdPort();
+    try {
+      for (const args of [['up'], ['up', '--thread'], ['bridge']]) {
+        const socketPath = join(dir, 'bus.sock');
+        const { code, stdout, stderr } = await run([...args, '--socket', socketPath, '--port', String(held.port)]);
+        expect(code).toBe(2);
+        expect(stdout).toBe('');
+        expect(stderr.split('\n').filter((line) => !line.includes('warning: no socket'))).toEqual([
+          `eric-bus ${args[0]}: port ${held.port} on 127.0.0.1 is already in use; ` +
+            'choose another with --port N, or --port 0 for any free one',
+          '',
+        ]);
+        // `up` had started its socket server before the bridge failed: it is shut and its file gone.
+        expect(readdirSync(dir)).toEqual([]);
+      }
+      // With the default socket, `up` removes the private temp dir it made.
+      const tmp = tempDir();
+      try {
+        const failed = await run(['up', '--port', String(held.port)], { env: { TMPDIR: tmp.dir } });
+        expect(failed.code).toBe(2);
+        expect(readdirSync(tmp.dir)).toEqual([]);
+      } finally {
+        tmp.cleanup();
+      }
+    } finally {
+      await held.close();
+    }
+  }, 120_000); // many CLI processes, each a Node start-up on a busy machine
+
+  it('--tls-cert and --tls-key: up serves wss://, and send / listen --url reach it (the CA trusted)', async ({
+    startCli,
+  }) => {
+    const certificate = selfSignedCertificate();
+    const env = { NODE_EXTRA_CA_CERTS: certificate.certFile };
+    try {
+      const flags = ['--tls-cert', certificate.certFile, '--tls-key', certificate.keyFile];
+      for (const thread of [[], ['--thread']]) {
+        const up = await startCli(['up', '--port', '0', ...flags, ...thread], /bridge at (\S+)/);
+        const url = up.match![1]!;
+        expect(url).toMatch(/^wss:\/\/127\.0\.0\.1:\d+\/\?token=/);
+        const channel = await run(['send', '--url', url, 'create-channel'], { env });
+        expect(channel).toMatchObject({ code: 0, stderr: '' });
+        const c = channel.stdout.trim();
+        const l = (await run(['send', '--url', url, 'add-listener', c], { env })).stdout.trim();
+        expect((await run(['send', '--url', url, 'dispatch', c, l, 'secret', '{"n": 1}'], { env })).stdout).toBe(
+          'ack\n',
+        );
+        const heard = await run(['listen', '--url', url, c, l, '--count', '1'], { env });
+        expect(heard).toEqual({
+          code: 0,
+          stdout: `{"event":"secret","retry":5,"data":{"n":1},"id":"${l}:1"}\n`,
+          stderr: '',
+        });
+        // Without trusting the certificate, the client refuses the bridge.
+        const untrusted = await run(['send', '--url', url, 'create-channel']);
+        expect(untrusted.code).toBe(1);
+        expect(untrusted.stderr).toMatch(/^ConnectionLost\(.*\) \(last error: self-signed certificate\)\n$/);
+        up.child.kill('SIGTERM');
+        expect(await up.exited).toBe(0);
+      }
+    } finally {
+      certificate.cleanup();
+    }
+  }, 120_000); // many CLI processes, each a Node start-up on a busy machine
+
+  it('TLS flags that cannot work are one line, exit 2, before anything starts', async () => {
+    const certificate = selfSignedCertificate();
+    try {
+      const cases: [string[], string][] = [
+        [['--tls-cert', certificate.certFile], '--tls-cert and --tls-key go together'],
+        [['--tls-key', certificate.keyFile, '--tls-cert', '/no/cert.pem'], 'cannot read --tls-cert /no/cert.pem'],
+        [
+          ['--tls-cert', certificate.certFile, '--tls-key', certificate.certFile],
+          `--tls-cert ${certificate.certFile} and --tls-key ${certificate.certFile} are not a certificate and its key`,
+        ],
+      ];
+      for (const [flags, message] of cases) {
+        const { code, stdout, stderr } = await run(['up', '--port', '0', ...flags]);
+        expect(code).toBe(2);
+        expect(stdout).toBe('');
+        expect(stderr).toMatch(new RegExp(`^eric-bus up: ${message.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
+        expect(stderr.trimEnd().split('\n').length).toBeLessThanOrEqual(2);
+      }
+    } finally {
+      certificate.cleanup();
+    }
+  });
+
+  it('send and listen --url drive a backend through its bridge, as with --socket', async ({ startCli }) => {
+    const up = await startCli(['up', '--port', '0'], /socket server on (\S+)\n.*bridge at (ws:\/\/\S+)/);
+    const [, socketPath, url] = up.match as unknown as [string, string, string];
+    const c = (await run(['send', '--url', url, 'create-channel'])).stdout.trim();
+    expect(c).toMatch(/^\d+$/);
+    const l = (await run(['send', '--url', url, 'add-listener', c])).stdout.trim();
+    for (let n = 1; n <= 3; n++)
+      expect((await run(['send', '--url', url, 'dispatch', c, l, 'n', String(n)])).stdout).toBe('ack\n');
+    // The same channel through the socket: one server behind both.
+    expect((await run(['send', '--socket', socketPath, 'broadcast', c, 'last', '"via socket"'])).stdout).toBe('ack\n');
+    const heard = await run(['listen', '--url', url, c, l, '--count', '4']);
+    // The same lines as the socket server writes them (key order, compact JSON).
+    expect(heard).toEqual({
+      code: 0,
+      stdout: [
+        `{"event":"n","retry":5,"data":1,"id":"${l}:1"}`,
+        `{"event":"n","retry":5,"data":2,"id":"${l}:2"}`,
+        `{"event":"n","retry":5,"data":3,"id":"${l}:3"}`,
+        `{"event":"last","retry":5,"data":"via socket","id":"${l}:4"}`,
+        '',
+      ].join('\n'),
+      stderr: '',
+    });
+    expect((await run(['send', '--url', url, 'raw', '{"v": "rc", "c": "' + c + '"}'])).stdout).toBe('ack\n');
+
+    const missing = await run(['send', '--url', url, 'add-listener', c]);
+    expect(missing).toEqual({ code: 1, stdout: '', stderr: `InvalidChannelException('No channel with id ${c}')\n` });
+    const raw = await run(['send', '--url', url, 'raw', '{"v": "x"}']);
+    expect(raw.code).toBe(1);
+    expect(raw.stderr).toMatch(/^InvalidMessageFormat\(.*x.*\)\n$/);
+    const array = await run(['send', '--url', url, 'raw', '[1]']);
+    expect(array.code).toBe(2);
+    expect(array.stderr).toMatch(/raw through --url takes a JSON object/);
+
+    const wrongToken = new URL(url);
+    wrongToken.searchParams.set('token', 'wrong');
+    const refused = await run(['send', '--url', wrongToken.href, 'create-channel']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(
+      "BridgeRefused('The bridge refused the connection: HTTP 401 (wrong or missing token)')\n",
+    );
+  }, 120_000); // many CLI processes, each a Node start-up on a busy machine
+
+  it('send --url to a bridge that is not there gives up after a few attempts, exit 1', async () => {
+    const held = await holdPort();
+    const port = held.port;
+    await held.close(); // free now, and nothing listens there
+    const { code, stdout, stderr } = await run(['send', '--url', `ws://127.0.0.1:${port}/?token=t`, 'create-channel']);
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toBe(
+      `ConnectionLost('Lost the bridge at ws://127.0.0.1:${port}/?token=… and gave up reconnecting')` +
+        ` (last error: connect ECONNREFUSED 127.0.0.1:${port})\n`,
+    );
   });
 
   it('rejects bad flags with a one-line message and a non-zero exit', async () => {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect } from 'vitest';
 import { SocketClient } from '../../../bridge/index.js';
@@ -29,10 +30,27 @@ describe('eric-bus serve / send / listen', () => {
     expect(stdout).toMatch(/^ {2}listen +stream a listener's events/m);
   });
 
-  it.each(['serve', 'send', 'listen'])('%s --help prints its usage', async (name) => {
-    const { code, stdout } = await runCli([name, '--help']);
-    expect(code).toBe(0);
-    expect(stdout).toContain(`Usage: eric-bus ${name} --socket PATH`);
+  it('--help lists -h, --help and --version; --version prints the package version', async () => {
+    const { stdout } = await runCli(['-h']);
+    expect(stdout).toMatch(/^ {2}-h, --help +show this help$/m);
+    expect(stdout).toMatch(/^ {2}--version +print the version of eric-bus$/m);
+    const manifest = JSON.parse(readFileSync(join(import.meta.dirname, '../../../package.json'), 'utf8'));
+    expect(await runCli(['--version'])).toEqual({ code: 0, stdout: `${manifest.version}\n`, stderr: '' });
+  });
+
+  it.each([
+    ['serve', 'serve --socket PATH'],
+    ['send', 'send (--socket PATH | --url URL) ACTION'],
+    ['listen', 'listen (--socket PATH | --url URL) CHANNEL'],
+    ['bridge', 'bridge --socket PATH'],
+    ['up', 'up [--socket PATH]'],
+  ])('%s --help (and -h) prints its usage, which lists -h, --help', async (name, synopsis) => {
+    for (const flag of ['--help', '-h']) {
+      const { code, stdout } = await runCli([name, flag]);
+      expect(code).toBe(0);
+      expect(stdout).toContain(`Usage: eric-bus ${synopsis}`);
+      expect(stdout).toMatch(/^ {2}-h, --help +show this help$/m);
+    }
   });
 
   it('serve prints where it listens', ({ serving }) => {
@@ -113,10 +131,20 @@ describe('eric-bus serve / send / listen', () => {
     expect(stderr).toBe("InvalidChannelException('No channel with id 424242')\n");
   });
 
-  it('raw sends any JSON and prints the reply as it comes', async ({ serving }) => {
+  it('raw sends any JSON; its error reply goes to stderr with exit 1, like any other', async ({ serving }) => {
     const { path } = serving;
-    const { stdout } = await runCli(['send', '--socket', path, 'raw', '{"v": "x"}']);
-    expect(stdout).toBe(`InvalidMessageFormat('Unknown verb "x" (expected one of c, r, d, b, l, w, rl, rc)')\n`);
+    const created = await runCli(['send', '--socket', path, 'raw', '{"v": "c"}']);
+    expect(created.code).toBe(0);
+    expect(created.stdout).toMatch(/^\d+\n$/);
+    const refused = await runCli(['send', '--socket', path, 'raw', '{"v": "x"}']);
+    expect(refused).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `InvalidMessageFormat('Unknown verb "x" (expected one of c, r, d, b, l, w, rl, rc)')\n`,
+    });
+    const notAnObject = await runCli(['send', '--socket', path, 'raw', '[1, 2]']);
+    expect(notAnObject.code).toBe(1);
+    expect(notAnObject.stderr).toMatch(/^InvalidMessageFormat\(.*\)\n$/);
   });
 
   it('usage mistakes are one line and exit 2', async ({ serving }) => {
@@ -129,11 +157,53 @@ describe('eric-bus serve / send / listen', () => {
       ['serve', '--bogus'],
       ['serve', '--socket', path, '--history=-1'],
       ['serve', '--socket', path, '--watch-grace', 'soon'],
+      ['send', '--socket', path, '--url', 'ws://127.0.0.1:1/', 'create-channel'],
+      ['send', '--url', 'not a url', 'create-channel'],
+      ['listen', '--socket'],
+      ['serve', '--socket', path, '--verbose=yes'],
+      ['serve', '--socket', path, '--watch-grace', String(2 ** 31)],
     ]) {
       const { code, stderr } = await runCli(args);
       expect(code).toBe(2);
       expect(stderr).toMatch(/^eric-bus \w+: .+\nRun 'eric-bus \w+ --help' for usage\.\n$/);
     }
+  }, 120_000); // many CLI processes, each a Node start-up on a busy machine
+
+  it('an unknown option is named, with the option it is closest to', async ({ serving }) => {
+    const { path } = serving;
+    const cases: [string[], string][] = [
+      [['send', '--sock', path, 'create-channel'], 'unknown option --sock (did you mean --socket?)'],
+      [['listen', '--sokcet', path, '1'], 'unknown option --sokcet (did you mean --socket?)'],
+      [['up', '--max-stream', '3'], 'unknown option --max-stream (did you mean --max-streams?)'],
+      [['serve', '--hepl'], 'unknown option --hepl (did you mean --help?)'],
+      [['serve', '--frobnicate'], 'unknown option --frobnicate'],
+      [['send', '-x'], 'unknown option -x'],
+    ];
+    for (const [args, message] of cases) {
+      const { code, stdout, stderr } = await runCli(args);
+      expect(code).toBe(2);
+      expect(stdout).toBe('');
+      const name = args[0];
+      expect(stderr).toBe(`eric-bus ${name}: ${message}\nRun 'eric-bus ${name} --help' for usage.\n`);
+    }
+  }, 120_000); // many CLI processes, each a Node start-up on a busy machine
+
+  it('serve in a directory that does not exist says so, exit 2', async ({ dir }) => {
+    const missing = join(dir, 'no', 'such', 'dir', 'bus.sock');
+    const { code, stdout, stderr } = await runCli(['serve', '--socket', missing]);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toBe(
+      `eric-bus serve: Cannot create the socket ${missing}: there is no directory ${join(missing, '..')}\n`,
+    );
+  });
+
+  it('serve on the socket of a live server refuses in one line, exit 2, and leaves it serving', async ({ serving }) => {
+    const { path } = serving;
+    const { code, stderr } = await runCli(['serve', '--socket', path]);
+    expect(code).toBe(2);
+    expect(stderr).toBe(`eric-bus serve: A server is already listening on ${path}\n`);
+    expect((await runCli(['send', '--socket', path, 'create-channel'])).code).toBe(0);
   });
 
   it('a missing or unknown command is one line on stderr and exit 2', async () => {

@@ -3,7 +3,10 @@ import { readdirSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import { type BridgeOptions, type SocketServerOptions, WebSocketBridge } from '../../../bridge/index.js';
+import { Message, type SSEChannel } from '../../../src/index.js';
 import type { FrameId, ReplyFrame } from '../../../src/wire/bridge-frames.js';
+import { until } from './async.js';
+import { type Running, startCli } from './cli.js';
 import { type Served, startServer } from './socket.js';
 
 /** A SocketServer and a bridge in front of it. */
@@ -109,9 +112,104 @@ export class FrameClient {
   }
 }
 
+/**
+ * Tries a WebSocket upgrade: resolves 'open', the HTTP status the bridge answered instead, or
+ * the code (else the message) of the error that stopped it (a TLS failure, say).
+ */
+export function upgrade(
+  url: string,
+  options: ConstructorParameters<typeof WebSocket>[2] = {},
+): Promise<string | number> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, options);
+    ws.once('open', () => {
+      ws.close();
+      resolve('open');
+    });
+    ws.once('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      ws.terminate();
+    });
+    ws.once('error', (error: NodeJS.ErrnoException) => {
+      if (!/Unexpected server response/.test(error.message)) resolve(error.code ?? error.message);
+    });
+  });
+}
+
 /** How many file descriptors this process holds (Linux). */
 export function openFds(): number {
   return readdirSync('/proc/self/fd').length;
+}
+
+/**
+ * For backpressure tests, with the client not reading: dispatches messages 1…`total` (`{ i, payload }`,
+ * 1 KB each) to the listener, then waits until the server stops taking them (the queue's length
+ * holds still; at most 8 s), and returns how many are still queued.
+ */
+export async function floodUntilBackedUp(channel: SSEChannel, listenerId: string, total: number): Promise<number> {
+  const payload = 'x'.repeat(1000);
+  for (let n = 1; n <= total; n += 500) {
+    for (let i = n; i < Math.min(n + 500, total + 1); i++)
+      channel.dispatch(listenerId, new Message('bulk', { i, payload }));
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  let last = -1;
+  for (let i = 0; i < 400 && channel.queueLength(listenerId) !== last; i++) {
+    last = channel.queueLength(listenerId);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return channel.queueLength(listenerId);
+}
+
+/** The bridge as its own process (`eric-bus bridge`), to kill and start again on the same port. */
+export class BridgeProcess {
+  #running: Running | undefined;
+  #port = 0;
+  #url = '';
+
+  private constructor(
+    readonly socketPath: string,
+    readonly token: string,
+  ) {}
+
+  /** Starts `eric-bus bridge` in front of `socketPath` on a free port. */
+  static async start(socketPath: string, token: string): Promise<BridgeProcess> {
+    const bridge = new BridgeProcess(socketPath, token);
+    await bridge.restart();
+    return bridge;
+  }
+
+  /** The URL clients connect to, token included. */
+  get url(): string {
+    return this.#url;
+  }
+
+  /** Starts the process again, on the port it had (a free one the first time). */
+  async restart(): Promise<void> {
+    const args = ['bridge', '--socket', this.socketPath, '--port', String(this.#port), '--token', this.token];
+    const running = await startCli(args, /connect to (ws:\/\/\S+)/);
+    this.#running = running;
+    this.#url = running.match![1]!;
+    this.#port = Number(new URL(this.#url).port);
+  }
+
+  /**
+   * Kills the process (SIGKILL) with events in flight: it is frozen first (SIGSTOP), `produce` runs,
+   * and once `taken()` says the server has written everything produced into the frozen bridge's
+   * sockets, it dies with them. Without resume, those events are lost.
+   */
+  async killMidStream(produce: () => void, taken: () => boolean): Promise<void> {
+    const running = this.#running!;
+    running.child.kill('SIGSTOP');
+    produce();
+    await until(taken, 'the server to write into the frozen bridge');
+    await running.close();
+  }
+
+  /** Kills the process if it runs (test cleanup). */
+  async close(): Promise<void> {
+    await this.#running?.close();
+  }
 }
 
 /**

@@ -1,17 +1,46 @@
-/** Runs the built `eric-bus` command (dist/bridge/cli/main.js, built by `pretest`) as a child process. */
+/**
+ * Runs the built `eric-bus` command (dist/bridge/cli/main.js, built by `pretest`) as a child process,
+ * or `npm start`'s script (dist/scripts/start.js).
+ */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 
 export const CLI = join(import.meta.dirname, '../../../dist/bridge/cli/main.js');
+/** What `npm start` runs once it has built the Node code. */
+export const START = join(import.meta.dirname, '../../../dist/scripts/start.js');
+
+/**
+ * Which program to run (the CLI by default), extra environment variables, and a file descriptor
+ * limit to run it under (`ulimit -n`: a process short of descriptors).
+ */
+export interface CliOptions {
+  script?: string;
+  env?: Record<string, string>;
+  fdLimit?: number;
+}
+
+function spawnCli(args: string[], { script = CLI, env, fdLimit }: CliOptions): ChildProcess {
+  const [command, argv] =
+    fdLimit === undefined
+      ? [process.execPath, [script, ...args]]
+      : ['sh', ['-c', `ulimit -n ${fdLimit} && exec "$0" "$@"`, process.execPath, script, ...args]];
+  return spawn(command, argv, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: env ? { ...process.env, ...env } : process.env,
+  });
+}
 
 /** Runs the CLI to completion; resolves with its exit code and output. */
-export function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runCli(
+  args: string[],
+  options: CliOptions = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnCli(args, options);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
     child.once('error', reject);
     child.once('close', (code) => resolve({ code, stdout, stderr }));
   });
@@ -27,21 +56,14 @@ export interface Running {
   close: () => Promise<void>;
 }
 
-/**
- * Starts the CLI and resolves once its stdout contains `ready` (a string, or a pattern whose match is kept).
- * `fdLimit` runs it under `ulimit -n` (as a process short of file descriptors); `env` adds to its environment.
- */
+/** Starts the CLI and resolves once its stdout contains `ready` (a string, or a pattern whose match is kept). */
 export function startCli(
   args: string[],
   ready: string | RegExp,
-  { fdLimit, env }: { fdLimit?: number; env?: Record<string, string> } = {},
+  options: CliOptions = {},
 ): Promise<Running & { match: RegExpExecArray | null }> {
   return new Promise((resolve, reject) => {
-    const [command, argv] =
-      fdLimit === undefined
-        ? [process.execPath, [CLI, ...args]]
-        : ['sh', ['-c', `ulimit -n ${fdLimit} && exec "$0" "$@"`, process.execPath, CLI, ...args]];
-    const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    const child = spawnCli(args, options);
     let stdout = '';
     let stderr = '';
     const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));

@@ -9,18 +9,20 @@ import { test as base } from 'vitest';
 import { WebSocket } from 'ws';
 import {
   type BridgeOptions,
+  RedisStore,
   SocketClient,
   type SocketServer,
   type SocketServerOptions,
 } from '../../../bridge/index.js';
 import { BridgeClient, type BridgeClientOptions } from '../../../src/index.js';
-import { FrameClient, type Stack, startStack } from './bridge.js';
-import { type Running, startCli } from './cli.js';
+import { BridgeProcess, FrameClient, type Stack, startStack } from './bridge.js';
+import { type CliOptions, type Running, startCli } from './cli.js';
 import { startPythonServer } from './python.js';
+import { startRedis } from './redis.js';
 import { startServer, tempDir } from './socket.js';
 
-/** The servers of eric-sse's socket protocol the conformance scenarios run against. */
-export type ProtocolServer = 'ours' | 'eric-sse';
+/** The servers of eric-sse's socket protocol the conformance scenarios run against (ours: in memory, on Redis). */
+export type ProtocolServer = 'ours' | 'ours-on-redis' | 'eric-sse';
 
 /** Registers a cleanup to run once the test (or the file, for a file fixture) is over. */
 type OnCleanup = (cleanup: () => Promise<void> | void) => void;
@@ -92,6 +94,15 @@ export const it = base
         track(await startStack(options, serverOptions));
     }),
   )
+  /** Starts `eric-bus bridge` processes (to kill and restart), killed after the test. */
+  .extend(
+    'startBridgeProcess',
+    standalone((onCleanup) => {
+      const track = closeAfter(onCleanup);
+      return async (socketPath: string, token: string): Promise<BridgeProcess> =>
+        track(await BridgeProcess.start(socketPath, token));
+    }),
+  )
   /** Options of the `stack` fixture's bridge; a describe block overrides them. */
   .extend('bridgeOptions', {} as Partial<BridgeOptions>)
   /** A SocketServer with `serverOptions` and a bridge with `bridgeOptions`. */
@@ -120,7 +131,7 @@ export const it = base
       return async (
         args: string[],
         ready: string | RegExp,
-        options?: Parameters<typeof startCli>[2],
+        options?: CliOptions,
       ): Promise<Running & { match: RegExpExecArray | null }> => track(await startCli(args, ready, options));
     }),
   )
@@ -138,6 +149,10 @@ export const it = base
       const running = new Map<ProtocolServer, Promise<{ path: string }>>();
       const start = async (kind: ProtocolServer) => {
         if (kind === 'ours') return startServer();
+        if (kind === 'ours-on-redis') {
+          const redis = track(await startRedis());
+          return startServer({ store: await RedisStore.connect(redis.url) });
+        }
         const path = join(dir, 'eric-sse.sock');
         return { path, close: await startPythonServer(path) };
       };

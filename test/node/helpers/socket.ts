@@ -1,6 +1,6 @@
 /** The socket tests' parts: temp dirs, our server, raw connections. Tests get them as fixtures (./fixtures.ts). */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SocketServer, type SocketServerOptions } from '../../../bridge/index.js';
@@ -54,4 +54,49 @@ export function rawExchange(path: string, bytes: string | Buffer | null, { halfC
       if (halfClose) socket.end();
     });
   });
+}
+
+/** A server of the socket protocol whose replies the test writes: each command and its socket are handed over. */
+export async function scriptedServer(onCommand: (command: Record<string, unknown>, socket: Socket) => void) {
+  const { dir, cleanup } = tempDir();
+  const path = join(dir, 'scripted.sock');
+  const commands: Record<string, unknown>[] = [];
+  const sockets = new Set<Socket>();
+  const server = createServer({ allowHalfOpen: true }, (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    let raw = '';
+    socket.on('data', (chunk) => (raw += chunk));
+    socket.on('error', () => {});
+    socket.once('end', () => {
+      const command = JSON.parse(raw) as Record<string, unknown>;
+      commands.push(command);
+      onCommand(command, socket);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  return {
+    path,
+    commands,
+    /** Stops listening and cuts every connection still open (one the test never answered). */
+    close: async () => {
+      const closed = new Promise((resolve) => server.close(resolve));
+      for (const socket of sockets) socket.destroy();
+      await closed;
+      cleanup();
+    },
+  };
+}
+
+/** Holds a TCP port on 127.0.0.1 (taken, as another program would), until `close`. */
+export async function holdPort(port = 0): Promise<{ port: number; close: () => Promise<void> }> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }

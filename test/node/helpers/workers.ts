@@ -50,15 +50,23 @@ export function isError(
   return event.event === MESSAGE_TYPE_INTERNAL_ERROR;
 }
 
-/** Resolves once nothing is in flight any more. */
-export function settled(channel: DataProcessingChannel): Promise<void> {
+/** Resolves once the channel's progress satisfies `holds` (at once if it already does). */
+export function progressReaches(
+  channel: DataProcessingChannel,
+  holds: (progress: DataProcessingChannel['progress']) => boolean,
+): Promise<void> {
   return new Promise((resolve) => {
-    if (channel.progress.inFlight === 0) return resolve();
+    if (holds(channel.progress)) return resolve();
     const off = channel.onProgress((p) => {
-      if (p.inFlight === 0) {
+      if (holds(p)) {
         off();
         resolve();
       }
     });
   });
+}
+
+/** Resolves once nothing is in flight any more. */
+export function settled(channel: DataProcessingChannel): Promise<void> {
+  return progressReaches(channel, (p) => p.inFlight === 0);
 }

@@ -49,6 +49,25 @@ describe('the published package', () => {
     expect(out).toBe('function true');
   });
 
+  it("starts worker threads from a module URL in Node, through 'eric-bus' alone", async () => {
+    writeFileSync(
+      join(dir, 'square-worker.mjs'),
+      "import { exposeHandler } from 'eric-bus/worker';\nexposeHandler(({ payload }) => payload * payload);\n",
+    );
+    const out = await node(`
+      import { DataProcessingChannel, Message } from 'eric-bus';
+      const worker = new URL('./square-worker.mjs', import.meta.url);
+      const channel = new DataProcessingChannel({ maxWorkers: 2, worker });
+      const listener = channel.addListener();
+      for (let n = 0; n < 100; n++) channel.dispatch(listener.id, new Message('square', n));
+      let sum = 0;
+      for await (const { data } of channel.processQueue(listener)) sum += data;
+      await channel.close();
+      console.log(sum);
+    `);
+    expect(out).toBe('328350');
+  });
+
   it('publishes the library bundle, the Node code and the type declarations, not tests or benchmarks', async () => {
     const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root });
     const files = (JSON.parse(stdout) as [{ files: { path: string }[] }])[0].files.map((f) => f.path);
@@ -62,6 +81,7 @@ describe('the published package', () => {
       'dist/bridge/index.d.ts',
       'dist/bridge/cli/main.js',
       'dist/bridge/workers/expose-in-thread.js',
+      'dist/bridge/workers/library-in-node.js',
     ]) {
       expect(files).toContain(entry);
     }

@@ -1,12 +1,14 @@
-// The socket protocol's scenarios (SPEC §4), written once and run against two servers: ours, and
-// eric-sse 0.6.1's (the stdlib-only Python peer in ../python/eric_sse_peer.py), with our
-// SocketClient and with eric-sse's. Where the servers genuinely differ, both expectations are
-// spelled out below with the reason; everything else must hold for both.
+// The socket protocol's scenarios (SPEC §4), written once and run against our server (in memory,
+// and on Redis when redis-server is installed) and eric-sse 0.6.1's (the stdlib-only Python peer
+// in ../python/eric_sse_peer.py), with our SocketClient and with eric-sse's. Where the servers
+// genuinely differ, both expectations are spelled out below with the reason; everything else must
+// hold for all.
 import { describe, expect } from 'vitest';
-import { InvalidChannelException, InvalidListenerException } from '../../../src/index.js';
+import { InvalidChannelException, InvalidListenerException, MESSAGE_TYPE_GAP } from '../../../src/index.js';
 import { pokeUntil, take } from '../helpers/async.js';
 import { it, type ProtocolServer } from '../helpers/fixtures.js';
 import { pythonJsonDumps, runPythonClient } from '../helpers/python.js';
+import { hasRedisServer } from '../helpers/redis.js';
 import { rawExchange } from '../helpers/socket.js';
 
 /** A reply as expected: exactly this text, text matching this pattern, or made from the command as sent. */
@@ -15,26 +17,50 @@ type Reply = string | RegExp | ((sent: string) => string);
 /** eric-sse's reply to a command it cannot find a key in: the command, as sent, in an InvalidMessageFormat. */
 const echoed = (sent: string) => `InvalidMessageFormat('${sent}')`;
 
+/** Whose replies to bad input a server gives. */
+type Replies = 'ours' | 'eric-sse';
+
 const servers: {
   name: string;
   protocol: ProtocolServer;
+  replies: Replies;
   /** Whether `l` starts the listener and streams its queue. */
   listenStreams: boolean;
+  /** Whether streams carry event ids and `i` resumes them (SPEC §7). */
+  resumes: boolean;
   /** A stream line's text for an event (without the newline), the `id` it was delivered with. */
   line: (event: object, id: string) => string;
 }[] = [
   {
     name: 'our SocketServer',
     protocol: 'ours',
+    replies: 'ours',
     listenStreams: true,
+    resumes: true,
     // Each line carries its event's id (SPEC §7): the listener and its delivery count.
     line: (event, id) => JSON.stringify({ ...event, id }),
   },
+  // The same server with its channels in Redis (SPEC §9): nothing a client sees differs.
+  ...(hasRedisServer
+    ? [
+        {
+          name: 'our SocketServer on Redis',
+          protocol: 'ours-on-redis' as const,
+          replies: 'ours' as const,
+          listenStreams: true,
+          resumes: true,
+          line: (event: object, id: string) => JSON.stringify({ ...event, id }),
+        },
+      ]
+    : []),
   {
     name: 'eric-sse 0.6.1',
     protocol: 'eric-sse',
+    replies: 'eric-sse',
     // eric-sse 0.6 streams only a running listener, and `l` cannot start one: the stream ends at once.
     listenStreams: false,
+    // eric-sse 0.6 has no event ids, and takes no notice of a command's `i`.
+    resumes: false,
     // json.dumps: ', ' and ': ' separators, non-ASCII as \uXXXX.
     // No event ids: eric-sse 0.6 has none (its clients pass ours on with the rest of the line).
     line: (event) => pythonJsonDumps(event),
@@ -47,7 +73,7 @@ const servers: {
 const badInput: {
   what: string;
   bytes: (c: string, l: string) => string | Buffer;
-  reply: Record<ProtocolServer, Reply>;
+  reply: Record<Replies, Reply>;
 }[] = [
   {
     what: 'malformed JSON',
@@ -190,7 +216,7 @@ const badInput: {
 ];
 
 /** The replies to the bad input named `what`. */
-function replyTo(what: string): Record<ProtocolServer, Reply> {
+function replyTo(what: string): Record<Replies, Reply> {
   const row = badInput.find((r) => r.what === what);
   if (!row) throw new Error(`no bad input named ${what}`);
   return row.reply;
@@ -248,6 +274,18 @@ describe.each(servers)('the socket protocol against $name', (server) => {
     await stream.return?.();
   });
 
+  it(`'w' with 'i' ${server.resumes ? 'resumes (an id it never gave: a gap first)' : 'is a plain watch'}`, async ({
+    protocolClient: client,
+  }) => {
+    const c = await client.createChannel();
+    const stream = client.watch(c, { lastEventId: 'nobody:5' })[Symbol.asyncIterator]();
+    const first = await pokeUntil(stream.next(), (i) => client.broadcastMessage(c, 'tick', i), 'the watch to hear');
+    const event = JSON.parse(first.value as string) as object;
+    if (server.resumes) expect(event).toMatchObject({ event: MESSAGE_TYPE_GAP, data: { after: 'nobody:5' } });
+    else expect(event).toEqual({ event: 'tick', retry: 5, data: expect.any(Number) });
+    await stream.return?.();
+  });
+
   it('error replies reject with typed errors; the raw reply is eric-sse shaped', async ({ protocolClient: client }) => {
     await expect(client.register('999')).rejects.toThrow(new InvalidChannelException('No channel with id 999'));
     expect(await client.sendRaw({ v: 'r', c: '999' })).toBe("InvalidChannelException('No channel with id 999')");
@@ -261,7 +299,7 @@ describe.each(servers)('the socket protocol against $name', (server) => {
     const c = await client.createChannel();
     const l = await client.register(c);
     const bytes = row.bytes(c, l);
-    expectReply(await rawExchange(client.path, bytes), row.reply[server.protocol], String(bytes));
+    expectReply(await rawExchange(client.path, bytes), row.reply[server.replies], String(bytes));
     expect(await client.dispatch(c, l, 'ok', { fine: true })).toBe('ack');
   });
 
@@ -288,10 +326,10 @@ describe.each(servers)('the socket protocol against $name', (server) => {
     const withoutType = pythonJsonDumps({ v: 'd', c, r: l });
     expectReply(
       report.dispatch_without_type as string,
-      replyTo('a dispatch without type')[server.protocol],
+      replyTo('a dispatch without type')[server.replies],
       withoutType,
     );
-    expectReply(report.malformed as string, replyTo('a JSON string')[server.protocol], '"not an object"');
+    expectReply(report.malformed as string, replyTo('a JSON string')[server.replies], '"not an object"');
     expect(report.remove_listener).toBe('ack');
     expect(report.remove_channel).toBe('ack');
     expect(report.after_remove).toBe(`InvalidChannelException('No channel with id ${c}')`);

@@ -20,6 +20,12 @@ describe('EventHistory', () => {
     for (const bad of ['12', ':3', '7:', '7:x', '7:03', '7:-1', '']) expect(listenerOfId(bad), bad).toBeUndefined();
   });
 
+  it('writes delivery numbers in plain decimal, across thousands and back', () => {
+    const history = new EventHistory('x', 0);
+    for (const n of [0, 7, 999, 1000, 1001, 1999, 2000, 12_345, 1_000_000, 999, 123_456_789])
+      expect(history.idOf(n)).toBe(`x:${n}`);
+  });
+
   it('keeps the last N on a ring that grows up to N, then overwrites the oldest', () => {
     const history = new EventHistory('1', 40);
     history.record(messages(1, 25));

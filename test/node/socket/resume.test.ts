@@ -1,6 +1,6 @@
 // SPEC §7 on the socket: event ids, each listener's history, `l`/`w` with `i`, `_eric_gap`, a watch's grace period.
 import { describe, expect } from 'vitest';
-import { SocketClient, type SocketServer } from '../../../bridge/index.js';
+import { SocketClient, SocketServer } from '../../../bridge/index.js';
 import { MESSAGE_TYPE_GAP, Message, SSEChannelContainer } from '../../../src/index.js';
 import { take, until } from '../helpers/async.js';
 import { it } from '../helpers/fixtures.js';
@@ -179,6 +179,11 @@ describe('SocketServer: resuming streams (SPEC §7)', () => {
     expect(channel.size).toBe(1);
     await second.shutdown();
     expect(channel.size).toBe(0);
+  });
+
+  it('refuses a history or a grace period that is not a count or a duration it can keep', () => {
+    for (const options of [{ history: -1 }, { history: 1.5 }, { watchGraceMs: -1 }, { watchGraceMs: 2 ** 31 }])
+      expect(() => new SocketServer('/unused.sock', options)).toThrow(RangeError);
   });
 
   it("refuses an 'i' that is not a string", async ({ client, server }) => {

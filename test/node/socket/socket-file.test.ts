@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, onTestFinished } from 'vitest';
-import { SocketClient, SocketServer } from '../../../bridge/index.js';
+import { SocketClient, SocketPathUnavailable, SocketServer } from '../../../bridge/index.js';
 import { until } from '../helpers/async.js';
 import { it } from '../helpers/fixtures.js';
 
@@ -56,13 +56,28 @@ describe('the socket file', () => {
     expect(lstatSync(path).isFile()).toBe(true);
   });
 
-  it('its directory is made private (0700) when it does not exist yet; an existing one is left as it is', async ({
+  it('a directory that does not exist is named, in a typed error (not EACCES)', async ({ dir }) => {
+    const missing = join(dir, 'does', 'not', 'exist', 'bus.sock');
+    const error = await new SocketServer(missing).listen().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SocketPathUnavailable);
+    expect(error).toMatchObject({
+      code: 'ERR_SOCKET_PATH_UNAVAILABLE',
+      message: `Cannot create the socket ${missing}: there is no directory ${join(dir, 'does', 'not', 'exist')}`,
+    });
+    // A file where the directory should be is no directory either.
+    writeFileSync(join(dir, 'file'), '');
+    await expect(new SocketServer(join(dir, 'file', 'bus.sock')).listen()).rejects.toThrow(
+      `there is no directory ${join(dir, 'file')}`,
+    );
+    await expect(serve(join(dir, 'bus.sock'))).resolves.toBeInstanceOf(SocketServer);
+  });
+
+  it('a missing directory whose parent exists is made private (0700); an existing one is left as it is', async ({
     dir,
   }) => {
-    const path = join(dir, 'run', 'eric-bus', 'bus.sock');
+    const path = join(dir, 'eric-bus', 'bus.sock');
     const server = await serve(path);
-    expect(statSync(join(dir, 'run', 'eric-bus')).mode & 0o777).toBe(0o700);
-    expect(statSync(join(dir, 'run')).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, 'eric-bus')).mode & 0o777).toBe(0o700);
     expect(await new SocketClient(path).createChannel()).toMatch(/^\d+$/);
     await server.shutdown();
     const shared = join(dir, 'shared');
@@ -90,7 +105,7 @@ describe('the socket file', () => {
     );
   });
 
-  it.for(['SIGINT', 'SIGTERM'] as const)(
+  it.for(['SIGINT', 'SIGTERM', 'SIGHUP'] as const)(
     '%s makes `eric-bus serve` remove the file and exit 0',
     async (signal, { dir, startCli }) => {
       const path = join(dir, 'bus.sock');

@@ -84,6 +84,32 @@ describe('SocketServer streaming', () => {
     }
   });
 
+  it('fans 300 broadcasts from 30 concurrent clients out to 20 watchers: each gets all, once, in one order', async ({
+    client,
+    server,
+  }) => {
+    const c = await client.createChannel();
+    const watches = Array.from({ length: 20 }, () => take(client.watch(c), 300));
+    await until(() => server.streams === 20, 'every watch to open');
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 30 }, async () => {
+        while (next < 300) await client.broadcastMessage(c, 'tick', { n: next++, text: 'héllo' });
+      }),
+    );
+    const events = (await Promise.all(watches)).map((lines) => lines.map((line) => JSON.parse(line)));
+    const order = events[0]!.map((e) => e.data.n as number);
+    expect([...order].sort((a, b) => a - b)).toEqual(Array.from({ length: 300 }, (_, n) => n));
+    for (const watch of events) {
+      // The same order everywhere (the order the server took the broadcasts in); each line its watch's own id.
+      expect(watch.map((e) => e.data.n)).toEqual(order);
+      expect(watch.every((e) => e.event === 'tick' && e.retry === 5 && e.data.text === 'héllo')).toBe(true);
+      const [listener] = (watch[0].id as string).split(':');
+      expect(watch.map((e) => e.id)).toEqual(watch.map((_, k) => `${listener}:${k + 1}`));
+    }
+    expect(new Set(events.map((watch) => watch[0].id.split(':')[0])).size).toBe(20);
+  });
+
   it('serves 1,000 concurrent short commands', async ({ client, server, registered: { c, l } }) => {
     const replies = await Promise.all(Array.from({ length: 1000 }, (_, i) => client.dispatch(c, l, 'n', i)));
     expect(replies.every((reply) => reply === 'ack')).toBe(true);
@@ -129,8 +155,10 @@ describe('SocketServer streaming', () => {
     socket.destroy();
     await new Promise((resolve) => socket.once('close', resolve));
     expect(server.streams).toBe(1);
+    // The server cannot see the departure until it writes (just after answering the dispatch);
+    // that write fails and the message goes back.
     await client.dispatch(c, l, 'n', 1);
-    expect(server.streams).toBe(0);
+    await until(() => server.streams === 0, 'the write to find the consumer gone');
     expect(server.channels.get(c).queueLength(l)).toBe(1);
     await client.dispatch(c, l, 'n', 2);
     const b = await take(client.stream(c, l), 2);
@@ -192,9 +220,6 @@ describe('SocketServer streaming', () => {
 });
 
 describe('SocketServer streaming: a message that cannot be streamed', () => {
-  const errors: string[] = [];
-  it.override('serverOptions', { logger: { info() {}, error: (m) => errors.push(m) } });
-
   it('is streamed as one _eric_error event in its place; no stream ends, nothing else is lost', async ({
     client,
     server,
@@ -216,7 +241,6 @@ describe('SocketServer streaming: a message that cannot be streamed', () => {
         message: expect.stringMatching(/^This message cannot be streamed: Converting circular structure/),
       });
     }
-    expect(errors).toHaveLength(100);
     expect(await client.createChannel()).toMatch(/^\d+$/);
   });
 });

@@ -2,26 +2,8 @@ import { request } from 'node:http';
 import { describe, expect } from 'vitest';
 import { WebSocket } from 'ws';
 import { until } from '../helpers/async.js';
-import { FrameClient, type Stack } from '../helpers/bridge.js';
+import { FrameClient, type Stack, upgrade } from '../helpers/bridge.js';
 import { it } from '../helpers/fixtures.js';
-
-/** Tries an upgrade and resolves with 'open' or the HTTP status the bridge answered. */
-function upgrade(url: string, options: ConstructorParameters<typeof WebSocket>[2] = {}): Promise<'open' | number> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, options);
-    ws.once('open', () => {
-      ws.close();
-      resolve('open');
-    });
-    ws.once('unexpected-response', (_req, res) => {
-      resolve(res.statusCode ?? 0);
-      ws.terminate();
-    });
-    ws.once('error', (error) => {
-      if (!/Unexpected server response/.test(error.message)) reject(error);
-    });
-  });
-}
 
 /** A plain HTTP GET: resolves with the status and the CORS header. */
 function plainGet(

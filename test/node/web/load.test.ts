@@ -1,10 +1,9 @@
 import { join } from 'node:path';
 import { describe, expect, onTestFinished } from 'vitest';
 import { SocketClient, WebSocketBridge } from '../../../bridge/index.js';
-import { Message } from '../../../src/index.js';
 import type { ReplyFrame } from '../../../src/wire/bridge-frames.js';
 import { sleep, until } from '../helpers/async.js';
-import { FrameClient, heldBackend, openFds } from '../helpers/bridge.js';
+import { FrameClient, floodUntilBackedUp, heldBackend, openFds } from '../helpers/bridge.js';
 import { it } from '../helpers/fixtures.js';
 
 describe('bridge under load', () => {
@@ -188,20 +187,9 @@ describe('bridge under load', () => {
     expect(await ws.next('s')).toMatchObject({ data: { event: 'first' } });
     ws.ws.pause(); // the client stops reading its TCP socket
     const total = 20_000;
-    const payload = 'x'.repeat(1000);
-    const channel = stack.backend.server.channels.get(c);
-    for (let n = 1; n <= total; n += 500) {
-      for (let i = n; i < n + 500; i++) channel.dispatch(r, new Message('bulk', { i, payload }));
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    // Let the pipeline fill until the server stops taking (queue length stable), bounded.
-    let last = -1;
-    for (let i = 0; i < 400 && channel.queueLength(r) !== last; i++) {
-      last = channel.queueLength(r);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    const queued = await floodUntilBackedUp(stack.backend.server.channels.get(c), r, total);
     // ~20 MB dispatched; the bridge holds about 1 MiB and the kernel buffers a few: most stays queued.
-    expect(channel.queueLength(r)).toBeGreaterThan(total / 2);
+    expect(queued).toBeGreaterThan(total / 2);
     ws.ws.resume();
     const frames = await ws.until('s', total);
     expect(frames.map((f) => (f as { data: { data: { i: number } } }).data.data.i)).toEqual(

@@ -144,9 +144,8 @@ describe('cancellation and shutdown', () => {
     // A separate Node process on the built code (\`pretest\` builds dist/): processes, never closes, must still exit.
     const built = (path: string) => JSON.stringify(new URL(`../../../dist/${path}`, import.meta.url).href);
     const script = `
-      import { DataProcessingChannel, Message } from ${built('src/index.js')};
-      import { nodeWorker } from ${built('bridge/index.js')};
-      const worker = nodeWorker(${JSON.stringify(ECHO_WORKER.href)});
+      import { DataProcessingChannel, Message } from ${built('bridge/workers/library-in-node.js')};
+      const worker = new URL(${JSON.stringify(ECHO_WORKER.href)});
       const channel = new DataProcessingChannel({ maxWorkers: 2, worker });
       const listener = channel.addListener();
       for (let i = 0; i < 20; i++) channel.dispatch(listener.id, new Message('slow', i));

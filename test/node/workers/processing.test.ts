@@ -1,8 +1,10 @@
 // DataProcessingChannel on real worker_threads: results, errors, volume, transfers.
+import { fileURLToPath } from 'node:url';
 import { threadId } from 'node:worker_threads';
 import { DataProcessingChannel, Message } from 'eric-bus';
+import { nodeWorker } from 'eric-bus/node';
 import { afterEach, describe, expect, it } from 'vitest';
-import { dispatchAll, drain, isError, trackedChannel } from '../helpers/workers.js';
+import { dispatchAll, drain, ECHO_WORKER, isError, progressReaches, trackedChannel } from '../helpers/workers.js';
 
 const open: DataProcessingChannel[] = [];
 afterEach(async () => {
@@ -54,6 +56,31 @@ describe('DataProcessingChannel on worker_threads', () => {
     expect({ done, failed, pending, inFlight }).toEqual({ done: 40, failed: 0, pending: 0, inFlight: 0 });
     expect(perWorker.every((n) => n > 0)).toBe(true);
     expect(perWorker.reduce((a, b) => a + b)).toBe(40);
+  });
+
+  // SPEC §3: the module URL a page passes works in Node too, with no Node-only helper in the caller.
+  it.each([
+    ['a URL', ECHO_WORKER],
+    ['a file: URL as text', ECHO_WORKER.href],
+    ['a path', fileURLToPath(ECHO_WORKER)],
+  ])('starts worker threads from %s given as `worker`', async (_, worker) => {
+    const channel = new DataProcessingChannel({ maxWorkers: 2, worker });
+    open.push(channel);
+    await channel.warmUp();
+    const listener = channel.addListener();
+    const inputs = Array.from({ length: 20 }, (_, i) => 2_000 + i);
+    dispatchAll(
+      channel,
+      listener.id,
+      inputs.map((n) => ['primes', n]),
+    );
+    const events = await drain(channel, listener);
+    const results = events.map((e) => e.data as { n: number; count: number; threadId: number });
+    expect(results.map((r) => r.n).sort()).toEqual(inputs);
+    for (const r of results) expect(r.count).toBe(primesBelow(r.n));
+    const used = new Set(results.map((r) => r.threadId));
+    expect(used.has(threadId)).toBe(false);
+    expect(channel.progress.perWorker.every((n) => n > 0)).toBe(true);
   });
 
   it('reports a throwing handler as one error event for that message while the rest complete', async () => {
@@ -197,5 +224,47 @@ describe('DataProcessingChannel on worker_threads', () => {
     const out: string[] = [];
     for await (const s of channel.processQueue(listener)) out.push(s);
     expect(out.sort()).toEqual(['_eric_error:{"type":"throw","message":"cannot process \\"y\\""}', 'echo:"x"']);
+  });
+});
+
+describe('batch sizes on worker_threads', () => {
+  const GATED = new URL('../fixtures/gated-worker.mjs', import.meta.url);
+  const gate = () => new Int32Array(new SharedArrayBuffer(4));
+  const open = (g: Int32Array) => {
+    Atomics.store(g, 0, 1);
+    Atomics.notify(g, 0);
+  };
+
+  it('the first worker up takes one message per batch, not a share of the queue, while another starts', async () => {
+    const run = gate();
+    const late = gate();
+    let started = 0;
+    const channel = new DataProcessingChannel({
+      maxWorkers: 2,
+      worker: () => nodeWorker(GATED, { workerData: { run, start: started++ === 1 ? late : undefined } })(),
+    });
+    try {
+      const listener = channel.addListener();
+      dispatchAll(
+        channel,
+        listener.id,
+        Array.from({ length: 40 }, (_, i) => ['work', i]),
+      );
+      const events = drain(channel, listener);
+      // The first worker holds a batch running and one ahead: one message each, the rest stays queued.
+      await progressReaches(channel, (p) => p.inFlight > 0);
+      expect(channel.progress).toMatchObject({ inFlight: 2, pending: 38 });
+      open(late);
+      await progressReaches(channel, (p) => p.inFlight === 4);
+      expect(channel.progress.pending).toBe(36);
+      open(run);
+      const data = (await events).map((e) => e.data as number);
+      expect(data.sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+      expect(channel.progress.perWorker.every((n) => n >= 2)).toBe(true);
+    } finally {
+      open(late);
+      open(run);
+      await channel.close();
+    }
   });
 });

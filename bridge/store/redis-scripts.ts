@@ -1,0 +1,175 @@
+/**
+ * The Redis store's data model, as the Lua scripts that keep it consistent: each verb is one
+ * script, so each is atomic and costs one round trip whatever the number of listeners.
+ *
+ * Keys (all under a prefix `P`, `eric-bus:` by default):
+ * - `P next:channel`, `P next:listener`: counters (INCR), so ids are unique across servers.
+ * - `P channels`: the set of channel ids.
+ * - `P c:<channel>`: the set of a channel's listener ids.
+ * - `P l:<listener>`: a hash: `c` its channel, `seq` the number of its newest queued event,
+ *   `cur` the newest delivered (written to a client), `cut` the newest dropped from the history,
+ *   `own` the number of its newest stream (one stream per listener), `w` 1 for a watch's listener.
+ * - `P q:<listener>`: a Redis Stream holding the listener's history and queue at once: entry
+ *   `n-0` is its n-th event (field `e`: the event's line, less its id); entries up to `cur` are
+ *   the history (trimmed to the last N), the ones after it the queue. A removed listener's stream
+ *   gets one last entry (fields `e` and `x`), the closed event, which ends any stream reading it.
+ * - `P graces`: a sorted set of watch listeners whose stream ended, scored by when they go.
+ * - pub/sub channel `P superseded`: `<listener> <own>` when a new stream of a listener opens.
+ *
+ * Script errors are replies `ERIC_NOCHANNEL`, `ERIC_NOLISTENER`, `ERIC_NOWATCH`.
+ */
+
+/** How long the stream of a removed listener stays, so readers blocked on it wake to its closed event (ms). */
+export const TOMBSTONE_MS = 60_000;
+
+/**
+ * Helpers the scripts share, each prepended only to the scripts that use it (a helper defined
+ * but unused still costs a closure on every call, and dispatch is the hot path).
+ */
+const HELPERS = {
+  /** The error code for a listener `r` that is not one of channel `c`'s (or a channel that is gone). */
+  missing: `
+local function missing(c)
+  if redis.call('SISMEMBER', P .. 'channels', c) == 0 then return 'ERIC_NOCHANNEL' end
+  return 'ERIC_NOLISTENER'
+end`,
+  /** Removes listener `r`: its keys go, and its stream gets the closed event as a last entry. */
+  drop: `
+local function drop(r, closed)
+  local l = P .. 'l:' .. r
+  local n = redis.call('HINCRBY', l, 'seq', 1)
+  local c = redis.call('HGET', l, 'c')
+  redis.call('DEL', l)
+  if c then redis.call('SREM', P .. 'c:' .. c, r) end
+  redis.call('ZREM', P .. 'graces', r)
+  local q = P .. 'q:' .. r
+  redis.call('XTRIM', q, 'MAXLEN', 0)
+  redis.call('XADD', q, n, 'e', closed, 'x', '1')
+  redis.call('PEXPIRE', q, ${TOMBSTONE_MS})
+end`,
+} as const;
+
+/** The scripts, by command name: `numberOfKeys` 0, every argument in ARGV (prefix first). */
+export const SCRIPTS = {
+  /** () → the new channel id. */
+  ericCreate: `
+local id = redis.call('INCR', P .. 'next:channel')
+redis.call('SADD', P .. 'channels', id)
+return tostring(id)`,
+
+  /** (c, watch 0|1) → the new listener id. */
+  ericRegister: `
+local c, w = ARGV[2], ARGV[3]
+if redis.call('SISMEMBER', P .. 'channels', c) == 0 then return redis.error_reply('ERIC_NOCHANNEL') end
+local id = tostring(redis.call('INCR', P .. 'next:listener'))
+redis.call('SADD', P .. 'c:' .. c, id)
+redis.call('HSET', P .. 'l:' .. id, 'c', c, 'seq', 0, 'cur', 0, 'cut', 0, 'own', 0, 'w', w)
+return id`,
+
+  /** (c, r, line) → the event's number. */
+  ericDispatch: `
+local c, r = ARGV[2], ARGV[3]
+local l = P .. 'l:' .. r
+if redis.call('HGET', l, 'c') ~= c then return redis.error_reply(missing(c)) end
+redis.call('XADD', P .. 'q:' .. r, redis.call('HINCRBY', l, 'seq', 1), 'e', ARGV[4])
+return 1`,
+
+  /** (c, line) → how many listeners it reached. */
+  ericBroadcast: `
+local c, line = ARGV[2], ARGV[3]
+if redis.call('SISMEMBER', P .. 'channels', c) == 0 then return redis.error_reply('ERIC_NOCHANNEL') end
+local ids = redis.call('SMEMBERS', P .. 'c:' .. c)
+for _, r in ipairs(ids) do
+  redis.call('XADD', P .. 'q:' .. r, redis.call('HINCRBY', P .. 'l:' .. r, 'seq', 1), 'e', line)
+end
+return #ids`,
+
+  /** (c, r, closed line) → 1. */
+  ericRemoveListener: `
+local c, r = ARGV[2], ARGV[3]
+if redis.call('HGET', P .. 'l:' .. r, 'c') ~= c then return redis.error_reply(missing(c)) end
+drop(r, ARGV[4])
+return 1`,
+
+  /** (c, closed line) → 1. */
+  ericRemoveChannel: `
+local c = ARGV[2]
+if redis.call('SISMEMBER', P .. 'channels', c) == 0 then return redis.error_reply('ERIC_NOCHANNEL') end
+for _, r in ipairs(redis.call('SMEMBERS', P .. 'c:' .. c)) do drop(r, ARGV[3]) end
+redis.call('DEL', P .. 'c:' .. c)
+redis.call('SREM', P .. 'channels', c)
+return 1`,
+
+  /**
+   * (c, r, watch-only 0|1) → {own, cur, cut, seq}: a new stream of the listener, which supersedes
+   * (and tells) any older one, and takes a watch's listener out of its grace period.
+   */
+  ericOpen: `
+local c, r = ARGV[2], ARGV[3]
+local l = P .. 'l:' .. r
+if redis.call('HGET', l, 'c') ~= c then return redis.error_reply(missing(c)) end
+if ARGV[4] == '1' and redis.call('HGET', l, 'w') ~= '1' then return redis.error_reply('ERIC_NOWATCH') end
+local own = redis.call('HINCRBY', l, 'own', 1)
+redis.call('ZREM', P .. 'graces', r)
+redis.call('PUBLISH', P .. 'superseded', r .. ' ' .. own)
+local m = redis.call('HMGET', l, 'cur', 'cut', 'seq')
+return {own, tonumber(m[1]), tonumber(m[2]), tonumber(m[3])}`,
+
+  /**
+   * (r, own, to, history) → 1, 0 when a newer stream owns the listener, -1 when it is gone:
+   * events up to number \`to\` were delivered; the history keeps the last \`history\` of them.
+   */
+  ericAdvance: `
+local r, own, to, keep = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local l = P .. 'l:' .. r
+local m = redis.call('HMGET', l, 'own', 'cur', 'cut')
+if not m[1] then return -1 end
+if tonumber(m[1]) ~= own then return 0 end
+if to > tonumber(m[2]) then redis.call('HSET', l, 'cur', to) end
+local cut = to - keep
+if cut > tonumber(m[3]) then
+  redis.call('XTRIM', P .. 'q:' .. r, 'MINID', cut + 1)
+  redis.call('HSET', l, 'cut', cut)
+end
+return 1`,
+
+  /** (c, r, own) → 1 while the stream still owns the listener, 0 when superseded, -1 when it is gone. */
+  ericStatus: `
+local c, r, own = ARGV[2], ARGV[3], tonumber(ARGV[4])
+local m = redis.call('HMGET', P .. 'l:' .. r, 'c', 'own')
+if m[1] ~= c then return -1 end
+if tonumber(m[2]) ~= own then return 0 end
+return 1`,
+
+  /**
+   * (r, own, grace ms, closed line) → 1: a watch's stream ended; unless a newer one owns it, its
+   * listener goes after the grace period (at once with 0).
+   */
+  ericRelease: `
+local r, own, grace = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+if tonumber(redis.call('HGET', P .. 'l:' .. r, 'own')) ~= own then return 0 end
+if grace == 0 then drop(r, ARGV[5]) return 1 end
+local t = redis.call('TIME')
+redis.call('ZADD', P .. 'graces', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + grace, r)
+return 1`,
+
+  /** (closed line, limit) → how many watch listeners whose grace period is over it removed (at most limit). */
+  ericSweep: `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local due = redis.call('ZRANGEBYSCORE', P .. 'graces', '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))
+for _, r in ipairs(due) do
+  if redis.call('EXISTS', P .. 'l:' .. r) == 1 then drop(r, ARGV[2]) else redis.call('ZREM', P .. 'graces', r) end
+end
+return #due`,
+} as const;
+
+/** The name of a script command. */
+export type ScriptName = keyof typeof SCRIPTS;
+
+/** The full Lua source of a script: the key prefix (ARGV[1]), the helpers it uses, then its body. */
+export function scriptSource(name: ScriptName): string {
+  const body: string = SCRIPTS[name];
+  const helpers = Object.entries(HELPERS).filter(([helper]) => body.includes(`${helper}(`));
+  return `local P = ARGV[1]${helpers.map(([, source]) => source).join('')}${body}`;
+}

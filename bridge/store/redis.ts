@@ -1,0 +1,542 @@
+/**
+ * Channels in Redis (SPEC §9): several servers on one Redis share every channel, listener, queue
+ * and history, and a server that dies loses nothing. The data model is in `redis-scripts.ts`.
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+import {
+  InvalidChannelException,
+  InvalidListenerException,
+  MESSAGE_TYPE_CLOSED,
+  MESSAGE_TYPE_GAP,
+  type Message,
+  StoreUnavailable,
+} from '../../src/index.js';
+import { eventHead, formatEvent } from '../../src/wire/socket-protocol.js';
+import { createLogger, type Logger } from '../log.js';
+import { idOf, listenerOfId, numberOfId } from '../socket/history.js';
+import { SCRIPTS, type ScriptName, scriptSource } from './redis-scripts.js';
+import {
+  type ChannelStore,
+  DEFAULT_HISTORY,
+  DEFAULT_WATCH_GRACE_MS,
+  type EventFeed,
+  type FeedOptions,
+  type FeedStep,
+  MAX_WATCH_GRACE_MS,
+} from './store.js';
+
+/** Options of a {@link RedisStore}. */
+export interface RedisStoreOptions {
+  /** Prefix of every key, so several buses can share one Redis database (default `eric-bus:`). */
+  prefix?: string;
+  /** Delivered events each listener keeps, so a stream resumed with `i` replays them (default 1000; 0: none). */
+  history?: number;
+  /** How long a watch's listener outlives its stream, waiting for a resume, in ms (default 60 000; 0: none). */
+  watchGraceMs?: number;
+  /** The `retry` of every event, in ms (eric-sse's default: 5). */
+  retryTimeoutMilliseconds?: number;
+  /** Where to report losing and regaining Redis; quiet by default. */
+  logger?: Logger;
+  /** Options passed on to ioredis (TLS, password, …); the store sets its own reconnection and queueing. */
+  redis?: RedisOptions;
+}
+
+/** The longest pause between two attempts to reach a lost Redis (ms). */
+const MAX_RECONNECT_DELAY_MS = 2000;
+/** Most events read from Redis at once for one stream. */
+const MAX_READ = 1000;
+/** How many socket buffers' worth a stream reads from Redis at once. */
+const READ_AHEAD = 4;
+/** Most expired watches removed by one sweep (a sweep goes on until none are left). */
+const SWEEP_BATCH = 100;
+
+type Script = (...args: (string | number)[]) => Promise<unknown>;
+
+/**
+ * A {@link ChannelStore} in Redis, through ioredis. Commands run as Lua scripts (one round trip
+ * each, whatever the number of listeners); each stream reads its listener's Redis Stream with a
+ * blocking XREAD on a connection of its own, only when its socket can take more.
+ *
+ * Redis trouble: a command while Redis is unreachable fails at once with {@link StoreUnavailable}
+ * (an acknowledged command was written to Redis); streams wait and go on where they were once
+ * Redis is back (they end with the closed event if their listener did not survive); the store
+ * reconnects by itself.
+ */
+export class RedisStore implements ChannelStore {
+  readonly #commands: Redis;
+  readonly #subscriber: Redis;
+  readonly #prefix: string;
+  readonly #history: number;
+  readonly #graceMs: number;
+  readonly #retry: number;
+  readonly #logger: Logger;
+  readonly #closedPrefix: string;
+  /** The open streams of this server, by listener id. */
+  readonly #feeds = new Map<string, RedisFeed>();
+  readonly #graceTimers = new Set<NodeJS.Timeout>();
+  #closed = false;
+
+  private constructor(commands: Redis, subscriber: Redis, options: RedisStoreOptions) {
+    this.#commands = commands;
+    this.#subscriber = subscriber;
+    this.#prefix = options.prefix ?? 'eric-bus:';
+    this.#history = nonNegative(options.history ?? DEFAULT_HISTORY, 'history');
+    this.#graceMs = options.watchGraceMs ?? DEFAULT_WATCH_GRACE_MS;
+    if (!(this.#graceMs >= 0 && this.#graceMs <= MAX_WATCH_GRACE_MS))
+      throw new RangeError(`watchGraceMs is a duration in ms from 0 to ${MAX_WATCH_GRACE_MS}, not ${this.#graceMs}`);
+    this.#retry = options.retryTimeoutMilliseconds ?? 5;
+    this.#logger = options.logger ?? createLogger();
+    this.#closedPrefix = eventHead({ event: MESSAGE_TYPE_CLOSED, retry: this.#retry, data: null });
+    for (const [name, lua] of Object.keys(SCRIPTS).map((n) => [n, scriptSource(n as ScriptName)] as const))
+      commands.defineCommand(name, { numberOfKeys: 0, lua });
+    subscriber.on('message', (_channel: string, text: string) => this.#onSuperseded(text));
+  }
+
+  /**
+   * Connects to Redis at `url` (`redis://HOST:PORT[/DB]`, `rediss://` for TLS, or a Unix socket
+   * path); rejects with {@link StoreUnavailable} when Redis cannot be reached now.
+   */
+  static async connect(url: string, options: RedisStoreOptions = {}): Promise<RedisStore> {
+    const logger = options.logger ?? createLogger();
+    let ready = false;
+    const base: RedisOptions = {
+      ...options.redis,
+      lazyConnect: true,
+      protocol: 2,
+      // Reconnect for ever once it worked; a Redis that cannot be reached at start is an error now.
+      retryStrategy: (times) => (ready ? Math.min(times * 50, MAX_RECONNECT_DELAY_MS) : null),
+    };
+    // Commands fail fast while Redis is away, and are never sent twice (a dispatch must not be
+    // doubled): those in flight when the connection drops are rejected at once (no retry).
+    const commands = new Redis(url, {
+      ...base,
+      enableOfflineQueue: false,
+      autoResendUnfulfilledCommands: false,
+      maxRetriesPerRequest: 0,
+      enableAutoPipelining: true,
+    });
+    const subscriber = commands.duplicate({ ...base, enableOfflineQueue: true, maxRetriesPerRequest: null });
+    // What went wrong at the socket level ("Connection is closed" alone would not say).
+    let cause: unknown;
+    for (const [name, connection] of [
+      ['commands', commands],
+      ['subscriber', subscriber],
+    ] as const) {
+      connection.on('error', (error: Error) => {
+        if (ready) logger.info(`redis ${name} connection: ${error.message}`);
+        else cause ??= error;
+      });
+    }
+    try {
+      await commands.connect();
+      await subscriber.connect();
+    } catch (error) {
+      commands.disconnect();
+      subscriber.disconnect();
+      throw new StoreUnavailable(`Cannot reach Redis at ${redact(url)}: ${describe(cause ?? error)}`);
+    }
+    ready = true;
+    // Losing Redis and getting it back are said once each, verbose or not.
+    let lost = false;
+    commands.on('close', () => {
+      if (lost) return;
+      lost = true;
+      logger.error(`redis at ${redact(url)} lost; commands are refused until it is back, reconnecting`);
+    });
+    commands.on('ready', () => {
+      if (!lost) return;
+      lost = false;
+      logger.error(`redis at ${redact(url)} is back`);
+    });
+    const store = new RedisStore(commands, subscriber, { ...options, logger });
+    await subscriber.subscribe(store.#key('superseded'));
+    await store.#sweep();
+    return store;
+  }
+
+  createChannel(): Promise<string> {
+    return this.#run('ericCreate') as Promise<string>;
+  }
+
+  addListener(channelId: string): Promise<string> {
+    return this.#run('ericRegister', channelId, 0) as Promise<string>;
+  }
+
+  dispatch(channelId: string, listenerId: string, msg: Message): Promise<void> {
+    return this.#run('ericDispatch', channelId, listenerId, this.#lineOf(msg)).then(noop);
+  }
+
+  broadcast(channelId: string, msg: Message): Promise<void> {
+    return this.#run('ericBroadcast', channelId, this.#lineOf(msg)).then(noop);
+  }
+
+  removeListener(channelId: string, listenerId: string): Promise<void> {
+    return this.#run('ericRemoveListener', channelId, listenerId, this.#closedPrefix).then(noop);
+  }
+
+  removeChannel(channelId: string): Promise<void> {
+    return this.#run('ericRemoveChannel', channelId, this.#closedPrefix).then(noop);
+  }
+
+  listen(channelId: string, listenerId: string, options: FeedOptions = {}): Promise<EventFeed> {
+    return this.#open(channelId, listenerId, options.lastEventId, false);
+  }
+
+  async watch(channelId: string, options: FeedOptions = {}): Promise<EventFeed> {
+    // Now and then, whoever opens a watch removes the watches whose grace period is over.
+    void this.#sweep().catch(() => {});
+    const resumed = options.lastEventId === undefined ? undefined : listenerOfId(options.lastEventId);
+    if (resumed !== undefined) {
+      try {
+        return await this.#open(channelId, resumed, options.lastEventId, true);
+      } catch (error) {
+        // A watch that is gone (or an id that names none) gives a new watch, whose stream starts with a gap.
+        if (!(error instanceof InvalidListenerException)) throw error;
+      }
+    }
+    const listenerId = (await this.#run('ericRegister', channelId, 1)) as string;
+    return this.#open(channelId, listenerId, options.lastEventId, true);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const timer of this.#graceTimers) clearTimeout(timer);
+    for (const feed of [...this.#feeds.values()]) feed.interrupt('stopped');
+    // The feeds' last words (a watch's grace period) go out before the connection closes.
+    await Promise.allSettled([...this.#feeds.values()].map((feed) => feed.closing));
+    this.#subscriber.disconnect();
+    // Closing is not losing Redis: nothing to say about it.
+    this.#commands.removeAllListeners('close');
+    await this.#commands.quit().catch(() => this.#commands.disconnect());
+  }
+
+  /** The Redis key (or pub/sub channel) `name` under this store's prefix. */
+  #key(name: string): string {
+    return this.#prefix + name;
+  }
+
+  #lineOf(msg: Message): string {
+    return eventHead({ event: msg.type, retry: this.#retry, data: msg.payload });
+  }
+
+  /** Runs a script; its errors come back as the library's typed errors. */
+  #run(name: ScriptName, ...args: (string | number)[]): Promise<unknown> {
+    const script = (this.#commands as unknown as Record<ScriptName, Script>)[name];
+    return script.call(this.#commands, this.#prefix, ...args).catch((error: unknown) => {
+      throw this.#typed(error, args);
+    });
+  }
+
+  #typed(error: unknown, args: readonly (string | number)[]): Error {
+    const message = describe(error);
+    // The scripts' own error replies (Redis may put a generic code in front).
+    const code = /\bERIC_(NOCHANNEL|NOLISTENER|NOWATCH)\b/.exec(message)?.[1];
+    if (code === 'NOCHANNEL') return new InvalidChannelException(`No channel with id ${args[0]}`);
+    if (code !== undefined) return new InvalidListenerException(`Invalid listener ${args[1]}`);
+    if (this.#commands.status !== 'ready')
+      return new StoreUnavailable(`Redis is unreachable (${this.#commands.status}); try again`);
+    return new StoreUnavailable(`Redis failed: ${message}`);
+  }
+
+  async #open(channelId: string, listenerId: string, after: string | undefined, watch: boolean): Promise<EventFeed> {
+    const [own, cur, cut, seq] = (await this.#run('ericOpen', channelId, listenerId, watch ? 1 : 0)) as number[];
+    // Resuming: after a number this listener's stream carried, unless it left the history (then a gap first).
+    let from = cur!;
+    let gap: string | undefined;
+    if (after !== undefined) {
+      const n = listenerOfId(after) === listenerId ? numberOfId(after) : undefined;
+      if (n !== undefined && n >= cut! && n <= seq!) from = n;
+      else {
+        from = cut!;
+        gap = formatEvent({ event: MESSAGE_TYPE_GAP, retry: this.#retry, data: { after } }, idOf(listenerId, cut!));
+      }
+    }
+    const connection = this.#commands.duplicate({
+      enableOfflineQueue: true,
+      autoResendUnfulfilledCommands: false,
+      maxRetriesPerRequest: null,
+      enableAutoPipelining: false,
+    });
+    connection.on('error', () => {});
+    const feed = new RedisFeed(this.#host, {
+      channelId,
+      listenerId,
+      own: own!,
+      from,
+      delivered: cur!,
+      gap,
+      watch,
+      connection,
+      key: this.#key(`q:${listenerId}`),
+    });
+    this.#feeds.get(listenerId)?.interrupt('superseded');
+    this.#feeds.set(listenerId, feed);
+    // A client that resumes after events a dead server wrote confirms them: they count as delivered.
+    if (from > cur!) feed.advance(from);
+    return feed;
+  }
+
+  #onSuperseded(text: string): void {
+    const [listenerId, own] = text.split(' ');
+    const feed = this.#feeds.get(listenerId!);
+    if (feed && feed.own < Number(own)) feed.interrupt('superseded');
+  }
+
+  /** Removes watches whose grace period is over (a bounded number of rounds). */
+  async #sweep(): Promise<void> {
+    for (let round = 0; round < 100; round++) {
+      const removed = (await this.#run('ericSweep', this.#closedPrefix, SWEEP_BATCH)) as number;
+      if (removed < SWEEP_BATCH) return;
+    }
+  }
+
+  /** What the feeds of this store ask of it. */
+  readonly #host: FeedHost = {
+    closedPrefix: () => this.#closedPrefix,
+    advance: (listenerId, own, to) => this.#run('ericAdvance', listenerId, own, to, this.#history) as Promise<number>,
+    // On the stream's own connection, which waits for Redis to come back.
+    status: (connection, channelId, listenerId, own) =>
+      connection.eval(scriptSource('ericStatus'), 0, this.#prefix, channelId, listenerId, own) as Promise<number>,
+    released: (feed, superseded) => this.#released(feed, superseded),
+  };
+
+  /** A feed ended: forget it; a watch's listener waits its grace period for a resume, then goes. */
+  async #released(feed: RedisFeed, superseded: boolean): Promise<void> {
+    if (this.#feeds.get(feed.listenerId) === feed) this.#feeds.delete(feed.listenerId);
+    if (!feed.watch || superseded) return;
+    try {
+      await this.#run('ericRelease', feed.listenerId, feed.own, this.#graceMs, this.#closedPrefix);
+    } catch (error) {
+      // Redis is away: some server's sweep removes the watch once Redis is back and the grace is over.
+      this.#logger.info(`watch of listener ${feed.listenerId} not released: ${describe(error)}`);
+      return;
+    }
+    if (this.#graceMs === 0 || this.#closed) return;
+    const timer = setTimeout(() => {
+      this.#graceTimers.delete(timer);
+      void this.#sweep().catch(() => {});
+    }, this.#graceMs + 10);
+    timer.unref();
+    this.#graceTimers.add(timer);
+  }
+}
+
+/** What a feed needs from its store. */
+interface FeedHost {
+  /** The closed event's line prefix. */
+  closedPrefix(): string;
+  /** Records that a stream delivered up to event `to`; 1, 0 when superseded, -1 when the listener is gone. */
+  advance(listenerId: string, own: number, to: number): Promise<number>;
+  /** After losing Redis: 1 while the stream still owns the listener, 0 when superseded, -1 when it is gone. */
+  status(connection: Redis, channelId: string, listenerId: string, own: number): Promise<number>;
+  /** The feed closed (`superseded`: by a newer stream of its listener). */
+  released(feed: RedisFeed, superseded: boolean): Promise<void>;
+}
+
+interface RedisFeedInit {
+  channelId: string;
+  listenerId: string;
+  own: number;
+  /** Read events after this number. */
+  from: number;
+  /** The newest delivered event, as Redis knows it. */
+  delivered: number;
+  /** The gap line to write first, if any. */
+  gap: string | undefined;
+  watch: boolean;
+  connection: Redis;
+  key: string;
+}
+
+/** One stream of a listener in Redis: blocking reads of its Redis Stream, and its delivery mark moved after writes. */
+class RedisFeed implements EventFeed {
+  readonly delayMs = 0;
+  readonly listenerId: string;
+  readonly own: number;
+  readonly watch: boolean;
+  readonly #store: FeedHost;
+  readonly #channelId: string;
+  readonly #connection: Redis;
+  readonly #key: string;
+  readonly #idPrefix: string;
+  readonly #control = new AbortController();
+  #gap: string | undefined;
+  /** Events up to this number were written by this stream (or before it). */
+  #position: number;
+  /** The newest event delivered, as far as this stream knows. */
+  #delivered: number;
+  /** Whether Redis may not know the newest delivery yet (an update failed). */
+  #unsaved = false;
+  /** Whether an update of the delivery mark is on its way. */
+  #advancing = false;
+  /** The newest event of the last step, not yet written. */
+  #pending = 0;
+  /** Average line length so far, to read about as many events as the socket has room for. */
+  #lineLength = 128;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+
+  constructor(store: FeedHost, init: RedisFeedInit) {
+    this.#store = store;
+    this.listenerId = init.listenerId;
+    this.own = init.own;
+    this.watch = init.watch;
+    this.#channelId = init.channelId;
+    this.#connection = init.connection;
+    this.#key = init.key;
+    // `,"id":"<listener>:` — each line ends with its number, `"}` and a newline.
+    this.#idPrefix = `,"id":${JSON.stringify(idOf(init.listenerId, 0)).slice(0, -2)}`;
+    this.#gap = init.gap;
+    this.#position = init.from;
+    this.#pending = init.from;
+    this.#delivered = init.delivered;
+  }
+
+  get interrupted(): AbortSignal {
+    return this.#control.signal;
+  }
+
+  /** Resolves once the feed has let go of everything (after {@link close}). */
+  get closing(): Promise<void> {
+    return this.#closing ?? Promise.resolve();
+  }
+
+  interrupt(end: 'superseded' | 'stopped'): void {
+    this.#control.abort(end);
+  }
+
+  next(room: number): FeedStep | Promise<FeedStep> {
+    if (this.#gap !== undefined) {
+      const lines = this.#gap;
+      this.#gap = undefined;
+      this.#pending = this.#position;
+      return { lines };
+    }
+    // About what the socket has room for, a few times over: a round trip to Redis costs more than
+    // a socket's buffer, and the pump still writes only while the socket takes it.
+    return this.#read(Math.max(1, Math.min(MAX_READ, Math.floor((READ_AHEAD * room) / this.#lineLength))));
+  }
+
+  async #read(count: number): Promise<FeedStep> {
+    // Bounded: each round either reads, or waited for Redis to come back.
+    for (let attempt = 0; ; attempt++) {
+      let reply: [string, [string, string[]][]][] | null;
+      try {
+        if (this.#unsaved) await this.#save();
+        reply = (await this.#untilLost(
+          this.#connection.xread('COUNT', count, 'BLOCK', 0, 'STREAMS', this.#key, this.#position),
+        )) as typeof reply;
+      } catch (error) {
+        if (this.#closed) return new Promise(() => {});
+        // Redis went away: wait for it (the connection reconnects by itself), then see whether
+        // this stream may go on where it was.
+        const status = await this.#store.status(this.#connection, this.#channelId, this.listenerId, this.own);
+        if (status === 0) return { end: 'superseded' };
+        if (status < 0) return this.#closedStep();
+        if (attempt > 1000) throw error;
+        continue;
+      }
+      if (reply === null) continue;
+      const entries = reply[0]![1];
+      let lines = '';
+      let last = this.#position;
+      for (const [id, fields] of entries) {
+        const n = numberOfEntry(id);
+        // The last entry of a removed listener: its closed event, which ends the stream.
+        if (fields.length > 2) return { lines: lines + fields[1] + this.#idPrefix + n + '"}\n', end: 'closed' };
+        lines += fields[1] + this.#idPrefix + n + '"}\n';
+        last = n;
+      }
+      this.#pending = last;
+      this.#lineLength = Math.max(16, Math.round(lines.length / Math.max(1, entries.length)));
+      return { lines };
+    }
+  }
+
+  /**
+   * `reply`, or a rejection when the connection drops first: ioredis drops a command in flight at
+   * a disconnect (it is not sent again) without settling it.
+   */
+  #untilLost<T>(reply: Promise<T>): Promise<T> {
+    const connection = this.#connection;
+    let onClose!: () => void;
+    const lost = new Promise<never>((_, reject) => {
+      onClose = () => reject(new Error('Redis connection lost'));
+      connection.once('close', onClose);
+    });
+    reply.catch(() => {});
+    return Promise.race([reply, lost]).finally(() => connection.off('close', onClose));
+  }
+
+  #closedStep(): FeedStep {
+    return { lines: this.#store.closedPrefix() + this.#idPrefix + (this.#position + 1) + '"}\n', end: 'closed' };
+  }
+
+  written(): void {
+    this.#position = this.#pending;
+    if (this.#position > this.#delivered) this.advance(this.#position);
+  }
+
+  unwritten(): void {
+    this.#pending = this.#position;
+  }
+
+  /**
+   * Tells Redis that events up to `to` were delivered. Not awaited (the next read does not depend
+   * on it), and at most one at a time: while one is on its way, later ones merge into the next.
+   */
+  advance(to: number): void {
+    this.#delivered = to;
+    if (this.#advancing) return;
+    this.#advancing = true;
+    this.#store.advance(this.listenerId, this.own, to).then(
+      (result) => {
+        this.#advancing = false;
+        // A newer stream owns the listener (its notice may have been missed): this one ends.
+        if (result === 0) this.interrupt('superseded');
+        else if (this.#delivered > to) this.advance(this.#delivered);
+      },
+      () => {
+        this.#advancing = false;
+        this.#unsaved = true;
+      },
+    );
+  }
+
+  async #save(): Promise<void> {
+    const result = await this.#store.advance(this.listenerId, this.own, this.#delivered);
+    this.#unsaved = false;
+    if (result === 0) this.interrupt('superseded');
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const superseded = this.#control.signal.aborted && this.#control.signal.reason === 'superseded';
+    // A blocked XREAD cannot be taken back: the stream's own connection goes with it.
+    this.#connection.disconnect();
+    this.#closing = this.#store.released(this, superseded);
+  }
+}
+
+/** The event number of a stream entry id `n-0`. */
+function numberOfEntry(id: string): number {
+  return Number(id.slice(0, id.indexOf('-')));
+}
+
+function noop(): void {}
+
+/** The URL without its password, for messages. */
+function redact(url: string): string {
+  return url.replace(/^(rediss?:\/\/)[^@/]*@/, '$1');
+}
+
+function nonNegative(value: number, what: string): number {
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${what} is 0 or more, not ${value}`);
+  return value;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,350 @@
+/**
+ * The bridge's HTTP face (SPEC §8): REST routes for the eight verbs and Server-Sent Events for
+ * `l`/`w`, on the bridge's port beside the WebSocket, under the same token, Origin, verb and
+ * size checks. Each request is one socket command on its own Unix connection: a pure protocol
+ * relay, so eric-sse's Python server works behind it too. It needs nothing but each request and
+ * its response, so it serves whatever HTTP server the bridge was given (plain or TLS).
+ */
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import {
+  BackendUnavailable,
+  BridgeRefused,
+  formatException,
+  InvalidMessageFormat,
+  parseException,
+  VerbNotAllowed,
+} from '../../src/errors.js';
+import type { RelayedCommand } from '../../src/wire/bridge-frames.js';
+import { nestsDeeperThan } from '../../src/wire/json-depth.js';
+import { isStreamingVerb, tooDeep, type Verb } from '../../src/wire/socket-protocol.js';
+import { MethodNotAllowed, NoSuchRoute } from '../errors.js';
+import type { Logger } from '../log.js';
+import { type AccessPolicy, checkAccess, isAllowedOrigin } from './access.js';
+import { BackendCall } from './backend-call.js';
+import { SseStream } from './sse-stream.js';
+
+/** What the HTTP face enforces and where it relays. */
+export interface HttpFaceOptions {
+  /** The socket server's path. */
+  socketPath: string;
+  /** Token and origins, shared with the WebSocket upgrade. */
+  policy: AccessPolicy;
+  /** Verbs this bridge forwards. */
+  allow: ReadonlySet<Verb>;
+  /** Largest request body accepted, in bytes (the bridge's maximum frame size). */
+  maxBodyBytes: number;
+  /** Interval of the keep-alive comment on idle event streams, in ms. */
+  keepAliveMs: number;
+  /** How long an event stream waits for the server's first reply before opening anyway, in ms. */
+  sseOpenWaitMs: number;
+  /** Where requests are reported. */
+  logger: Logger;
+}
+
+type Method = 'GET' | 'POST' | 'DELETE';
+
+/** One route: its method, its path (`:c` and `:r` are the channel and listener ids) and its verb. */
+interface Route {
+  method: Method;
+  path: readonly string[];
+  verb: Verb;
+}
+
+/** SPEC §8's table. */
+const ROUTES: readonly Route[] = [
+  { method: 'POST', path: ['channels'], verb: 'c' },
+  { method: 'POST', path: ['channels', ':c', 'listeners'], verb: 'r' },
+  { method: 'POST', path: ['channels', ':c', 'messages'], verb: 'b' },
+  { method: 'POST', path: ['channels', ':c', 'listeners', ':r', 'messages'], verb: 'd' },
+  { method: 'DELETE', path: ['channels', ':c', 'listeners', ':r'], verb: 'rl' },
+  { method: 'DELETE', path: ['channels', ':c'], verb: 'rc' },
+  { method: 'GET', path: ['channels', ':c', 'listeners', ':r', 'events'], verb: 'l' },
+  { method: 'GET', path: ['channels', ':c', 'events'], verb: 'w' },
+];
+
+/** The success status of each plain verb, and whether its reply is a new id or an acknowledgement. */
+const SUCCESS: Record<Exclude<Verb, 'l' | 'w'>, { status: number; key: 'id' | 'ok' }> = {
+  c: { status: 201, key: 'id' },
+  r: { status: 201, key: 'id' },
+  b: { status: 202, key: 'ok' },
+  d: { status: 202, key: 'ok' },
+  rl: { status: 200, key: 'ok' },
+  rc: { status: 200, key: 'ok' },
+};
+
+/**
+ * The status of an error reply, by the error's name; any other name (a fault of the server) is 500.
+ * The bridge's own refusals (401/403 `BridgeRefused`, 413) say their status themselves.
+ */
+const ERROR_STATUS: Record<string, number> = {
+  InvalidMessageFormat: 400,
+  VerbNotAllowed: 403,
+  InvalidChannelException: 404,
+  InvalidListenerException: 404,
+  NoSuchRoute: 404,
+  MethodNotAllowed: 405,
+  LimitExceeded: 429,
+  BackendUnavailable: 503,
+};
+
+/** What a preflight allows: every method of the routes, and the headers a page may set. */
+const PREFLIGHT_HEADERS: OutgoingHttpHeaders = {
+  'Access-Control-Allow-Methods': 'GET, POST, DELETE',
+  'Access-Control-Allow-Headers': 'Authorization, Content-Type, Last-Event-ID',
+  'Access-Control-Max-Age': '600',
+};
+
+/** Answers the HTTP requests whose path starts with `/channels`. */
+export class HttpFace {
+  readonly #options: HttpFaceOptions;
+  /** Open event streams, for the keep-alive ticks and for closing. */
+  readonly #streams = new Set<SseStream>();
+  /** Plain commands awaiting the server's reply, each with how to answer it if the bridge closes first. */
+  readonly #calls = new Map<BackendCall, () => void>();
+  readonly #ticker: ReturnType<typeof setInterval>;
+  #closed = false;
+
+  constructor(options: HttpFaceOptions) {
+    this.#options = options;
+    this.#ticker = setInterval(() => {
+      for (const stream of this.#streams) stream.keepAlive();
+    }, options.keepAliveMs);
+    this.#ticker.unref();
+  }
+
+  /** Event streams open now. */
+  get streams(): number {
+    return this.#streams.size;
+  }
+
+  /** Takes the request if its path is one of the routes' (`/channels…`) and returns true; false leaves it. */
+  handle(request: IncomingMessage, response: ServerResponse): boolean {
+    const url = new URL(request.url ?? '/', 'http://bridge');
+    const segments = url.pathname.split('/').slice(1);
+    if (segments.at(-1) === '' && segments.length > 1) segments.pop();
+    if (segments[0] !== 'channels') return false;
+    const from = request.socket.remoteAddress ?? '?';
+    // The query may hold the token: only the path is logged.
+    response.once('close', () =>
+      this.#options.logger.info(`bridge: HTTP ${request.method} ${url.pathname} from ${from}: ${response.statusCode}`),
+    );
+    this.#serve(request, response, url, segments).catch((error: unknown) => {
+      this.#options.logger.error(`HTTP ${request.method} ${url.pathname}: ${(error as Error).message}`);
+      const internal = Object.assign(new Error('Internal bridge error'), { name: 'Exception' });
+      if (!response.headersSent) reply(response, 500, { error: formatException(internal) }, {});
+      else response.destroy();
+    });
+    return true;
+  }
+
+  /** Ends every event stream and answers every waiting request (503); later requests get 503 too. */
+  close(): void {
+    this.#closed = true;
+    clearInterval(this.#ticker);
+    for (const stream of this.#streams) stream.close();
+    for (const [call, answer] of this.#calls) {
+      call.cancel();
+      answer();
+    }
+    this.#calls.clear();
+  }
+
+  async #serve(request: IncomingMessage, response: ServerResponse, url: URL, segments: string[]): Promise<void> {
+    const { policy } = this.#options;
+    const origin = request.headers.origin;
+    const allowedOrigin = origin !== undefined && isAllowedOrigin(origin, policy);
+    const cors: OutgoingHttpHeaders = allowedOrigin
+      ? { 'Access-Control-Allow-Origin': origin, 'Access-Control-Expose-Headers': 'Location', Vary: 'Origin' }
+      : { Vary: 'Origin' };
+    const fail = (error: Error | string, status?: number, extra: OutgoingHttpHeaders = {}) => {
+      const text = typeof error === 'string' ? error : formatException(error);
+      // A body not read yet is discarded: replying over it unread would reset the connection.
+      request.resume();
+      reply(response, status ?? statusOf(text), { error: text }, { ...cors, ...extra });
+    };
+
+    // A preflight carries no token (browsers never send credentials with one): judged by its origin.
+    if (request.method === 'OPTIONS') {
+      if (origin !== undefined && !allowedOrigin)
+        return fail(new BridgeRefused(`origin ${origin} is not allowed`), 403);
+      return void response.writeHead(204, { ...cors, ...PREFLIGHT_HEADERS }).end();
+    }
+    const refusal = checkAccess(request, policy);
+    if (refusal) return fail(new BridgeRefused(refusal.reason), refusal.status);
+    if (this.#closed) return fail(new BackendUnavailable('The bridge is shutting down'));
+
+    const matches = ROUTES.filter((route) => route.path.length === segments.length && matchesPath(route, segments));
+    const path = url.pathname;
+    if (matches.length === 0) return fail(new NoSuchRoute(`No route for ${path}`));
+    const route = matches.find((r) => r.method === request.method);
+    if (!route) {
+      const allowed = matches.map((r) => r.method).join(', ');
+      return fail(new MethodNotAllowed(`${request.method} ${path}: use ${allowed}`), 405, { Allow: allowed });
+    }
+    if (!this.#options.allow.has(route.verb))
+      return fail(new VerbNotAllowed(`Verb '${route.verb}' is not allowed on this bridge`));
+
+    let command: RelayedCommand;
+    try {
+      command = commandOf(route, segments);
+    } catch (error) {
+      return fail(error as Error);
+    }
+    if (request.method === 'POST') {
+      const body = await readBody(request, this.#options.maxBodyBytes);
+      if (body === 'gone') return;
+      if (body === 'too large') {
+        const limit = this.#options.maxBodyBytes;
+        // The rest of the body is discarded, and the connection closes after the reply.
+        return fail(new InvalidMessageFormat(`Request body exceeds the limit of ${limit} bytes`), 413, {
+          Connection: 'close',
+        });
+      }
+      if (route.verb === 'b' || route.verb === 'd') {
+        try {
+          Object.assign(command, messageOf(body));
+        } catch (error) {
+          return fail(error as Error);
+        }
+      }
+    }
+
+    if (isStreamingVerb(route.verb)) {
+      const lastEventId = request.headers['last-event-id'] || url.searchParams.get('lastEventId');
+      if (typeof lastEventId === 'string' && lastEventId !== '') command.i = lastEventId;
+      return this.#stream(response, command, cors, fail);
+    }
+    this.#relay(response, route, command, cors, fail);
+  }
+
+  #stream(
+    response: ServerResponse,
+    command: RelayedCommand,
+    headers: OutgoingHttpHeaders,
+    fail: (error: string) => void,
+  ): void {
+    const stream: SseStream = new SseStream(response, command, {
+      socketPath: this.#options.socketPath,
+      headers,
+      openWaitMs: this.#options.sseOpenWaitMs,
+      fail,
+      done: () => this.#streams.delete(stream),
+    });
+    this.#streams.add(stream);
+  }
+
+  #relay(
+    response: ServerResponse,
+    route: Route,
+    command: RelayedCommand,
+    headers: OutgoingHttpHeaders,
+    fail: (error: string) => void,
+  ): void {
+    const settle = () => this.#calls.delete(call);
+    const call = new BackendCall(this.#options.socketPath, command, false, {
+      reply: (text) => {
+        settle();
+        const { status, key } = SUCCESS[route.verb as keyof typeof SUCCESS];
+        const location = key === 'id' ? { Location: locationOf(command, text) } : {};
+        reply(response, status, { [key]: text }, { ...headers, ...location });
+      },
+      error: (text) => {
+        settle();
+        fail(text);
+      },
+      lines: () => {},
+      end: () => {},
+    });
+    // The command was sent and may have run: a bridge that closes first says so.
+    this.#calls.set(call, () => fail(formatException(new BackendUnavailable('The bridge closed before the reply'))));
+    // A client that goes away does not wait for the reply (the command may still run: it was sent).
+    response.once('close', () => {
+      if (!response.writableFinished) call.cancel();
+      settle();
+    });
+  }
+}
+
+/** The status of an error reply `Name('detail')`. */
+function statusOf(text: string): number {
+  return ERROR_STATUS[parseException(text)?.name ?? ''] ?? 500;
+}
+
+function matchesPath(route: Route, segments: readonly string[]): boolean {
+  return route.path.every((part, i) => part.startsWith(':') || part === segments[i]);
+}
+
+/** The route's command with the ids from the path (percent-decoded). */
+function commandOf(route: Route, segments: readonly string[]): RelayedCommand {
+  const command: RelayedCommand = { v: route.verb };
+  route.path.forEach((part, i) => {
+    if (part !== ':c' && part !== ':r') return;
+    try {
+      command[part === ':c' ? 'c' : 'r'] = decodeURIComponent(segments[i]!);
+    } catch {
+      throw new InvalidMessageFormat(`Malformed percent-encoding in the path: ${segments[i]}`);
+    }
+  });
+  return command;
+}
+
+/** A message body `{"type": …, "payload": …}` as the command's `t` and `p`; the server judges them. */
+function messageOf(body: Buffer): { t?: unknown; p?: unknown } {
+  const text = body.toString('utf8');
+  // As the socket protocol does: what nests too deep is refused before it is parsed (or relayed).
+  if (nestsDeeperThan(text)) throw new InvalidMessageFormat(tooDeep('The body'));
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new InvalidMessageFormat(`The body is not JSON: ${(error as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new InvalidMessageFormat('The body is a JSON object: {"type": …, "payload": …}');
+  const { type, payload } = parsed as { type?: unknown; payload?: unknown };
+  return { ...(type === undefined ? {} : { t: type }), ...(payload === undefined ? {} : { p: payload }) };
+}
+
+/** Where a new channel or listener lives: `/channels/1`, `/channels/1/listeners/2`. */
+function locationOf(command: RelayedCommand, id: string): string {
+  const channel = command.v === 'c' ? id : String(command.c);
+  const base = `/channels/${encodeURIComponent(channel)}`;
+  return command.v === 'c' ? base : `${base}/listeners/${encodeURIComponent(id)}`;
+}
+
+/**
+ * Reads a request body of at most `limit` bytes: 'too large' as soon as it is known to be
+ * larger (by `Content-Length` or by counting), 'gone' if the client left first.
+ */
+function readBody(request: IncomingMessage, limit: number): Promise<Buffer | 'too large' | 'gone'> {
+  const declared = Number(request.headers['content-length']);
+  if (declared > limit) return Promise.resolve('too large');
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) return void chunks.push(chunk);
+      request.off('data', onData);
+      request.pause();
+      resolve('too large');
+    };
+    request.on('data', onData);
+    request.once('end', () => resolve(Buffer.concat(chunks)));
+    request.once('close', () => resolve('gone'));
+    request.once('error', () => resolve('gone'));
+  });
+}
+
+/** A JSON reply. */
+function reply(response: ServerResponse, status: number, body: object, headers: OutgoingHttpHeaders): void {
+  if (response.headersSent || response.destroyed) return;
+  const text = JSON.stringify(body);
+  response.writeHead(status, {
+    ...headers,
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-store',
+  });
+  response.end(text);
+}
