@@ -262,17 +262,15 @@ export abstract class AbstractChannel<Out = unknown> {
     return msg;
   }
 
-  /** Takes the next message and runs `onMessage`; a promise only when `onMessage` returned one. */
-  #receive(slot: Slot): Message | Promise<Message> {
+  /**
+   * Takes the next message, runs `onMessage` and adapts it: at once, or a promise when `onMessage`
+   * returned one. Asks `onMessage`'s result, not the message's class, which one it is: a message of
+   * Message's shape made elsewhere (another copy of the library, a plain object) is a message too.
+   */
+  #adaptNext(slot: Slot): Out | Promise<Out> {
     const msg = this.#take(slot);
     const pending = slot.listener.onMessage(msg);
-    return pending ? pending.then(() => msg) : msg;
-  }
-
-  /** The next message adapted: at once, or a promise when `onMessage` returned one. */
-  #adaptNext(slot: Slot): Out | Promise<Out> {
-    const received = this.#receive(slot);
-    return received instanceof Message ? this.adapt(received) : received.then((msg) => this.adapt(msg));
+    return pending ? pending.then(() => this.adapt(msg)) : this.adapt(msg);
   }
 
   /**

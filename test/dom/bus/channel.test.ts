@@ -300,6 +300,21 @@ describe('AbstractChannel via SSEChannel', () => {
     expect(channel.deliverNext(listener.id).type).toBe('new');
   });
 
+  it("streams a message of Message's shape that is not a Message instance (a plain object, another copy)", async () => {
+    const channel = new SSEChannel();
+    const listener = channel.addListener();
+    listener.startSync();
+    const plain: Message = { type: 'plain', payload: 1 };
+    channel.dispatch(listener.id, plain);
+    channel.dispatch(listener.id, { ...plain, payload: 2 });
+    const stream = channel.messageStream(listener);
+    expect((await stream.next()).value).toEqual({ event: 'plain', retry: 5, data: 1 });
+    await stream.return!();
+    const batches = channel.messageBatches(listener);
+    expect((await batches.next()).value).toEqual([{ event: 'plain', retry: 5, data: 2 }]);
+    await batches.return!();
+  });
+
   it('messageBatches yields at most maxBatch at once', async () => {
     const channel = new SSEChannel();
     const listener = channel.addListener();
