@@ -1,7 +1,9 @@
-// comlink's Node adapter (a MessagePort or worker_threads Worker as a comlink endpoint). It ships
-// as CommonJS whose module.exports is the function, while its typings declare a default export:
-// the import is the function at run time, so take its type from the declared default.
-import adapter from 'comlink/dist/umd/node-adapter.js';
+// comlink's Node adapter (a MessagePort or worker_threads Worker as a comlink endpoint), from comlink's
+// ESM build: a worker thread loads that in a few ms, where the CommonJS files that `comlink` resolves
+// to in Node cost each new worker about 10 ms more (so a cold pool's workers start later).
+import type { Endpoint } from 'comlink';
+import adapter from 'comlink/dist/esm/node-adapter.mjs';
+import type { NodeEndpoint } from 'comlink/dist/umd/node-adapter.js';
 
 /** Wraps a worker_threads `Worker` or `parentPort` as a comlink endpoint. */
-export const nodeEndpoint = adapter as unknown as typeof adapter.default;
+export const nodeEndpoint: (port: NodeEndpoint) => Endpoint = adapter;

@@ -1,6 +1,7 @@
 // `eric-bus/worker` in Node: what a worker_threads module calls to serve a DataProcessingChannel.
 import { parentPort } from 'node:worker_threads';
-import { expose } from 'comlink';
+// comlink's ESM build, for a quick start (see comlink-endpoint.ts); its `transfer` marks what its `expose` sends.
+import { expose, transfer } from 'comlink/dist/esm/comlink.mjs';
 import { batchRunner, type MessageHandler } from '../../src/workers/protocol.js';
 import { nodeEndpoint } from './comlink-endpoint.js';
 
@@ -12,5 +13,5 @@ export type { MessageHandler, WorkerMessage } from '../../src/workers/protocol.j
  */
 export function exposeHandler<P = unknown, R = unknown>(handler: MessageHandler<P, R>): void {
   if (!parentPort) throw new Error('exposeHandler must be called inside a worker thread');
-  expose(batchRunner(handler as MessageHandler), nodeEndpoint(parentPort));
+  expose(batchRunner(handler as MessageHandler, transfer), nodeEndpoint(parentPort));
 }

@@ -36,6 +36,8 @@ export abstract class AbstractChannel<Out = unknown> {
   readonly #slots = new Map<string, Slot>();
   readonly #onSizeChange: ((delta: 1 | -1) => void) | undefined;
   #openStreams = 0;
+  /** The slot {@link #slot} found last (see there). */
+  #lastSlot: Slot | undefined;
 
   constructor({
     streamDelaySeconds = 0,
@@ -184,24 +186,30 @@ export abstract class AbstractChannel<Out = unknown> {
    * can take many at a time.
    */
   messageBatches(listener: MessageQueueListener, maxBatch = 1024): AsyncIterableIterator<Out[]> {
-    const more = (slot: Slot, out: Out[]) => out.length < maxBatch && slot.queue.length > 0 && listener.isRunningSync();
     // Synchronous while every onMessage is; an onMessage that returns a promise is awaited in turn.
-    const fill = (slot: Slot, out: Out[]): Out[] | Promise<Out[]> => {
-      do {
-        const received = this.#receive(slot);
-        if (!(received instanceof Message)) {
-          return received.then((msg) => {
-            out.push(this.adapt(msg));
-            return more(slot, out) ? fill(slot, out) : out;
+    // One loop over the queue, not a take-and-check per message: this is the per-message path of
+    // a drain (the stream calls it only while a message waits for the running listener).
+    const fill = (slot: Slot, out: Out[], filled: number): Out[] | Promise<Out[]> => {
+      const queue = slot.queue;
+      while (filled < maxBatch && queue.length > 0 && listener.isRunningSync()) {
+        const msg = queue.take()!;
+        const pending = listener.onMessage(msg);
+        if (pending) {
+          return pending.then(() => {
+            out[filled] = this.adapt(msg);
+            return fill(slot, out, filled + 1);
           });
         }
-        out.push(this.adapt(received));
-      } while (more(slot, out));
+        out[filled++] = this.adapt(msg);
+      }
+      out.length = filled;
       return out;
     };
     return this.#stream(
       listener,
-      (slot) => fill(slot, []),
+      // Sized for what waits: an array grown by push allocates about three times its final size
+      // on the way, garbage that costs a drain collections.
+      (slot) => fill(slot, new Array<Out>(Math.min(maxBatch, slot.queue.length)), 0),
       (closed) => [this.adapt(closed)],
     );
   }
@@ -250,8 +258,12 @@ export abstract class AbstractChannel<Out = unknown> {
   }
 
   #slot(listenerId: string): Slot {
+    // A run of dispatches mostly goes to one listener: its slot stays at hand until it is removed.
+    const last = this.#lastSlot;
+    if (last !== undefined && !last.removed && last.listener.id === listenerId) return last;
     const slot = this.#slots.get(listenerId);
     if (!slot) throw new InvalidListenerException(`Invalid listener ${listenerId}`);
+    this.#lastSlot = slot;
     return slot;
   }
 
@@ -262,17 +274,15 @@ export abstract class AbstractChannel<Out = unknown> {
     return msg;
   }
 
-  /** Takes the next message and runs `onMessage`; a promise only when `onMessage` returned one. */
-  #receive(slot: Slot): Message | Promise<Message> {
+  /**
+   * Takes the next message, runs `onMessage` and adapts it: at once, or a promise when `onMessage`
+   * returned one. Asks `onMessage`'s result, not the message's class, which one it is: a message of
+   * Message's shape made elsewhere (another copy of the library, a plain object) is a message too.
+   */
+  #adaptNext(slot: Slot): Out | Promise<Out> {
     const msg = this.#take(slot);
     const pending = slot.listener.onMessage(msg);
-    return pending ? pending.then(() => msg) : msg;
-  }
-
-  /** The next message adapted: at once, or a promise when `onMessage` returned one. */
-  #adaptNext(slot: Slot): Out | Promise<Out> {
-    const received = this.#receive(slot);
-    return received instanceof Message ? this.adapt(received) : received.then((msg) => this.adapt(msg));
+    return pending ? pending.then(() => this.adapt(msg)) : this.adapt(msg);
   }
 
   /**

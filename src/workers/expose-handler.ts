@@ -1,5 +1,5 @@
 // `eric-bus/worker` in the browser: what a Web Worker module calls to serve a DataProcessingChannel.
-import { type Endpoint, expose } from 'comlink';
+import { type Endpoint, expose, transfer } from 'comlink';
 import { batchRunner, CLOSING_NOTICE, type MessageHandler } from './protocol.js';
 
 export type { MessageHandler, WorkerMessage } from './protocol.js';
@@ -21,5 +21,5 @@ export function exposeHandler<P = unknown, R = unknown>(handler: MessageHandler<
     scope.postMessage(CLOSING_NOTICE);
     close();
   };
-  expose(batchRunner(handler as MessageHandler), scope);
+  expose(batchRunner(handler as MessageHandler, transfer), scope);
 }

@@ -1,5 +1,5 @@
-// What the pool and its workers say to each other over comlink, shared by both sides.
-import { transfer } from 'comlink';
+// What the pool and its workers say to each other over comlink, shared by both sides. No comlink import
+// here: each side marks transfers with the comlink it sends through (see MarkTransfers).
 
 /** A message as a worker's handler receives it. */
 export interface WorkerMessage<P = unknown> {
@@ -75,16 +75,23 @@ export function collectTransferables(value: unknown, out: Set<Transferable>, see
   }
 }
 
-/** Marks `value` for comlink so the buffers inside it are transferred with it. */
-export function withTransfers<T extends object>(value: T, payloads: Iterable<unknown>): T {
+/**
+ * comlink's `transfer`, from the very comlink module that sends the value: comlink keeps these
+ * marks per module instance, and Node's worker side loads comlink's ESM build (its CommonJS main
+ * costs each new worker thread about 10 ms to load) while `src/` imports `comlink` by name.
+ */
+export type MarkTransfers = <T>(value: T, transfers: Transferable[]) => T;
+
+/** Marks `value` with `mark` so the buffers inside `payloads` are transferred with it. */
+export function withTransfers<T extends object>(value: T, payloads: Iterable<unknown>, mark: MarkTransfers): T {
   const found = new Set<Transferable>();
   const seen = new Set<object>();
   for (const payload of payloads) collectTransferables(payload, found, seen);
-  return found.size === 0 ? value : transfer(value, [...found]);
+  return found.size === 0 ? value : mark(value, [...found]);
 }
 
 /** The batch entry point a worker exposes: runs `handler` on each message, settling each on its own. */
-export function batchRunner(handler: MessageHandler): WorkerApi {
+export function batchRunner(handler: MessageHandler, mark: MarkTransfers): WorkerApi {
   return {
     async run(types, payloads) {
       const start = performance.now();
@@ -110,7 +117,7 @@ export function batchRunner(handler: MessageHandler): WorkerApi {
       }
       if (pending) await Promise.all(pending);
       result.ms = performance.now() - start;
-      return withTransfers(result, result.data);
+      return withTransfers(result, result.data, mark);
     },
   };
 }

@@ -1,5 +1,5 @@
 // A fixed number of worker slots, each a comlink-wrapped worker; a slot whose worker dies gets a new one.
-import { type Endpoint, type Remote, wrap } from 'comlink';
+import { type Endpoint, type Remote, transfer, wrap } from 'comlink';
 import { WorkerCrashedError } from '../errors.js';
 import { type BatchResult, CLOSING_NOTICE, errorText, type WorkerApi, withTransfers } from './protocol.js';
 
@@ -161,7 +161,7 @@ export class WorkerPool {
     try {
       return await slot.remote.run(
         sameType(types) ?? types,
-        this.#transfer ? withTransfers(payloads, payloads) : payloads,
+        this.#transfer ? withTransfers(payloads, payloads, transfer) : payloads,
       );
     } catch (error) {
       // A payload that cannot be cloned fails the whole postMessage before anything is sent or

@@ -265,6 +265,56 @@ describe('AbstractChannel via SSEChannel', () => {
     expect(channel.queueLength(listener.id)).toBe(1);
   });
 
+  it('messageBatches: what arrives while onMessage is awaited joins the batch, which stays as yielded', async () => {
+    const channel = new SSEChannel();
+    const listener = channel.addListener();
+    listener.startSync();
+    listener.onMessage = (m) => {
+      if (m.type !== 'a') return;
+      // Two more arrive while the first message's handler is pending.
+      channel.dispatch(listener.id, new Message('b'));
+      channel.dispatch(listener.id, new Message('c'));
+      return tick();
+    };
+    channel.dispatch(listener.id, new Message('a'));
+    const batches = channel.messageBatches(listener);
+    const first = (await batches.next()).value!;
+    expect(types(first)).toEqual(['a', 'b', 'c']);
+    channel.dispatch(listener.id, new Message('d'));
+    const second = (await batches.next()).value!;
+    expect(types(second)).toEqual(['d']);
+    expect(types(first)).toEqual(['a', 'b', 'c']);
+    await batches.return!();
+  });
+
+  it('a listener id removed then registered again gets a new, empty queue; in between it is unknown', () => {
+    const channel = new SSEChannel();
+    const listener = channel.addListener();
+    channel.dispatch(listener.id, new Message('old'));
+    channel.removeListener(listener.id);
+    expect(() => channel.dispatch(listener.id, new Message('lost'))).toThrow(InvalidListenerException);
+    channel.registerListener(listener);
+    expect(channel.queueLength(listener.id)).toBe(0);
+    channel.dispatch(listener.id, new Message('new'));
+    listener.startSync();
+    expect(channel.deliverNext(listener.id).type).toBe('new');
+  });
+
+  it("streams a message of Message's shape that is not a Message instance (a plain object, another copy)", async () => {
+    const channel = new SSEChannel();
+    const listener = channel.addListener();
+    listener.startSync();
+    const plain: Message = { type: 'plain', payload: 1 };
+    channel.dispatch(listener.id, plain);
+    channel.dispatch(listener.id, { ...plain, payload: 2 });
+    const stream = channel.messageStream(listener);
+    expect((await stream.next()).value).toEqual({ event: 'plain', retry: 5, data: 1 });
+    await stream.return!();
+    const batches = channel.messageBatches(listener);
+    expect((await batches.next()).value).toEqual([{ event: 'plain', retry: 5, data: 2 }]);
+    await batches.return!();
+  });
+
   it('messageBatches yields at most maxBatch at once', async () => {
     const channel = new SSEChannel();
     const listener = channel.addListener();

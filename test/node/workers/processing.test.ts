@@ -151,6 +151,16 @@ describe('DataProcessingChannel on worker_threads', () => {
     expect(echoed.nested[0]!.length).toBe(1024);
   });
 
+  it("moves a worker's result buffers back too: the worker is left with a detached buffer", async () => {
+    const { channel, listener } = setup(1);
+    channel.dispatch(listener.id, new Message('keep', 4096));
+    const [returned] = await drain(channel, listener);
+    expect((returned!.data as ArrayBuffer).byteLength).toBe(4096);
+    channel.dispatch(listener.id, new Message('kept'));
+    const [kept] = await drain(channel, listener);
+    expect(kept!.data).toBe(0);
+  });
+
   it('transfers buffers inside cyclic payloads (structured cloning allows cycles)', async () => {
     const { channel, listener } = setup(1);
     const buffer = new ArrayBuffer(64);
