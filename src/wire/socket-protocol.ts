@@ -132,7 +132,7 @@ export function parseCommand(raw: string): ServerCommand {
   if (v === undefined) throw new InvalidMessageFormat("Missing verb 'v'");
   if (v === 'rs') return { v, s: streamKeys(fields.s) };
   if (!isVerb(v))
-    throw new InvalidMessageFormat(`Unknown verb ${JSON.stringify(v)} (expected one of ${VERBS.join(', ')})`);
+    throw new InvalidMessageFormat(`Unknown verb ${JSON.stringify(v)} (expected one of ${VERBS.join(', ')}, rs)`);
   if (v === 'c') return { v };
   const c = requireId(fields, 'c', 'channel id', v);
   switch (v) {
