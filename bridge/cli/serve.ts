@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { createLogger } from '../log.js';
 import { SocketServer } from '../socket/server.js';
 import { isSharedDir } from '../socket/socket-file.js';
+import { channelsIn } from '../store/redis-url.js';
 import { parseCommandArgs, positiveInt, required, starting } from './args.js';
 import type { Command } from './command.js';
 import { serverFlagOptions, serverFlagsUsage, serverOptionsFromFlags, storeFromFlags } from './server-flags.js';
@@ -46,7 +47,7 @@ ${serverFlagsUsage(24)}
     // A Redis that cannot be reached is not a start-up mistake: it says so and exits 1.
     const store = await storeFromFlags(values, { logger, ...serverOptions });
     await starting(() => SocketServer.start(path, { ...options, store }));
-    console.log(`eric-bus: serving on ${path}${values.redis === undefined ? '' : ` (channels in ${values.redis})`}`);
+    console.log(`eric-bus: serving on ${path}${channelsIn(values.redis)}`);
     if (await isSharedDir(path))
       process.stderr.write(
         `eric-bus serve: warning: other users can create files in ${dirname(path)}: one of them could ` +

@@ -9,6 +9,7 @@ import {
   MAX_WATCH_GRACE_MS,
   type SocketServerOptions,
 } from '../socket/server.js';
+import { redactRedisUrl } from '../store/redis-url.js';
 import type { ChannelStore } from '../store/store.js';
 import { nonNegativeInt, positiveInt } from './args.js';
 
@@ -87,7 +88,9 @@ export async function storeFromFlags(
   const url = values.redis;
   if (url === undefined) return undefined;
   if (!/^rediss?:\/\/./.test(url) && !url.startsWith('/'))
-    throw new UsageError(`--redis takes redis://HOST:PORT[/DB] (rediss:// for TLS) or a socket path, not '${url}'`);
+    throw new UsageError(
+      `--redis takes redis://HOST:PORT[/DB] (rediss:// for TLS) or a socket path, not '${redactRedisUrl(url)}'`,
+    );
   // Loaded only when asked for: the in-memory default does not load the Redis client.
   const { RedisStore } = await import('../store/redis.js');
   return RedisStore.connect(url, options);

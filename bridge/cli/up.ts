@@ -2,6 +2,7 @@
 
 import { createLogger } from '../log.js';
 import { closeOnSignal } from '../signals.js';
+import { channelsIn } from '../store/redis-url.js';
 import { startUp } from '../up.js';
 import { parseCommandArgs, starting } from './args.js';
 import { BRIDGE_FLAGS_USAGE, bridgeFlagOptions, bridgeOptionsFromFlags } from './bridge-flags.js';
@@ -46,7 +47,7 @@ ${BRIDGE_FLAGS_USAGE}`,
       }),
     );
     closeOnSignal(() => running.close());
-    console.log(`eric-bus up: socket server on ${running.socketPath}`);
+    console.log(`eric-bus up: socket server on ${running.socketPath}${channelsIn(values.redis)}`);
     console.log(`eric-bus up: bridge at ${running.url}`);
   },
 };
