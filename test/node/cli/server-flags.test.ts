@@ -52,4 +52,25 @@ describe('eric-bus serve / up --redis: mistakes and failures', () => {
     expect(stderr).toContain(`not ':***@h:1'`);
     expect(stderr).not.toContain(PASSWORD);
   });
+
+  it.for([
+    [['--max-channels', '5'], '--max-channels limits'],
+    [['--max-listeners', '5'], '--max-listeners limits'],
+    [['--max-channels', '5', '--max-listeners', '5'], '--max-channels and --max-listeners limit'],
+  ])('%j with --redis is refused, naming what was given', async ([flags, named], { dir }) => {
+    for (const command of ['serve', 'up']) {
+      const args = [command, '--socket', join(dir, 'bus.sock'), ...flags, '--redis', 'redis://127.0.0.1:1'];
+      const { code, stderr } = await runCli(args);
+      expect([code, stderr.split('\n')[0]]).toEqual([
+        2,
+        `eric-bus ${command}: ${named} channels in memory, not in Redis (there, Redis's maxmemory is the budget)`,
+      ]);
+    }
+  });
+
+  it.for(['serve', 'up'])('%s --help says the limits are for channels in memory', async (command) => {
+    expect((await runCli([command, '--help'])).stdout).toMatch(
+      /^ {2,}\(in memory only; with --redis, Redis's maxmemory is the budget\)$/m,
+    );
+  });
 });
