@@ -23,7 +23,7 @@ ${BRIDGE_FLAGS_USAGE}`,
   async run(argv) {
     const { values } = parseCommandArgs(argv, { socket: { type: 'string' }, ...bridgeFlagOptions });
     const socketPath = required(values.socket, '--socket');
-    const options = bridgeOptionsFromFlags(values);
+    const options = bridgeOptionsFromFlags(values, { program: 'eric-bus bridge' });
     // Not an error: the server may start later. But say so, or every command fails unexplained.
     if (!existsSync(socketPath))
       process.stderr.write(

@@ -33,7 +33,7 @@ ${BRIDGE_FLAGS_USAGE}`,
       ...bridgeFlagOptions,
     });
     const logger = createLogger(values.verbose);
-    const options = bridgeOptionsFromFlags(values);
+    const options = bridgeOptionsFromFlags(values, { program: 'eric-bus up' });
     const serverOptions = serverOptionsFromFlags(values);
     const store = await storeFromFlags(values, { logger, ...serverOptions });
     const running = await starting(() =>
