@@ -9,8 +9,8 @@ import type { Command } from './command.js';
 
 export const bridge: Command = {
   summary: 'a WebSocket bridge to a socket server, for browsers',
-  usage: `Usage: eric-bus bridge --socket PATH [--port N] [--host H] [--token-file FILE] [--origin O]...
-                      [--allow VERBS] [--max-frame BYTES] [--max-streams N]
+  usage: `Usage: eric-bus bridge --socket PATH [--port N] [--host H] [--token T | --token-file FILE]
+                      [--origin O]... [--allow VERBS] [--max-frame BYTES] [--max-streams N]
                       [--tls-cert FILE --tls-key FILE] [--verbose]
 
 Accepts WebSocket connections and relays each command frame to the socket server at PATH

@@ -14,9 +14,10 @@ export const listen: Command = {
   usage: `Usage: eric-bus listen (--socket PATH | --url URL) CHANNEL [LISTENER] [options]
 
 With LISTENER, starts that listener and streams it (verb 'l'); without, adds a new
-listener to CHANNEL and streams it (verb 'w'). Prints one JSON line per event
-({"event", "retry", "data"}) until the listener stops, the channel goes away, --count
-events have arrived, or Ctrl-C.
+listener to CHANNEL and streams it (verb 'w'). Prints one JSON line per event,
+{"event", "retry", "data", "id"} (eric-sse's own server sends no "id"), until the listener
+stops, the channel goes away, --count events have arrived, or Ctrl-C / SIGTERM / SIGHUP
+(which leave the stream on the server at once, nothing lost, and exit 0).
 
 Options:
 ${CLIENT_FLAGS_USAGE}

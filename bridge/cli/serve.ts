@@ -18,7 +18,9 @@ in-memory channels, or channels in Redis (--redis) shared by every server on tha
 Each stream line carries an event id; a stream dropped mid-way resumes
 after the last id its client got ("i" in the command). The socket file is created mode 0600,
 and its directory mode 0700 if that is missing (its parent must exist); a stale socket file
-is replaced. SIGINT/SIGTERM/SIGHUP shut down gracefully and remove the file.
+is replaced; serve warns when other users can write to its directory (as in /tmp), since one
+of them could take the path while the server is down. SIGINT/SIGTERM/SIGHUP shut down
+gracefully and remove the file.
 
 Options:
   --socket PATH         the socket file to listen on (required)

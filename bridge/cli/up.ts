@@ -11,8 +11,8 @@ import { serverFlagOptions, serverFlagsUsage, serverOptionsFromFlags, storeFromF
 
 export const up: Command = {
   summary: 'a socket server and a WebSocket bridge to it, together',
-  usage: `Usage: eric-bus up [--socket PATH] [--port N] [--host H] [--token-file FILE] [--origin O]...
-                  [--allow VERBS] [--max-frame BYTES] [--max-streams N]
+  usage: `Usage: eric-bus up [--socket PATH] [--port N] [--host H] [--token T | --token-file FILE]
+                  [--origin O]... [--allow VERBS] [--max-frame BYTES] [--max-streams N]
                   [--tls-cert FILE --tls-key FILE] [--thread] [--verbose]
                   [--history N] [--watch-grace MS] [--max-channels N] [--max-listeners N] [--redis URL]
 

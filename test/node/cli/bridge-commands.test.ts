@@ -159,6 +159,14 @@ describe('eric-bus bridge / up (CLI)', () => {
     },
   );
 
+  it('the usage lines of bridge and up name --token and --token-file', async () => {
+    for (const name of ['bridge', 'up']) {
+      const { stdout } = await run([name, '--help']);
+      const usage = stdout.slice(0, stdout.indexOf('\n\n'));
+      expect(usage).toContain('[--token T | --token-file FILE]');
+    }
+  });
+
   it('up --max-channels / --max-listeners cap the server: past them, a typed LimitExceeded', async ({
     startCli,
     bridgeClient,

@@ -32,4 +32,8 @@ describe('eric-bus listen: stopped by a signal', () => {
       expect(JSON.parse(heard.stdout)).toMatchObject({ event: 'later' });
     },
   );
+
+  it('listen --help says what each line carries, id included', async () => {
+    expect((await runCli(['listen', '--help'])).stdout).toContain('{"event", "retry", "data", "id"}');
+  });
 });

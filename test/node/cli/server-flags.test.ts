@@ -74,3 +74,9 @@ describe('eric-bus serve / up --redis: mistakes and failures', () => {
     );
   });
 });
+
+describe('eric-bus serve --help', () => {
+  it('says that serve warns about a socket directory other users can write to', async () => {
+    expect((await runCli(['serve', '--help'])).stdout).toMatch(/warns when other users can write to its directory/);
+  });
+});
