@@ -4,12 +4,27 @@
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 /**
+ * Runs `handler` on the first SIGINT, SIGTERM or SIGHUP (the handlers go then, so a second one
+ * ends the process as usual). Returns a function that removes the handlers.
+ */
+export function onFirstSignal(handler: () => void): () => void {
+  const onSignal = () => {
+    remove();
+    handler();
+  };
+  const remove = () => {
+    for (const signal of SIGNALS) process.off(signal, onSignal);
+  };
+  for (const signal of SIGNALS) process.once(signal, onSignal);
+  return remove;
+}
+
+/**
  * On the first SIGINT, SIGTERM or SIGHUP, runs `close` and exits 0 (1 if closing failed). Returns
  * a function that removes the handlers.
  */
 export function closeOnSignal(close: () => Promise<void>): () => void {
-  const onSignal = () => {
-    remove();
+  return onFirstSignal(() =>
     close().then(
       () => process.exit(0),
       (error: unknown) => {
@@ -18,11 +33,6 @@ export function closeOnSignal(close: () => Promise<void>): () => void {
         );
         process.exit(1);
       },
-    );
-  };
-  const remove = () => {
-    for (const signal of SIGNALS) process.off(signal, onSignal);
-  };
-  for (const signal of SIGNALS) process.once(signal, onSignal);
-  return remove;
+    ),
+  );
 }

@@ -1,5 +1,5 @@
 /** The bridge's command-line flags, shared by `eric-bus bridge` and `eric-bus up`. */
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { isVerb, VERBS, type Verb } from '../../src/wire/socket-protocol.js';
 import { StartError, UsageError } from '../errors.js';
@@ -19,6 +19,7 @@ export const BRIDGE_FLAGS_USAGE = `  --port N            TCP port (default ${DEF
                       the environment as ${TOKEN_ENV} (default: a random one, printed)
   --token T           the token itself; other local users can read it in the process
                       list, so prefer --token-file or ${TOKEN_ENV}
+                      either flag wins over ${TOKEN_ENV}; the two flags together are refused
   --origin O          an allowed page origin; repeat for more, '*' for any
                       (default: localhost, 127.0.0.1 and [::1] on any port)
   --allow VERBS       comma-separated verbs to forward, e.g. l,w for a read-only
@@ -59,20 +60,28 @@ export interface BridgeFlagValues {
   'tls-key'?: string;
 }
 
+/** Where {@link bridgeOptionsFromFlags} reads the environment and says what is worth a warning. */
+export interface FlagContext {
+  /** The command, to name on its warnings (`eric-bus up`). */
+  program: string;
+  env?: NodeJS.ProcessEnv;
+}
+
 /**
  * Turns the parsed flags into bridge options; a bad value throws a {@link UsageError}, a
  * certificate or token file that cannot be read (or used) a {@link StartError}. The token comes
- * from `--token`, else `--token-file`, else {@link TOKEN_ENV} in `env`.
+ * from `--token` or `--token-file` (not both), else {@link TOKEN_ENV} in `env`: a flag is the more
+ * deliberate choice, as with most tools, so it wins over an environment variable left set.
  */
 export function bridgeOptionsFromFlags(
   values: BridgeFlagValues,
-  env: NodeJS.ProcessEnv = process.env,
+  { program, env = process.env }: FlagContext,
 ): Omit<BridgeOptions, 'socketPath' | 'logger'> {
   const options: Omit<BridgeOptions, 'socketPath' | 'logger'> = {
     port: portArg(values.port, '--port') ?? DEFAULT_PORT,
   };
   if (values.host !== undefined) options.host = values.host;
-  const token = tokenFrom(values, env);
+  const token = tokenFrom(values, env, program);
   if (token !== undefined) options.token = token;
   if (values.origin !== undefined) options.origins = values.origin;
   if (values.allow !== undefined) options.allow = verbs(values.allow);
@@ -85,25 +94,44 @@ export function bridgeOptionsFromFlags(
   return options;
 }
 
-function tokenFrom(values: BridgeFlagValues, env: NodeJS.ProcessEnv): string | undefined {
+function tokenFrom(values: BridgeFlagValues, env: NodeJS.ProcessEnv, program: string): string | undefined {
   if (values.token !== undefined && values['token-file'] !== undefined)
-    throw new UsageError('give the token once: --token or --token-file');
+    throw new UsageError('--token and --token-file both give the token: keep one of them');
   let token: string | undefined;
   let from: string;
   if (values.token !== undefined) [token, from] = [values.token, '--token'];
-  else if (values['token-file'] !== undefined)
-    [token, from] = [readFlagFile(values['token-file'], '--token-file').split(/\r?\n/, 1)[0]!.trim(), '--token-file'];
-  else [token, from] = [env[TOKEN_ENV], TOKEN_ENV];
+  else if (values['token-file'] !== undefined) {
+    const file = values['token-file'];
+    const { text, mode } = readFlagFile(file, '--token-file');
+    // As ssh does for a private key: a secret others may open is worth saying, though not fatal.
+    if ((mode & 0o077) !== 0)
+      process.stderr.write(
+        `${program}: warning: --token-file ${file} is open to other users (mode ${octal(mode)}); chmod 600 ${file}\n`,
+      );
+    [token, from] = [text.split(/\r?\n/, 1)[0]!.trim(), '--token-file'];
+  } else [token, from] = [env[TOKEN_ENV], TOKEN_ENV];
   if (token === '') throw new UsageError(`${from} gives an empty token`);
   return token;
 }
 
-/** A file a flag names, as text; one that cannot be read stops the start. */
-function readFlagFile(file: string, flag: string): string {
+/** A permission mode as `ls` and chmod write it: `0644`. */
+function octal(mode: number): string {
+  return `0${(mode & 0o777).toString(8).padStart(3, '0')}`;
+}
+
+/**
+ * A file a flag names, as text, with its permission bits (of the file opened, so of what was read
+ * even if the path changes meanwhile); one that cannot be read stops the start.
+ */
+function readFlagFile(file: string, flag: string): { text: string; mode: number } {
+  let fd: number | undefined;
   try {
-    return readFileSync(file, 'utf8');
+    fd = openSync(file, 'r');
+    return { text: readFileSync(fd, 'utf8'), mode: fstatSync(fd).mode };
   } catch (error) {
     throw new StartError(`cannot read ${flag} ${file}: ${(error as Error).message}`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
@@ -111,7 +139,7 @@ function readFlagFile(file: string, flag: string): string {
 function tlsFromFlags(certFile: string | undefined, keyFile: string | undefined): BridgeTls | undefined {
   if (certFile === undefined && keyFile === undefined) return undefined;
   if (certFile === undefined || keyFile === undefined) throw new UsageError('--tls-cert and --tls-key go together');
-  const tls = { cert: readFlagFile(certFile, '--tls-cert'), key: readFlagFile(keyFile, '--tls-key') };
+  const tls = { cert: readFlagFile(certFile, '--tls-cert').text, key: readFlagFile(keyFile, '--tls-key').text };
   try {
     createSecureContext(tls);
   } catch (error) {

@@ -9,8 +9,8 @@ import type { Command } from './command.js';
 
 export const bridge: Command = {
   summary: 'a WebSocket bridge to a socket server, for browsers',
-  usage: `Usage: eric-bus bridge --socket PATH [--port N] [--host H] [--token-file FILE] [--origin O]...
-                      [--allow VERBS] [--max-frame BYTES] [--max-streams N]
+  usage: `Usage: eric-bus bridge --socket PATH [--port N] [--host H] [--token T | --token-file FILE]
+                      [--origin O]... [--allow VERBS] [--max-frame BYTES] [--max-streams N]
                       [--tls-cert FILE --tls-key FILE] [--verbose]
 
 Accepts WebSocket connections and relays each command frame to the socket server at PATH
@@ -23,7 +23,7 @@ ${BRIDGE_FLAGS_USAGE}`,
   async run(argv) {
     const { values } = parseCommandArgs(argv, { socket: { type: 'string' }, ...bridgeFlagOptions });
     const socketPath = required(values.socket, '--socket');
-    const options = bridgeOptionsFromFlags(values);
+    const options = bridgeOptionsFromFlags(values, { program: 'eric-bus bridge' });
     // Not an error: the server may start later. But say so, or every command fails unexplained.
     if (!existsSync(socketPath))
       process.stderr.write(

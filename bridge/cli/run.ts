@@ -4,7 +4,8 @@ import type { Command } from './command.js';
 
 /**
  * Runs `command` with `argv`: `-h` / `--help` (before any `--`; after it they are values) prints
- * its usage; a {@link UsageError} or {@link StartError} is one line on stderr and exit code 2.
+ * its usage; a {@link UsageError} or {@link StartError} is one line on stderr and exit code 2, any other
+ * failure one line and exit code 1.
  * `program` prefixes those lines (`eric-bus send`), `helpCommand` is how to ask for the usage.
  */
 export async function runCommand(
@@ -25,11 +26,10 @@ export async function runCommand(
       process.stderr.write(`${program}: ${error.message}\nRun '${helpCommand}' for usage.\n`);
       return 2;
     }
-    if (error instanceof StartError) {
-      process.stderr.write(`${program}: ${error.message}\n`);
-      return 2;
-    }
-    throw error;
+    // A StartError asks for what cannot be (exit 2); anything else, such as a Redis that cannot be
+    // reached, is no mistake in the command line (exit 1). Either is one line naming the command.
+    process.stderr.write(`${program}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return error instanceof StartError ? 2 : 1;
   }
 }
 

@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { createLogger } from '../log.js';
 import { SocketServer } from '../socket/server.js';
 import { isSharedDir } from '../socket/socket-file.js';
+import { channelsIn } from '../store/redis-url.js';
 import { parseCommandArgs, positiveInt, required, starting } from './args.js';
 import type { Command } from './command.js';
 import { serverFlagOptions, serverFlagsUsage, serverOptionsFromFlags, storeFromFlags } from './server-flags.js';
@@ -17,7 +18,9 @@ in-memory channels, or channels in Redis (--redis) shared by every server on tha
 Each stream line carries an event id; a stream dropped mid-way resumes
 after the last id its client got ("i" in the command). The socket file is created mode 0600,
 and its directory mode 0700 if that is missing (its parent must exist); a stale socket file
-is replaced. SIGINT/SIGTERM/SIGHUP shut down gracefully and remove the file.
+is replaced; serve warns when other users can write to its directory (as in /tmp), since one
+of them could take the path while the server is down. SIGINT/SIGTERM/SIGHUP shut down
+gracefully and remove the file.
 
 Options:
   --socket PATH         the socket file to listen on (required)
@@ -46,7 +49,7 @@ ${serverFlagsUsage(24)}
     // A Redis that cannot be reached is not a start-up mistake: it says so and exits 1.
     const store = await storeFromFlags(values, { logger, ...serverOptions });
     await starting(() => SocketServer.start(path, { ...options, store }));
-    console.log(`eric-bus: serving on ${path}${values.redis === undefined ? '' : ` (channels in ${values.redis})`}`);
+    console.log(`eric-bus: serving on ${path}${channelsIn(values.redis)}`);
     if (await isSharedDir(path))
       process.stderr.write(
         `eric-bus serve: warning: other users can create files in ${dirname(path)}: one of them could ` +

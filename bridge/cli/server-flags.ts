@@ -9,6 +9,7 @@ import {
   MAX_WATCH_GRACE_MS,
   type SocketServerOptions,
 } from '../socket/server.js';
+import { redactRedisUrl } from '../store/redis-url.js';
 import type { ChannelStore } from '../store/store.js';
 import { nonNegativeInt, positiveInt } from './args.js';
 
@@ -30,6 +31,7 @@ export function serverFlagsUsage(column: number): string {
       '--max-listeners N',
       `listeners its channels hold at most, in all (default ${DEFAULT_MAX_LISTENERS});`,
       "past either limit a command gets a LimitExceeded('…') reply",
+      "(in memory only; with --redis, Redis's maxmemory is the budget)",
     ],
     [
       '--redis URL',
@@ -68,8 +70,15 @@ export function serverOptionsFromFlags(values: {
   if (grace !== undefined) options.watchGraceMs = grace;
   const maxChannels = positiveInt(values['max-channels'], '--max-channels');
   const maxListeners = positiveInt(values['max-listeners'], '--max-listeners');
-  if ((maxChannels ?? maxListeners) !== undefined && values.redis !== undefined)
-    throw new UsageError('--max-channels and --max-listeners limit channels in memory, not in Redis');
+  // Named as given: a user who gave one limit would look for the other in the command line.
+  const limits = Object.entries({ '--max-channels': maxChannels, '--max-listeners': maxListeners })
+    .filter(([, limit]) => limit !== undefined)
+    .map(([flag]) => flag);
+  if (limits.length > 0 && values.redis !== undefined)
+    throw new UsageError(
+      `${limits.join(' and ')} ${limits.length > 1 ? 'limit' : 'limits'} channels in memory, not in Redis ` +
+        "(there, Redis's maxmemory is the budget)",
+    );
   if (maxChannels !== undefined) options.maxChannels = maxChannels;
   if (maxListeners !== undefined) options.maxListeners = maxListeners;
   return options;
@@ -87,7 +96,9 @@ export async function storeFromFlags(
   const url = values.redis;
   if (url === undefined) return undefined;
   if (!/^rediss?:\/\/./.test(url) && !url.startsWith('/'))
-    throw new UsageError(`--redis takes redis://HOST:PORT[/DB] (rediss:// for TLS) or a socket path, not '${url}'`);
+    throw new UsageError(
+      `--redis takes redis://HOST:PORT[/DB] (rediss:// for TLS) or a socket path, not '${redactRedisUrl(url)}'`,
+    );
   // Loaded only when asked for: the in-memory default does not load the Redis client.
   const { RedisStore } = await import('../store/redis.js');
   return RedisStore.connect(url, options);

@@ -2,6 +2,7 @@
 
 import { createLogger } from '../log.js';
 import { closeOnSignal } from '../signals.js';
+import { channelsIn } from '../store/redis-url.js';
 import { startUp } from '../up.js';
 import { parseCommandArgs, starting } from './args.js';
 import { BRIDGE_FLAGS_USAGE, bridgeFlagOptions, bridgeOptionsFromFlags } from './bridge-flags.js';
@@ -10,8 +11,8 @@ import { serverFlagOptions, serverFlagsUsage, serverOptionsFromFlags, storeFromF
 
 export const up: Command = {
   summary: 'a socket server and a WebSocket bridge to it, together',
-  usage: `Usage: eric-bus up [--socket PATH] [--port N] [--host H] [--token-file FILE] [--origin O]...
-                  [--allow VERBS] [--max-frame BYTES] [--max-streams N]
+  usage: `Usage: eric-bus up [--socket PATH] [--port N] [--host H] [--token T | --token-file FILE]
+                  [--origin O]... [--allow VERBS] [--max-frame BYTES] [--max-streams N]
                   [--tls-cert FILE --tls-key FILE] [--thread] [--verbose]
                   [--history N] [--watch-grace MS] [--max-channels N] [--max-listeners N] [--redis URL]
 
@@ -32,7 +33,7 @@ ${BRIDGE_FLAGS_USAGE}`,
       ...bridgeFlagOptions,
     });
     const logger = createLogger(values.verbose);
-    const options = bridgeOptionsFromFlags(values);
+    const options = bridgeOptionsFromFlags(values, { program: 'eric-bus up' });
     const serverOptions = serverOptionsFromFlags(values);
     const store = await storeFromFlags(values, { logger, ...serverOptions });
     const running = await starting(() =>
@@ -46,7 +47,7 @@ ${BRIDGE_FLAGS_USAGE}`,
       }),
     );
     closeOnSignal(() => running.close());
-    console.log(`eric-bus up: socket server on ${running.socketPath}`);
+    console.log(`eric-bus up: socket server on ${running.socketPath}${channelsIn(values.redis)}`);
     console.log(`eric-bus up: bridge at ${running.url}`);
   },
 };

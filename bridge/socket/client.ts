@@ -59,27 +59,53 @@ export class SocketClient extends ProtocolClient<string> {
 
   /**
    * Sends a streaming command and yields each event line (JSON, without the newline); an error reply
-   * is thrown typed. Leaving the loop early closes the connection and tells an eric-bus server to
-   * end the stream at once (an `rs` for the key the command carried); what the server had already
-   * written into the socket is lost with it (see the README on the window).
+   * is thrown typed. Leaving early closes the connection and tells an eric-bus server to end the
+   * stream at once (an `rs` for the key the command carried); what the server had already written
+   * into the socket is lost with it (see the README on the window). Leaving is `break`, or
+   * `return()` at any time: while a `next()` waits on an idle stream too (a command stopped by a
+   * signal), which then resolves as done.
    */
-  async *streamPayload(command: Command): AsyncGenerator<string, void, undefined> {
+  streamPayload(command: Command): AsyncIterableIterator<string> {
+    const leave = new AbortController();
+    const events = this.#events(command, leave.signal);
+    return {
+      next: () => events.next(),
+      // A generator takes return() only between yields, after a pending next(): the abort ends the
+      // read that next() waits on, so the generator gets there at once.
+      return: () => {
+        leave.abort();
+        return events.return();
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+
+  async *#events(command: Command, leave: AbortSignal): AsyncGenerator<string, void, undefined> {
     const key = randomUUID();
     // Errors surface through the loop below, which reads the socket's error state.
     const socket = await open(this.path, { ...command, s: key }, (s) => s.on('error', () => {}));
+    const stopReading = () => socket.destroy();
+    leave.addEventListener('abort', stopReading);
     let consumerLeft = false;
     try {
+      if (leave.aborted) return;
       for await (const line of lines(socket)) {
         if (line === '') continue;
         const item = line.startsWith('{') ? line : unlessError(line);
-        // A consumer that leaves does so at a yield; the server's end or error reply never does.
+        // A consumer that leaves does so at a yield, or by the abort; the server's end or error reply never does.
         consumerLeft = true;
         yield item;
         consumerLeft = false;
       }
+    } catch (error) {
+      // The socket destroyed under the read, as asked: not a failure.
+      if (!leave.aborted) throw error;
     } finally {
+      leave.removeEventListener('abort', stopReading);
       socket.destroy();
-      if (consumerLeft) this.sendRaw({ v: 'rs', s: key }).catch(() => {});
+      if (consumerLeft || leave.aborted) this.sendRaw({ v: 'rs', s: key }).catch(() => {});
     }
   }
 }

@@ -15,6 +15,7 @@ import { eventHead, formatEvent } from '../../src/wire/socket-protocol.js';
 import { createLogger, type Logger } from '../log.js';
 import { idOf, listenerOfId, numberOfId } from '../socket/history.js';
 import { SCRIPTS, type ScriptName, scriptSource } from './redis-scripts.js';
+import { redactRedisUrl } from './redis-url.js';
 import {
   type ChannelStore,
   DEFAULT_HISTORY,
@@ -133,7 +134,7 @@ export class RedisStore implements ChannelStore {
     } catch (error) {
       commands.disconnect();
       subscriber.disconnect();
-      throw new StoreUnavailable(`Cannot reach Redis at ${redact(url)}: ${describe(cause ?? error)}`);
+      throw new StoreUnavailable(`Cannot reach Redis at ${redactRedisUrl(url)}: ${describe(cause ?? error)}`);
     }
     ready = true;
     // Losing Redis and getting it back are said once each, verbose or not.
@@ -141,12 +142,12 @@ export class RedisStore implements ChannelStore {
     commands.on('close', () => {
       if (lost) return;
       lost = true;
-      logger.error(`redis at ${redact(url)} lost; commands are refused until it is back, reconnecting`);
+      logger.error(`redis at ${redactRedisUrl(url)} lost; commands are refused until it is back, reconnecting`);
     });
     commands.on('ready', () => {
       if (!lost) return;
       lost = false;
-      logger.error(`redis at ${redact(url)} is back`);
+      logger.error(`redis at ${redactRedisUrl(url)} is back`);
     });
     const store = new RedisStore(commands, subscriber, { ...options, logger });
     await subscriber.subscribe(store.#key('superseded'));
@@ -528,10 +529,6 @@ function numberOfEntry(id: string): number {
 function noop(): void {}
 
 /** The URL without its password, for messages. */
-function redact(url: string): string {
-  return url.replace(/^(rediss?:\/\/)[^@/]*@/, '$1');
-}
-
 function nonNegative(value: number, what: string): number {
   if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${what} is 0 or more, not ${value}`);
   return value;

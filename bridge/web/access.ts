@@ -61,12 +61,20 @@ function normalizeOrigin(origin: string): string | undefined {
   }
 }
 
-/** The token from `?token=` or `Authorization: Bearer …`. */
+/**
+ * The token from `?token=` or `Authorization: Bearer …`: all that follows `Bearer`, trimmed. A
+ * token with a space in it (one from a --token-file, say) is still a token, judged (right or
+ * wrong) like any other, not taken for a missing one.
+ */
 function presentedToken(request: IncomingMessage): string | undefined {
   const fromQuery = new URL(request.url ?? '/', 'http://bridge').searchParams.get('token');
   if (fromQuery !== null) return fromQuery;
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
-  return match?.[1];
+  const header = request.headers.authorization ?? '';
+  // Sliced rather than matched to the end: a lazy pattern before `\s*$` backtracks quadratically on
+  // a long header of spaces.
+  const scheme = /^Bearer\s+/i.exec(header);
+  const token = scheme ? header.slice(scheme[0].length).trim() : '';
+  return token === '' ? undefined : token;
 }
 
 /** Constant-time comparison (of digests, so the lengths need not match). */

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect } from 'vitest';
 import { WebSocket } from 'ws';
@@ -107,7 +107,10 @@ describe('eric-bus bridge / up (CLI)', () => {
     dir,
   }) => {
     const both = await run(['bridge', '--socket', 'x', '--token', 'a', '--token-file', 'b']);
-    expect([both.code, both.stderr]).toEqual([2, expect.stringMatching(/give the token once/)]);
+    expect([both.code, both.stderr.split('\n')[0]]).toEqual([
+      2,
+      'eric-bus bridge: --token and --token-file both give the token: keep one of them',
+    ]);
     const missing = await run(['bridge', '--socket', 'x', '--token-file', join(dir, 'none')]);
     expect([missing.code, missing.stderr]).toEqual([2, expect.stringMatching(/cannot read --token-file .*none/)]);
     writeFileSync(join(dir, 'empty'), '\n');
@@ -117,6 +120,50 @@ describe('eric-bus bridge / up (CLI)', () => {
       const help = await run([name, '--help']);
       expect(help.stdout).toMatch(/--token-file FILE +read the shared token from FILE/);
       expect(help.stdout).toContain('ERIC_BUS_TOKEN');
+    }
+  });
+
+  it.for([
+    ['--token', (_file: string) => ['--token', 'from-the-flag']],
+    ['--token-file', (file: string) => ['--token-file', file]],
+  ] as const)('%s wins over ERIC_BUS_TOKEN, as --help says', async ([, flags], { dir, startCli }) => {
+    const file = join(dir, 'token');
+    writeFileSync(file, 'from-the-flag\n', { mode: 0o600 });
+    const env = { ERIC_BUS_TOKEN: 'from-the-environment' };
+    const up = await startCli(['up', '--port', '0', ...flags(file)], /bridge at (ws:\/\/\S+)/, { env });
+    expect(up.match![1]).toMatch(/\?token=from-the-flag$/);
+    for (const name of ['bridge', 'up'])
+      expect((await run([name, '--help'])).stdout).toMatch(
+        /^ +either flag wins over ERIC_BUS_TOKEN; the two flags together are refused$/m,
+      );
+  });
+
+  it.for([
+    ['0644', true],
+    ['0640', true],
+    ['0600', false],
+  ] as const)(
+    'a --token-file of mode %s: warned about when others may read it (%s)',
+    async ([mode, warned], { dir, startCli }) => {
+      const file = join(dir, 'token');
+      writeFileSync(file, 'a-token\n');
+      chmodSync(file, Number.parseInt(mode, 8));
+      const up = await startCli(['up', '--port', '0', '--token-file', file], /bridge at/);
+      // All of stderr: the process is stopped and its pipes read to the end.
+      const closed = new Promise((resolve) => up.child.once('close', resolve));
+      up.child.kill('SIGTERM');
+      await closed;
+      const warning =
+        `eric-bus up: warning: --token-file ${file} is open to other users (mode ${mode}); ` + `chmod 600 ${file}\n`;
+      expect(up.stderr()).toBe(warned ? warning : '');
+    },
+  );
+
+  it('the usage lines of bridge and up name --token and --token-file', async () => {
+    for (const name of ['bridge', 'up']) {
+      const { stdout } = await run([name, '--help']);
+      const usage = stdout.slice(0, stdout.indexOf('\n\n'));
+      expect(usage).toContain('[--token T | --token-file FILE]');
     }
   });
 

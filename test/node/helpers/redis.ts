@@ -44,11 +44,11 @@ function freePort(): Promise<number> {
   });
 }
 
-function launch(port: number, dir: string): Promise<ChildProcess> {
+function launch(port: number, dir: string, extra: string[]): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', dir],
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', dir, ...extra],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';
@@ -75,8 +75,11 @@ function stopped(child: ChildProcess | undefined): Promise<void> {
   });
 }
 
-/** Starts redis-server on a free port with a fresh data dir (append-only file on, no snapshots). */
-export async function startRedis(): Promise<RedisServer> {
+/**
+ * Starts redis-server on a free port with a fresh data dir (append-only file on, no snapshots),
+ * with `extra` arguments (`['--requirepass', 'pw']`).
+ */
+export async function startRedis(extra: string[] = []): Promise<RedisServer> {
   const { dir, cleanup } = tempDir();
   let port = 0;
   let child: ChildProcess | undefined;
@@ -84,7 +87,7 @@ export async function startRedis(): Promise<RedisServer> {
   for (let attempt = 0; child === undefined; attempt++) {
     port = await freePort();
     try {
-      child = await launch(port, dir);
+      child = await launch(port, dir, extra);
     } catch (error) {
       if (attempt >= 4) {
         cleanup();
@@ -98,7 +101,7 @@ export async function startRedis(): Promise<RedisServer> {
     dir: join(dir),
     stop: () => stopped(child),
     start: async () => {
-      child = await launch(port, dir);
+      child = await launch(port, dir, extra);
     },
     restart: async () => {
       await server.stop();
@@ -112,11 +115,11 @@ export async function startRedis(): Promise<RedisServer> {
   return server;
 }
 
-/** One redis-server for the calling `describe`'s tests, started before and stopped after them. */
-export function redisForTests(): () => RedisServer {
+/** One redis-server (`extra`: more arguments) for the calling `describe`'s tests, started before and stopped after. */
+export function redisForTests(extra: string[] = []): () => RedisServer {
   let redis: RedisServer | undefined;
   beforeAll(async () => {
-    redis = await startRedis();
+    redis = await startRedis(extra);
   });
   afterAll(async () => {
     await redis?.close();

@@ -142,6 +142,19 @@ describe('SocketServer streaming', () => {
     expect(b.map((line) => JSON.parse(line).data)).toEqual([1, 2, 3]);
   });
 
+  it('return() amid an idle next(): done, and the server lets go at once', async ({ client, server, registered }) => {
+    const { c, l } = registered;
+    const events = client.stream(c, l)[Symbol.asyncIterator]();
+    const waiting = events.next();
+    // Idle: nothing queued, so only the client's rs can tell the server it is gone.
+    await until(() => server.streams === 1, 'the stream to open');
+    await events.return?.();
+    expect(await waiting).toEqual({ value: undefined, done: true });
+    await until(() => server.streams === 0, 'the server to end the stream');
+    await client.dispatch(c, l, 'n', 1);
+    expect(server.channels.get(c).queueLength(l)).toBe(1);
+  });
+
   it('a client that vanishes without a word is noticed at the next write, which goes back to the queue', async ({
     client,
     server,

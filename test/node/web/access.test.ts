@@ -4,6 +4,7 @@ import { WebSocket } from 'ws';
 import { until } from '../helpers/async.js';
 import { FrameClient, type Stack, upgrade } from '../helpers/bridge.js';
 import { it } from '../helpers/fixtures.js';
+import { httpRequest } from '../helpers/http.js';
 
 /** A plain HTTP GET: resolves with the status and the CORS header. */
 function plainGet(
@@ -139,5 +140,27 @@ describe('bridge logging', () => {
       true,
     );
     expect(lines.join('\n')).not.toContain(stack.bridge.token);
+  });
+});
+
+describe('bridge security: a token with a space in it', () => {
+  it.override('bridgeOptions', { token: 'two words' });
+
+  it('is judged as a token in Authorization: Bearer: the right one passes, another is a wrong token', async ({
+    stack,
+  }) => {
+    const channels = `http://127.0.0.1:${stack.bridge.port}/channels`;
+    const bearer = (token: string) => ({ headers: { Authorization: `Bearer ${token}` } });
+    expect(await upgrade(bare(stack), bearer('two words'))).toBe('open');
+    expect(await httpRequest('POST', channels, bearer('two words'))).toMatchObject({ status: 201 });
+    for (const wrong of ['two', 'two  words', 'one two words'])
+      expect(await httpRequest('POST', channels, bearer(wrong)), wrong).toMatchObject({
+        status: 401,
+        json: { error: "BridgeRefused('wrong token')" },
+      });
+    expect(await httpRequest('POST', channels, bearer('  '))).toMatchObject({
+      status: 401,
+      json: { error: "BridgeRefused('no token')" },
+    });
   });
 });
