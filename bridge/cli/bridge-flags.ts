@@ -27,7 +27,8 @@ export const BRIDGE_FLAGS_USAGE = `  --port N            TCP port (default ${DEF
   --max-frame BYTES   largest client frame (default 1048576)
   --max-streams N     open streams per WebSocket (default 100)
   --tls-cert FILE     serve wss:// with this certificate (PEM; with --tls-key)
-  --tls-key FILE      the certificate's private key (PEM)
+  --tls-key FILE      the certificate's private key (PEM); like --token-file, warned
+                      about when other users may read it
   --verbose           log connections and refusals to stderr
   -h, --help          show this help`;
 
@@ -89,7 +90,7 @@ export function bridgeOptionsFromFlags(
   if (maxFrame !== undefined) options.maxFrameBytes = maxFrame;
   const maxStreams = positiveInt(values['max-streams'], '--max-streams');
   if (maxStreams !== undefined) options.maxStreams = maxStreams;
-  const tls = tlsFromFlags(values['tls-cert'], values['tls-key']);
+  const tls = tlsFromFlags(values['tls-cert'], values['tls-key'], program);
   if (tls) options.tls = tls;
   return options;
 }
@@ -103,15 +104,22 @@ function tokenFrom(values: BridgeFlagValues, env: NodeJS.ProcessEnv, program: st
   else if (values['token-file'] !== undefined) {
     const file = values['token-file'];
     const { text, mode } = readFlagFile(file, '--token-file');
-    // As ssh does for a private key: a secret others may open is worth saying, though not fatal.
-    if ((mode & 0o077) !== 0)
-      process.stderr.write(
-        `${program}: warning: --token-file ${file} is open to other users (mode ${octal(mode)}); chmod 600 ${file}\n`,
-      );
     [token, from] = [text.split(/\r?\n/, 1)[0]!.trim(), '--token-file'];
+    if (token !== '') warnIfOpen(file, mode, '--token-file', program);
   } else [token, from] = [env[TOKEN_ENV], TOKEN_ENV];
   if (token === '') throw new UsageError(`${from} gives an empty token`);
   return token;
+}
+
+/**
+ * Warns when a file holding a secret (the token, the TLS key) is open to other users: as ssh does
+ * for a private key, worth saying, though not fatal. Called once the file is known to be usable.
+ */
+function warnIfOpen(file: string, mode: number, flag: string, program: string): void {
+  if ((mode & 0o077) === 0) return;
+  process.stderr.write(
+    `${program}: warning: ${flag} ${file} is open to other users (mode ${octal(mode)}); chmod 600 ${file}\n`,
+  );
 }
 
 /** A permission mode as `ls` and chmod write it: `0644`. */
@@ -136,16 +144,22 @@ function readFlagFile(file: string, flag: string): { text: string; mode: number 
 }
 
 /** Reads the certificate and key, and checks that they make a usable pair before anything starts. */
-function tlsFromFlags(certFile: string | undefined, keyFile: string | undefined): BridgeTls | undefined {
+function tlsFromFlags(
+  certFile: string | undefined,
+  keyFile: string | undefined,
+  program: string,
+): BridgeTls | undefined {
   if (certFile === undefined && keyFile === undefined) return undefined;
   if (certFile === undefined || keyFile === undefined) throw new UsageError('--tls-cert and --tls-key go together');
-  const tls = { cert: readFlagFile(certFile, '--tls-cert').text, key: readFlagFile(keyFile, '--tls-key').text };
+  const key = readFlagFile(keyFile, '--tls-key');
+  const tls = { cert: readFlagFile(certFile, '--tls-cert').text, key: key.text };
   try {
     createSecureContext(tls);
   } catch (error) {
     const why = (error as Error).message;
     throw new StartError(`--tls-cert ${certFile} and --tls-key ${keyFile} are not a certificate and its key (${why})`);
   }
+  warnIfOpen(keyFile, key.mode, '--tls-key', program);
   return tls;
 }
 

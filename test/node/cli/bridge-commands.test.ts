@@ -138,26 +138,44 @@ describe('eric-bus bridge / up (CLI)', () => {
       );
   });
 
-  it.for([
-    ['0644', true],
-    ['0640', true],
-    ['0600', false],
-  ] as const)(
-    'a --token-file of mode %s: warned about when others may read it (%s)',
-    async ([mode, warned], { dir, startCli }) => {
-      const file = join(dir, 'token');
+  it.for(
+    (['--token-file', '--tls-key'] as const).flatMap((flag) =>
+      (
+        [
+          ['0644', true],
+          ['0640', true],
+          ['0600', false],
+        ] as const
+      ).map(([mode, warned]) => [flag, mode, warned] as const),
+    ),
+  )('a %s of mode %s: warned about when others may read it (%s)', async ([flag, mode, warned], { dir, startCli }) => {
+    // The secret file under test, and what else the flag needs (a key goes with its certificate).
+    let file: string;
+    let flags: string[];
+    let cleanup = () => {};
+    if (flag === '--token-file') {
+      file = join(dir, 'token');
       writeFileSync(file, 'a-token\n');
+      flags = ['--token-file', file];
+    } else {
+      const certificate = selfSignedCertificate();
+      cleanup = certificate.cleanup;
+      file = certificate.keyFile;
+      flags = ['--tls-cert', certificate.certFile, '--tls-key', file];
+    }
+    try {
       chmodSync(file, Number.parseInt(mode, 8));
-      const up = await startCli(['up', '--port', '0', '--token-file', file], /bridge at/);
+      const up = await startCli(['up', '--port', '0', ...flags], /bridge at/);
       // All of stderr: the process is stopped and its pipes read to the end.
       const closed = new Promise((resolve) => up.child.once('close', resolve));
       up.child.kill('SIGTERM');
       await closed;
-      const warning =
-        `eric-bus up: warning: --token-file ${file} is open to other users (mode ${mode}); ` + `chmod 600 ${file}\n`;
-      expect(up.stderr()).toBe(warned ? warning : '');
-    },
-  );
+      const warning = `eric-bus up: warning: ${flag} ${file} is open to other users (mode ${mode}); chmod 600 ${file}`;
+      expect(up.stderr()).toBe(warned ? `${warning}\n` : '');
+    } finally {
+      cleanup();
+    }
+  });
 
   it('the usage lines of bridge and up name --token and --token-file', async () => {
     for (const name of ['bridge', 'up']) {
