@@ -16,6 +16,7 @@ import { lineOf, shareLine, unscheduleWrite, writeWhenWoken } from '../socket/fa
 import { EventHistory, listenerOfId } from '../socket/history.js';
 import {
   type ChannelStore,
+  checkStoreSettings,
   DEFAULT_HISTORY,
   DEFAULT_MAX_CHANNELS,
   DEFAULT_MAX_LISTENERS,
@@ -23,7 +24,6 @@ import {
   type EventFeed,
   type FeedOptions,
   type FeedStep,
-  MAX_WATCH_GRACE_MS,
 } from './store.js';
 
 /** Options of a {@link MemoryStore}. */
@@ -73,10 +73,7 @@ export class MemoryStore implements ChannelStore {
       maxListeners = DEFAULT_MAX_LISTENERS,
     }: MemoryStoreOptions = {},
   ) {
-    if (!Number.isSafeInteger(history) || history < 0)
-      throw new RangeError(`history is a number of events (0 or more), not ${history}`);
-    if (!(watchGraceMs >= 0 && watchGraceMs <= MAX_WATCH_GRACE_MS))
-      throw new RangeError(`watchGraceMs is a duration in ms from 0 to ${MAX_WATCH_GRACE_MS}, not ${watchGraceMs}`);
+    checkStoreSettings(history, watchGraceMs);
     this.channels = channels;
     this.#historyLimit = history;
     this.#watchGraceMs = watchGraceMs;

@@ -18,12 +18,12 @@ import { SCRIPTS, type ScriptName, scriptSource } from './redis-scripts.js';
 import { redactRedisUrl } from './redis-url.js';
 import {
   type ChannelStore,
+  checkStoreSettings,
   DEFAULT_HISTORY,
   DEFAULT_WATCH_GRACE_MS,
   type EventFeed,
   type FeedOptions,
   type FeedStep,
-  MAX_WATCH_GRACE_MS,
 } from './store.js';
 
 /** Options of a {@link RedisStore}. */
@@ -81,10 +81,9 @@ export class RedisStore implements ChannelStore {
     this.#commands = commands;
     this.#subscriber = subscriber;
     this.#prefix = options.prefix ?? 'eric-bus:';
-    this.#history = nonNegative(options.history ?? DEFAULT_HISTORY, 'history');
+    this.#history = options.history ?? DEFAULT_HISTORY;
     this.#graceMs = options.watchGraceMs ?? DEFAULT_WATCH_GRACE_MS;
-    if (!(this.#graceMs >= 0 && this.#graceMs <= MAX_WATCH_GRACE_MS))
-      throw new RangeError(`watchGraceMs is a duration in ms from 0 to ${MAX_WATCH_GRACE_MS}, not ${this.#graceMs}`);
+    checkStoreSettings(this.#history, this.#graceMs);
     this.#retry = options.retryTimeoutMilliseconds ?? 5;
     this.#logger = options.logger ?? createLogger();
     this.#closedPrefix = eventHead({ event: MESSAGE_TYPE_CLOSED, retry: this.#retry, data: null });
@@ -527,12 +526,6 @@ function numberOfEntry(id: string): number {
 }
 
 function noop(): void {}
-
-/** The URL without its password, for messages. */
-function nonNegative(value: number, what: string): number {
-  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${what} is 0 or more, not ${value}`);
-  return value;
-}
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -16,6 +16,17 @@ export const DEFAULT_MAX_CHANNELS = 10_000;
 /** Listeners a server's channels hold at most, in all, by default. */
 export const DEFAULT_MAX_LISTENERS = 100_000;
 
+/**
+ * Checks the settings every store shares, so that a bad one stops the server at start rather than
+ * at a listener's first stream: throws a RangeError naming it.
+ */
+export function checkStoreSettings(history: number, watchGraceMs: number): void {
+  if (!Number.isSafeInteger(history) || history < 0)
+    throw new RangeError(`history is a number of events (0 or more), not ${history}`);
+  if (!(watchGraceMs >= 0 && watchGraceMs <= MAX_WATCH_GRACE_MS))
+    throw new RangeError(`watchGraceMs is a duration in ms from 0 to ${MAX_WATCH_GRACE_MS}, not ${watchGraceMs}`);
+}
+
 /** A value now, or later: in-memory stores answer synchronously, network stores asynchronously. */
 export type Awaitable<T> = T | Promise<T>;
 
