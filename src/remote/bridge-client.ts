@@ -216,14 +216,14 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
     const room = this.#window - (pending.granted - pending.received) - pending.sink.queued;
     if (room * 2 < this.#window) return;
     pending.granted += room;
-    this.#socket.send(JSON.stringify({ id, v: CREDIT_VERB, credit: room }));
+    this.#socket.send(frameText(id, { v: CREDIT_VERB, credit: room }));
   }
 
   #cancel(id: FrameId): void {
     const pending = this.#pending.get(id);
     if (!pending) return;
     this.#pending.delete(id);
-    if (pending.sent && this.#socket?.readyState === OPEN) this.#socket.send(JSON.stringify({ id, v: CANCEL_VERB }));
+    if (pending.sent && this.#socket?.readyState === OPEN) this.#socket.send(frameText(id, { v: CANCEL_VERB }));
   }
 
   #setState(state: BridgeState): void {
