@@ -52,9 +52,12 @@ export interface Running {
   stdout: () => string;
   stderr: () => string;
   exited: Promise<number | null>;
-  /** Kills the process if it is still running and waits for it to exit (test cleanup). */
+  /** Stops the process if it is still running (SIGTERM, then SIGKILL) and waits for it to exit (test cleanup). */
   close: () => Promise<void>;
 }
+
+/** How long a test's CLI process has to stop on SIGTERM before it is killed. */
+const CLOSE_GRACE_MS = 5000;
 
 /** Starts the CLI and resolves once its stdout contains `ready` (a string, or a pattern whose match is kept). */
 export function startCli(
@@ -74,8 +77,13 @@ export function startCli(
       stderr: () => stderr,
       exited,
       close: async () => {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        if (child.exitCode !== null || child.signalCode !== null) return void (await exited);
+        // SIGTERM first, as a user stops it: `up` then removes its private socket directory, which a
+        // SIGKILL would leave behind in the temp dir. A process that does not stop soon is killed.
+        child.kill('SIGTERM');
+        const killer = setTimeout(() => child.kill('SIGKILL'), CLOSE_GRACE_MS);
         await exited;
+        clearTimeout(killer);
       },
     };
     child.stdout!.on('data', (d) => {
