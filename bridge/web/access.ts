@@ -22,9 +22,25 @@ export interface AccessPolicy {
 
 /** Why a request is refused: the HTTP status and a one-line reason. */
 export interface Refusal {
-  status: 401 | 403;
+  status: 400 | 401 | 403;
   reason: string;
 }
+
+/**
+ * The URL of a request's target, or undefined when the target is not a URL: a client may send
+ * any bytes there (`GET http://[/ HTTP/1.1`, a port past 65535), and such a request gets a 400,
+ * never an exception that would end the bridge.
+ */
+export function requestUrl(request: IncomingMessage): URL | undefined {
+  try {
+    return new URL(request.url ?? '/', 'http://bridge');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The refusal of a request whose target is not a URL. */
+export const MALFORMED_TARGET: Refusal = { status: 400, reason: 'the request target is not a valid URL' };
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
@@ -33,11 +49,11 @@ const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
  * learns nothing about the token. A request without an `Origin` header is not from a browser
  * page and is judged by its token alone.
  */
-export function checkAccess(request: IncomingMessage, policy: AccessPolicy): Refusal | undefined {
+export function checkAccess(request: IncomingMessage, url: URL, policy: AccessPolicy): Refusal | undefined {
   const origin = request.headers.origin;
   if (origin !== undefined && !isAllowedOrigin(origin, policy))
     return { status: 403, reason: `origin ${origin} is not allowed` };
-  const token = presentedToken(request);
+  const token = presentedToken(request, url);
   if (token === undefined) return { status: 401, reason: 'no token' };
   if (!sameSecret(token, policy.token)) return { status: 401, reason: 'wrong token' };
   return undefined;
@@ -66,8 +82,8 @@ function normalizeOrigin(origin: string): string | undefined {
  * token with a space in it (one from a --token-file, say) is still a token, judged (right or
  * wrong) like any other, not taken for a missing one.
  */
-function presentedToken(request: IncomingMessage): string | undefined {
-  const fromQuery = new URL(request.url ?? '/', 'http://bridge').searchParams.get('token');
+function presentedToken(request: IncomingMessage, url: URL): string | undefined {
+  const fromQuery = url.searchParams.get('token');
   if (fromQuery !== null) return fromQuery;
   const header = request.headers.authorization ?? '';
   // Sliced rather than matched to the end: a lazy pattern before `\s*$` backtracks quadratically on

@@ -11,7 +11,7 @@ import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { VERBS, type Verb } from '../../src/wire/socket-protocol.js';
 import { type Logger, silentLogger } from '../log.js';
-import { type AccessPolicy, checkAccess, generateToken, type Refusal } from './access.js';
+import { type AccessPolicy, checkAccess, generateToken, MALFORMED_TARGET, type Refusal, requestUrl } from './access.js';
 import { HttpFace } from './http-routes.js';
 import { InFlightLimit } from './in-flight.js';
 import { BridgeSession, type SessionOptions } from './session.js';
@@ -155,8 +155,20 @@ export class WebSocketBridge {
       logger,
     });
     // The HTTP face takes the routes under /channels; any other plain request gets the upgrade's answer.
+    // Whatever a request holds, it gets an answer: nothing it sends may throw past it and end the bridge.
     const onRequest = (request: IncomingMessage, response: ServerResponse) => {
-      if (!face.handle(request, response)) answerPlainRequest(request, response, checkAccess(request, policy));
+      try {
+        const url = requestUrl(request);
+        if (url === undefined) return answerPlainRequest(request, response, MALFORMED_TARGET);
+        if (!face.handle(request, response, url))
+          answerPlainRequest(request, response, checkAccess(request, url, policy));
+      } catch (error) {
+        logger.error(
+          `bridge: HTTP ${request.method} failed: ${error instanceof Error ? error.message : String(error)}`,
+        );
+        if (response.headersSent) response.destroy();
+        else response.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' }).end('Internal bridge error\n');
+      }
     };
     // With TLS the same server speaks HTTPS: WebSocket upgrades and plain requests alike.
     const http: Server = options.tls
@@ -165,14 +177,20 @@ export class WebSocketBridge {
     let bridge: WebSocketBridge | undefined;
     http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on('error', () => {});
-      const refusal = checkAccess(request, policy);
-      if (refusal || !bridge || bridge.#closing) {
-        const from = request.socket.remoteAddress ?? '?';
-        logger.info(`bridge: refused a WebSocket from ${from}: ${refusal?.reason ?? 'shutting down'}`);
-        return refuseUpgrade(socket, refusal ?? { status: 403, reason: 'shutting down' });
+      try {
+        const url = requestUrl(request);
+        const refusal = url === undefined ? MALFORMED_TARGET : checkAccess(request, url, policy);
+        if (refusal || !bridge || bridge.#closing) {
+          const from = request.socket.remoteAddress ?? '?';
+          logger.info(`bridge: refused a WebSocket from ${from}: ${refusal?.reason ?? 'shutting down'}`);
+          return refuseUpgrade(socket, refusal ?? { status: 403, reason: 'shutting down' });
+        }
+        const open = bridge;
+        wss.handleUpgrade(request, socket, head, (ws) => open.#accept(ws, socket as Socket, sessionOptions));
+      } catch (error) {
+        logger.error(`bridge: an upgrade failed: ${error instanceof Error ? error.message : String(error)}`);
+        socket.destroy();
       }
-      const open = bridge;
-      wss.handleUpgrade(request, socket, head, (ws) => open.#accept(ws, socket as Socket, sessionOptions));
     });
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject);
@@ -277,7 +295,8 @@ export class WebSocketBridge {
  */
 function answerPlainRequest(request: IncomingMessage, response: ServerResponse, refusal: Refusal | undefined): void {
   const cors = { 'Access-Control-Allow-Origin': '*', 'Cache-Control': 'no-store' };
-  if (request.method === 'OPTIONS') {
+  // A preflight is judged by its origin alone, but one whose target is not a URL is not a preflight.
+  if (request.method === 'OPTIONS' && refusal !== MALFORMED_TARGET) {
     response.writeHead(204, { ...cors, 'Access-Control-Allow-Methods': 'GET' }).end();
     return;
   }

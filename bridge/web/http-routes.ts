@@ -118,8 +118,7 @@ export class HttpFace {
   }
 
   /** Takes the request if its path is one of the routes' (`/channels…`) and returns true; false leaves it. */
-  handle(request: IncomingMessage, response: ServerResponse): boolean {
-    const url = new URL(request.url ?? '/', 'http://bridge');
+  handle(request: IncomingMessage, response: ServerResponse, url: URL): boolean {
     const segments = url.pathname.split('/').slice(1);
     if (segments.at(-1) === '' && segments.length > 1) segments.pop();
     if (segments[0] !== 'channels') return false;
@@ -169,7 +168,7 @@ export class HttpFace {
         return fail(new BridgeRefused(`origin ${origin} is not allowed`), 403);
       return void response.writeHead(204, { ...cors, ...PREFLIGHT_HEADERS }).end();
     }
-    const refusal = checkAccess(request, policy);
+    const refusal = checkAccess(request, url, policy);
     if (refusal) return fail(new BridgeRefused(refusal.reason), refusal.status);
     if (this.#closed) return fail(new BackendUnavailable('The bridge is shutting down'));
 
