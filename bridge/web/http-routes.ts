@@ -194,7 +194,10 @@ export class HttpFace {
       if (body === 'gone') return;
       if (body === 'too large') {
         const limit = this.#options.maxBodyBytes;
-        // The rest of the body is discarded, and the connection closes after the reply.
+        // The rest of the body is read and discarded (within a bound) before the reply: a reply
+        // over a body still coming in, then the close, would reset the connection under the
+        // client's write, and it would see ECONNRESET instead of its 413.
+        if ((await drain(request)) === 'gone') return;
         return fail(new InvalidMessageFormat(`Request body exceeds the limit of ${limit} bytes`), 413, {
           Connection: 'close',
         });
@@ -332,6 +335,37 @@ function readBody(request: IncomingMessage, limit: number): Promise<Buffer | 'to
     request.once('end', () => resolve(Buffer.concat(chunks)));
     request.once('close', () => resolve('gone'));
     request.once('error', () => resolve('gone'));
+  });
+}
+
+/** Most bytes of an oversized body read and discarded before its 413 (past it, the connection is cut). */
+const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
+/** Longest wait for the rest of an oversized body before its 413. */
+const DRAIN_LIMIT_MS = 10_000;
+
+/**
+ * Reads and discards the rest of a request body: 'drained' once it ended, or when the bounds are
+ * reached first (the reply then goes out over what is left); 'gone' when the client left.
+ */
+function drain(request: IncomingMessage): Promise<'drained' | 'gone'> {
+  if (request.complete) return Promise.resolve('drained');
+  return new Promise((resolve) => {
+    let size = 0;
+    const settle = (outcome: 'drained' | 'gone') => {
+      clearTimeout(timer);
+      request.off('data', onData).off('end', onEnd).off('close', onGone).off('error', onGone);
+      resolve(outcome);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > DRAIN_LIMIT_BYTES) settle('drained');
+    };
+    const onEnd = () => settle('drained');
+    const onGone = () => settle(request.complete ? 'drained' : 'gone');
+    const timer = setTimeout(() => settle('drained'), DRAIN_LIMIT_MS);
+    timer.unref();
+    request.on('data', onData).once('end', onEnd).once('close', onGone).once('error', onGone);
+    request.resume();
   });
 }
 

@@ -10,6 +10,13 @@ import { type Running, startCli } from '../helpers/cli.js';
 import { httpRequest } from '../helpers/http.js';
 import { selfSignedCertificate } from '../helpers/tls.js';
 
+/** The headers of a WebSocket upgrade. */
+const UPGRADE = [
+  'Upgrade: websocket',
+  'Connection: Upgrade',
+  'Sec-WebSocket-Version: 13',
+  'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+].join('\r\n');
 /** Request heads whose target `new URL` cannot parse: a bad host, a port past 65535, an empty host. */
 const HEADS = [
   'GET http://[/channels HTTP/1.1',
@@ -19,8 +26,8 @@ const HEADS = [
   'DELETE http://[/channels/1 HTTP/1.1',
   'OPTIONS http://[/channels HTTP/1.1',
   'GET http://[/ HTTP/1.1',
-  'GET http://[/?token=t HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
-  'GET http://x:99999/ HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+  `GET http://[/?token=t HTTP/1.1\r\n${UPGRADE}`,
+  `GET http://x:99999/ HTTP/1.1\r\n${UPGRADE}`,
   'GET http://:0/channels HTTP/1.1\r\nAuthorization: Bearer t\r\nOrigin: http://localhost',
 ];
 
@@ -83,5 +90,41 @@ describe('a request target that is not a URL', () => {
     const channel = (created.json as { id: string }).id;
     expect((await httpRequest('POST', `${base}/channels/${channel}/listeners`, auth)).status).toBe(201);
     expect(up.child.exitCode).toBeNull();
+  });
+});
+
+describe('an oversized body', () => {
+  it('gets its 413 every time from eric-bus up, never a reset under the client’s write', async () => {
+    const up = await startCli(['up', '--port', '0', '--token', 't'], /bridge at ws:\/\/127\.0\.0\.1:(\d+)/);
+    try {
+      const port = Number(up.match![1]);
+      const created = await httpRequest('POST', `http://127.0.0.1:${port}/channels`, {
+        headers: { Authorization: 'Bearer t' },
+      });
+      const c = (created.json as { id: string }).id;
+      const body = Buffer.alloc(10 * 1024 * 1024, 'x');
+      const head = [
+        `POST /channels/${c}/messages HTTP/1.1`,
+        'Host: x',
+        'Authorization: Bearer t',
+        `Content-Length: ${body.length}`,
+      ].join('\r\n');
+      // As curl does: a write of the body that fails ends the request, whatever the reply said.
+      const post = () =>
+        new Promise<string>((resolve) => {
+          const socket = connectTcp(port, '127.0.0.1');
+          let reply = '';
+          socket.on('data', (chunk) => (reply += chunk));
+          socket.on('error', (error: NodeJS.ErrnoException) => resolve(String(error.code)));
+          socket.on('end', () => resolve(reply.slice(9, 12)));
+          socket.write(`${head}\r\n\r\n`);
+          socket.write(body);
+        });
+      const outcomes: string[] = [];
+      for (let i = 0; i < 20; i++) outcomes.push(await post());
+      expect(outcomes).toEqual(Array(20).fill('413'));
+    } finally {
+      await up.close();
+    }
   });
 });
