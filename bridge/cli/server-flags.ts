@@ -3,6 +3,7 @@ import { UsageError } from '../errors.js';
 import type { Logger } from '../log.js';
 import {
   DEFAULT_HISTORY,
+  DEFAULT_HISTORY_BYTES,
   DEFAULT_MAX_CHANNELS,
   DEFAULT_MAX_LISTENERS,
   DEFAULT_WATCH_GRACE_MS,
@@ -20,6 +21,12 @@ export function serverFlagsUsage(column: number): string {
       '--history N',
       'delivered events each listener keeps, so a dropped stream',
       `resumes exactly (default ${DEFAULT_HISTORY}; 0 keeps none)`,
+    ],
+    [
+      '--history-bytes N',
+      "besides those, the events of each listener's newest N bytes",
+      'delivered: what a client that leaves can leave in flight',
+      `(default ${DEFAULT_HISTORY_BYTES}; 0: only the last --history events)`,
     ],
     [
       '--watch-grace MS',
@@ -47,6 +54,7 @@ export function serverFlagsUsage(column: number): string {
 /** parseCommandArgs options for the server flags. */
 export const serverFlagOptions = {
   history: { type: 'string' },
+  'history-bytes': { type: 'string' },
   'watch-grace': { type: 'string' },
   'max-channels': { type: 'string' },
   'max-listeners': { type: 'string' },
@@ -56,14 +64,20 @@ export const serverFlagOptions = {
 /** Turns the parsed flags into server options; a bad value throws a UsageError. */
 export function serverOptionsFromFlags(values: {
   history?: string;
+  'history-bytes'?: string;
   'watch-grace'?: string;
   'max-channels'?: string;
   'max-listeners'?: string;
   redis?: string;
-}): Pick<SocketServerOptions, 'history' | 'watchGraceMs' | 'maxChannels' | 'maxListeners'> {
-  const options: Pick<SocketServerOptions, 'history' | 'watchGraceMs' | 'maxChannels' | 'maxListeners'> = {};
+}): Pick<SocketServerOptions, 'history' | 'historyBytes' | 'watchGraceMs' | 'maxChannels' | 'maxListeners'> {
+  const options: Pick<
+    SocketServerOptions,
+    'history' | 'historyBytes' | 'watchGraceMs' | 'maxChannels' | 'maxListeners'
+  > = {};
   const history = nonNegativeInt(values.history, '--history');
   if (history !== undefined) options.history = history;
+  const historyBytes = nonNegativeInt(values['history-bytes'], '--history-bytes');
+  if (historyBytes !== undefined) options.historyBytes = historyBytes;
   const grace = nonNegativeInt(values['watch-grace'], '--watch-grace');
   if (grace !== undefined && grace > MAX_WATCH_GRACE_MS)
     throw new UsageError(`--watch-grace takes at most ${MAX_WATCH_GRACE_MS} ms, not ${grace}`);
@@ -91,7 +105,7 @@ export function serverOptionsFromFlags(values: {
  */
 export async function storeFromFlags(
   values: { redis?: string },
-  options: { logger: Logger } & Pick<SocketServerOptions, 'history' | 'watchGraceMs'>,
+  options: { logger: Logger } & Pick<SocketServerOptions, 'history' | 'historyBytes' | 'watchGraceMs'>,
 ): Promise<ChannelStore | undefined> {
   const url = values.redis;
   if (url === undefined) return undefined;

@@ -14,7 +14,8 @@ export const up: Command = {
   usage: `Usage: eric-bus up [--socket PATH] [--port N] [--host H] [--token T | --token-file FILE]
                   [--origin O]... [--allow VERBS] [--max-frame BYTES] [--max-streams N]
                   [--tls-cert FILE --tls-key FILE] [--thread] [--verbose]
-                  [--history N] [--watch-grace MS] [--max-channels N] [--max-listeners N] [--redis URL]
+                  [--history N] [--history-bytes N] [--watch-grace MS] [--max-channels N]
+                  [--max-listeners N] [--redis URL]
 
 Starts a socket server (in memory, or on Redis with --redis) and a WebSocket bridge to it
 (which also answers plain HTTP: REST routes and Server-Sent Events under /channels); prints the

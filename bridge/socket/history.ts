@@ -49,26 +49,43 @@ export interface ResumePoint {
   gap: boolean;
 }
 
-/** One listener's delivery numbers and last `limit` delivered messages, on a ring buffer (O(1) per event). */
+/**
+ * One listener's delivery numbers and its retained messages, on a ring buffer (O(1) per event,
+ * amortized): the last `limit`, and besides them the events whose lines make up the newest
+ * `windowBytes` characters (see {@link DEFAULT_HISTORY_BYTES} for why).
+ */
 export class EventHistory {
   readonly #prefix: string;
   readonly #limit: number;
-  /** The retained messages, oldest at `#head`; grows by doubling up to `#limit`, then overwrites the oldest. */
+  readonly #windowBytes: number;
+  /** The retained messages, oldest at `#head`; grows by doubling as needed, then overwrites the oldest. */
   #ring: (Message | undefined)[] = [];
+  /** The length of each retained message's line, at the same index (kept only with a byte window). */
+  #sizes: number[] = [];
   #head = 0;
   #count = 0;
   #last = 0;
-  /** Whether ids are JSON strings as they are (a listener id with no quote, backslash or control character). */
+  /** How many of the newest events, and how many characters, the byte window holds. */
+  #windowCount = 0;
+  #windowChars = 0;
   /** `#prefix` and the thousands of the last id made: consecutive ids share it. */
   #thousands = 0;
   #thousandsPrefix = '';
 
-  /** A history of `listenerId`'s deliveries that keeps the last `limit` (0: none, only the numbering). */
-  constructor(listenerId: string, limit: number) {
+  /**
+   * A history of `listenerId`'s deliveries that keeps the last `limit` (0: none, only the
+   * numbering) and, with `windowBytes`, also every event among the newest `windowBytes`
+   * characters of lines recorded.
+   */
+  constructor(listenerId: string, limit: number, windowBytes = 0) {
     if (!Number.isSafeInteger(limit) || limit < 0)
       throw new RangeError(`A history keeps a whole number of events, not ${limit}`);
+    if (!Number.isSafeInteger(windowBytes) || windowBytes < 0)
+      throw new RangeError(`A history's byte window is a whole number of bytes, not ${windowBytes}`);
     this.#prefix = listenerId + SEPARATOR;
     this.#limit = limit;
+    // A history that keeps nothing keeps nothing for the window either.
+    this.#windowBytes = limit === 0 ? 0 : windowBytes;
   }
 
   /** The number of the newest delivered event (0 before the first). */
@@ -92,9 +109,12 @@ export class EventHistory {
     return this.#thousandsPrefix + LAST_DIGITS[n - thousands * 1000];
   }
 
-  /** Records `msgs` as delivered, in order: each takes the next number; the oldest beyond the limit are dropped. */
-  record(msgs: readonly Message[]): void {
-    for (const msg of msgs) this.#push(msg);
+  /**
+   * Records `msgs` as delivered, in order: each takes the next number; `sizes` are the lengths
+   * of their lines (for the byte window). The oldest beyond what is kept are dropped.
+   */
+  record(msgs: readonly Message[], sizes?: readonly number[]): void {
+    for (let i = 0; i < msgs.length; i++) this.#push(msgs[i]!, sizes?.[i] ?? 0);
   }
 
   /** Retained delivery number `n`, or undefined when it is not (or no longer) in the history. */
@@ -115,27 +135,59 @@ export class EventHistory {
     return { from: oldest, gap: true };
   }
 
-  #push(msg: Message): void {
+  #push(msg: Message, size: number): void {
     this.#last++;
     if (this.#limit === 0) return;
+    const windowed = this.#windowBytes > 0;
+    if (windowed) {
+      this.#windowCount++;
+      this.#windowChars += size;
+    }
     const ring = this.#ring;
     if (this.#count < ring.length) {
-      ring[(this.#head + this.#count) % ring.length] = msg;
+      this.#put((this.#head + this.#count) % ring.length, msg, size);
       this.#count++;
-    } else if (ring.length < this.#limit) {
+    } else if (ring.length < this.#limit + this.#windowCount) {
       this.#grow();
-      this.#ring[this.#count++] = msg;
+      this.#put(this.#count++, msg, size);
     } else {
-      ring[this.#head] = msg;
+      this.#put(this.#head, msg, size);
       this.#head = (this.#head + 1) % ring.length;
     }
+    if (!windowed) return;
+    // The window holds the newest events whose lines fit in it; the oldest of them leave it first.
+    while (this.#windowChars > this.#windowBytes && this.#windowCount > 0) {
+      const oldest = (this.#head + this.#count - this.#windowCount) % this.#ring.length;
+      this.#windowChars -= this.#sizes[oldest]!;
+      this.#windowCount--;
+    }
+    while (this.#count > this.#limit + this.#windowCount) {
+      this.#ring[this.#head] = undefined;
+      this.#head = (this.#head + 1) % this.#ring.length;
+      this.#count--;
+    }
+  }
+
+  #put(index: number, msg: Message, size: number): void {
+    this.#ring[index] = msg;
+    if (this.#windowBytes > 0) this.#sizes[index] = size;
   }
 
   #grow(): void {
     const old = this.#ring;
-    const ring: (Message | undefined)[] = new Array(Math.min(this.#limit, Math.max(16, old.length * 2)));
-    for (let i = 0; i < this.#count; i++) ring[i] = old[(this.#head + i) % old.length];
+    const oldSizes = this.#sizes;
+    const doubled = Math.max(16, old.length * 2);
+    // Without a byte window the ring never needs more than `limit` slots.
+    const length = this.#windowBytes > 0 ? doubled : Math.min(this.#limit, doubled);
+    const ring: (Message | undefined)[] = new Array(length);
+    const sizes: number[] = this.#windowBytes > 0 ? new Array(length) : [];
+    for (let i = 0; i < this.#count; i++) {
+      const from = (this.#head + i) % old.length;
+      ring[i] = old[from];
+      if (this.#windowBytes > 0) sizes[i] = oldSizes[from]!;
+    }
     this.#ring = ring;
+    this.#sizes = sizes;
     this.#head = 0;
   }
 }

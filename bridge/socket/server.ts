@@ -11,6 +11,7 @@ import { MemoryStore } from '../store/memory.js';
 import {
   type ChannelStore,
   DEFAULT_HISTORY,
+  DEFAULT_HISTORY_BYTES,
   DEFAULT_MAX_CHANNELS,
   DEFAULT_MAX_LISTENERS,
   DEFAULT_WATCH_GRACE_MS,
@@ -27,7 +28,14 @@ const SHUTDOWN_GRACE_MS = 500;
 /** How many `rs` keys that named no open stream yet are remembered, for a stream whose command comes after. */
 const EARLY_CANCELS = 1024;
 
-export { DEFAULT_HISTORY, DEFAULT_MAX_CHANNELS, DEFAULT_MAX_LISTENERS, DEFAULT_WATCH_GRACE_MS, MAX_WATCH_GRACE_MS };
+export {
+  DEFAULT_HISTORY,
+  DEFAULT_HISTORY_BYTES,
+  DEFAULT_MAX_CHANNELS,
+  DEFAULT_MAX_LISTENERS,
+  DEFAULT_WATCH_GRACE_MS,
+  MAX_WATCH_GRACE_MS,
+};
 
 /** Options of a {@link SocketServer}. */
 export interface SocketServerOptions extends ReadCommandOptions {
@@ -47,6 +55,11 @@ export interface SocketServerOptions extends ReadCommandOptions {
    * 0: none). For the in-memory store; another store takes its own.
    */
   history?: number;
+  /**
+   * Besides those, the events of each listener's newest `historyBytes` delivered, what a consumer
+   * that leaves can leave in flight (default 1 MiB; 0: none). For the in-memory store.
+   */
+  historyBytes?: number;
   /**
    * How long a watch's listener outlives its stream, waiting for a resume, in ms (default 60 000;
    * 0: none). For the in-memory store; another store takes its own.
@@ -90,10 +103,11 @@ export class SocketServer {
     {
       channels,
       history = DEFAULT_HISTORY,
+      historyBytes = DEFAULT_HISTORY_BYTES,
       watchGraceMs = DEFAULT_WATCH_GRACE_MS,
       maxChannels = DEFAULT_MAX_CHANNELS,
       maxListeners = DEFAULT_MAX_LISTENERS,
-      store = new MemoryStore(channels, { history, watchGraceMs, maxChannels, maxListeners }),
+      store = new MemoryStore(channels, { history, historyBytes, watchGraceMs, maxChannels, maxListeners }),
       logger = createLogger(),
       backlog = 1024,
       ...read

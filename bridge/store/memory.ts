@@ -18,6 +18,7 @@ import {
   type ChannelStore,
   checkStoreSettings,
   DEFAULT_HISTORY,
+  DEFAULT_HISTORY_BYTES,
   DEFAULT_MAX_CHANNELS,
   DEFAULT_MAX_LISTENERS,
   DEFAULT_WATCH_GRACE_MS,
@@ -30,6 +31,11 @@ import {
 export interface MemoryStoreOptions {
   /** Delivered events each listener keeps, so a stream resumed with `i` replays them (default 1000; 0: none). */
   history?: number;
+  /**
+   * Besides those, each listener keeps the events of its newest `historyBytes` delivered, what a
+   * consumer that leaves can leave in flight (default 1 MiB, see {@link DEFAULT_HISTORY_BYTES}; 0: none).
+   */
+  historyBytes?: number;
   /** How long a watch's listener outlives its stream, waiting for a resume, in ms (default 60 000; 0: none). */
   watchGraceMs?: number;
   /** Channels held at most (default 10 000); past it, `createChannel` throws `LimitExceeded`. */
@@ -52,6 +58,7 @@ export class MemoryStore implements ChannelStore {
   /** The channels commands act on. */
   readonly channels: SSEChannelContainer;
   readonly #historyLimit: number;
+  readonly #historyBytes: number;
   readonly #watchGraceMs: number;
   readonly #maxChannels: number;
   readonly #maxListeners: number;
@@ -68,14 +75,16 @@ export class MemoryStore implements ChannelStore {
     channels: SSEChannelContainer = new SSEChannelContainer(),
     {
       history = DEFAULT_HISTORY,
+      historyBytes = DEFAULT_HISTORY_BYTES,
       watchGraceMs = DEFAULT_WATCH_GRACE_MS,
       maxChannels = DEFAULT_MAX_CHANNELS,
       maxListeners = DEFAULT_MAX_LISTENERS,
     }: MemoryStoreOptions = {},
   ) {
-    checkStoreSettings(history, watchGraceMs);
+    checkStoreSettings(history, watchGraceMs, historyBytes);
     this.channels = channels;
     this.#historyLimit = history;
+    this.#historyBytes = historyBytes;
     this.#watchGraceMs = watchGraceMs;
     this.#maxChannels = maxChannels;
     this.#maxListeners = maxListeners;
@@ -168,7 +177,8 @@ export class MemoryStore implements ChannelStore {
 
   #historyOf(listener: MessageQueueListener): EventHistory {
     let history = this.#histories.get(listener);
-    if (!history) this.#histories.set(listener, (history = new EventHistory(listener.id, this.#historyLimit)));
+    if (!history)
+      this.#histories.set(listener, (history = new EventHistory(listener.id, this.#historyLimit, this.#historyBytes)));
     return history;
   }
 
@@ -230,6 +240,8 @@ export class MemoryFeed implements EventFeed {
   readonly #control = new AbortController();
   readonly #onClose: (() => void) | undefined;
   #taken: Message[] = [];
+  /** The lengths of the lines of `#taken`, for the history's byte window. */
+  #takenSizes: number[] = [];
   #cancelWait: (() => void) | null = null;
   /** A wake-up scheduled by the fan-out (`writeWhenWoken`), not yet run. */
   #wake: (() => void) | null = null;
@@ -302,14 +314,18 @@ export class MemoryFeed implements EventFeed {
     }
     // Take only as many messages as the socket has room for (at least one).
     const taken: Message[] = [];
+    const sizes: number[] = [];
     this.#taken = taken;
+    this.#takenSizes = sizes;
     const first = history?.last ?? 0;
     let lines = '';
     try {
       do {
         const msg = channel.deliverNext(id);
-        lines += lineOrError(channel, msg, history?.idOf(first + taken.length + 1));
+        const line = lineOrError(channel, msg, history?.idOf(first + taken.length + 1));
+        lines += line;
         taken.push(msg);
+        sizes.push(line.length);
       } while (lines.length < room && channel.queueLength(id) > 0 && listener.isRunningSync());
     } catch (error) {
       // E.g. a listener's onMessage threw: what was taken before the failure still goes out.
@@ -337,8 +353,9 @@ export class MemoryFeed implements EventFeed {
 
   written(): void {
     this.#lastWrite = performance.now();
-    if (this.#taken.length > 0) this.#history?.record(this.#taken);
+    if (this.#taken.length > 0) this.#history?.record(this.#taken, this.#takenSizes);
     this.#taken = [];
+    this.#takenSizes = [];
   }
 
   unwritten(): void {

@@ -7,6 +7,17 @@ import type { Message } from '../../src/index.js';
 
 /** Events each listener keeps for resuming its stream, by default (SPEC §7). */
 export const DEFAULT_HISTORY = 1000;
+/**
+ * Besides its last `history` events, each listener keeps those whose lines make up its newest
+ * 1 MiB delivered. A stream's events are delivered once written to its socket, and a consumer
+ * that leaves (`break`) leaves behind what was still on its way: at most its stream window in
+ * events (the client's credit, 256 by default: fewer than `history`), plus what the buffers
+ * between the server and the bridge hold, which are bounded in bytes (the kernel's socket buffer,
+ * about 208 KiB on Linux, and the bridge's read of at most 64 KiB and its stream's buffer). So
+ * whatever a consumer left behind is retained by construction, whatever the size of its events,
+ * and a resume after `break` replays it (README, "Event ids and resume").
+ */
+export const DEFAULT_HISTORY_BYTES = 1024 * 1024;
 /** How long a watch's listener outlives its stream, by default (ms). */
 export const DEFAULT_WATCH_GRACE_MS = 60_000;
 /** The longest grace period: what a timer can wait (about 24.8 days). */
@@ -20,9 +31,11 @@ export const DEFAULT_MAX_LISTENERS = 100_000;
  * Checks the settings every store shares, so that a bad one stops the server at start rather than
  * at a listener's first stream: throws a RangeError naming it.
  */
-export function checkStoreSettings(history: number, watchGraceMs: number): void {
+export function checkStoreSettings(history: number, watchGraceMs: number, historyBytes = 0): void {
   if (!Number.isSafeInteger(history) || history < 0)
     throw new RangeError(`history is a number of events (0 or more), not ${history}`);
+  if (!Number.isSafeInteger(historyBytes) || historyBytes < 0)
+    throw new RangeError(`historyBytes is a number of bytes (0 or more), not ${historyBytes}`);
   if (!(watchGraceMs >= 0 && watchGraceMs <= MAX_WATCH_GRACE_MS))
     throw new RangeError(`watchGraceMs is a duration in ms from 0 to ${MAX_WATCH_GRACE_MS}, not ${watchGraceMs}`);
 }

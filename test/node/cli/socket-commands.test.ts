@@ -98,7 +98,10 @@ describe('eric-bus serve / send / listen', () => {
 
   it('serve --history N keeps the last N events of each listener for resuming', async ({ dir, startCli }) => {
     const small = join(dir, 'small.sock');
-    await startCli(['serve', '--socket', small, '--history', '2', '--watch-grace', '0'], 'serving on');
+    await startCli(
+      ['serve', '--socket', small, '--history', '2', '--history-bytes', '0', '--watch-grace', '0'],
+      'serving on',
+    );
     const client = new SocketClient(small);
     const c = await client.createChannel();
     const l = await client.register(c);

@@ -37,6 +37,26 @@ describe('EventHistory', () => {
     expect(history.at(101)).toBeUndefined();
   });
 
+  it('keeps, besides the last N, the events of its newest window of bytes, as their sizes change', () => {
+    const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, k) => from + k);
+    const history = new EventHistory('1', 10, 1000);
+    // Small lines: the window (1,000 bytes of 10-byte lines) holds 100 events, and 10 more are kept.
+    history.record(messages(1, 500), Array(500).fill(10));
+    expect(retained(history)).toEqual(range(391, 500));
+    // Big lines: the window holds 2 of them (2 × 400 ≤ 1000), and the last 10 are kept besides.
+    history.record(messages(501, 520), Array(20).fill(400));
+    expect(retained(history)).toEqual(range(509, 520));
+    // A line larger than the window: only the last 10.
+    history.record(messages(521, 521), [5000]);
+    expect(retained(history)).toEqual(range(512, 521));
+    expect(history.resumeAfter('1:510')).toEqual({ from: 512, gap: true });
+    expect(history.resumeAfter('1:511')).toEqual({ from: 512, gap: false });
+    // None at all: the window is for a history that keeps something.
+    const none = new EventHistory('1', 0, 1000);
+    none.record(messages(1, 5), Array(5).fill(10));
+    expect(none.size).toBe(0);
+  });
+
   it('resumes after an id it retains, or at the id of the newest event (nothing to replay)', () => {
     const history = new EventHistory('1', 10);
     history.record(messages(1, 30));

@@ -40,7 +40,7 @@ describe('SocketServer: resuming streams (SPEC §7)', () => {
   it('when the history no longer reaches back: one _eric_gap event first, then what is retained', async ({
     startServer,
   }) => {
-    const server = await startServer({ history: 5 });
+    const server = await startServer({ history: 5, historyBytes: 0 });
     const client = new SocketClient(server.path);
     const { c, l } = await queued(client, server, 20);
     const seen = parse(await take(client.stream(c, l), 20));

@@ -4,7 +4,7 @@ import { describe, expect } from 'vitest';
 import { WebSocket } from 'ws';
 import { WebSocketBridge } from '../../../bridge/index.js';
 import { type BridgeState, MESSAGE_TYPE_GAP, Message, RemoteChannel, type SSEEvent } from '../../../src/index.js';
-import { pokeUntil, take, until } from '../helpers/async.js';
+import { pokeUntil, sleep, take, until } from '../helpers/async.js';
 import { it } from '../helpers/fixtures.js';
 
 const fast = { initialDelayMs: 20, maxDelayMs: 200 };
@@ -73,6 +73,34 @@ describe('BridgeClient resumes its streams (SPEC §7)', () => {
     expect(reconnections.length).toBeGreaterThanOrEqual(5);
     client.close();
     await Promise.all(reading);
+  });
+
+  it('break from a slow consumer of a long queue, then resume: none lost, none twice, no gap, with defaults', async ({
+    stack,
+    remote,
+  }) => {
+    const channel = await RemoteChannel.create(remote);
+    const listener = await channel.addListener();
+    // 50,000 events of about 290 bytes wait; every buffer between the queue and the consumer fills.
+    const total = 50_000;
+    const queued = stack.backend.server.channels.get(channel.id);
+    const text = 'x'.repeat(230);
+    for (let n = 0; n < total; n++) queued.dispatch(listener.id, new Message('n', { n, text }));
+    queued.dispatch(listener.id, new Message('last'));
+    const got: SSEEvent[] = [];
+    for await (const event of channel.messageStream(listener)) {
+      got.push(event);
+      if (got.length === 100) break;
+      await sleep(10);
+    }
+    const all = [...got];
+    for await (const event of channel.messageStream(listener, { lastEventId: got.at(-1)!.id })) {
+      if (event.event === 'last') break;
+      all.push(event);
+    }
+    expect(all.length).toBe(total);
+    expect(all.filter((e) => e.event === MESSAGE_TYPE_GAP)).toEqual([]);
+    expect(all.map((e) => (e.data as { n: number }).n)).toEqual(range(0, total - 1));
   });
 
   it('a stream opened with lastEventId continues an earlier one exactly, what a break left in flight too', async ({
