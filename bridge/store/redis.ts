@@ -24,6 +24,7 @@ import {
   type EventFeed,
   type FeedOptions,
   type FeedStep,
+  MAX_WATCH_GRACE_MS,
 } from './store.js';
 
 /** Options of a {@link RedisStore}. */
@@ -34,6 +35,15 @@ export interface RedisStoreOptions {
   history?: number;
   /** How long a watch's listener outlives its stream, waiting for a resume, in ms (default 60 000; 0: none). */
   watchGraceMs?: number;
+  /**
+   * How long an open watch's listener is kept in Redis without word from its server, in ms: the
+   * server renews it every third of this, and once a server dies (no clean end, no renewal) its
+   * watches go this long plus the grace period after the last renewal, removed by any live server.
+   * Longer rides out longer Redis outages (a renewal that cannot reach Redis is retried at the
+   * next one); shorter lets a dead server's watches go sooner.
+   * @default 10000
+   */
+  watchLeaseMs?: number;
   /** The `retry` of every event, in ms (eric-sse's default: 5). */
   retryTimeoutMilliseconds?: number;
   /** Where to report losing and regaining Redis; quiet by default. */
@@ -50,6 +60,10 @@ const MAX_READ = 1000;
 const READ_AHEAD = 4;
 /** Most expired watches removed by one sweep (a sweep goes on until none are left). */
 const SWEEP_BATCH = 100;
+/** How long an open watch is kept without word from its server, by default (ms). */
+export const DEFAULT_WATCH_LEASE_MS = 10_000;
+/** Most watches renewed by one script call (one call per this many). */
+const RENEW_BATCH = 1000;
 
 type Script = (...args: (string | number)[]) => Promise<unknown>;
 
@@ -69,6 +83,10 @@ export class RedisStore implements ChannelStore {
   readonly #prefix: string;
   readonly #history: number;
   readonly #graceMs: number;
+  /** How long a watch's listener stays once renewed: the lease, then the grace period. */
+  readonly #leaseTtlMs: number;
+  /** Renews this server's watches and sweeps everyone's expired ones, now and then. */
+  readonly #leaseTimer: NodeJS.Timeout;
   readonly #retry: number;
   readonly #logger: Logger;
   readonly #closedPrefix: string;
@@ -84,6 +102,14 @@ export class RedisStore implements ChannelStore {
     this.#history = options.history ?? DEFAULT_HISTORY;
     this.#graceMs = options.watchGraceMs ?? DEFAULT_WATCH_GRACE_MS;
     checkStoreSettings(this.#history, this.#graceMs);
+    const lease = options.watchLeaseMs ?? DEFAULT_WATCH_LEASE_MS;
+    if (!(Number.isSafeInteger(lease) && lease >= 30 && lease <= MAX_WATCH_GRACE_MS))
+      throw new RangeError(`watchLeaseMs is a duration in ms from 30 to ${MAX_WATCH_GRACE_MS}, not ${lease}`);
+    this.#leaseTtlMs = lease + this.#graceMs;
+    // Unref'd: the lease keeps no process alive; several renewals fit in a lease, so one that
+    // is late or fails (Redis away a moment) costs nothing.
+    this.#leaseTimer = setInterval(() => void this.#renew(), Math.floor(lease / 3));
+    this.#leaseTimer.unref();
     this.#retry = options.retryTimeoutMilliseconds ?? 5;
     this.#logger = options.logger ?? createLogger();
     this.#closedPrefix = eventHead({ event: MESSAGE_TYPE_CLOSED, retry: this.#retry, data: null });
@@ -159,7 +185,7 @@ export class RedisStore implements ChannelStore {
   }
 
   addListener(channelId: string): Promise<string> {
-    return this.#run('ericRegister', channelId, 0) as Promise<string>;
+    return this.#run('ericRegister', channelId, 0, 0) as Promise<string>;
   }
 
   dispatch(channelId: string, listenerId: string, msg: Message): Promise<void> {
@@ -183,8 +209,6 @@ export class RedisStore implements ChannelStore {
   }
 
   async watch(channelId: string, options: FeedOptions = {}): Promise<EventFeed> {
-    // Now and then, whoever opens a watch removes the watches whose grace period is over.
-    void this.#sweep().catch(() => {});
     const resumed = options.lastEventId === undefined ? undefined : listenerOfId(options.lastEventId);
     if (resumed !== undefined) {
       try {
@@ -194,13 +218,14 @@ export class RedisStore implements ChannelStore {
         if (!(error instanceof InvalidListenerException)) throw error;
       }
     }
-    const listenerId = (await this.#run('ericRegister', channelId, 1)) as string;
+    const listenerId = (await this.#run('ericRegister', channelId, 1, this.#leaseTtlMs)) as string;
     return this.#open(channelId, listenerId, options.lastEventId, true);
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#leaseTimer);
     for (const timer of this.#graceTimers) clearTimeout(timer);
     for (const feed of [...this.#feeds.values()]) feed.interrupt('stopped');
     // The feeds' last words (a watch's grace period) go out before the connection closes.
@@ -240,7 +265,13 @@ export class RedisStore implements ChannelStore {
   }
 
   async #open(channelId: string, listenerId: string, after: string | undefined, watch: boolean): Promise<EventFeed> {
-    const [own, cur, cut, seq] = (await this.#run('ericOpen', channelId, listenerId, watch ? 1 : 0)) as number[];
+    const [own, cur, cut, seq, isWatch] = (await this.#run(
+      'ericOpen',
+      channelId,
+      listenerId,
+      watch ? 1 : 0,
+      this.#leaseTtlMs,
+    )) as number[];
     // Resuming: after a number this listener's stream carried, unless it left the history (then a gap first).
     let from = cur!;
     let gap: string | undefined;
@@ -266,7 +297,8 @@ export class RedisStore implements ChannelStore {
       from,
       delivered: cur!,
       gap,
-      watch,
+      // A watch's listener, even streamed with `l`: its lease is renewed and released the same.
+      watch: isWatch === 1,
       connection,
       key: this.#key(`q:${listenerId}`),
     });
@@ -281,6 +313,22 @@ export class RedisStore implements ChannelStore {
     const [listenerId, own] = text.split(' ');
     const feed = this.#feeds.get(listenerId!);
     if (feed && feed.own < Number(own)) feed.interrupt('superseded');
+  }
+
+  /**
+   * Renews the lease of every open watch of this server (one script call per {@link RENEW_BATCH}),
+   * then sweeps: this is what removes the watches of a server that died, on any live server.
+   */
+  async #renew(): Promise<void> {
+    const pairs = [...this.#feeds.values()].filter((feed) => feed.watch).flatMap((feed) => [feed.listenerId, feed.own]);
+    try {
+      for (let i = 0; i < pairs.length; i += 2 * RENEW_BATCH)
+        await this.#run('ericRenew', this.#leaseTtlMs, ...pairs.slice(i, i + 2 * RENEW_BATCH));
+      await this.#sweep();
+    } catch (error) {
+      // Redis away: the next round tries again, well within the lease.
+      this.#logger.info(`watch leases not renewed: ${describe(error)}`);
+    }
   }
 
   /** Removes watches whose grace period is over (a bounded number of rounds). */
