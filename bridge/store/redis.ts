@@ -44,6 +44,13 @@ export interface RedisStoreOptions {
    * @default 10000
    */
   watchLeaseMs?: number;
+  /**
+   * How long {@link RedisStore.connect} waits for Redis to answer, in ms: a Redis that takes the
+   * connection but never replies (a wrong port, a stopped process) is a `StoreUnavailable` then,
+   * not a start-up that hangs.
+   * @default 5000
+   */
+  connectTimeoutMs?: number;
   /** The `retry` of every event, in ms (eric-sse's default: 5). */
   retryTimeoutMilliseconds?: number;
   /** Where to report losing and regaining Redis; quiet by default. */
@@ -62,10 +69,15 @@ const READ_AHEAD = 4;
 const SWEEP_BATCH = 100;
 /** How long an open watch is kept without word from its server, by default (ms). */
 export const DEFAULT_WATCH_LEASE_MS = 10_000;
+/** How long connecting waits for Redis to answer, by default (ms). */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 /** Most watches renewed by one script call (one call per this many). */
 const RENEW_BATCH = 1000;
 
 type Script = (...args: (string | number)[]) => Promise<unknown>;
+
+/** An error of ioredis, with the command that got it when Redis replied with an error. */
+type CommandError = Error & { command?: { name?: string; args?: unknown[] } };
 
 /**
  * A {@link ChannelStore} in Redis, through ioredis. Commands run as Lua scripts (one round trip
@@ -120,10 +132,15 @@ export class RedisStore implements ChannelStore {
 
   /**
    * Connects to Redis at `url` (`redis://HOST:PORT[/DB]`, `rediss://` for TLS, or a Unix socket
-   * path); rejects with {@link StoreUnavailable} when Redis cannot be reached now.
+   * path); rejects with {@link StoreUnavailable} when Redis cannot be reached now, does not answer
+   * within `connectTimeoutMs`, or has no database DB.
    */
   static async connect(url: string, options: RedisStoreOptions = {}): Promise<RedisStore> {
     const logger = options.logger ?? createLogger();
+    const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    if (!(Number.isSafeInteger(timeoutMs) && timeoutMs > 0 && timeoutMs <= MAX_WATCH_GRACE_MS))
+      throw new RangeError(`connectTimeoutMs is a duration in ms from 1 to ${MAX_WATCH_GRACE_MS}, not ${timeoutMs}`);
+    const where = redactRedisUrl(url);
     let ready = false;
     const base: RedisOptions = {
       ...options.redis,
@@ -144,22 +161,37 @@ export class RedisStore implements ChannelStore {
     const subscriber = commands.duplicate({ ...base, enableOfflineQueue: true, maxRetriesPerRequest: null });
     // What went wrong at the socket level ("Connection is closed" alone would not say).
     let cause: unknown;
+    // ioredis reports a failed SELECT as an error event and goes on, in database 0.
+    let badDatabase: CommandError | undefined;
     for (const [name, connection] of [
       ['commands', commands],
       ['subscriber', subscriber],
     ] as const) {
-      connection.on('error', (error: Error) => {
+      connection.on('error', (error: CommandError) => {
         if (ready) logger.info(`redis ${name} connection: ${error.message}`);
+        else if (error.command?.name === 'select') badDatabase ??= error;
         else cause ??= error;
       });
     }
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new StoreUnavailable(`Redis at ${where} did not answer within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
     try {
-      await commands.connect();
-      await subscriber.connect();
+      await Promise.race([commands.connect().then(() => subscriber.connect()), timedOut]);
+      if (badDatabase !== undefined)
+        throw new StoreUnavailable(
+          `Redis at ${where} has no database ${badDatabase.command?.args?.[0]} (${badDatabase.message})`,
+        );
     } catch (error) {
+      clearTimeout(timer);
       commands.disconnect();
       subscriber.disconnect();
-      throw new StoreUnavailable(`Cannot reach Redis at ${redactRedisUrl(url)}: ${describe(cause ?? error)}`);
+      if (error instanceof StoreUnavailable) throw error;
+      throw new StoreUnavailable(`Cannot reach Redis at ${where}: ${describe(cause ?? error)}`);
     }
     ready = true;
     // Losing Redis and getting it back are said once each, verbose or not.
@@ -167,16 +199,29 @@ export class RedisStore implements ChannelStore {
     commands.on('close', () => {
       if (lost) return;
       lost = true;
-      logger.error(`redis at ${redactRedisUrl(url)} lost; commands are refused until it is back, reconnecting`);
+      logger.error(`redis at ${where} lost; commands are refused until it is back, reconnecting`);
     });
     commands.on('ready', () => {
       if (!lost) return;
       lost = false;
-      logger.error(`redis at ${redactRedisUrl(url)} is back`);
+      logger.error(`redis at ${where} is back`);
     });
     const store = new RedisStore(commands, subscriber, { ...options, logger });
-    await subscriber.subscribe(store.#key('superseded'));
-    await store.#sweep();
+    try {
+      await Promise.race([subscriber.subscribe(store.#key('superseded')).then(() => store.#sweep()), timedOut]);
+    } catch (error) {
+      // Not close(): its QUIT would wait on a Redis that does not answer.
+      store.#closed = true;
+      clearInterval(store.#leaseTimer);
+      commands.removeAllListeners('close');
+      commands.disconnect();
+      subscriber.disconnect();
+      throw error instanceof StoreUnavailable
+        ? error
+        : new StoreUnavailable(`Redis at ${where} failed: ${describe(error)}`);
+    } finally {
+      clearTimeout(timer);
+    }
     return store;
   }
 
