@@ -95,6 +95,7 @@ export class RedisStore implements ChannelStore {
   readonly #prefix: string;
   readonly #history: number;
   readonly #graceMs: number;
+  readonly #connectTimeoutMs: number;
   /** How long a watch's listener stays once renewed: the lease, then the grace period. */
   readonly #leaseTtlMs: number;
   /** Renews this server's watches and sweeps everyone's expired ones, now and then. */
@@ -118,6 +119,7 @@ export class RedisStore implements ChannelStore {
     if (!(Number.isSafeInteger(lease) && lease >= 30 && lease <= MAX_WATCH_GRACE_MS))
       throw new RangeError(`watchLeaseMs is a duration in ms from 30 to ${MAX_WATCH_GRACE_MS}, not ${lease}`);
     this.#leaseTtlMs = lease + this.#graceMs;
+    this.#connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     // Unref'd: the lease keeps no process alive; several renewals fit in a lease, so one that
     // is late or fails (Redis away a moment) costs nothing.
     this.#leaseTimer = setInterval(() => void this.#renew(), Math.floor(lease / 3));
@@ -250,21 +252,25 @@ export class RedisStore implements ChannelStore {
   }
 
   listen(channelId: string, listenerId: string, options: FeedOptions = {}): Promise<EventFeed> {
-    return this.#open(channelId, listenerId, options.lastEventId, false);
+    return this.#withConnection((connection) =>
+      this.#open(connection, channelId, listenerId, options.lastEventId, false),
+    );
   }
 
-  async watch(channelId: string, options: FeedOptions = {}): Promise<EventFeed> {
-    const resumed = options.lastEventId === undefined ? undefined : listenerOfId(options.lastEventId);
-    if (resumed !== undefined) {
-      try {
-        return await this.#open(channelId, resumed, options.lastEventId, true);
-      } catch (error) {
-        // A watch that is gone (or an id that names none) gives a new watch, whose stream starts with a gap.
-        if (!(error instanceof InvalidListenerException)) throw error;
+  watch(channelId: string, options: FeedOptions = {}): Promise<EventFeed> {
+    return this.#withConnection(async (connection) => {
+      const resumed = options.lastEventId === undefined ? undefined : listenerOfId(options.lastEventId);
+      if (resumed !== undefined) {
+        try {
+          return await this.#open(connection, channelId, resumed, options.lastEventId, true);
+        } catch (error) {
+          // A watch that is gone (or an id that names none) gives a new watch, whose stream starts with a gap.
+          if (!(error instanceof InvalidListenerException)) throw error;
+        }
       }
-    }
-    const listenerId = (await this.#run('ericRegister', channelId, 1, this.#leaseTtlMs)) as string;
-    return this.#open(channelId, listenerId, options.lastEventId, true);
+      const listenerId = (await this.#run('ericRegister', channelId, 1, this.#leaseTtlMs)) as string;
+      return this.#open(connection, channelId, listenerId, options.lastEventId, true);
+    });
   }
 
   async close(): Promise<void> {
@@ -309,7 +315,80 @@ export class RedisStore implements ChannelStore {
     return new StoreUnavailable(`Redis failed: ${message}`);
   }
 
-  async #open(channelId: string, listenerId: string, after: string | undefined, watch: boolean): Promise<EventFeed> {
+  /**
+   * Opens a stream on a Redis connection of its own, got first: a stream that cannot have one is
+   * refused before it takes its listener over (the older stream, if any, goes on).
+   */
+  async #withConnection(open: (connection: Redis) => Promise<EventFeed>): Promise<EventFeed> {
+    const connection = await this.#streamConnection();
+    try {
+      return await open(connection);
+    } catch (error) {
+      connection.disconnect();
+      throw error;
+    }
+  }
+
+  /**
+   * A new connection for a stream, ready; or {@link StoreUnavailable} saying why not. Past Redis's
+   * maxclients, Redis takes the connection, says so and closes it: left to itself, ioredis would
+   * try again for ever and the stream would wait without a word.
+   */
+  async #streamConnection(): Promise<Redis> {
+    const connection = this.#commands.duplicate({
+      enableOfflineQueue: true,
+      autoResendUnfulfilledCommands: false,
+      maxRetriesPerRequest: null,
+      enableAutoPipelining: false,
+    });
+    let cause: unknown;
+    connection.on('error', (error: Error) => void (cause ??= error));
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        connection.connect(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`no answer within ${this.#connectTimeoutMs} ms`)),
+            this.#connectTimeoutMs,
+          );
+        }),
+      ]);
+    } catch (error) {
+      connection.disconnect();
+      throw await this.#refused(cause ?? error);
+    } finally {
+      clearTimeout(timer);
+    }
+    // From now on the feed deals with losing Redis (it waits for it to come back).
+    connection.removeAllListeners('error');
+    connection.on('error', noop);
+    return connection;
+  }
+
+  /** Why a stream got no connection, as a StoreUnavailable; said in the log too when Redis is up. */
+  async #refused(cause: unknown): Promise<StoreUnavailable> {
+    if (this.#commands.status !== 'ready')
+      return new StoreUnavailable(`Redis is unreachable (${this.#commands.status}); try again`);
+    let why = describe(cause);
+    // The reason Redis gives is often lost (it closes at once, and ioredis reports the broken pipe).
+    const info = await this.#commands.info('clients').catch(() => '');
+    const max = /maxclients:(\d+)/.exec(info)?.[1];
+    const connected = Number(/connected_clients:(\d+)/.exec(info)?.[1]);
+    if (/max number of clients/i.test(why) || (max !== undefined && connected >= Number(max)))
+      why = `max number of clients reached${max === undefined ? '' : ` (maxclients ${max})`}`;
+    const error = new StoreUnavailable(`Redis refused the stream a connection of its own: ${why}`);
+    this.#logger.error(error.message);
+    return error;
+  }
+
+  async #open(
+    connection: Redis,
+    channelId: string,
+    listenerId: string,
+    after: string | undefined,
+    watch: boolean,
+  ): Promise<EventFeed> {
     const [own, cur, cut, seq, isWatch] = (await this.#run(
       'ericOpen',
       channelId,
@@ -328,13 +407,6 @@ export class RedisStore implements ChannelStore {
         gap = formatEvent({ event: MESSAGE_TYPE_GAP, retry: this.#retry, data: { after } }, idOf(listenerId, cut!));
       }
     }
-    const connection = this.#commands.duplicate({
-      enableOfflineQueue: true,
-      autoResendUnfulfilledCommands: false,
-      maxRetriesPerRequest: null,
-      enableAutoPipelining: false,
-    });
-    connection.on('error', () => {});
     const feed = new RedisFeed(this.#host, {
       channelId,
       listenerId,
