@@ -13,7 +13,11 @@
  *   `n-0` is its n-th event (field `e`: the event's line, less its id); entries up to `cur` are
  *   the history (trimmed to the last N), the ones after it the queue. A removed listener's stream
  *   gets one last entry (fields `e` and `x`), the closed event, which ends any stream reading it.
- * - `P graces`: a sorted set of watch listeners whose stream ended, scored by when they go.
+ * - `P graces`: a sorted set of every watch's listener, scored by when it goes unless its score
+ *   is moved on (times in ms, by Redis's clock, so servers' clocks do not matter): while a stream
+ *   holds it, its server renews a lease (now + lease + grace) now and then; once the stream ended
+ *   cleanly, now + grace. Any server's sweep removes those past their time, so the watches of a
+ *   server that died go too, a lease and a grace period after its last renewal.
  * - pub/sub channel `P superseded`: `<listener> <own>` when a new stream of a listener opens.
  *
  * Script errors are replies `ERIC_NOCHANNEL`, `ERIC_NOLISTENER`, `ERIC_NOWATCH`.
@@ -27,6 +31,12 @@ export const TOMBSTONE_MS = 60_000;
  * but unused still costs a closure on every call, and dispatch is the hot path).
  */
 const HELPERS = {
+  /** Redis's clock, in ms. */
+  now: `
+local function now()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end`,
   /** The error code for a listener `r` that is not one of channel `c`'s (or a channel that is gone). */
   missing: `
 local function missing(c)
@@ -57,13 +67,17 @@ local id = redis.call('INCR', P .. 'next:channel')
 redis.call('SADD', P .. 'channels', id)
 return tostring(id)`,
 
-  /** (c, watch 0|1) → the new listener id. */
+  /**
+   * (c, watch 0|1, ttl ms) → the new listener id. A watch's listener goes after `ttl` unless a
+   * stream holds it by then (its server may die before opening one).
+   */
   ericRegister: `
 local c, w = ARGV[2], ARGV[3]
 if redis.call('SISMEMBER', P .. 'channels', c) == 0 then return redis.error_reply('ERIC_NOCHANNEL') end
 local id = tostring(redis.call('INCR', P .. 'next:listener'))
 redis.call('SADD', P .. 'c:' .. c, id)
 redis.call('HSET', P .. 'l:' .. id, 'c', c, 'seq', 0, 'cur', 0, 'cut', 0, 'own', 0, 'w', w)
+if w == '1' then redis.call('ZADD', P .. 'graces', now() + tonumber(ARGV[4]), id) end
 return id`,
 
   /** (c, r, line) → the event's number. */
@@ -101,19 +115,38 @@ redis.call('SREM', P .. 'channels', c)
 return 1`,
 
   /**
-   * (c, r, watch-only 0|1) → {own, cur, cut, seq}: a new stream of the listener, which supersedes
-   * (and tells) any older one, and takes a watch's listener out of its grace period.
+   * (c, r, watch-only 0|1, ttl ms) → {own, cur, cut, seq, watch 0|1}: a new stream of the listener,
+   * which supersedes (and tells) any older one; a watch's listener now goes after `ttl` (the
+   * lease and the grace period) unless the stream's server renews it.
    */
   ericOpen: `
 local c, r = ARGV[2], ARGV[3]
 local l = P .. 'l:' .. r
 if redis.call('HGET', l, 'c') ~= c then return redis.error_reply(missing(c)) end
-if ARGV[4] == '1' and redis.call('HGET', l, 'w') ~= '1' then return redis.error_reply('ERIC_NOWATCH') end
+local w = redis.call('HGET', l, 'w') == '1'
+if ARGV[4] == '1' and not w then return redis.error_reply('ERIC_NOWATCH') end
 local own = redis.call('HINCRBY', l, 'own', 1)
-redis.call('ZREM', P .. 'graces', r)
+if w then redis.call('ZADD', P .. 'graces', now() + tonumber(ARGV[5]), r) end
 redis.call('PUBLISH', P .. 'superseded', r .. ' ' .. own)
 local m = redis.call('HMGET', l, 'cur', 'cut', 'seq')
-return {own, tonumber(m[1]), tonumber(m[2]), tonumber(m[3])}`,
+return {own, tonumber(m[1]), tonumber(m[2]), tonumber(m[3]), w and 1 or 0}`,
+
+  /**
+   * (ttl ms, r1, own1, r2, own2, …) → how many it renewed: the open streams of one server keep
+   * their watches' listeners for another `ttl`. Only while each stream still owns its listener:
+   * one that was removed, or that a newer stream took over, is left as it is (never resurrected).
+   */
+  ericRenew: `
+local at = now() + tonumber(ARGV[2])
+local renewed = 0
+for i = 3, #ARGV - 1, 2 do
+  local r = ARGV[i]
+  if redis.call('HGET', P .. 'l:' .. r, 'own') == ARGV[i + 1] then
+    redis.call('ZADD', P .. 'graces', at, r)
+    renewed = renewed + 1
+  end
+end
+return renewed`,
 
   /**
    * (r, own, to, history) → 1, 0 when a newer stream owns the listener, -1 when it is gone:
@@ -149,15 +182,15 @@ return 1`,
 local r, own, grace = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 if tonumber(redis.call('HGET', P .. 'l:' .. r, 'own')) ~= own then return 0 end
 if grace == 0 then drop(r, ARGV[5]) return 1 end
-local t = redis.call('TIME')
-redis.call('ZADD', P .. 'graces', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + grace, r)
+redis.call('ZADD', P .. 'graces', now() + grace, r)
 return 1`,
 
-  /** (closed line, limit) → how many watch listeners whose grace period is over it removed (at most limit). */
+  /**
+   * (closed line, limit) → how many watch listeners whose time is over (grace period, or lease and
+   * grace period of a stream whose server stopped renewing it) it removed (at most limit).
+   */
   ericSweep: `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local due = redis.call('ZRANGEBYSCORE', P .. 'graces', '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))
+local due = redis.call('ZRANGEBYSCORE', P .. 'graces', '-inf', now(), 'LIMIT', 0, tonumber(ARGV[3]))
 for _, r in ipairs(due) do
   if redis.call('EXISTS', P .. 'l:' .. r) == 1 then drop(r, ARGV[2]) else redis.call('ZREM', P .. 'graces', r) end
 end

@@ -24,6 +24,7 @@ import {
   type EventFeed,
   type FeedOptions,
   type FeedStep,
+  MAX_WATCH_GRACE_MS,
 } from './store.js';
 
 /** Options of a {@link RedisStore}. */
@@ -34,6 +35,22 @@ export interface RedisStoreOptions {
   history?: number;
   /** How long a watch's listener outlives its stream, waiting for a resume, in ms (default 60 000; 0: none). */
   watchGraceMs?: number;
+  /**
+   * How long an open watch's listener is kept in Redis without word from its server, in ms: the
+   * server renews it every third of this, and once a server dies (no clean end, no renewal) its
+   * watches go this long plus the grace period after the last renewal, removed by any live server.
+   * Longer rides out longer Redis outages (a renewal that cannot reach Redis is retried at the
+   * next one); shorter lets a dead server's watches go sooner.
+   * @default 10000
+   */
+  watchLeaseMs?: number;
+  /**
+   * How long {@link RedisStore.connect} waits for Redis to answer, in ms: a Redis that takes the
+   * connection but never replies (a wrong port, a stopped process) is a `StoreUnavailable` then,
+   * not a start-up that hangs.
+   * @default 5000
+   */
+  connectTimeoutMs?: number;
   /** The `retry` of every event, in ms (eric-sse's default: 5). */
   retryTimeoutMilliseconds?: number;
   /** Where to report losing and regaining Redis; quiet by default. */
@@ -50,8 +67,17 @@ const MAX_READ = 1000;
 const READ_AHEAD = 4;
 /** Most expired watches removed by one sweep (a sweep goes on until none are left). */
 const SWEEP_BATCH = 100;
+/** How long an open watch is kept without word from its server, by default (ms). */
+export const DEFAULT_WATCH_LEASE_MS = 10_000;
+/** How long connecting waits for Redis to answer, by default (ms). */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+/** Most watches renewed by one script call (one call per this many). */
+const RENEW_BATCH = 1000;
 
 type Script = (...args: (string | number)[]) => Promise<unknown>;
+
+/** An error of ioredis, with the command that got it when Redis replied with an error. */
+type CommandError = Error & { command?: { name?: string; args?: unknown[] } };
 
 /**
  * A {@link ChannelStore} in Redis, through ioredis. Commands run as Lua scripts (one round trip
@@ -69,6 +95,11 @@ export class RedisStore implements ChannelStore {
   readonly #prefix: string;
   readonly #history: number;
   readonly #graceMs: number;
+  readonly #connectTimeoutMs: number;
+  /** How long a watch's listener stays once renewed: the lease, then the grace period. */
+  readonly #leaseTtlMs: number;
+  /** Renews this server's watches and sweeps everyone's expired ones, now and then. */
+  readonly #leaseTimer: NodeJS.Timeout;
   readonly #retry: number;
   readonly #logger: Logger;
   readonly #closedPrefix: string;
@@ -84,6 +115,15 @@ export class RedisStore implements ChannelStore {
     this.#history = options.history ?? DEFAULT_HISTORY;
     this.#graceMs = options.watchGraceMs ?? DEFAULT_WATCH_GRACE_MS;
     checkStoreSettings(this.#history, this.#graceMs);
+    const lease = options.watchLeaseMs ?? DEFAULT_WATCH_LEASE_MS;
+    if (!(Number.isSafeInteger(lease) && lease >= 30 && lease <= MAX_WATCH_GRACE_MS))
+      throw new RangeError(`watchLeaseMs is a duration in ms from 30 to ${MAX_WATCH_GRACE_MS}, not ${lease}`);
+    this.#leaseTtlMs = lease + this.#graceMs;
+    this.#connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    // Unref'd: the lease keeps no process alive; several renewals fit in a lease, so one that
+    // is late or fails (Redis away a moment) costs nothing.
+    this.#leaseTimer = setInterval(() => void this.#renew(), Math.floor(lease / 3));
+    this.#leaseTimer.unref();
     this.#retry = options.retryTimeoutMilliseconds ?? 5;
     this.#logger = options.logger ?? createLogger();
     this.#closedPrefix = eventHead({ event: MESSAGE_TYPE_CLOSED, retry: this.#retry, data: null });
@@ -94,10 +134,15 @@ export class RedisStore implements ChannelStore {
 
   /**
    * Connects to Redis at `url` (`redis://HOST:PORT[/DB]`, `rediss://` for TLS, or a Unix socket
-   * path); rejects with {@link StoreUnavailable} when Redis cannot be reached now.
+   * path); rejects with {@link StoreUnavailable} when Redis cannot be reached now, does not answer
+   * within `connectTimeoutMs`, or has no database DB.
    */
   static async connect(url: string, options: RedisStoreOptions = {}): Promise<RedisStore> {
     const logger = options.logger ?? createLogger();
+    const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    if (!(Number.isSafeInteger(timeoutMs) && timeoutMs > 0 && timeoutMs <= MAX_WATCH_GRACE_MS))
+      throw new RangeError(`connectTimeoutMs is a duration in ms from 1 to ${MAX_WATCH_GRACE_MS}, not ${timeoutMs}`);
+    const where = redactRedisUrl(url);
     let ready = false;
     const base: RedisOptions = {
       ...options.redis,
@@ -118,22 +163,37 @@ export class RedisStore implements ChannelStore {
     const subscriber = commands.duplicate({ ...base, enableOfflineQueue: true, maxRetriesPerRequest: null });
     // What went wrong at the socket level ("Connection is closed" alone would not say).
     let cause: unknown;
+    // ioredis reports a failed SELECT as an error event and goes on, in database 0.
+    let badDatabase: CommandError | undefined;
     for (const [name, connection] of [
       ['commands', commands],
       ['subscriber', subscriber],
     ] as const) {
-      connection.on('error', (error: Error) => {
+      connection.on('error', (error: CommandError) => {
         if (ready) logger.info(`redis ${name} connection: ${error.message}`);
+        else if (error.command?.name === 'select') badDatabase ??= error;
         else cause ??= error;
       });
     }
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new StoreUnavailable(`Redis at ${where} did not answer within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
     try {
-      await commands.connect();
-      await subscriber.connect();
+      await Promise.race([commands.connect().then(() => subscriber.connect()), timedOut]);
+      if (badDatabase !== undefined)
+        throw new StoreUnavailable(
+          `Redis at ${where} has no database ${badDatabase.command?.args?.[0]} (${badDatabase.message})`,
+        );
     } catch (error) {
+      clearTimeout(timer);
       commands.disconnect();
       subscriber.disconnect();
-      throw new StoreUnavailable(`Cannot reach Redis at ${redactRedisUrl(url)}: ${describe(cause ?? error)}`);
+      if (error instanceof StoreUnavailable) throw error;
+      throw new StoreUnavailable(`Cannot reach Redis at ${where}: ${describe(cause ?? error)}`);
     }
     ready = true;
     // Losing Redis and getting it back are said once each, verbose or not.
@@ -141,16 +201,29 @@ export class RedisStore implements ChannelStore {
     commands.on('close', () => {
       if (lost) return;
       lost = true;
-      logger.error(`redis at ${redactRedisUrl(url)} lost; commands are refused until it is back, reconnecting`);
+      logger.error(`redis at ${where} lost; commands are refused until it is back, reconnecting`);
     });
     commands.on('ready', () => {
       if (!lost) return;
       lost = false;
-      logger.error(`redis at ${redactRedisUrl(url)} is back`);
+      logger.error(`redis at ${where} is back`);
     });
     const store = new RedisStore(commands, subscriber, { ...options, logger });
-    await subscriber.subscribe(store.#key('superseded'));
-    await store.#sweep();
+    try {
+      await Promise.race([subscriber.subscribe(store.#key('superseded')).then(() => store.#sweep()), timedOut]);
+    } catch (error) {
+      // Not close(): its QUIT would wait on a Redis that does not answer.
+      store.#closed = true;
+      clearInterval(store.#leaseTimer);
+      commands.removeAllListeners('close');
+      commands.disconnect();
+      subscriber.disconnect();
+      throw error instanceof StoreUnavailable
+        ? error
+        : new StoreUnavailable(`Redis at ${where} failed: ${describe(error)}`);
+    } finally {
+      clearTimeout(timer);
+    }
     return store;
   }
 
@@ -159,7 +232,7 @@ export class RedisStore implements ChannelStore {
   }
 
   addListener(channelId: string): Promise<string> {
-    return this.#run('ericRegister', channelId, 0) as Promise<string>;
+    return this.#run('ericRegister', channelId, 0, 0) as Promise<string>;
   }
 
   dispatch(channelId: string, listenerId: string, msg: Message): Promise<void> {
@@ -179,28 +252,31 @@ export class RedisStore implements ChannelStore {
   }
 
   listen(channelId: string, listenerId: string, options: FeedOptions = {}): Promise<EventFeed> {
-    return this.#open(channelId, listenerId, options.lastEventId, false);
+    return this.#withConnection((connection) =>
+      this.#open(connection, channelId, listenerId, options.lastEventId, false),
+    );
   }
 
-  async watch(channelId: string, options: FeedOptions = {}): Promise<EventFeed> {
-    // Now and then, whoever opens a watch removes the watches whose grace period is over.
-    void this.#sweep().catch(() => {});
-    const resumed = options.lastEventId === undefined ? undefined : listenerOfId(options.lastEventId);
-    if (resumed !== undefined) {
-      try {
-        return await this.#open(channelId, resumed, options.lastEventId, true);
-      } catch (error) {
-        // A watch that is gone (or an id that names none) gives a new watch, whose stream starts with a gap.
-        if (!(error instanceof InvalidListenerException)) throw error;
+  watch(channelId: string, options: FeedOptions = {}): Promise<EventFeed> {
+    return this.#withConnection(async (connection) => {
+      const resumed = options.lastEventId === undefined ? undefined : listenerOfId(options.lastEventId);
+      if (resumed !== undefined) {
+        try {
+          return await this.#open(connection, channelId, resumed, options.lastEventId, true);
+        } catch (error) {
+          // A watch that is gone (or an id that names none) gives a new watch, whose stream starts with a gap.
+          if (!(error instanceof InvalidListenerException)) throw error;
+        }
       }
-    }
-    const listenerId = (await this.#run('ericRegister', channelId, 1)) as string;
-    return this.#open(channelId, listenerId, options.lastEventId, true);
+      const listenerId = (await this.#run('ericRegister', channelId, 1, this.#leaseTtlMs)) as string;
+      return this.#open(connection, channelId, listenerId, options.lastEventId, true);
+    });
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#leaseTimer);
     for (const timer of this.#graceTimers) clearTimeout(timer);
     for (const feed of [...this.#feeds.values()]) feed.interrupt('stopped');
     // The feeds' last words (a watch's grace period) go out before the connection closes.
@@ -239,8 +315,87 @@ export class RedisStore implements ChannelStore {
     return new StoreUnavailable(`Redis failed: ${message}`);
   }
 
-  async #open(channelId: string, listenerId: string, after: string | undefined, watch: boolean): Promise<EventFeed> {
-    const [own, cur, cut, seq] = (await this.#run('ericOpen', channelId, listenerId, watch ? 1 : 0)) as number[];
+  /**
+   * Opens a stream on a Redis connection of its own, got first: a stream that cannot have one is
+   * refused before it takes its listener over (the older stream, if any, goes on).
+   */
+  async #withConnection(open: (connection: Redis) => Promise<EventFeed>): Promise<EventFeed> {
+    const connection = await this.#streamConnection();
+    try {
+      return await open(connection);
+    } catch (error) {
+      connection.disconnect();
+      throw error;
+    }
+  }
+
+  /**
+   * A new connection for a stream, ready; or {@link StoreUnavailable} saying why not. Past Redis's
+   * maxclients, Redis takes the connection, says so and closes it: left to itself, ioredis would
+   * try again for ever and the stream would wait without a word.
+   */
+  async #streamConnection(): Promise<Redis> {
+    const connection = this.#commands.duplicate({
+      enableOfflineQueue: true,
+      autoResendUnfulfilledCommands: false,
+      maxRetriesPerRequest: null,
+      enableAutoPipelining: false,
+    });
+    let cause: unknown;
+    connection.on('error', (error: Error) => void (cause ??= error));
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        connection.connect(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`no answer within ${this.#connectTimeoutMs} ms`)),
+            this.#connectTimeoutMs,
+          );
+        }),
+      ]);
+    } catch (error) {
+      connection.disconnect();
+      throw await this.#refused(cause ?? error);
+    } finally {
+      clearTimeout(timer);
+    }
+    // From now on the feed deals with losing Redis (it waits for it to come back).
+    connection.removeAllListeners('error');
+    connection.on('error', noop);
+    return connection;
+  }
+
+  /** Why a stream got no connection, as a StoreUnavailable; said in the log too when Redis is up. */
+  async #refused(cause: unknown): Promise<StoreUnavailable> {
+    if (this.#commands.status !== 'ready')
+      return new StoreUnavailable(`Redis is unreachable (${this.#commands.status}); try again`);
+    let why = describe(cause);
+    // The reason Redis gives is often lost (it closes at once, and ioredis reports the broken pipe).
+    const info = await this.#commands.info('clients').catch(() => '');
+    const max = /maxclients:(\d+)/.exec(info)?.[1];
+    const connected = Number(/connected_clients:(\d+)/.exec(info)?.[1]);
+    if (/max number of clients/i.test(why) || (max !== undefined && connected >= Number(max)))
+      why = `max number of clients reached${max === undefined ? '' : ` (maxclients ${max})`}`;
+    const error = new StoreUnavailable(`Redis refused the stream a connection of its own: ${why}`);
+    this.#logger.error(error.message);
+    return error;
+  }
+
+  async #open(
+    connection: Redis,
+    channelId: string,
+    listenerId: string,
+    after: string | undefined,
+    watch: boolean,
+  ): Promise<EventFeed> {
+    const [own, cur, cut, seq, isWatch] = (await this.#run(
+      'ericOpen',
+      channelId,
+      listenerId,
+      watch ? 1 : 0,
+      this.#leaseTtlMs,
+    )) as number[];
     // Resuming: after a number this listener's stream carried, unless it left the history (then a gap first).
     let from = cur!;
     let gap: string | undefined;
@@ -252,13 +407,6 @@ export class RedisStore implements ChannelStore {
         gap = formatEvent({ event: MESSAGE_TYPE_GAP, retry: this.#retry, data: { after } }, idOf(listenerId, cut!));
       }
     }
-    const connection = this.#commands.duplicate({
-      enableOfflineQueue: true,
-      autoResendUnfulfilledCommands: false,
-      maxRetriesPerRequest: null,
-      enableAutoPipelining: false,
-    });
-    connection.on('error', () => {});
     const feed = new RedisFeed(this.#host, {
       channelId,
       listenerId,
@@ -266,7 +414,8 @@ export class RedisStore implements ChannelStore {
       from,
       delivered: cur!,
       gap,
-      watch,
+      // A watch's listener, even streamed with `l`: its lease is renewed and released the same.
+      watch: isWatch === 1,
       connection,
       key: this.#key(`q:${listenerId}`),
     });
@@ -281,6 +430,22 @@ export class RedisStore implements ChannelStore {
     const [listenerId, own] = text.split(' ');
     const feed = this.#feeds.get(listenerId!);
     if (feed && feed.own < Number(own)) feed.interrupt('superseded');
+  }
+
+  /**
+   * Renews the lease of every open watch of this server (one script call per {@link RENEW_BATCH}),
+   * then sweeps: this is what removes the watches of a server that died, on any live server.
+   */
+  async #renew(): Promise<void> {
+    const pairs = [...this.#feeds.values()].filter((feed) => feed.watch).flatMap((feed) => [feed.listenerId, feed.own]);
+    try {
+      for (let i = 0; i < pairs.length; i += 2 * RENEW_BATCH)
+        await this.#run('ericRenew', this.#leaseTtlMs, ...pairs.slice(i, i + 2 * RENEW_BATCH));
+      await this.#sweep();
+    } catch (error) {
+      // Redis away: the next round tries again, well within the lease.
+      this.#logger.info(`watch leases not renewed: ${describe(error)}`);
+    }
   }
 
   /** Removes watches whose grace period is over (a bounded number of rounds). */

@@ -7,7 +7,7 @@ import { RedisStore } from '../../../bridge/store/redis.js';
 import { type Command, StoreUnavailable } from '../../../src/index.js';
 import { sleep, take, until } from '../helpers/async.js';
 import { startCli } from '../helpers/cli.js';
-import { hasRedisServer, redisForTests } from '../helpers/redis.js';
+import { hasRedisServer, redisForTests, startRedis } from '../helpers/redis.js';
 import { startServer, tempDir } from '../helpers/socket.js';
 
 interface Line {
@@ -213,4 +213,45 @@ describe.skipIf(!hasRedisServer)('Redis store: faults', () => {
       await b.close();
     }
   });
+});
+
+describe.skipIf(!hasRedisServer)('Redis store: more streams than Redis has clients for', () => {
+  it('each stream gets its line or a typed error, none waits silently; the log says why', async () => {
+    // 2 connections for the store's commands and its pub/sub, and one for each stream.
+    const redis = await startRedis(['--maxclients', '12']);
+    const said: string[] = [];
+    const logger = { info() {}, error: (line: string) => void said.push(line) };
+    const running = await startServer({ store: await RedisStore.connect(redis.url, { logger }) });
+    const STREAMS = 20;
+    const streams: AsyncIterator<string>[] = [];
+    try {
+      const client = new SocketClient(running.path);
+      const c = await client.createChannel();
+      const ls = await Promise.all(Array.from({ length: STREAMS }, () => client.register(c)));
+      for (const l of ls) await client.dispatch(c, l, 'm');
+      // Every stream stays open once it has its line, holding its Redis connection.
+      const outcomes = ls.map((l) => {
+        const stream = client.stream(c, l)[Symbol.asyncIterator]();
+        streams.push(stream);
+        return stream.next().then(
+          (next) => (next.done ? 'ended' : 'line'),
+          (error: unknown) =>
+            error instanceof StoreUnavailable ? `StoreUnavailable: ${error.message}` : String(error),
+        );
+      });
+      // Bounded: a stream still silent after 15 s is counted as such, and fails the test.
+      const silent = sleep(15_000).then(() => 'silent');
+      const got = await Promise.all(outcomes.map((outcome) => Promise.race([outcome, silent])));
+      const count = (what: string) => got.filter((outcome) => outcome.startsWith(what)).length;
+      const counts = { line: count('line'), refused: count('StoreUnavailable'), silent: count('silent') };
+      expect(counts.line + counts.refused).toBe(STREAMS);
+      expect(counts.refused).toBeGreaterThan(0);
+      expect(got.find((outcome) => outcome.startsWith('StoreUnavailable'))).toMatch(/max number of clients/);
+      expect(said.some((line) => /max number of clients/.test(line))).toBe(true);
+    } finally {
+      await Promise.all(streams.map((stream) => stream.return?.()));
+      await running.close();
+      await redis.close();
+    }
+  }, 30_000);
 });

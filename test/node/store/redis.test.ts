@@ -1,12 +1,14 @@
 // The Redis store on a real redis-server: two servers sharing channels, streams on both, one
 // stream per listener across servers, Redis errors as typed replies.
+import { spawn } from 'node:child_process';
+import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SocketClient } from '../../../bridge/index.js';
 import { RedisStore } from '../../../bridge/store/redis.js';
 import { InvalidChannelException, InvalidListenerException, StoreUnavailable } from '../../../src/index.js';
 import { sleep, take, until } from '../helpers/async.js';
-import { runCli } from '../helpers/cli.js';
+import { CLI, runCli } from '../helpers/cli.js';
 import { hasRedisServer, redisForTests, startRedis } from '../helpers/redis.js';
 import { startServer, tempDir } from '../helpers/socket.js';
 
@@ -215,4 +217,70 @@ describe.skipIf(!hasRedisServer)('Redis store: Redis unreachable', () => {
       cleanup();
     }
   });
+
+  it('a Redis that accepts connections but never answers fails start-up after connectTimeoutMs', async () => {
+    // It takes every connection and never writes a byte.
+    const held = new Set<Socket>();
+    const silent = createServer((socket) => {
+      held.add(socket);
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const url = `redis://127.0.0.1:${(silent.address() as { port: number }).port}`;
+    const { dir, cleanup } = tempDir();
+    try {
+      const connecting = RedisStore.connect(url, { connectTimeoutMs: 300 }).then(
+        (store) => store.close().then(() => 'connected'),
+        (error: unknown) => error,
+      );
+      // Bounded: a start-up that hangs fails the test rather than running on.
+      const settled = await Promise.race([connecting, sleep(10_000).then(() => 'still waiting after 10 s')]);
+      expect(settled).toBeInstanceOf(StoreUnavailable);
+      expect((settled as Error).message).toMatch(/^Redis at redis:\/\/127\.0\.0\.1:\d+ did not answer within 300 ms/);
+      // The commands say so on one line and exit 1 (after the default timeout, a few seconds).
+      const runs = ['serve', 'up'].map((command) =>
+        bounded([command, '--socket', join(dir, `${command}.sock`), '--redis', url]),
+      );
+      for (const run of await Promise.all(runs)) {
+        expect(run.code).toBe(1);
+        expect(run.stderr).toMatch(/^eric-bus \w+: Redis at redis:\/\/127\.0\.0\.1:\d+ did not answer within \d+ ms/);
+        expect(run.stderr.trim().split('\n')).toHaveLength(1);
+      }
+    } finally {
+      for (const socket of held) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+      cleanup();
+    }
+  }, 30_000);
+
+  it('a database the Redis does not have is an error, not database 0', async () => {
+    const redis = await startRedis();
+    const { dir, cleanup } = tempDir();
+    try {
+      const connecting = RedisStore.connect(`${redis.url}/99`).then(
+        (store) => store.close().then(() => 'connected to database 0'),
+        (error: unknown) => error,
+      );
+      const settled = await connecting;
+      expect(settled).toBeInstanceOf(StoreUnavailable);
+      expect((settled as Error).message).toMatch(/^Redis at redis:\/\/127\.0\.0\.1:\d+\/99 has no database 99 \(/);
+      const run = await bounded(['serve', '--socket', join(dir, 'bus.sock'), '--redis', `${redis.url}/99`]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/has no database 99/);
+    } finally {
+      await redis.close();
+      cleanup();
+    }
+  });
 });
+
+/** Runs the CLI, killed after 20 s if it has not exited by then (code null). */
+function bounded(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 20_000 });
+    let stderr = '';
+    child.stderr!.on('data', (chunk) => (stderr += chunk));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stderr }));
+  });
+}
