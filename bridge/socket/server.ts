@@ -1,7 +1,7 @@
 /** The Unix-socket server of eric-sse's protocol: one JSON command per connection. */
 import { unlink } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import { EricBusError, Message, type SSEChannelContainer } from '../../src/index.js';
+import { EricBusError, LimitExceeded, Message, type SSEChannelContainer } from '../../src/index.js';
 import type { ServerCommand } from '../../src/wire/socket-protocol.js';
 import { ACK, formatError, parseCommand } from '../../src/wire/socket-protocol.js';
 import { ClientGone } from '../errors.js';
@@ -18,6 +18,7 @@ import {
   MAX_WATCH_GRACE_MS,
   type StreamEnd,
 } from '../store/store.js';
+import { probeClient } from './probe.js';
 import { type ReadCommandOptions, readCommand } from './read-command.js';
 import { listenPrivately } from './socket-file.js';
 import { feedToSocket } from './stream-to-socket.js';
@@ -26,6 +27,11 @@ import { feedToSocket } from './stream-to-socket.js';
 const SHUTDOWN_GRACE_MS = 500;
 /** How many `rs` keys that named no open stream yet are remembered, for a stream whose command comes after. */
 const EARLY_CANCELS = 1024;
+/**
+ * How many open streams a listener refusal probes at most (a zero-byte write each, oldest probed
+ * first): enough to find the clients that vanished, bounded so that a refused command costs little.
+ */
+const PROBE_BATCH = 1024;
 
 export { DEFAULT_HISTORY, DEFAULT_MAX_CHANNELS, DEFAULT_MAX_LISTENERS, DEFAULT_WATCH_GRACE_MS, MAX_WATCH_GRACE_MS };
 
@@ -58,8 +64,9 @@ export interface SocketServerOptions extends ReadCommandOptions {
    */
   maxChannels?: number;
   /**
-   * Listeners its channels hold at most, in all (default 100 000); an `r` or `w` past it gets a
-   * `LimitExceeded` reply. For the in-memory store.
+   * Listeners its channels hold at most, in all (default 100 000); an `r` or `w` past it first
+   * removes the watch longest in its grace period, if any (after probing the open streams for
+   * clients gone without an `rs`), else gets a `LimitExceeded` reply. For the in-memory store.
    */
   maxListeners?: number;
 }
@@ -84,6 +91,10 @@ export class SocketServer {
   readonly #keyed = new Map<string, AbortController>();
   /** Keys an `rs` named before their stream began (oldest first, bounded). */
   readonly #earlyCancels = new Set<string>();
+  /** The sockets of open streams, least recently probed first. */
+  readonly #streamSockets = new Set<Socket>();
+  /** The probe under way, which concurrent refusals share. */
+  #probing: Promise<void> | null = null;
 
   constructor(
     path: string,
@@ -189,7 +200,7 @@ export class SocketServer {
       case 'c':
         return reply(await store.createChannel());
       case 'r':
-        return reply(await store.addListener(command.c));
+        return reply(await this.#withRoom(() => store.addListener(command.c)));
       case 'd':
         await store.dispatch(command.c, command.r, new Message(command.t, command.p));
         return reply(ACK);
@@ -215,11 +226,47 @@ export class SocketServer {
       case 'w': {
         if (this.#cancelledEarly(command.s, socket)) return;
         const options = command.i === undefined ? {} : { lastEventId: command.i };
-        const feed = await store.watch(command.c, options);
+        const feed = await this.#withRoom(() => store.watch(command.c, options));
         const end = await this.#stream(feed, socket, command.s);
         this.#logger.info(`watch of channel ${command.c} by listener ${feed.listenerId} ended: ${end}`);
       }
     }
+  }
+
+  /**
+   * Runs a command that adds a listener; refused at the listener limit, it first probes the open
+   * streams for clients that vanished without an `rs` (the server cannot see them go until it
+   * writes), whose streams then end, their watches entering their grace period, where the store
+   * lets them give way; then it tries once more.
+   */
+  async #withRoom<T>(add: () => T | Promise<T>): Promise<T> {
+    try {
+      return await add();
+    } catch (error) {
+      if (!(error instanceof LimitExceeded) || this.#streamSockets.size === 0) throw error;
+      await this.#probeStreams();
+      return await add();
+    }
+  }
+
+  /** Probes up to {@link PROBE_BATCH} open streams, those probed longest ago first; resolves once each has answered. */
+  #probeStreams(): Promise<void> {
+    if (this.#probing) return this.#probing;
+    const batch: Socket[] = [];
+    for (const socket of this.#streamSockets) {
+      if (batch.length === PROBE_BATCH) break;
+      batch.push(socket);
+    }
+    for (const socket of batch) {
+      this.#streamSockets.delete(socket);
+      this.#streamSockets.add(socket);
+    }
+    this.#probing = Promise.all(batch.map(probeClient)).then((gone) => {
+      this.#probing = null;
+      const count = gone.filter(Boolean).length;
+      if (count > 0) this.#logger.info(`probed ${batch.length} streams at the listener limit: ${count} clients gone`);
+    });
+    return this.#probing;
   }
 
   /** Ends the stream whose command carried `key`; one not begun yet is ended as it begins. */
@@ -239,6 +286,7 @@ export class SocketServer {
 
   async #stream(feed: EventFeed, socket: Socket, key: string | undefined): Promise<StreamEnd> {
     this.#streams++;
+    this.#streamSockets.add(socket);
     const cancel = key === undefined ? undefined : new AbortController();
     if (cancel) this.#keyed.set(key!, cancel);
     try {
@@ -253,6 +301,7 @@ export class SocketServer {
       );
     } finally {
       this.#streams--;
+      this.#streamSockets.delete(socket);
       if (cancel && this.#keyed.get(key!) === cancel) this.#keyed.delete(key!);
     }
   }
