@@ -189,7 +189,12 @@ export class SocketServer {
       // A client's mistake is routine; anything else is a fault of the server.
       if (error instanceof EricBusError) this.#logger.info(formatError(error));
       else this.#logger.error(error instanceof Error ? error.message : String(error));
-      if (!socket.destroyed) socket.end(formatError(error), () => socket.destroy());
+      // Closed once the reply is out; a socket still dropping the rest of a command too large (not
+      // paused, see readCommand) closes when the client has sent it all, so the reply is not lost to a reset.
+      if (!socket.destroyed)
+        socket.end(formatError(error), () => {
+          if (socket.isPaused() || socket.readableEnded) socket.destroy();
+        });
     }
   }
 
