@@ -1,4 +1,5 @@
 /** The Unix-socket server of eric-sse's protocol: one JSON command per connection. */
+import { readFileSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { EricBusError, LimitExceeded, Message, type SSEChannelContainer } from '../../src/index.js';
@@ -32,6 +33,29 @@ const EARLY_CANCELS = 1024;
  * first): enough to find the clients that vanished, bounded so that a refused command costs little.
  */
 const PROBE_BATCH = 1024;
+const TOO_MANY_PENDING = 'Too many connections waiting to send a command: this one waited longest';
+
+/** Connections waiting to send their command at most, where the descriptor limit cannot be read (not Linux). */
+const FALLBACK_MAX_PENDING = 512;
+
+/**
+ * The default {@link SocketServerOptions.maxPendingConnections}: half the process's limit on open
+ * files (the soft `Max open files` of /proc/self/limits on Linux), so that connections which say
+ * nothing can take at most half the descriptors and working clients keep the rest; 512 where the
+ * limit cannot be read or is unlimited.
+ */
+export function defaultMaxPendingConnections(): number {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'));
+    const soft = Number(line?.split(/\s+/)[3]);
+    if (Number.isSafeInteger(soft) && soft > 0) return Math.max(1, Math.floor(soft / 2));
+  } catch {
+    // Not Linux: no /proc.
+  }
+  return FALLBACK_MAX_PENDING;
+}
 
 export { DEFAULT_HISTORY, DEFAULT_MAX_CHANNELS, DEFAULT_MAX_LISTENERS, DEFAULT_WATCH_GRACE_MS, MAX_WATCH_GRACE_MS };
 
@@ -48,6 +72,15 @@ export interface SocketServerOptions extends ReadCommandOptions {
   logger?: Logger;
   /** How many connections may wait to be accepted (default 1024; the kernel may cap it). */
   backlog?: number;
+  /**
+   * Accepted connections that have not sent a whole command yet, at most; a new one past it closes
+   * the oldest of them (which gets a `LimitExceeded` reply if it reads). Each holds a file
+   * descriptor until its command is in or the deadline (`idleTimeoutMs`) passes, so without a cap
+   * a flood of connections that say nothing takes every descriptor and working clients fail
+   * (EPIPE, ECONNRESET) until the deadline reaps them.
+   * @default half the process's open-file limit on Linux ({@link defaultMaxPendingConnections}), else 512
+   */
+  maxPendingConnections?: number;
   /**
    * Delivered events each listener keeps, so a stream resumed with `i` replays them (default 1000;
    * 0: none). For the in-memory store; another store takes its own.
@@ -85,6 +118,9 @@ export class SocketServer {
   readonly #logger: Logger;
   readonly #read: ReadCommandOptions;
   readonly #backlog: number;
+  readonly #maxPending: number;
+  /** Connections whose command is not in yet, oldest first. */
+  readonly #pending = new Set<Socket>();
   #listening = false;
   #streams = 0;
   /** Open streams by the key their command carried (`s`), for `rs`. */
@@ -107,6 +143,7 @@ export class SocketServer {
       store = new MemoryStore(channels, { history, watchGraceMs, maxChannels, maxListeners }),
       logger = createLogger(),
       backlog = 1024,
+      maxPendingConnections = defaultMaxPendingConnections(),
       ...read
     }: SocketServerOptions = {},
   ) {
@@ -115,6 +152,11 @@ export class SocketServer {
     this.#logger = logger;
     this.#read = read;
     this.#backlog = backlog;
+    if (!Number.isSafeInteger(maxPendingConnections) || maxPendingConnections < 1)
+      throw new RangeError(
+        `maxPendingConnections is a number of connections (1 or more), not ${maxPendingConnections}`,
+      );
+    this.#maxPending = maxPendingConnections;
     // allowHalfOpen: the client half-closes after its command and still reads the reply.
     this.#server = createServer({ allowHalfOpen: true }, (socket) => this.#serve(socket));
     // An accept that fails (EMFILE: out of file descriptors) is the server's trouble, not a reason to die;
@@ -177,8 +219,23 @@ export class SocketServer {
     socket.once('close', () => this.#connections.delete(socket));
     // A client may vanish at any point; its error is not the server's.
     socket.on('error', (error) => this.#logger.info(`client error: ${error.message}`));
+    // Room for this one among the connections still sending: the one waiting longest gives way.
+    for (const oldest of this.#pending) {
+      if (this.#pending.size < this.#maxPending) break;
+      this.#pending.delete(oldest);
+      this.#logger.info('connection closed: too many connections waiting to send a command');
+      if (!oldest.destroyed) oldest.end(formatError(new LimitExceeded(TOO_MANY_PENDING)));
+      oldest.destroy();
+    }
+    this.#pending.add(socket);
     try {
-      const command = parseCommand(await readCommand(socket, this.#read));
+      let text: string;
+      try {
+        text = await readCommand(socket, this.#read);
+      } finally {
+        this.#pending.delete(socket);
+      }
+      const command = parseCommand(text);
       this.#logger.info(`command ${command.v}${'c' in command ? ` on channel ${command.c}` : ''}`);
       await this.#run(command, socket);
     } catch (error) {
