@@ -26,6 +26,8 @@ Options:
   --socket PATH         the socket file to listen on (required)
   --max-command BYTES   largest accepted command (default 1048576)
   --idle-timeout MS     how long a client has to send its whole command (default 30000)
+  --max-pending N       connections still sending their command at most; past it the
+                        oldest is closed (default: half the open-file limit)
 ${serverFlagsUsage(24)}
   --verbose             log connections and commands on stderr
   -h, --help            show this help`,
@@ -34,6 +36,7 @@ ${serverFlagsUsage(24)}
       socket: { type: 'string' },
       'max-command': { type: 'string' },
       'idle-timeout': { type: 'string' },
+      'max-pending': { type: 'string' },
       verbose: { type: 'boolean', default: false },
       ...serverFlagOptions,
     });
@@ -43,6 +46,7 @@ ${serverFlagsUsage(24)}
     const options = {
       maxBytes: positiveInt(values['max-command'], '--max-command'),
       idleTimeoutMs: positiveInt(values['idle-timeout'], '--idle-timeout'),
+      maxPendingConnections: positiveInt(values['max-pending'], '--max-pending'),
       ...serverOptions,
       logger,
     };

@@ -45,14 +45,21 @@ export class SocketClient extends ProtocolClient<string> {
     return unlessError(await this.sendRaw(command));
   }
 
-  /** Sends any JSON value as a command and resolves with the reply text as it came, errors included. */
+  /**
+   * Sends any JSON value as a command and resolves with the reply text as it came, errors included.
+   * A connection error after reply bytes came resolves with them: a server that refuses a command
+   * it has not read whole (too large) replies, then hangs up on the rest, which resets the
+   * connection (ECONNRESET, or EPIPE on the write), and the reply is what it had to say. An error
+   * before any reply rejects.
+   */
   sendRaw(command: Command | object): Promise<string> {
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
+      const reply = () => resolve(Buffer.concat(chunks).toString('utf8'));
       open(this.path, command, (socket) => {
         socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-        socket.once('error', reject);
-        socket.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+        socket.once('error', (error) => (chunks.length > 0 ? reply() : reject(error)));
+        socket.once('end', reply);
       }).catch(reject);
     });
   }

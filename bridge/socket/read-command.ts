@@ -22,18 +22,36 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 /**
  * Resolves with the command text once the client half-closes. Rejects with
  * {@link InvalidMessageFormat} (a reply is still possible) when the command is too large,
- * not UTF-8, or not complete by the deadline; with {@link ClientGone} when it disconnects.
+ * not UTF-8, or not complete by the deadline; with {@link ClientGone} when it disconnects. The
+ * socket is left paused, except after a command too large: then it goes on reading and dropping
+ * what comes (bounded), and closes by itself when the client ends or at the cap.
  */
 export function readCommand(
   socket: Socket,
   { maxBytes = DEFAULT_MAX_COMMAND_BYTES, idleTimeoutMs = DEFAULT_IDLE_TIMEOUT_MS }: ReadCommandOptions = {},
 ): Promise<string> {
   return new Promise((resolve, reject) => {
+    const startedAt = Date.now();
     const chunks: Buffer[] = [];
     let size = 0;
-    const settle = (error?: Error) => {
+    const settle = (error?: Error, drain = false) => {
       socket.off('data', onData).off('end', onEnd).off('close', onClose).off('error', onClose);
       clearTimeout(deadline);
+      if (error && drain) {
+        // The client is still writing the rest: read it and drop it (up to another maxBytes, by the
+        // same deadline) so that the connection ends cleanly after the reply. Closing with it unread
+        // would reset the connection, and a client could lose the reply to the reset.
+        let dropped = 0;
+        socket.on('data', (chunk: Buffer) => {
+          dropped += chunk.length;
+          if (dropped > maxBytes) socket.destroy();
+        });
+        const cutOff = setTimeout(() => socket.destroy(), Math.max(0, startedAt + idleTimeoutMs - Date.now()));
+        cutOff.unref();
+        socket.once('close', () => clearTimeout(cutOff));
+        reject(error);
+        return;
+      }
       if (error) {
         // Stop reading: whatever else the client sends is not a command.
         socket.pause();
@@ -48,7 +66,7 @@ export function readCommand(
     };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > maxBytes) settle(new InvalidMessageFormat(`Command exceeds the limit of ${maxBytes} bytes`));
+      if (size > maxBytes) settle(new InvalidMessageFormat(`Command exceeds the limit of ${maxBytes} bytes`), true);
       else chunks.push(chunk);
     };
     const onEnd = () => settle();

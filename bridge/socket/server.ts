@@ -1,7 +1,8 @@
 /** The Unix-socket server of eric-sse's protocol: one JSON command per connection. */
+import { readFileSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import { EricBusError, Message, type SSEChannelContainer } from '../../src/index.js';
+import { EricBusError, LimitExceeded, Message, type SSEChannelContainer } from '../../src/index.js';
 import type { ServerCommand } from '../../src/wire/socket-protocol.js';
 import { ACK, formatError, parseCommand } from '../../src/wire/socket-protocol.js';
 import { ClientGone } from '../errors.js';
@@ -19,6 +20,7 @@ import {
   MAX_WATCH_GRACE_MS,
   type StreamEnd,
 } from '../store/store.js';
+import { probeClient } from './probe.js';
 import { type ReadCommandOptions, readCommand } from './read-command.js';
 import { listenPrivately } from './socket-file.js';
 import { feedToSocket } from './stream-to-socket.js';
@@ -27,6 +29,34 @@ import { feedToSocket } from './stream-to-socket.js';
 const SHUTDOWN_GRACE_MS = 500;
 /** How many `rs` keys that named no open stream yet are remembered, for a stream whose command comes after. */
 const EARLY_CANCELS = 1024;
+/**
+ * How many open streams a listener refusal probes at most (a zero-byte write each, oldest probed
+ * first): enough to find the clients that vanished, bounded so that a refused command costs little.
+ */
+const PROBE_BATCH = 1024;
+const TOO_MANY_PENDING = 'Too many connections waiting to send a command: this one waited longest';
+
+/** Connections waiting to send their command at most, where the descriptor limit cannot be read (not Linux). */
+const FALLBACK_MAX_PENDING = 512;
+
+/**
+ * The default {@link SocketServerOptions.maxPendingConnections}: half the process's limit on open
+ * files (the soft `Max open files` of /proc/self/limits on Linux), so that connections which say
+ * nothing can take at most half the descriptors and working clients keep the rest; 512 where the
+ * limit cannot be read or is unlimited.
+ */
+export function defaultMaxPendingConnections(): number {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'));
+    const soft = Number(line?.split(/\s+/)[3]);
+    if (Number.isSafeInteger(soft) && soft > 0) return Math.max(1, Math.floor(soft / 2));
+  } catch {
+    // Not Linux: no /proc.
+  }
+  return FALLBACK_MAX_PENDING;
+}
 
 export {
   DEFAULT_HISTORY,
@@ -51,6 +81,15 @@ export interface SocketServerOptions extends ReadCommandOptions {
   /** How many connections may wait to be accepted (default 1024; the kernel may cap it). */
   backlog?: number;
   /**
+   * Accepted connections that have not sent a whole command yet, at most; a new one past it closes
+   * the oldest of them (which gets a `LimitExceeded` reply if it reads). Each holds a file
+   * descriptor until its command is in or the deadline (`idleTimeoutMs`) passes, so without a cap
+   * a flood of connections that say nothing takes every descriptor and working clients fail
+   * (EPIPE, ECONNRESET) until the deadline reaps them.
+   * @default half the process's open-file limit on Linux ({@link defaultMaxPendingConnections}), else 512
+   */
+  maxPendingConnections?: number;
+  /**
    * Delivered events each listener keeps, so a stream resumed with `i` replays them (default 1000;
    * 0: none). For the in-memory store; another store takes its own.
    */
@@ -71,8 +110,9 @@ export interface SocketServerOptions extends ReadCommandOptions {
    */
   maxChannels?: number;
   /**
-   * Listeners its channels hold at most, in all (default 100 000); an `r` or `w` past it gets a
-   * `LimitExceeded` reply. For the in-memory store.
+   * Listeners its channels hold at most, in all (default 100 000); an `r` or `w` past it first
+   * removes the watch longest in its grace period, if any (after probing the open streams for
+   * clients gone without an `rs`), else gets a `LimitExceeded` reply. For the in-memory store.
    */
   maxListeners?: number;
 }
@@ -91,12 +131,19 @@ export class SocketServer {
   readonly #logger: Logger;
   readonly #read: ReadCommandOptions;
   readonly #backlog: number;
+  readonly #maxPending: number;
+  /** Connections whose command is not in yet, oldest first. */
+  readonly #pending = new Set<Socket>();
   #listening = false;
   #streams = 0;
   /** Open streams by the key their command carried (`s`), for `rs`. */
   readonly #keyed = new Map<string, AbortController>();
   /** Keys an `rs` named before their stream began (oldest first, bounded). */
   readonly #earlyCancels = new Set<string>();
+  /** The sockets of open streams, least recently probed first. */
+  readonly #streamSockets = new Set<Socket>();
+  /** The probe under way, which concurrent refusals share. */
+  #probing: Promise<void> | null = null;
 
   constructor(
     path: string,
@@ -110,6 +157,7 @@ export class SocketServer {
       store = new MemoryStore(channels, { history, historyBytes, watchGraceMs, maxChannels, maxListeners }),
       logger = createLogger(),
       backlog = 1024,
+      maxPendingConnections = defaultMaxPendingConnections(),
       ...read
     }: SocketServerOptions = {},
   ) {
@@ -118,6 +166,11 @@ export class SocketServer {
     this.#logger = logger;
     this.#read = read;
     this.#backlog = backlog;
+    if (!Number.isSafeInteger(maxPendingConnections) || maxPendingConnections < 1)
+      throw new RangeError(
+        `maxPendingConnections is a number of connections (1 or more), not ${maxPendingConnections}`,
+      );
+    this.#maxPending = maxPendingConnections;
     // allowHalfOpen: the client half-closes after its command and still reads the reply.
     this.#server = createServer({ allowHalfOpen: true }, (socket) => this.#serve(socket));
     // An accept that fails (EMFILE: out of file descriptors) is the server's trouble, not a reason to die;
@@ -180,8 +233,23 @@ export class SocketServer {
     socket.once('close', () => this.#connections.delete(socket));
     // A client may vanish at any point; its error is not the server's.
     socket.on('error', (error) => this.#logger.info(`client error: ${error.message}`));
+    // Room for this one among the connections still sending: the one waiting longest gives way.
+    for (const oldest of this.#pending) {
+      if (this.#pending.size < this.#maxPending) break;
+      this.#pending.delete(oldest);
+      this.#logger.info('connection closed: too many connections waiting to send a command');
+      if (!oldest.destroyed) oldest.end(formatError(new LimitExceeded(TOO_MANY_PENDING)));
+      oldest.destroy();
+    }
+    this.#pending.add(socket);
     try {
-      const command = parseCommand(await readCommand(socket, this.#read));
+      let text: string;
+      try {
+        text = await readCommand(socket, this.#read);
+      } finally {
+        this.#pending.delete(socket);
+      }
+      const command = parseCommand(text);
       this.#logger.info(`command ${command.v}${'c' in command ? ` on channel ${command.c}` : ''}`);
       await this.#run(command, socket);
     } catch (error) {
@@ -192,7 +260,12 @@ export class SocketServer {
       // A client's mistake is routine; anything else is a fault of the server.
       if (error instanceof EricBusError) this.#logger.info(formatError(error));
       else this.#logger.error(error instanceof Error ? error.message : String(error));
-      if (!socket.destroyed) socket.end(formatError(error), () => socket.destroy());
+      // Closed once the reply is out; a socket still dropping the rest of a command too large (not
+      // paused, see readCommand) closes when the client has sent it all, so the reply is not lost to a reset.
+      if (!socket.destroyed)
+        socket.end(formatError(error), () => {
+          if (socket.isPaused() || socket.readableEnded) socket.destroy();
+        });
     }
   }
 
@@ -203,7 +276,7 @@ export class SocketServer {
       case 'c':
         return reply(await store.createChannel());
       case 'r':
-        return reply(await store.addListener(command.c));
+        return reply(await this.#withRoom(() => store.addListener(command.c)));
       case 'd':
         await store.dispatch(command.c, command.r, new Message(command.t, command.p));
         return reply(ACK);
@@ -229,11 +302,47 @@ export class SocketServer {
       case 'w': {
         if (this.#cancelledEarly(command.s, socket)) return;
         const options = command.i === undefined ? {} : { lastEventId: command.i };
-        const feed = await store.watch(command.c, options);
+        const feed = await this.#withRoom(() => store.watch(command.c, options));
         const end = await this.#stream(feed, socket, command.s);
         this.#logger.info(`watch of channel ${command.c} by listener ${feed.listenerId} ended: ${end}`);
       }
     }
+  }
+
+  /**
+   * Runs a command that adds a listener; refused at the listener limit, it first probes the open
+   * streams for clients that vanished without an `rs` (the server cannot see them go until it
+   * writes), whose streams then end, their watches entering their grace period, where the store
+   * lets them give way; then it tries once more.
+   */
+  async #withRoom<T>(add: () => T | Promise<T>): Promise<T> {
+    try {
+      return await add();
+    } catch (error) {
+      if (!(error instanceof LimitExceeded) || this.#streamSockets.size === 0) throw error;
+      await this.#probeStreams();
+      return await add();
+    }
+  }
+
+  /** Probes up to {@link PROBE_BATCH} open streams, those probed longest ago first; resolves once each has answered. */
+  #probeStreams(): Promise<void> {
+    if (this.#probing) return this.#probing;
+    const batch: Socket[] = [];
+    for (const socket of this.#streamSockets) {
+      if (batch.length === PROBE_BATCH) break;
+      batch.push(socket);
+    }
+    for (const socket of batch) {
+      this.#streamSockets.delete(socket);
+      this.#streamSockets.add(socket);
+    }
+    this.#probing = Promise.all(batch.map(probeClient)).then((gone) => {
+      this.#probing = null;
+      const count = gone.filter(Boolean).length;
+      if (count > 0) this.#logger.info(`probed ${batch.length} streams at the listener limit: ${count} clients gone`);
+    });
+    return this.#probing;
   }
 
   /** Ends the stream whose command carried `key`; one not begun yet is ended as it begins. */
@@ -253,6 +362,7 @@ export class SocketServer {
 
   async #stream(feed: EventFeed, socket: Socket, key: string | undefined): Promise<StreamEnd> {
     this.#streams++;
+    this.#streamSockets.add(socket);
     const cancel = key === undefined ? undefined : new AbortController();
     if (cancel) this.#keyed.set(key!, cancel);
     try {
@@ -267,6 +377,7 @@ export class SocketServer {
       );
     } finally {
       this.#streams--;
+      this.#streamSockets.delete(socket);
       if (cancel && this.#keyed.get(key!) === cancel) this.#keyed.delete(key!);
     }
   }

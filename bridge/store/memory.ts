@@ -40,7 +40,10 @@ export interface MemoryStoreOptions {
   watchGraceMs?: number;
   /** Channels held at most (default 10 000); past it, `createChannel` throws `LimitExceeded`. */
   maxChannels?: number;
-  /** Listeners all channels hold at most, in all (default 100 000); past it, a new one throws `LimitExceeded`. */
+  /**
+   * Listeners all channels hold at most, in all (default 100 000); past it, a new one removes the
+   * watch longest in its grace period, or throws `LimitExceeded` when there is none.
+   */
   maxListeners?: number;
 }
 
@@ -68,6 +71,8 @@ export class MemoryStore implements ChannelStore {
   readonly #histories = new WeakMap<MessageQueueListener, EventHistory>();
   /** The listeners made by `w` that are still registered. */
   readonly #watches = new Map<MessageQueueListener, Watch>();
+  /** The watches waiting out their grace period, oldest first: the first to give way at the listener limit. */
+  readonly #graced = new Set<MessageQueueListener>();
   #closed = false;
 
   /** Serves `channels` (a fresh container by default). */
@@ -133,6 +138,7 @@ export class MemoryStore implements ChannelStore {
     const watch = this.#watches.get(listener) ?? { channel };
     this.#watches.set(listener, watch);
     clearTimeout(watch.grace);
+    this.#graced.delete(listener);
     listener.startSync();
     return this.#open(channel, listener, lastEventId, (superseded) => {
       if (!superseded) this.#unwatched(listener, watch);
@@ -169,7 +175,15 @@ export class MemoryStore implements ChannelStore {
     return feed;
   }
 
+  /**
+   * A new listener of `channel`. At the limit, watches in their grace period make room first, the
+   * one whose stream went first before the others: a client gone for good must not hold the budget
+   * against live ones (the evicted watch's client, if it comes back, gets a new watch and a gap).
+   * Only live listeners (and graced watches past what is needed) count against a refusal.
+   */
   #newListener(channel: SSEChannel): MessageQueueListener {
+    while (this.channels.listenerCount >= this.#maxListeners && this.#graced.size > 0)
+      this.#dropWatch(this.#graced.values().next().value!);
     if (this.channels.listenerCount >= this.#maxListeners)
       throw new LimitExceeded(`Too many listeners: this server's channels hold at most ${this.#maxListeners} in all`);
     return channel.addListener();
@@ -200,6 +214,7 @@ export class MemoryStore implements ChannelStore {
     if (this.#closed || this.#watchGraceMs === 0 || !watch.channel.hasListener(listener))
       return this.#dropWatch(listener);
     watch.grace = setTimeout(() => this.#dropWatch(listener), this.#watchGraceMs);
+    this.#graced.add(listener);
     // A watch waiting for its client does not keep the process alive.
     watch.grace.unref();
   }
@@ -208,6 +223,7 @@ export class MemoryStore implements ChannelStore {
     const watch = this.#watches.get(listener);
     if (!watch) return;
     clearTimeout(watch.grace);
+    this.#graced.delete(listener);
     this.#watches.delete(listener);
     if (watch.channel.hasListener(listener)) watch.channel.removeListener(listener.id);
   }
