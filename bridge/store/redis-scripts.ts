@@ -8,7 +8,8 @@
  * - `P c:<channel>`: the set of a channel's listener ids.
  * - `P l:<listener>`: a hash: `c` its channel, `seq` the number of its newest queued event,
  *   `cur` the newest delivered (written to a client), `cut` the newest dropped from the history,
- *   `own` the number of its newest stream (one stream per listener), `w` 1 for a watch's listener.
+ *   `own` the number of its newest stream (one stream per listener), `w` 1 for a watch's listener,
+ *   `wb` and `wc` the history's byte window (events after `wb`, their lines `wc` bytes long).
  * - `P q:<listener>`: a Redis Stream holding the listener's history and queue at once: entry
  *   `n-0` is its n-th event (field `e`: the event's line, less its id); entries up to `cur` are
  *   the history (trimmed to the last N), the ones after it the queue. A removed listener's stream
@@ -149,17 +150,37 @@ end
 return renewed`,
 
   /**
-   * (r, own, to, history) → 1, 0 when a newer stream owns the listener, -1 when it is gone:
-   * events up to number \`to\` were delivered; the history keeps the last \`history\` of them.
+   * (r, own, to, history, bytes, window) → 1, 0 when a newer stream owns the listener, -1 when it
+   * is gone: events up to number \`to\` were delivered (their lines \`bytes\` long); the history
+   * keeps the last \`history\` of them and, besides, those of the newest \`window\` bytes: the byte
+   * window, events \`wb\` + 1 … \`cur\` whose lines are \`wc\` bytes, the oldest leaving it first (each
+   * read once, when it leaves).
    */
   ericAdvance: `
 local r, own, to, keep = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local bytes, window = tonumber(ARGV[6]), tonumber(ARGV[7])
 local l = P .. 'l:' .. r
-local m = redis.call('HMGET', l, 'own', 'cur', 'cut')
+local m = redis.call('HMGET', l, 'own', 'cur', 'cut', 'wb', 'wc')
 if not m[1] then return -1 end
 if tonumber(m[1]) ~= own then return 0 end
 if to > tonumber(m[2]) then redis.call('HSET', l, 'cur', to) end
-local cut = to - keep
+local newest = to
+if window > 0 and keep > 0 then
+  local q, wb, wc = P .. 'q:' .. r, tonumber(m[4]) or 0, (tonumber(m[5]) or 0) + bytes
+  while wc > window and wb < to do
+    local entries = redis.call('XRANGE', q, wb + 1, to, 'COUNT', 64)
+    if #entries == 0 then wb, wc = to, 0 break end
+    for _, entry in ipairs(entries) do
+      wc = wc - string.len(entry[2][2])
+      wb = tonumber(string.match(entry[1], '^%d+'))
+      if wc <= window then break end
+    end
+  end
+  if wc < 0 then wc = 0 end
+  redis.call('HSET', l, 'wb', wb, 'wc', wc)
+  newest = wb
+end
+local cut = newest - keep
 if cut > tonumber(m[3]) then
   redis.call('XTRIM', P .. 'q:' .. r, 'MINID', cut + 1)
   redis.call('HSET', l, 'cut', cut)

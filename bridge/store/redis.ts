@@ -20,6 +20,7 @@ import {
   type ChannelStore,
   checkStoreSettings,
   DEFAULT_HISTORY,
+  DEFAULT_HISTORY_BYTES,
   DEFAULT_WATCH_GRACE_MS,
   type EventFeed,
   type FeedOptions,
@@ -33,6 +34,11 @@ export interface RedisStoreOptions {
   prefix?: string;
   /** Delivered events each listener keeps, so a stream resumed with `i` replays them (default 1000; 0: none). */
   history?: number;
+  /**
+   * Besides those, each listener keeps the events of its newest `historyBytes` delivered, what a
+   * consumer that leaves can leave in flight (default 1 MiB, see {@link DEFAULT_HISTORY_BYTES}; 0: none).
+   */
+  historyBytes?: number;
   /** How long a watch's listener outlives its stream, waiting for a resume, in ms (default 60 000; 0: none). */
   watchGraceMs?: number;
   /**
@@ -94,6 +100,7 @@ export class RedisStore implements ChannelStore {
   readonly #subscriber: Redis;
   readonly #prefix: string;
   readonly #history: number;
+  readonly #historyBytes: number;
   readonly #graceMs: number;
   readonly #connectTimeoutMs: number;
   /** How long a watch's listener stays once renewed: the lease, then the grace period. */
@@ -113,8 +120,9 @@ export class RedisStore implements ChannelStore {
     this.#subscriber = subscriber;
     this.#prefix = options.prefix ?? 'eric-bus:';
     this.#history = options.history ?? DEFAULT_HISTORY;
+    this.#historyBytes = options.historyBytes ?? DEFAULT_HISTORY_BYTES;
     this.#graceMs = options.watchGraceMs ?? DEFAULT_WATCH_GRACE_MS;
-    checkStoreSettings(this.#history, this.#graceMs);
+    checkStoreSettings(this.#history, this.#graceMs, this.#historyBytes);
     const lease = options.watchLeaseMs ?? DEFAULT_WATCH_LEASE_MS;
     if (!(Number.isSafeInteger(lease) && lease >= 30 && lease <= MAX_WATCH_GRACE_MS))
       throw new RangeError(`watchLeaseMs is a duration in ms from 30 to ${MAX_WATCH_GRACE_MS}, not ${lease}`);
@@ -459,7 +467,8 @@ export class RedisStore implements ChannelStore {
   /** What the feeds of this store ask of it. */
   readonly #host: FeedHost = {
     closedPrefix: () => this.#closedPrefix,
-    advance: (listenerId, own, to) => this.#run('ericAdvance', listenerId, own, to, this.#history) as Promise<number>,
+    advance: (listenerId, own, to, bytes) =>
+      this.#run('ericAdvance', listenerId, own, to, this.#history, bytes, this.#historyBytes) as Promise<number>,
     // On the stream's own connection, which waits for Redis to come back.
     status: (connection, channelId, listenerId, own) =>
       connection.eval(scriptSource('ericStatus'), 0, this.#prefix, channelId, listenerId, own) as Promise<number>,
@@ -492,7 +501,7 @@ interface FeedHost {
   /** The closed event's line prefix. */
   closedPrefix(): string;
   /** Records that a stream delivered up to event `to`; 1, 0 when superseded, -1 when the listener is gone. */
-  advance(listenerId: string, own: number, to: number): Promise<number>;
+  advance(listenerId: string, own: number, to: number, bytes: number): Promise<number>;
   /** After losing Redis: 1 while the stream still owns the listener, 0 when superseded, -1 when it is gone. */
   status(connection: Redis, channelId: string, listenerId: string, own: number): Promise<number>;
   /** The feed closed (`superseded`: by a newer stream of its listener). */
@@ -539,6 +548,9 @@ class RedisFeed implements EventFeed {
   #pending = 0;
   /** Average line length so far, to read about as many events as the socket has room for. */
   #lineLength = 128;
+  /** The bytes of the event lines (less their ids) of the last step, and of those written but not yet told to Redis. */
+  #pendingBytes = 0;
+  #unsavedBytes = 0;
   #closed = false;
   #closing: Promise<void> | undefined;
 
@@ -576,6 +588,7 @@ class RedisFeed implements EventFeed {
       const lines = this.#gap;
       this.#gap = undefined;
       this.#pending = this.#position;
+      this.#pendingBytes = 0;
       return { lines };
     }
     // About what the socket has room for, a few times over: a round trip to Redis costs more than
@@ -606,14 +619,17 @@ class RedisFeed implements EventFeed {
       const entries = reply[0]![1];
       let lines = '';
       let last = this.#position;
+      let bytes = 0;
       for (const [id, fields] of entries) {
         const n = numberOfEntry(id);
         // The last entry of a removed listener: its closed event, which ends the stream.
         if (fields.length > 2) return { lines: lines + fields[1] + this.#idPrefix + n + '"}\n', end: 'closed' };
         lines += fields[1] + this.#idPrefix + n + '"}\n';
+        bytes += Buffer.byteLength(fields[1]!);
         last = n;
       }
       this.#pending = last;
+      this.#pendingBytes = bytes;
       this.#lineLength = Math.max(16, Math.round(lines.length / Math.max(1, entries.length)));
       return { lines };
     }
@@ -640,11 +656,14 @@ class RedisFeed implements EventFeed {
 
   written(): void {
     this.#position = this.#pending;
+    this.#unsavedBytes += this.#pendingBytes;
+    this.#pendingBytes = 0;
     if (this.#position > this.#delivered) this.advance(this.#position);
   }
 
   unwritten(): void {
     this.#pending = this.#position;
+    this.#pendingBytes = 0;
   }
 
   /**
@@ -655,7 +674,9 @@ class RedisFeed implements EventFeed {
     this.#delivered = to;
     if (this.#advancing) return;
     this.#advancing = true;
-    this.#store.advance(this.listenerId, this.own, to).then(
+    const bytes = this.#unsavedBytes;
+    this.#unsavedBytes = 0;
+    this.#store.advance(this.listenerId, this.own, to, bytes).then(
       (result) => {
         this.#advancing = false;
         // A newer stream owns the listener (its notice may have been missed): this one ends.
@@ -665,12 +686,20 @@ class RedisFeed implements EventFeed {
       () => {
         this.#advancing = false;
         this.#unsaved = true;
+        this.#unsavedBytes += bytes;
       },
     );
   }
 
   async #save(): Promise<void> {
-    const result = await this.#store.advance(this.listenerId, this.own, this.#delivered);
+    const bytes = this.#unsavedBytes;
+    this.#unsavedBytes = 0;
+    const result = await this.#store
+      .advance(this.listenerId, this.own, this.#delivered, bytes)
+      .catch((error: unknown) => {
+        this.#unsavedBytes += bytes;
+        throw error;
+      });
     this.#unsaved = false;
     if (result === 0) this.interrupt('superseded');
   }

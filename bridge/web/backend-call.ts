@@ -177,6 +177,9 @@ export class BackendCall {
 
   #onError(error: NodeJS.ErrnoException): void {
     if (this.#done) return;
+    // A reply that arrived is the answer: the server may reset the connection after it (one that
+    // refused an oversized command, say), and the reset is not what it said.
+    if (!this.#streaming && this.#pending.length > 0) return this.#onEnd();
     this.#fail(
       formatException(
         new BackendUnavailable(

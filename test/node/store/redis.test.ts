@@ -171,7 +171,9 @@ describe.skipIf(!hasRedisServer)('Redis store: histories', () => {
   const redis = redisForTests();
 
   it('keeps the last N delivered events: a resume within them is exact, one beyond starts with a gap', async () => {
-    const running = await startServer({ store: await RedisStore.connect(redis().url, { history: 5 }) });
+    const running = await startServer({
+      store: await RedisStore.connect(redis().url, { history: 5, historyBytes: 0 }),
+    });
     try {
       const client = new SocketClient(running.path);
       const c = await client.createChannel();
@@ -189,6 +191,30 @@ describe.skipIf(!hasRedisServer)('Redis store: histories', () => {
       // An id that is not this listener's is unknown: a gap too.
       const unknown = events(await take(client.streamPayload({ v: 'l', c, r: l, i: 'nonsense' }), 1));
       expect(unknown[0]!.event).toBe('_eric_gap');
+    } finally {
+      await running.close();
+    }
+  });
+
+  it('keeps, besides the last N, the events of its newest historyBytes: within them a resume is exact', async () => {
+    const running = await startServer({
+      store: await RedisStore.connect(redis().url, { history: 2, historyBytes: 1500 }),
+    });
+    try {
+      const client = new SocketClient(running.path);
+      const c = await client.createChannel();
+      const l = await client.register(c);
+      // 30 events whose lines (less their ids) are 72 bytes: the window of 1,500 holds the newest 20,
+      // 11 … 30, and the last 2 besides: 9 … 30.
+      for (let i = 1; i <= 30; i++) await client.dispatch(c, l, 'n', `${i}`.padStart(40, '-'));
+      const first = events(await take(client.stream(c, l), 30));
+      const after = (n: number) => client.streamPayload({ v: 'l', c, r: l, i: first[n - 1]!.id });
+      const exact = events(await take(after(8), 22));
+      expect(exact.map((e) => e.id)).toEqual(first.slice(8).map((e) => e.id));
+      // One before: a gap, then what is retained.
+      const gapped = events(await take(after(7), 23));
+      expect(gapped[0]).toMatchObject({ event: '_eric_gap' });
+      expect(gapped.slice(1).map((e) => e.id)).toEqual(first.slice(8).map((e) => e.id));
     } finally {
       await running.close();
     }
