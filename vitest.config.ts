@@ -22,7 +22,7 @@ export default defineConfig({
       },
       {
         extends: true,
-        resolve: { alias: packageNames('./bridge/workers/library-in-node.ts') },
+        resolve: { alias: packageNames('./bridge/node-library.ts') },
         test: {
           name: 'node',
           include: ['test/node/**/*.test.ts'],

@@ -6,7 +6,8 @@ import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SocketClient, SocketServer } from '../bridge/index.js';
-import { streamToSocket } from '../bridge/socket/stream-to-socket.js';
+import { feedToSocket } from '../bridge/socket/stream-to-socket.js';
+import { MemoryFeed } from '../bridge/store/memory.js';
 import { Message } from '../src/index.js';
 import { formatEvent } from '../src/wire/socket-protocol.js';
 import { countLines } from './count-lines.js';
@@ -94,7 +95,7 @@ const plain = createServer({ allowHalfOpen: true }, (socket) => {
   socket.once('end', () => {
     const listener = channel.getListener(streamed);
     listener.startSync();
-    void streamToSocket(channel, listener, socket);
+    void feedToSocket(new MemoryFeed(channel, listener), socket);
   });
   socket.on('error', () => {});
 });

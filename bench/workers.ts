@@ -5,8 +5,8 @@
 import { Worker } from 'node:worker_threads';
 import { wrap } from 'comlink';
 import { Piscina } from 'piscina';
+import { DataProcessingChannel, Message, MessageQueueListener } from '../bridge/node-library.js';
 import { nodeEndpoint } from '../bridge/workers/comlink-endpoint.js';
-import { DataProcessingChannel, Message, MessageQueueListener } from '../bridge/workers/library-in-node.js';
 import { alternating, median, printTable } from './table.js';
 import { roundsFor, spin } from './workers-spin.js';
 

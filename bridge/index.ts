@@ -3,6 +3,8 @@
 export { SocketPathUnavailable } from './errors.js';
 export type { Logger } from './log.js';
 export { createLogger } from './log.js';
+export type { AccessPolicy } from './relay/access.js';
+export { generateToken, isAllowedOrigin } from './relay/access.js';
 export { closeOnSignal } from './signals.js';
 export { SocketClient } from './socket/client.js';
 export type { ReadCommandOptions } from './socket/read-command.js';
@@ -19,11 +21,11 @@ export { MemoryStore } from './store/memory.js';
 export type { RedisStoreOptions } from './store/redis.js';
 export { RedisStore } from './store/redis.js';
 export type { Awaitable, ChannelStore, EventFeed, FeedOptions, FeedStep, StreamEnd } from './store/store.js';
+export type { BridgeThreadOptions, RunningBridge } from './threads/bridge-thread.js';
+export { BridgeThread } from './threads/bridge-thread.js';
 export type { Up, UpOptions } from './up.js';
 export { startUp } from './up.js';
-export type { AccessPolicy } from './web/access.js';
-export { generateToken, isAllowedOrigin } from './web/access.js';
-export type { BridgeOptions, BridgeTls } from './web/bridge.js';
+export type { BridgeOptions, BridgeTls } from './websocket/bridge.js';
 export {
   DEFAULT_HEARTBEAT_MS,
   DEFAULT_MAX_FRAME_BYTES,
@@ -33,8 +35,6 @@ export {
   DEFAULT_SSE_KEEP_ALIVE_MS,
   DEFAULT_SSE_OPEN_WAIT_MS,
   WebSocketBridge,
-} from './web/bridge.js';
-export type { BridgeThreadOptions, RunningBridge } from './web/thread.js';
-export { BridgeThread } from './web/thread.js';
+} from './websocket/bridge.js';
 export type { NodeWorkerHandle } from './workers/spawn-thread.js';
 export { nodeWorker } from './workers/spawn-thread.js';

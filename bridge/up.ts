@@ -3,8 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SocketServer, type SocketServerOptions } from './socket/server.js';
-import { type BridgeOptions, WebSocketBridge } from './web/bridge.js';
-import { BridgeThread } from './web/thread.js';
+import { BridgeThread } from './threads/bridge-thread.js';
+import { type BridgeOptions, WebSocketBridge } from './websocket/bridge.js';
 
 /** Options of {@link startUp}: the bridge's, plus where the socket goes. */
 export interface UpOptions extends Omit<BridgeOptions, 'socketPath'> {

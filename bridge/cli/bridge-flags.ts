@@ -3,7 +3,7 @@ import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { isVerb, VERBS, type Verb } from '../../src/wire/socket-protocol.js';
 import { StartError, UsageError } from '../errors.js';
-import type { BridgeOptions, BridgeTls } from '../web/bridge.js';
+import type { BridgeOptions, BridgeTls } from '../websocket/bridge.js';
 import { portArg, positiveInt } from './args.js';
 
 /** The port both commands use when `--port` is not given. */

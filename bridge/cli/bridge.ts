@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { createLogger } from '../log.js';
 import { closeOnSignal } from '../signals.js';
-import { WebSocketBridge } from '../web/bridge.js';
+import { WebSocketBridge } from '../websocket/bridge.js';
 import { parseCommandArgs, required, starting } from './args.js';
 import { BRIDGE_FLAGS_USAGE, bridgeFlagOptions, bridgeOptionsFromFlags } from './bridge-flags.js';
 import type { Command } from './command.js';

@@ -1,45 +1,12 @@
-/** Streams a listener's events to a socket, taking each message only when the socket can take it. */
+/** Pumps a store's feed of a listener's events into a socket, taking each message only when the socket can take it. */
 import type { Socket } from 'node:net';
-import type { AbstractChannel, MessageQueueListener, SSEEvent } from '../../src/index.js';
 import { formatError } from '../../src/wire/socket-protocol.js';
-import { MemoryFeed, type MemoryFeedOptions } from '../store/memory.js';
 import type { EventFeed, FeedStep, StreamEnd } from '../store/store.js';
 
 export type { StreamEnd } from '../store/store.js';
 
 /** How many socket-sized batches a stream writes before yielding to other connections. */
 const MAX_BURST = 8;
-
-/** Options of {@link streamToSocket}. */
-export interface StreamToSocketOptions extends MemoryFeedOptions {
-  /** Told when taking a message failed (e.g. a listener's `onMessage` threw). */
-  onError?: (error: unknown) => void;
-  /** Aborted when a newer stream of the same listener takes over. */
-  signal?: AbortSignal;
-}
-
-/**
- * Writes one JSON line per event until the listener stops (`stopped`), is removed or its
- * channel goes away (`closed`: one closed event is written and the listener stopped), or the
- * client disconnects (`client-gone`), or taking a message failed (`failed`: e.g. a listener's
- * `onMessage` threw; the error reply is written and `onError` told), or `signal` aborts
- * (`superseded`: a newer stream of the same listener took over). Event-driven: while the queue is empty nothing runs.
- * Messages are taken in batches that fit the socket's buffer and never after the client
- * has gone, so what the client did not get stays queued. A resumed stream (`after`) first
- * replays from the history, a `_eric_gap` event ahead when it does not reach back that far.
- * Ends the socket except when the client has gone.
- */
-export function streamToSocket(
-  channel: AbstractChannel<SSEEvent>,
-  listener: MessageQueueListener,
-  socket: Socket,
-  { onError, signal, ...feedOptions }: StreamToSocketOptions = {},
-): Promise<StreamEnd> {
-  const feed = new MemoryFeed(channel, listener, feedOptions);
-  signal?.addEventListener('abort', () => feed.interrupt('superseded'), { once: true });
-  if (signal?.aborted) feed.interrupt('superseded');
-  return feedToSocket(feed, socket, onError);
-}
 
 /**
  * Pumps a feed into a socket: asks for lines only when the socket has room for them, tells the

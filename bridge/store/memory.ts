@@ -12,8 +12,8 @@ import {
   type SSEEvent,
 } from '../../src/index.js';
 import { formatError, formatEvent } from '../../src/wire/socket-protocol.js';
-import { lineOf, shareLine, unscheduleWrite, writeWhenWoken } from '../socket/fan-out.js';
-import { EventHistory, listenerOfId } from '../socket/history.js';
+import { lineOf, shareLine, unscheduleWrite, writeWhenWoken } from './fan-out.js';
+import { EventHistory, listenerOfId } from './history.js';
 import {
   type ChannelStore,
   checkStoreSettings,

@@ -13,7 +13,7 @@ import {
 } from '../../src/index.js';
 import { eventHead, formatEvent } from '../../src/wire/socket-protocol.js';
 import { createLogger, type Logger } from '../log.js';
-import { idOf, listenerOfId, numberOfId } from '../socket/history.js';
+import { idOf, listenerOfId, numberOfId } from './history.js';
 import { SCRIPTS, type ScriptName, scriptSource } from './redis-scripts.js';
 import { redactRedisUrl } from './redis-url.js';
 import {

@@ -1,5 +1,6 @@
-// No module of src/ or bridge/ imports itself back, through any path: type-only imports, re-exports
-// and dynamic imports count as much as the rest. The imports are read by TypeScript's own scanner.
+// No module of src/ or bridge/ imports itself back, through any path, and no folder does either:
+// imports between folders point one way (docs/architecture.md). Type-only imports, re-exports and
+// dynamic imports count as much as the rest. The imports are read by TypeScript's own scanner.
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import ts from 'typescript';
@@ -44,6 +45,22 @@ function cycles(graph: Map<string, string[]>): string[][] {
   return found;
 }
 
+/**
+ * The graph of folders: `bridge/socket` → `bridge/store` when some module of the first imports one
+ * of the second. A module at the top of `src/` or `bridge/` (an entry point, the errors, the
+ * logger) is a folder of its own, so that entry points may gather every room.
+ */
+function folderGraph(graph: Map<string, string[]>): Map<string, string[]> {
+  const folderOf = (path: string) => (path.split('/').length > 2 ? dirname(path) : path);
+  const folders = new Map<string, Set<string>>();
+  for (const [from, targets] of graph) {
+    const edges = folders.get(folderOf(from)) ?? new Set<string>();
+    folders.set(folderOf(from), edges);
+    for (const to of targets) if (folderOf(to) !== folderOf(from)) edges.add(folderOf(to));
+  }
+  return new Map([...folders].map(([folder, edges]) => [folder, [...edges].sort()]));
+}
+
 describe('imports', () => {
   const graph = importGraph(['src', 'bridge']);
 
@@ -71,5 +88,21 @@ describe('imports', () => {
 
   it('src/ and bridge/ have no import cycles', () => {
     expect(cycles(graph).map((cycle) => cycle.join(' → '))).toEqual([]);
+  });
+
+  it('folders import one way: no folder imports itself back through another', () => {
+    const folders = folderGraph(graph);
+    expect(folders.get('bridge/socket')).toContain('bridge/store');
+    expect(cycles(folders).map((cycle) => cycle.join(' → '))).toEqual([]);
+  });
+
+  it('sees a cycle between folders made of modules that form none', () => {
+    const sample = new Map([
+      ['bridge/socket/server.ts', ['bridge/store/memory.ts']],
+      ['bridge/store/memory.ts', ['bridge/socket/history.ts']],
+      ['bridge/socket/history.ts', []],
+    ]);
+    expect(cycles(sample)).toEqual([]);
+    expect(cycles(folderGraph(sample))).toEqual([['bridge/socket', 'bridge/store', 'bridge/socket']]);
   });
 });

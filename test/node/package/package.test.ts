@@ -81,7 +81,7 @@ describe('the published package', () => {
       'dist/bridge/index.d.ts',
       'dist/bridge/cli/main.js',
       'dist/bridge/workers/expose-in-thread.js',
-      'dist/bridge/workers/library-in-node.js',
+      'dist/bridge/node-library.js',
     ]) {
       expect(files).toContain(entry);
     }

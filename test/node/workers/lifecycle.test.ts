@@ -144,7 +144,7 @@ describe('cancellation and shutdown', () => {
     // A separate Node process on the built code (\`pretest\` builds dist/): processes, never closes, must still exit.
     const built = (path: string) => JSON.stringify(new URL(`../../../dist/${path}`, import.meta.url).href);
     const script = `
-      import { DataProcessingChannel, Message } from ${built('bridge/workers/library-in-node.js')};
+      import { DataProcessingChannel, Message } from ${built('bridge/node-library.js')};
       const worker = new URL(${JSON.stringify(ECHO_WORKER.href)});
       const channel = new DataProcessingChannel({ maxWorkers: 2, worker });
       const listener = channel.addListener();

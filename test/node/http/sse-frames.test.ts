@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { LineBatch } from '../../../bridge/web/data-frames.js';
-import { encodeSseEvents, KEEP_ALIVE, sseEvent } from '../../../bridge/web/sse-frames.js';
+import { encodeSseEvents, KEEP_ALIVE, sseEvent } from '../../../bridge/http/sse-frames.js';
+import type { LineBatch } from '../../../bridge/relay/backend-call.js';
 import { parseEvents } from '../helpers/http.js';
 
 /** A batch of lines, each placed inside a larger buffer as the bridge gets them (offsets, shared sources). */

@@ -19,8 +19,8 @@ import { nestsDeeperThan } from '../../src/wire/json-depth.js';
 import { isStreamingVerb, tooDeep, type Verb } from '../../src/wire/socket-protocol.js';
 import { MethodNotAllowed, NoSuchRoute } from '../errors.js';
 import type { Logger } from '../log.js';
-import { type AccessPolicy, checkAccess, isAllowedOrigin } from './access.js';
-import { BackendCall } from './backend-call.js';
+import { type AccessPolicy, checkAccess, isAllowedOrigin } from '../relay/access.js';
+import { BackendCall } from '../relay/backend-call.js';
 import { SseStream } from './sse-stream.js';
 
 /** What the HTTP face enforces and where it relays. */

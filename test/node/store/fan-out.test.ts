@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { lineOf, shareLine, unscheduleWrite, writeWhenWoken } from '../../../bridge/socket/fan-out.js';
+import { lineOf, shareLine, unscheduleWrite, writeWhenWoken } from '../../../bridge/store/fan-out.js';
 import { Message, SSEChannel } from '../../../src/index.js';
 import { formatEvent } from '../../../src/wire/socket-protocol.js';
 

@@ -35,3 +35,10 @@ export class InFlightLimit {
     return this.#waiting.delete(granted);
   }
 }
+
+/**
+ * Bytes waiting to go out to a client (WebSocket or event stream) above which its Unix streams stop
+ * being read; for a WebSocket, its own frames too (so that replies to a client that does not read
+ * stay bounded).
+ */
+export const HIGH_WATER = 1 << 20;

@@ -5,7 +5,7 @@
  * `data`; nothing is parsed or re-serialised unless a type or id carries escapes.
  */
 import { UnreadableEventLine } from '../errors.js';
-import type { LineBatch } from './data-frames.js';
+import type { LineBatch } from '../relay/backend-call.js';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;

@@ -6,9 +6,9 @@ import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { MESSAGE_TYPE_INTERNAL_ERROR } from '../../src/bus/message.js';
 import { formatException } from '../../src/errors.js';
 import type { RelayedCommand } from '../../src/wire/bridge-frames.js';
-import { BackendCall, removeStreams } from './backend-call.js';
-import type { LineBatch } from './data-frames.js';
-import { HIGH_WATER } from './session.js';
+import type { LineBatch } from '../relay/backend-call.js';
+import { BackendCall, removeStreams } from '../relay/backend-call.js';
+import { HIGH_WATER } from '../relay/in-flight.js';
 import { encodeSseEvents, KEEP_ALIVE, sseEvent } from './sse-frames.js';
 
 /** What an {@link SseStream} needs from the HTTP face. */

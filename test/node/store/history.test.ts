@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EventHistory, listenerOfId } from '../../../bridge/socket/history.js';
+import { EventHistory, listenerOfId } from '../../../bridge/store/history.js';
 import { Message } from '../../../src/index.js';
 
 const messages = (from: number, to: number) =>

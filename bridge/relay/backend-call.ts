@@ -8,8 +8,19 @@ import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { BackendUnavailable, formatException, InvalidMessageFormat, parseException } from '../../src/errors.js';
 import { openCommand } from '../socket/connect.js';
-import { isJsonObjectLine, type LineBatch } from './data-frames.js';
 import type { InFlightLimit } from './in-flight.js';
+
+/** Lines of a chunk, by position: line `i` is `sources[i][starts[i]..ends[i])` (no copy, no view per line). */
+export interface LineBatch {
+  readonly sources: Buffer[];
+  readonly starts: number[];
+  readonly ends: number[];
+}
+
+/** True when `buffer[start..end)` looks like a JSON object (the server's events); anything else is an error reply. */
+export function isJsonObjectLine(buffer: Buffer, start: number, end: number): boolean {
+  return end - start >= 2 && buffer[start] === 0x7b && buffer[end - 1] === 0x7d;
+}
 
 /** Where a call's outcome goes. Exactly one of `reply`, `end` or `error` ends a call. */
 export interface BackendCallHandlers {

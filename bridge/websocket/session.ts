@@ -17,9 +17,10 @@ import {
 } from '../../src/wire/bridge-frames.js';
 import { formatError, isStreamingVerb, type Verb } from '../../src/wire/socket-protocol.js';
 import type { Logger } from '../log.js';
-import { BackendCall, removeStreams } from './backend-call.js';
-import { dataFramePrefix, encodeDataFrames, type LineBatch } from './data-frames.js';
-import type { InFlightLimit } from './in-flight.js';
+import type { LineBatch } from '../relay/backend-call.js';
+import { BackendCall, removeStreams } from '../relay/backend-call.js';
+import { HIGH_WATER, type InFlightLimit } from '../relay/in-flight.js';
+import { dataFramePrefix, encodeDataFrames } from './data-frames.js';
 
 /** What a session enforces. */
 export interface SessionOptions {
@@ -37,12 +38,6 @@ export interface SessionOptions {
   logger: Logger;
 }
 
-/**
- * Bytes waiting to go out to a client (WebSocket or event stream) above which its Unix streams stop
- * being read; for a WebSocket, its own frames too (so that replies to a client that does not read
- * stay bounded).
- */
-export const HIGH_WATER = 1 << 20;
 const OPEN = 1;
 
 /** One command or stream of this WebSocket, from its frame to its last reply. */

@@ -4,7 +4,7 @@
  * {@link WebSocketBridge}, reached through a handle.
  */
 import { Worker } from 'node:worker_threads';
-import type { BridgeOptions } from './bridge.js';
+import type { BridgeOptions } from '../websocket/bridge.js';
 
 /** What a running bridge offers, wherever it runs. */
 export interface RunningBridge {
@@ -44,7 +44,7 @@ export class BridgeThread implements RunningBridge {
 
   /** Starts the bridge in a new worker thread; resolves once it listens. */
   static async start(options: BridgeThreadOptions): Promise<BridgeThread> {
-    const worker = new Worker(new URL('./thread-entry.js', import.meta.url), { workerData: options });
+    const worker = new Worker(new URL('./bridge-thread-entry.js', import.meta.url), { workerData: options });
     const started = await new Promise<{ url: string; token: string; host: string; port: number }>((resolve, reject) => {
       worker.once('message', resolve);
       worker.once('error', reject);

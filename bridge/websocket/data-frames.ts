@@ -3,13 +3,7 @@
  * `data` frames by copying bytes (no parse, no stringify, no text decoding per event).
  */
 import type { FrameId } from '../../src/wire/bridge-frames.js';
-
-/** Lines of a chunk, by position: line `i` is `sources[i][starts[i]..ends[i])` (no copy, no view per line). */
-export interface LineBatch {
-  readonly sources: Buffer[];
-  readonly starts: number[];
-  readonly ends: number[];
-}
+import type { LineBatch } from '../relay/backend-call.js';
 
 /** The start of every `data` frame of a stream, `{"id": …, "data": `; the line and a `}` follow. */
 export function dataFramePrefix(id: FrameId): Buffer {
@@ -59,9 +53,4 @@ export function encodeDataFrames(
     out[at++] = CLOSE_BRACE;
   }
   return out;
-}
-
-/** True when `buffer[start..end)` looks like a JSON object (the server's events); anything else is an error reply. */
-export function isJsonObjectLine(buffer: Buffer, start: number, end: number): boolean {
-  return end - start >= 2 && buffer[start] === 0x7b && buffer[end - 1] === CLOSE_BRACE;
 }

@@ -10,10 +10,17 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { VERBS, type Verb } from '../../src/wire/socket-protocol.js';
+import { HttpFace } from '../http/routes.js';
 import { type Logger, silentLogger } from '../log.js';
-import { type AccessPolicy, checkAccess, generateToken, MALFORMED_TARGET, type Refusal, requestUrl } from './access.js';
-import { HttpFace } from './http-routes.js';
-import { InFlightLimit } from './in-flight.js';
+import {
+  type AccessPolicy,
+  checkAccess,
+  generateToken,
+  MALFORMED_TARGET,
+  type Refusal,
+  requestUrl,
+} from '../relay/access.js';
+import { InFlightLimit } from '../relay/in-flight.js';
 import { BridgeSession, type SessionOptions } from './session.js';
 
 /** Options of {@link WebSocketBridge.start}. */
