@@ -9,18 +9,19 @@ export { closeOnSignal } from './signals.js';
 export { SocketClient } from './socket/client.js';
 export type { ReadCommandOptions } from './socket/read-command.js';
 export type { SocketServerOptions } from './socket/server.js';
-export {
-  DEFAULT_HISTORY,
-  DEFAULT_MAX_CHANNELS,
-  DEFAULT_MAX_LISTENERS,
-  DEFAULT_WATCH_GRACE_MS,
-  SocketServer,
-} from './socket/server.js';
+export { SocketServer } from './socket/server.js';
 export type { MemoryStoreOptions } from './store/memory.js';
 export { MemoryStore } from './store/memory.js';
 export type { RedisStoreOptions } from './store/redis.js';
 export { RedisStore } from './store/redis.js';
 export type { Awaitable, ChannelStore, EventFeed, FeedOptions, FeedStep, StreamEnd } from './store/store.js';
+export {
+  DEFAULT_HISTORY,
+  DEFAULT_HISTORY_BYTES,
+  DEFAULT_MAX_CHANNELS,
+  DEFAULT_MAX_LISTENERS,
+  DEFAULT_WATCH_GRACE_MS,
+} from './store/store.js';
 export type { BridgeThreadOptions, RunningBridge } from './threads/bridge-thread.js';
 export { BridgeThread } from './threads/bridge-thread.js';
 export type { Up, UpOptions } from './up.js';

@@ -47,7 +47,6 @@ ${serverFlagsUsage(24)}
       maxBytes: positiveInt(values['max-command'], '--max-command'),
       idleTimeoutMs: positiveInt(values['idle-timeout'], '--idle-timeout'),
       maxPendingConnections: positiveInt(values['max-pending'], '--max-pending'),
-      ...serverOptions,
       logger,
     };
     // A Redis that cannot be reached is not a start-up mistake: it says so and exits 1.

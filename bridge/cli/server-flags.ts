@@ -1,6 +1,9 @@
 /** The socket server's command-line flags, shared by `eric-bus serve` and `eric-bus up`. */
 import { UsageError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { MemoryStore, type MemoryStoreOptions } from '../store/memory.js';
+import { redactRedisUrl } from '../store/redis-url.js';
+import type { ChannelStore } from '../store/store.js';
 import {
   DEFAULT_HISTORY,
   DEFAULT_HISTORY_BYTES,
@@ -8,10 +11,7 @@ import {
   DEFAULT_MAX_LISTENERS,
   DEFAULT_WATCH_GRACE_MS,
   MAX_WATCH_GRACE_MS,
-  type SocketServerOptions,
-} from '../socket/server.js';
-import { redactRedisUrl } from '../store/redis-url.js';
-import type { ChannelStore } from '../store/store.js';
+} from '../store/store.js';
 import { nonNegativeInt, positiveInt } from './args.js';
 
 /** The flags' `--help` lines, descriptions starting at `column` (to line up with the command's other options). */
@@ -69,11 +69,8 @@ export function serverOptionsFromFlags(values: {
   'max-channels'?: string;
   'max-listeners'?: string;
   redis?: string;
-}): Pick<SocketServerOptions, 'history' | 'historyBytes' | 'watchGraceMs' | 'maxChannels' | 'maxListeners'> {
-  const options: Pick<
-    SocketServerOptions,
-    'history' | 'historyBytes' | 'watchGraceMs' | 'maxChannels' | 'maxListeners'
-  > = {};
+}): MemoryStoreOptions {
+  const options: MemoryStoreOptions = {};
   const history = nonNegativeInt(values.history, '--history');
   if (history !== undefined) options.history = history;
   const historyBytes = nonNegativeInt(values['history-bytes'], '--history-bytes');
@@ -99,21 +96,22 @@ export function serverOptionsFromFlags(values: {
 }
 
 /**
- * The store `--redis` names, connected (with the history and grace of the other flags), or
- * undefined for the in-memory default. A Redis that cannot be reached rejects with
+ * The store the flags name: the one `--redis` names, connected (with the history and grace of the
+ * other flags), or channels in memory. A Redis that cannot be reached rejects with
  * `StoreUnavailable` saying so (the command exits 1).
  */
 export async function storeFromFlags(
   values: { redis?: string },
-  options: { logger: Logger } & Pick<SocketServerOptions, 'history' | 'historyBytes' | 'watchGraceMs'>,
-): Promise<ChannelStore | undefined> {
+  { logger, ...options }: { logger: Logger } & MemoryStoreOptions,
+): Promise<ChannelStore> {
   const url = values.redis;
-  if (url === undefined) return undefined;
+  if (url === undefined) return new MemoryStore(options);
   if (!/^rediss?:\/\/./.test(url) && !url.startsWith('/'))
     throw new UsageError(
       `--redis takes redis://HOST:PORT[/DB] (rediss:// for TLS) or a socket path, not '${redactRedisUrl(url)}'`,
     );
   // Loaded only when asked for: the in-memory default does not load the Redis client.
   const { RedisStore } = await import('../store/redis.js');
-  return RedisStore.connect(url, options);
+  const { history, historyBytes, watchGraceMs } = options;
+  return RedisStore.connect(url, { logger, history, historyBytes, watchGraceMs });
 }

@@ -9,17 +9,7 @@ import { ClientGone } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { closeOnSignal } from '../signals.js';
 import { MemoryStore } from '../store/memory.js';
-import {
-  type ChannelStore,
-  DEFAULT_HISTORY,
-  DEFAULT_HISTORY_BYTES,
-  DEFAULT_MAX_CHANNELS,
-  DEFAULT_MAX_LISTENERS,
-  DEFAULT_WATCH_GRACE_MS,
-  type EventFeed,
-  MAX_WATCH_GRACE_MS,
-  type StreamEnd,
-} from '../store/store.js';
+import type { ChannelStore, EventFeed, StreamEnd } from '../store/store.js';
 import { probeClient } from './probe.js';
 import { type ReadCommandOptions, readCommand } from './read-command.js';
 import { listenPrivately } from './socket-file.js';
@@ -58,24 +48,14 @@ export function defaultMaxPendingConnections(): number {
   return FALLBACK_MAX_PENDING;
 }
 
-export {
-  DEFAULT_HISTORY,
-  DEFAULT_HISTORY_BYTES,
-  DEFAULT_MAX_CHANNELS,
-  DEFAULT_MAX_LISTENERS,
-  DEFAULT_WATCH_GRACE_MS,
-  MAX_WATCH_GRACE_MS,
-};
-
 /** Options of a {@link SocketServer}. */
 export interface SocketServerOptions extends ReadCommandOptions {
   /**
-   * Where channels live: in memory by default, or e.g. a {@link RedisStore} shared by several
-   * servers. The server closes its store when it shuts down.
+   * Where channels live: a fresh {@link MemoryStore} by default (its options: history, limits…),
+   * or e.g. a {@link RedisStore} shared by several servers. The server closes its store when it
+   * shuts down.
    */
   store?: ChannelStore;
-  /** The in-memory channels this server serves (ignored with `store`); a fresh container by default. */
-  channels?: SSEChannelContainer;
   /** Where to report; quiet by default (see {@link createLogger}). */
   logger?: Logger;
   /** How many connections may wait to be accepted (default 1024; the kernel may cap it). */
@@ -89,32 +69,6 @@ export interface SocketServerOptions extends ReadCommandOptions {
    * @default half the process's open-file limit on Linux ({@link defaultMaxPendingConnections}), else 512
    */
   maxPendingConnections?: number;
-  /**
-   * Delivered events each listener keeps, so a stream resumed with `i` replays them (default 1000;
-   * 0: none). For the in-memory store; another store takes its own.
-   */
-  history?: number;
-  /**
-   * Besides those, the events of each listener's newest `historyBytes` delivered, what a consumer
-   * that leaves can leave in flight (default 1 MiB; 0: none). For the in-memory store.
-   */
-  historyBytes?: number;
-  /**
-   * How long a watch's listener outlives its stream, waiting for a resume, in ms (default 60 000;
-   * 0: none). For the in-memory store; another store takes its own.
-   */
-  watchGraceMs?: number;
-  /**
-   * Channels the server holds at most (default 10 000); a `c` past it gets a `LimitExceeded` reply.
-   * For the in-memory store.
-   */
-  maxChannels?: number;
-  /**
-   * Listeners its channels hold at most, in all (default 100 000); an `r` or `w` past it first
-   * removes the watch longest in its grace period, if any (after probing the open streams for
-   * clients gone without an `rs`), else gets a `LimitExceeded` reply. For the in-memory store.
-   */
-  maxListeners?: number;
 }
 
 /**
@@ -148,13 +102,7 @@ export class SocketServer {
   constructor(
     path: string,
     {
-      channels,
-      history = DEFAULT_HISTORY,
-      historyBytes = DEFAULT_HISTORY_BYTES,
-      watchGraceMs = DEFAULT_WATCH_GRACE_MS,
-      maxChannels = DEFAULT_MAX_CHANNELS,
-      maxListeners = DEFAULT_MAX_LISTENERS,
-      store = new MemoryStore(channels, { history, historyBytes, watchGraceMs, maxChannels, maxListeners }),
+      store = new MemoryStore(),
       logger = createLogger(),
       backlog = 1024,
       maxPendingConnections = defaultMaxPendingConnections(),

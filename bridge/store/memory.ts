@@ -29,6 +29,8 @@ import {
 
 /** Options of a {@link MemoryStore}. */
 export interface MemoryStoreOptions {
+  /** The channels it serves (share one container with in-page code, say); a fresh container by default. */
+  channels?: SSEChannelContainer;
   /** Delivered events each listener keeps, so a stream resumed with `i` replays them (default 1000; 0: none). */
   history?: number;
   /**
@@ -75,17 +77,14 @@ export class MemoryStore implements ChannelStore {
   readonly #graced = new Set<MessageQueueListener>();
   #closed = false;
 
-  /** Serves `channels` (a fresh container by default). */
-  constructor(
-    channels: SSEChannelContainer = new SSEChannelContainer(),
-    {
-      history = DEFAULT_HISTORY,
-      historyBytes = DEFAULT_HISTORY_BYTES,
-      watchGraceMs = DEFAULT_WATCH_GRACE_MS,
-      maxChannels = DEFAULT_MAX_CHANNELS,
-      maxListeners = DEFAULT_MAX_LISTENERS,
-    }: MemoryStoreOptions = {},
-  ) {
+  constructor({
+    channels = new SSEChannelContainer(),
+    history = DEFAULT_HISTORY,
+    historyBytes = DEFAULT_HISTORY_BYTES,
+    watchGraceMs = DEFAULT_WATCH_GRACE_MS,
+    maxChannels = DEFAULT_MAX_CHANNELS,
+    maxListeners = DEFAULT_MAX_LISTENERS,
+  }: MemoryStoreOptions = {}) {
     checkStoreSettings(history, watchGraceMs, historyBytes);
     this.channels = channels;
     this.#historyLimit = history;

@@ -2,12 +2,12 @@
 import { readdirSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { WebSocket } from 'ws';
-import { type BridgeOptions, type SocketServerOptions, WebSocketBridge } from '../../../bridge/index.js';
+import { type BridgeOptions, WebSocketBridge } from '../../../bridge/index.js';
 import { Message, type SSEChannel } from '../../../src/index.js';
 import type { FrameId, ReplyFrame } from '../../../src/wire/bridge-frames.js';
 import { until } from './async.js';
 import { type Running, startCli } from './cli.js';
-import { type Served, startServer } from './socket.js';
+import { type Served, startServer, type TestServerOptions } from './socket.js';
 
 /** A SocketServer and a bridge in front of it. */
 export interface Stack {
@@ -21,7 +21,7 @@ export interface Stack {
 /** A SocketServer in a temp dir and a bridge to it on a free loopback port. */
 export async function startStack(
   options: Partial<BridgeOptions> = {},
-  serverOptions?: SocketServerOptions,
+  serverOptions?: TestServerOptions,
 ): Promise<Stack> {
   const backend = await startServer(serverOptions);
   try {

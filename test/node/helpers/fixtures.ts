@@ -7,19 +7,13 @@
 import { join } from 'node:path';
 import { test as base } from 'vitest';
 import { WebSocket } from 'ws';
-import {
-  type BridgeOptions,
-  RedisStore,
-  SocketClient,
-  type SocketServer,
-  type SocketServerOptions,
-} from '../../../bridge/index.js';
+import { type BridgeOptions, RedisStore, SocketClient, type SocketServer } from '../../../bridge/index.js';
 import { BridgeClient, type BridgeClientOptions } from '../../../src/index.js';
 import { BridgeProcess, FrameClient, type Stack, startStack } from './bridge.js';
 import { type CliOptions, type Running, startCli } from './cli.js';
 import { startPythonServer } from './python.js';
 import { startRedis } from './redis.js';
-import { startServer, tempDir } from './socket.js';
+import { startServer, type TestServerOptions, tempDir } from './socket.js';
 
 /** The servers of eric-sse's socket protocol the conformance scenarios run against (ours: in memory, on Redis). */
 export type ProtocolServer = 'ours' | 'ours-on-redis' | 'eric-sse';
@@ -71,11 +65,11 @@ export const it = base
     'startServer',
     standalone((onCleanup) => {
       const track = closeAfter(onCleanup);
-      return async (options?: SocketServerOptions): Promise<SocketServer> => track(await startServer(options)).server;
+      return async (options?: TestServerOptions): Promise<SocketServer> => track(await startServer(options)).server;
     }),
   )
   /** Options of the `server` fixture; a describe block overrides them. */
-  .extend('serverOptions', {} as SocketServerOptions)
+  .extend('serverOptions', {} as TestServerOptions)
   /** A SocketServer with `serverOptions`. */
   .extend('server', ({ startServer, serverOptions }) => startServer(serverOptions))
   /** A SocketClient of `server`. */
@@ -90,7 +84,7 @@ export const it = base
     'startStack',
     standalone((onCleanup) => {
       const track = closeAfter(onCleanup);
-      return async (options?: Partial<BridgeOptions>, serverOptions?: SocketServerOptions): Promise<Stack> =>
+      return async (options?: Partial<BridgeOptions>, serverOptions?: TestServerOptions): Promise<Stack> =>
         track(await startStack(options, serverOptions));
     }),
   )

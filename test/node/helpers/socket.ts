@@ -3,7 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SocketServer, type SocketServerOptions } from '../../../bridge/index.js';
+import { MemoryStore, type MemoryStoreOptions, SocketServer, type SocketServerOptions } from '../../../bridge/index.js';
+
+/** A server's options, with those of its in-memory store (used when it is given no store) beside them. */
+export type TestServerOptions = SocketServerOptions & MemoryStoreOptions;
 
 /** A fresh temp dir; removed by the returned cleanup. */
 export function tempDir(): { dir: string; cleanup: () => void } {
@@ -19,10 +22,12 @@ export interface Served {
 }
 
 /** Starts a server on a socket in a temp dir of its own; `close` shuts it down and removes the dir. */
-export async function startServer(options?: SocketServerOptions): Promise<Served> {
+export async function startServer(options: TestServerOptions = {}): Promise<Served> {
   const { dir, cleanup } = tempDir();
   const path = join(dir, 'bus.sock');
-  const server = new SocketServer(path, options);
+  const { channels, history, historyBytes, watchGraceMs, maxChannels, maxListeners, ...rest } = options;
+  const memory = { channels, history, historyBytes, watchGraceMs, maxChannels, maxListeners };
+  const server = new SocketServer(path, { store: new MemoryStore(memory), ...rest });
   await server.listen();
   return {
     server,

@@ -1,6 +1,6 @@
 // SPEC §7 on the socket: event ids, each listener's history, `l`/`w` with `i`, `_eric_gap`, a watch's grace period.
 import { describe, expect } from 'vitest';
-import { SocketClient, SocketServer } from '../../../bridge/index.js';
+import { MemoryStore, SocketClient, type SocketServer } from '../../../bridge/index.js';
 import { MESSAGE_TYPE_GAP, Message, SSEChannelContainer } from '../../../src/index.js';
 import { take, until } from '../helpers/async.js';
 import { it } from '../helpers/fixtures.js';
@@ -182,8 +182,14 @@ describe('SocketServer: resuming streams (SPEC §7)', () => {
   });
 
   it('refuses a history or a grace period that is not a count or a duration it can keep', () => {
-    for (const options of [{ history: -1 }, { history: 1.5 }, { watchGraceMs: -1 }, { watchGraceMs: 2 ** 31 }])
-      expect(() => new SocketServer('/unused.sock', options)).toThrow(RangeError);
+    const bad = [
+      { history: -1 },
+      { history: 1.5 },
+      { historyBytes: -1 },
+      { watchGraceMs: -1 },
+      { watchGraceMs: 2 ** 31 },
+    ];
+    for (const options of bad) expect(() => new MemoryStore(options)).toThrow(RangeError);
   });
 
   it("refuses an 'i' that is not a string", async ({ client, server }) => {
