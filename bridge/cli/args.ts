@@ -63,6 +63,13 @@ function editDistance(a: string, b: string): number {
 }
 
 /** Reads a required string option. */
+/** parseArgs options for flags that each take one string: `stringFlags('port', 'host')`. */
+export function stringFlags<const N extends string>(...names: N[]): { readonly [K in N]: { readonly type: 'string' } } {
+  return Object.fromEntries(names.map((name) => [name, { type: 'string' }])) as {
+    readonly [K in N]: { readonly type: 'string' };
+  };
+}
+
 export function required(value: string | undefined, flag: string): string {
   if (value === undefined || value === '') throw new UsageError(`${flag} is required`);
   return value;

@@ -4,7 +4,7 @@ import { createSecureContext } from 'node:tls';
 import { isVerb, VERBS, type Verb } from '../../src/wire/socket-protocol.js';
 import { StartError, UsageError } from '../errors.js';
 import type { BridgeOptions, BridgeTls } from '../websocket/bridge.js';
-import { portArg, positiveInt } from './args.js';
+import { portArg, positiveInt, stringFlags } from './args.js';
 
 /** The port both commands use when `--port` is not given. */
 export const DEFAULT_PORT = 8765;
@@ -34,16 +34,8 @@ export const BRIDGE_FLAGS_USAGE = `  --port N            TCP port (default ${DEF
 
 /** parseCommandArgs options for the bridge flags. */
 export const bridgeFlagOptions = {
-  port: { type: 'string' },
-  host: { type: 'string' },
-  token: { type: 'string' },
-  'token-file': { type: 'string' },
+  ...stringFlags('port', 'host', 'token', 'token-file', 'allow', 'max-frame', 'max-streams', 'tls-cert', 'tls-key'),
   origin: { type: 'string', multiple: true },
-  allow: { type: 'string' },
-  'max-frame': { type: 'string' },
-  'max-streams': { type: 'string' },
-  'tls-cert': { type: 'string' },
-  'tls-key': { type: 'string' },
   verbose: { type: 'boolean' },
 } as const;
 

@@ -12,7 +12,7 @@ import {
   DEFAULT_WATCH_GRACE_MS,
   MAX_WATCH_GRACE_MS,
 } from '../store/store.js';
-import { nonNegativeInt, positiveInt } from './args.js';
+import { nonNegativeInt, positiveInt, stringFlags } from './args.js';
 
 /** The flags' `--help` lines, descriptions starting at `column` (to line up with the command's other options). */
 export function serverFlagsUsage(column: number): string {
@@ -52,14 +52,14 @@ export function serverFlagsUsage(column: number): string {
 }
 
 /** parseCommandArgs options for the server flags. */
-export const serverFlagOptions = {
-  history: { type: 'string' },
-  'history-bytes': { type: 'string' },
-  'watch-grace': { type: 'string' },
-  'max-channels': { type: 'string' },
-  'max-listeners': { type: 'string' },
-  redis: { type: 'string' },
-} as const;
+export const serverFlagOptions = stringFlags(
+  'history',
+  'history-bytes',
+  'watch-grace',
+  'max-channels',
+  'max-listeners',
+  'redis',
+);
 
 /** Turns the parsed flags into server options; a bad value throws a UsageError. */
 export function serverOptionsFromFlags(values: {

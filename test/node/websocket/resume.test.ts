@@ -3,11 +3,24 @@
 import { describe, expect } from 'vitest';
 import { WebSocket } from 'ws';
 import { WebSocketBridge } from '../../../bridge/index.js';
-import { type BridgeState, MESSAGE_TYPE_GAP, Message, RemoteChannel, type SSEEvent } from '../../../src/index.js';
+import {
+  type BridgeClient,
+  type BridgeState,
+  MESSAGE_TYPE_GAP,
+  Message,
+  RemoteChannel,
+  type SSEEvent,
+} from '../../../src/index.js';
 import { pokeUntil, sleep, take, until } from '../helpers/async.js';
 import { it } from '../helpers/fixtures.js';
 
 const fast = { initialDelayMs: 20, maxDelayMs: 200 };
+/** A new remote channel and a listener of it. */
+async function channelWithListener(client: BridgeClient) {
+  const channel = await RemoteChannel.create(client);
+  return { channel, listener: await channel.addListener() };
+}
+
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, k) => from + k);
 
 /** Reads a stream into `into` in the background. */
@@ -79,8 +92,7 @@ describe('BridgeClient resumes its streams (SPEC §7)', () => {
     stack,
     remote,
   }) => {
-    const channel = await RemoteChannel.create(remote);
-    const listener = await channel.addListener();
+    const { channel, listener } = await channelWithListener(remote);
     // 50,000 events of about 290 bytes wait; every buffer between the queue and the consumer fills.
     const total = 50_000;
     const queued = stack.backend.server.channels.get(channel.id);
@@ -107,8 +119,7 @@ describe('BridgeClient resumes its streams (SPEC §7)', () => {
     stack,
     remote,
   }) => {
-    const channel = await RemoteChannel.create(remote);
-    const listener = await channel.addListener();
+    const { channel, listener } = await channelWithListener(remote);
     for (const n of range(1, 5)) await channel.dispatch(listener, new Message('n', n));
     const first = await take(channel.messageStream(listener), 2);
     // After the break, 3…5 may have been on their way: resuming after 2 replays whatever did not arrive.
