@@ -1,9 +1,9 @@
 /**
- * The bridge's HTTP face (SPEC §8): REST routes for the eight verbs and Server-Sent Events for
- * `l`/`w`, on the bridge's port beside the WebSocket, under the same token, Origin, verb and
- * size checks. Each request is one socket command on its own Unix connection: a pure protocol
- * relay, so eric-sse's Python server works behind it too. It needs nothing but each request and
- * its response, so it serves whatever HTTP server the bridge was given (plain or TLS).
+ * The bridge's HTTP face (docs/protocol.md, "The HTTP face"): REST routes for the eight verbs and
+ * Server-Sent Events for `l`/`w`, on the bridge's port beside the WebSocket, under the same token,
+ * Origin, verb and size checks. Each request is one socket command on its own Unix connection: a
+ * pure protocol relay, so eric-sse's Python server works behind it too. It needs nothing but each
+ * request and its response, so it serves whatever HTTP server the bridge was given (plain or TLS).
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import {
@@ -50,7 +50,7 @@ interface Route {
   verb: Verb;
 }
 
-/** SPEC §8's table. */
+/** The routes, one per verb (docs/protocol.md, "The HTTP face"). */
 const ROUTES: readonly Route[] = [
   { method: 'POST', path: ['channels'], verb: 'c' },
   { method: 'POST', path: ['channels', ':c', 'listeners'], verb: 'r' },

@@ -1,6 +1,7 @@
 /**
- * One Server-Sent Events response of the HTTP face (SPEC §8): an `l` or `w` command on its own
- * Unix connection, relayed as `text/event-stream` at the pace the HTTP client reads it.
+ * One Server-Sent Events response of the HTTP face (docs/protocol.md, "The HTTP face"): an `l` or
+ * `w` command on its own Unix connection, relayed as `text/event-stream` at the pace the HTTP
+ * client reads it.
  */
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { MESSAGE_TYPE_INTERNAL_ERROR } from '../../src/bus/message.js';

@@ -72,8 +72,10 @@ export interface SocketServerOptions extends ReadCommandOptions {
 }
 
 /**
- * Serves eric-sse 0.6.1's Unix-socket protocol (SPEC section 4) on a socket file, with event ids,
- * histories and resume (section 7), on channels in memory or in a shared store (section 9).
+ * Serves eric-sse 0.6.1's Unix-socket protocol (docs/protocol.md, "The socket protocol") on a
+ * socket file, with event ids, histories and resume
+ * (docs/protocol.md, "Event ids, histories and resume"), on channels in memory or in a shared
+ * store (docs/protocol.md, "Channels in Redis").
  */
 export class SocketServer {
   /** Where the channels that commands act on live. */

@@ -1,6 +1,7 @@
 /**
- * A listener's history (SPEC §7): the ids of the events its streams deliver, and its last N
- * delivered events, so a stream that dropped can be resumed where it was.
+ * A listener's history (docs/protocol.md, "Event ids, histories and resume"): the ids of the events
+ * its streams deliver, and its last N delivered events, so a stream that dropped can be resumed
+ * where it was.
  *
  * The contract, which any store of histories keeps (this in-memory one, or one shared by several
  * servers):

@@ -231,7 +231,8 @@ export class MemoryStore implements ChannelStore {
 /** Options of a {@link MemoryFeed}. */
 export interface MemoryFeedOptions {
   /**
-   * The listener's history: each line written carries its id and is recorded (SPEC §7). Without
+   * The listener's history: each line written carries its id and is recorded
+   * (docs/protocol.md, "Event ids, histories and resume"). Without
    * one, lines are eric-sse's plain `{"event","retry","data"}`.
    */
   history?: EventHistory;

@@ -1,6 +1,7 @@
 /**
- * Channels in Redis (SPEC §9): several servers on one Redis share every channel, listener, queue
- * and history, and a server that dies loses nothing. The data model is in `redis-scripts.ts`.
+ * Channels in Redis (docs/protocol.md, "Channels in Redis"): several servers on one Redis share
+ * every channel, listener, queue and history, and a server that dies loses nothing. The data model
+ * is in `redis-scripts.ts`.
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import {

@@ -5,7 +5,10 @@
  */
 import type { Message } from '../../src/index.js';
 
-/** Events each listener keeps for resuming its stream, by default (SPEC §7). */
+/**
+ * Events each listener keeps for resuming its stream, by default
+ * (docs/protocol.md, "Event ids, histories and resume").
+ */
 export const DEFAULT_HISTORY = 1000;
 /**
  * Besides its last `history` events, each listener keeps those whose lines make up its newest
@@ -48,7 +51,7 @@ export type StreamEnd = 'stopped' | 'closed' | 'client-gone' | 'failed' | 'super
 
 /** Options of a stream (`l` or `w`). */
 export interface FeedOptions {
-  /** Resume after this event id (the command's `i`, SPEC §7). */
+  /** Resume after this event id (the command's `i`; docs/protocol.md, "Event ids, histories and resume"). */
   lastEventId?: string;
 }
 
@@ -88,8 +91,9 @@ export interface EventFeed {
 }
 
 /**
- * Channels, listeners and their queues, behind the socket protocol's verbs (SPEC §4). Errors are
- * the library's typed errors (`InvalidChannelException`, …), which the server replies as they are.
+ * Channels, listeners and their queues, behind the socket protocol's verbs
+ * (docs/protocol.md, "The socket protocol"). Errors are the library's typed errors
+ * (`InvalidChannelException`, …), which the server replies as they are.
  */
 export interface ChannelStore {
   /** `c`: creates a channel; its id. */

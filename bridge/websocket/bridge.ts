@@ -1,8 +1,9 @@
 /**
  * The WebSocket bridge: a `ws` server whose connections each drive the socket server through
- * the frame envelope (SPEC §5), and on the same port the HTTP face (SPEC §8: REST and
- * Server-Sent Events). Token, origin, verbs, frame size and streams per connection are
- * checked; heartbeats reap dead peers; closing a WebSocket closes every Unix connection it opened.
+ * the frame envelope (docs/protocol.md, "The bridge's frames"), and on the same port the HTTP face
+ * (REST and Server-Sent Events; docs/protocol.md, "The HTTP face"). Token, origin, verbs, frame
+ * size and streams per connection are checked; heartbeats reap dead peers; closing a WebSocket
+ * closes every Unix connection it opened.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';

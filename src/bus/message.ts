@@ -7,7 +7,10 @@ export const MESSAGE_TYPE_CLOSED = '_eric_channel_closed';
 export const MESSAGE_TYPE_END_OF_STREAM = MESSAGE_TYPE_CLOSED;
 /** Type of the events that report a processing error. */
 export const MESSAGE_TYPE_INTERNAL_ERROR = '_eric_error';
-/** Type of the event that starts a resumed stream which could not replay everything (SPEC §7). */
+/**
+ * Type of the event that starts a resumed stream which could not replay everything
+ * (docs/protocol.md, "Event ids, histories and resume").
+ */
 export const MESSAGE_TYPE_GAP = '_eric_gap';
 
 /** A typed container of information. */

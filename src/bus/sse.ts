@@ -7,7 +7,10 @@ export interface SSEEvent<D = unknown> {
   event: string;
   retry: number;
   data: D;
-  /** The id an eric-bus socket server gave the event, to resume after it (SPEC §7); in-page channels give none. */
+  /**
+   * The id an eric-bus socket server gave the event, to resume after it; in-page channels give none
+   * (docs/protocol.md, "Event ids, histories and resume").
+   */
   id?: string;
 }
 

@@ -85,7 +85,8 @@ type Pending =
  *
  * One logical connection over successive WebSockets: reply frames are routed to their requests
  * and streams by id, commands wait while (re)connecting, and after a reconnection each stream
- * that was open is re-opened after the id of the last event it received (SPEC §7), so an eric-bus
+ * that was open is re-opened after the id of the last event it received
+ * (docs/protocol.md, "Event ids, histories and resume"), so an eric-bus
  * server replays what the dropped connection lost: within its history nothing is lost and nothing
  * yielded twice. Commands already sent when a socket drops fail with {@link ConnectionLost} (they
  * may have run: they are not replayed).

@@ -4,9 +4,10 @@ import { type Command, withLastEventId, withPayload } from '../wire/socket-proto
 /** Options of a stream (`l`, `w`). */
 export interface StreamOptions {
   /**
-   * Resume after this event id (the `id` of the last event received, SPEC §7): the server replays
-   * what came after it, a `_eric_gap` event first when its history does not reach back that far.
-   * For a watch, resumes the watch whose stream carried the id. Servers without ids ignore it.
+   * Resume after this event id (the `id` of the last event received;
+   * docs/protocol.md, "Event ids, histories and resume"): the server replays what came after it, a
+   * `_eric_gap` event first when its history does not reach back that far. For a watch, resumes
+   * the watch whose stream carried the id. Servers without ids ignore it.
    */
   lastEventId?: string;
 }

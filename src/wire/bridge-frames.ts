@@ -1,8 +1,9 @@
 /**
- * The bridge's frame envelope (SPEC §5, a fixed public wire format), both halves: the browser
- * client writes command frames and reads replies, the Node bridge the other way round. Every
- * frame is one JSON text message. Client → bridge: a socket command plus a request id, or a
- * cancel. Bridge → client: `ok`, `error`, or `data` … `end` for streams, each carrying the id.
+ * The bridge's frame envelope (docs/protocol.md, "The bridge's frames"; a fixed public wire
+ * format), both halves: the browser client writes command frames and reads replies, the Node bridge
+ * the other way round. Every frame is one JSON text message. Client → bridge: a socket command plus
+ * a request id, or a cancel. Bridge → client: `ok`, `error`, or `data` … `end` for streams, each
+ * carrying the id.
  */
 import type { SSEEvent } from '../bus/sse.js';
 import { formatException, InvalidMessageFormat } from '../errors.js';

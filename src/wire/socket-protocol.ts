@@ -1,6 +1,7 @@
 /**
- * eric-sse's Unix-socket protocol (SPEC §4), shared by both ends: the verbs, the command as a
- * tagged union (one type per verb), parsing a command, and the text of replies and stream lines.
+ * eric-sse's Unix-socket protocol (docs/protocol.md, "The socket protocol"), shared by both ends:
+ * the verbs, the command as a tagged union (one type per verb), parsing a command, and the text of
+ * replies and stream lines.
  */
 
 import type { JsonValue } from '../bus/message.js';
@@ -51,7 +52,10 @@ export interface BroadcastCommand {
   t: string;
   p?: JsonValue;
 }
-/** `l`: start listener `r` of channel `c` and stream it; with `i`, resume after that event id (SPEC §7). */
+/**
+ * `l`: start listener `r` of channel `c` and stream it; with `i`, resume after that event id
+ * (docs/protocol.md, "Event ids, histories and resume").
+ */
 export interface ListenCommand {
   v: 'l';
   c: string;
@@ -80,7 +84,7 @@ export interface RemoveChannelCommand {
   c: string;
 }
 
-/** One command of the socket protocol, one shape per verb (SPEC §4). */
+/** One command of the socket protocol, one shape per verb (docs/protocol.md, "The socket protocol"). */
 export type Command =
   | CreateChannelCommand
   | AddListenerCommand
@@ -213,7 +217,8 @@ export function formatError(error: unknown): string {
 }
 
 /**
- * One stream line: the event as JSON, newline-terminated, with its `id` when given (SPEC §7); a
+ * One stream line: the event as JSON, newline-terminated, with its `id` when given
+ * (docs/protocol.md, "Event ids, histories and resume"); a
  * missing payload is `null`, as Python's `None`.
  */
 export function formatEvent(event: SSEEvent, id?: string): string {

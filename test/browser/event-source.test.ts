@@ -1,8 +1,8 @@
 // The bridge's Server-Sent Events in a real browser: a page that uses nothing but Chromium's own
 // EventSource streams a backend listener; the bridge PROCESS is killed (SIGKILL) with events in
 // flight and started again; EventSource reconnects by itself with Last-Event-ID, and the bridge
-// resumes the listener from there (SPEC §7, §8). Every message is counted: none lost, none twice,
-// in order.
+// resumes the listener from there (docs/protocol.md, "Event ids, histories and resume", and
+// docs/protocol.md, "The HTTP face"). Every message is counted: none lost, none twice, in order.
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';

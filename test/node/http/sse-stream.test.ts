@@ -10,7 +10,10 @@ import { scriptedServer } from '../helpers/socket.js';
 const TOKEN = 'sse-token';
 const auth = { Authorization: `Bearer ${TOKEN}` };
 
-/** Event lines as eric-bus's server writes them once it gives ids (SPEC §7). */
+/**
+ * Event lines as eric-bus's server writes them once it gives ids
+ * (docs/protocol.md, "Event ids, histories and resume").
+ */
 const line = (n: number, withId = true) =>
   JSON.stringify({ event: 'n', retry: 5, data: { n }, ...(withId ? { id: String(n) } : {}) }) + '\n';
 
@@ -169,7 +172,8 @@ describe('HTTP face: event streams from our server', () => {
   });
 
   it('resumes exactly with Last-Event-ID: five departures mid-stream, every message once, in order', async () => {
-    // A history that reaches back past whatever the buffers held when the client left (SPEC §7).
+    // A history that reaches back past whatever the buffers held when the client left
+    // (docs/protocol.md, "Event ids, histories and resume").
     stack = await startStack({ token: TOKEN }, { history: 100_000 });
     const direct = new SocketClient(stack.backend.path);
     const c = await direct.createChannel();

@@ -1,8 +1,8 @@
-// The socket protocol's scenarios (SPEC §4), written once and run against our server (in memory,
-// and on Redis when redis-server is installed) and eric-sse 0.6.1's (the stdlib-only Python peer
-// in ../python/eric_sse_peer.py), with our SocketClient and with eric-sse's. Where the servers
-// genuinely differ, both expectations are spelled out below with the reason; everything else must
-// hold for all.
+// The socket protocol's scenarios (docs/protocol.md, "The socket protocol"), written once and run
+// against our server (in memory, and on Redis when redis-server is installed) and eric-sse 0.6.1's
+// (the stdlib-only Python peer in ../python/eric_sse_peer.py), with our SocketClient and with
+// eric-sse's. Where the servers genuinely differ, both expectations are spelled out below with the
+// reason; everything else must hold for all.
 import { describe, expect } from 'vitest';
 import { InvalidChannelException, InvalidListenerException, MESSAGE_TYPE_GAP } from '../../../src/index.js';
 import { pokeUntil, take } from '../helpers/async.js';
@@ -26,7 +26,7 @@ const servers: {
   replies: Replies;
   /** Whether `l` starts the listener and streams its queue. */
   listenStreams: boolean;
-  /** Whether streams carry event ids and `i` resumes them (SPEC §7). */
+  /** Whether streams carry event ids and `i` resumes them (docs/protocol.md, "Event ids, histories and resume"). */
   resumes: boolean;
   /** A stream line's text for an event (without the newline), the `id` it was delivered with. */
   line: (event: object, id: string) => string;
@@ -37,10 +37,11 @@ const servers: {
     replies: 'ours',
     listenStreams: true,
     resumes: true,
-    // Each line carries its event's id (SPEC §7): the listener and its delivery count.
+    // Each line carries its event's id (docs/protocol.md, "Event ids, histories and resume"): the
+    // listener and its delivery count.
     line: (event, id) => JSON.stringify({ ...event, id }),
   },
-  // The same server with its channels in Redis (SPEC §9): nothing a client sees differs.
+  // The same server with its channels in Redis (docs/protocol.md, "Channels in Redis"): nothing a client sees differs.
   ...(hasRedisServer
     ? [
         {
@@ -67,9 +68,10 @@ const servers: {
   },
 ];
 
-// Bad input. Ours always answers InvalidMessageFormat naming the mistake (SPEC §4); eric-sse answers
-// repr() of whatever Python raised (JSONDecodeError, TypeError, KeyError), or echoes a command it
-// cannot find a key in. Both answer every case in one reply and go on serving.
+// Bad input. Ours always answers InvalidMessageFormat naming the mistake
+// (docs/protocol.md, "The socket protocol"); eric-sse answers repr() of whatever Python raised
+// (JSONDecodeError, TypeError, KeyError), or echoes a command it cannot find a key in. Both answer
+// every case in one reply and go on serving.
 const badInput: {
   what: string;
   bytes: (c: string, l: string) => string | Buffer;

@@ -1,4 +1,5 @@
-// SPEC §7 on the socket: event ids, each listener's history, `l`/`w` with `i`, `_eric_gap`, a watch's grace period.
+// docs/protocol.md, "Event ids, histories and resume" on the socket: event ids, each listener's
+// history, `l`/`w` with `i`, `_eric_gap`, a watch's grace period.
 import { describe, expect } from 'vitest';
 import { MemoryStore, SocketClient, type SocketServer } from '../../../bridge/index.js';
 import { MESSAGE_TYPE_GAP, Message, SSEChannelContainer } from '../../../src/index.js';
@@ -19,7 +20,7 @@ async function queued(client: SocketClient, server: SocketServer, count: number)
   return { c, l, channel };
 }
 
-describe('SocketServer: resuming streams (SPEC §7)', () => {
+describe('SocketServer: resuming streams', () => {
   it('a resumed l on a new connection, after the old one dropped, continues exactly', async ({ client, server }) => {
     const { c, l, channel } = await queued(client, server, 1000);
     const first = parse(await take(client.stream(c, l), 10));

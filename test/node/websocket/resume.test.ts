@@ -1,5 +1,6 @@
-// BridgeClient and RemoteChannel resume exactly (SPEC §7): the bridge process dies mid-stream with
-// events in flight, five times; every event arrives once, in order, on an `l` and a `w` stream.
+// BridgeClient and RemoteChannel resume exactly (docs/protocol.md, "Event ids, histories and resume"):
+// the bridge process dies mid-stream with events in flight, five times; every event arrives once,
+// in order, on an `l` and a `w` stream.
 import { describe, expect } from 'vitest';
 import { WebSocket } from 'ws';
 import { WebSocketBridge } from '../../../bridge/index.js';
@@ -30,7 +31,7 @@ function collectInto(stream: AsyncIterable<SSEEvent>, into: SSEEvent[]): Promise
   })();
 }
 
-describe('BridgeClient resumes its streams (SPEC §7)', () => {
+describe('BridgeClient resumes its streams', () => {
   it('the bridge process killed and restarted five times mid-stream: none lost, none twice, order kept', async ({
     server,
     startBridgeProcess,

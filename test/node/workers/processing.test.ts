@@ -58,7 +58,8 @@ describe('DataProcessingChannel on worker_threads', () => {
     expect(perWorker.reduce((a, b) => a + b)).toBe(40);
   });
 
-  // SPEC §3: the module URL a page passes works in Node too, with no Node-only helper in the caller.
+  // The module URL a page passes works in Node too, with no Node-only helper in the caller
+  // (README, "Workers: `DataProcessingChannel`").
   it.each([
     ['a URL', ECHO_WORKER],
     ['a file: URL as text', ECHO_WORKER.href],
