@@ -2,12 +2,19 @@
 // watches waiting in their grace period give way to live clients at the listener limit.
 import { connect, type Socket } from 'node:net';
 import { describe, expect } from 'vitest';
+import type { SocketClient } from '../../../bridge/index.js';
 import { LimitExceeded } from '../../../src/index.js';
 import { until } from '../helpers/async.js';
 import { it } from '../helpers/fixtures.js';
 
 /** A raw `w` (no stream key, so no `rs` can end it): its socket and what the server replied so far. */
-function rawWatch(path: string, c: string): { socket: Socket; reply: () => string; closed: Promise<void> } {
+interface RawWatch {
+  socket: Socket;
+  reply: () => string;
+  closed: Promise<void>;
+}
+
+function rawWatch(path: string, c: string): RawWatch {
   const socket = connect(path);
   let reply = '';
   socket.on('data', (chunk) => (reply += chunk));
@@ -17,16 +24,30 @@ function rawWatch(path: string, c: string): { socket: Socket; reply: () => strin
   return { socket, reply: () => reply, closed };
 }
 
+/** Opens `count` raw watches of a new channel, runs `body` with them, then closes whatever is left open. */
+async function withWatches(
+  client: SocketClient,
+  path: string,
+  count: number,
+  body: (c: string, watches: RawWatch[]) => Promise<void>,
+): Promise<void> {
+  const c = await client.createChannel();
+  const watches = Array.from({ length: count }, () => rawWatch(path, c));
+  try {
+    await body(c, watches);
+  } finally {
+    for (const watch of watches) watch.socket.destroy();
+  }
+}
+
 describe('SocketServer: watches whose clients vanished', () => {
   it.override('serverOptions', { maxListeners: 50, watchGraceMs: 60_000 });
 
-  it('at the listener limit, watches whose clients closed without rs give way: every r after succeeds', async ({
+  it('at the listener limit, watches whose clients closed without rs give way: every r after succeeds', ({
     client,
     server,
-  }) => {
-    const c = await client.createChannel();
-    const watches = Array.from({ length: 60 }, () => rawWatch(server.path, c));
-    try {
+  }) =>
+    withWatches(client, server.path, 60, async (c, watches) => {
       // 50 watches open; the 10 past the limit are refused while the 50 are live.
       await until(
         () => server.streams === 50 && watches.filter((w) => w.reply().startsWith('LimitExceeded(')).length === 10,
@@ -48,18 +69,13 @@ describe('SocketServer: watches whose clients vanished', () => {
       expect(outcomes.filter((o) => o === 'ok').length).toBe(20);
       // Only watches in their grace period gave way: the budget still holds.
       expect(server.channels.listenerCount).toBe(50);
-    } finally {
-      for (const watch of watches) watch.socket.destroy();
-    }
-  });
+    }));
 
-  it('live watches are never evicted: past the limit, r is refused while every watch is streaming', async ({
+  it('live watches are never evicted: past the limit, r is refused while every watch is streaming', ({
     client,
     server,
-  }) => {
-    const c = await client.createChannel();
-    const watches = Array.from({ length: 50 }, () => rawWatch(server.path, c));
-    try {
+  }) =>
+    withWatches(client, server.path, 50, async (c, watches) => {
       await until(() => server.streams === 50, 'the watches to open');
       await expect(client.register(c)).rejects.toThrow(LimitExceeded);
       expect(server.streams).toBe(50);
@@ -68,8 +84,5 @@ describe('SocketServer: watches whose clients vanished', () => {
       expect(await client.register(c)).toMatch(/^\d+$/);
       expect(server.streams).toBe(49);
       await expect(client.register(c)).rejects.toThrow(LimitExceeded);
-    } finally {
-      for (const watch of watches) watch.socket.destroy();
-    }
-  });
+    }));
 });
