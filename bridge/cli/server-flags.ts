@@ -1,6 +1,6 @@
 /** The socket server's command-line flags, shared by `eric-bus serve` and `eric-bus up`. */
 import { UsageError } from '../errors.js';
-import type { Logger } from '../log.js';
+import type { ServerLogger } from '../log.js';
 import {
   DEFAULT_HISTORY,
   DEFAULT_HISTORY_BYTES,
@@ -105,7 +105,7 @@ export function serverOptionsFromFlags(values: {
  */
 export async function storeFromFlags(
   values: { redis?: string },
-  options: { logger: Logger } & Pick<SocketServerOptions, 'history' | 'historyBytes' | 'watchGraceMs'>,
+  options: { logger: ServerLogger } & Pick<SocketServerOptions, 'history' | 'historyBytes' | 'watchGraceMs'>,
 ): Promise<ChannelStore | undefined> {
   const url = values.redis;
   if (url === undefined) return undefined;
