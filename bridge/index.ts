@@ -1,7 +1,7 @@
 // Node-only entry point: `eric-bus/node`.
 
 export { SocketPathUnavailable } from './errors.js';
-export type { Logger } from './log.js';
+export type { ServerLogger } from './log.js';
 export { createLogger } from './log.js';
 export type { AccessPolicy } from './relay/access.js';
 export { generateToken, isAllowedOrigin } from './relay/access.js';

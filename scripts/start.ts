@@ -4,7 +4,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { createServer } from 'vite';
 import { parseCommandArgs, portArg, starting } from '../bridge/cli/args.js';
-import type { Command } from '../bridge/cli/command.js';
+import type { Subcommand } from '../bridge/cli/command.js';
 import { exitWith, runCommand } from '../bridge/cli/run.js';
 import { closeOnSignal } from '../bridge/signals.js';
 import { startUp } from '../bridge/up.js';
@@ -12,7 +12,7 @@ import { startUp } from '../bridge/up.js';
 /** The page's port unless --port says otherwise; only this default moves when it is taken. */
 const DEFAULT_PAGE_PORT = 5173;
 
-const start: Command = {
+const start: Subcommand = {
   summary: 'the eric-bus demo',
   usage: `Usage: npm start [-- [--host H] [--port N] [--bridge-port N]]
 

@@ -9,8 +9,8 @@ export class EricBusError extends Error {
   override name = 'EricBusError';
   readonly code: string = 'ERR_ERIC_BUS';
 
-  constructor(message = '') {
-    super(message);
+  constructor(message = '', options?: ErrorOptions) {
+    super(message, options);
     // An application's own subclass names itself; the library's classes set `name` explicitly.
     if (new.target !== EricBusError) this.name = new.target.name;
   }

@@ -4,8 +4,10 @@
  * with {@link setLogger} (`setLogger(silentLogger)` for quiet tests, or an app's own logger).
  */
 
-/** What the library logs through. */
+/** What the library logs through; the Node servers log through it too (`ServerLogger`, with `info`). */
 export interface Logger {
+  /** Routine events (connections, commands, a client's mistakes): the library logs none; the servers do. */
+  info?(message: string, ...details: unknown[]): void;
   /** Something was ignored (an unknown message type, a stray frame). */
   warn(message: string, ...details: unknown[]): void;
   /** Something failed and was contained (an action or `onMessage` that threw). */
@@ -13,7 +15,7 @@ export interface Logger {
 }
 
 /** A logger that says nothing. */
-export const silentLogger: Logger = { warn() {}, error() {} };
+export const silentLogger: Required<Logger> = { info() {}, warn() {}, error() {} };
 
 let current: Logger = console;
 

@@ -5,9 +5,9 @@ import { closeOnSignal } from '../signals.js';
 import { WebSocketBridge } from '../websocket/bridge.js';
 import { parseCommandArgs, required, starting } from './args.js';
 import { BRIDGE_FLAGS_USAGE, bridgeFlagOptions, bridgeOptionsFromFlags } from './bridge-flags.js';
-import type { Command } from './command.js';
+import type { Subcommand } from './command.js';
 
-export const bridge: Command = {
+export const bridge: Subcommand = {
   summary: 'a WebSocket bridge to a socket server, for browsers',
   usage: `Usage: eric-bus bridge --socket PATH [--port N] [--host H] [--token T | --token-file FILE]
                       [--origin O]... [--allow VERBS] [--max-frame BYTES] [--max-streams N]

@@ -1,7 +1,7 @@
 /** The shape of a subcommand module, shared by `main.ts` and each subcommand. */
 
 /** What each subcommand module exports. */
-export interface Command {
+export interface Subcommand {
   /** One line for the command list. */
   summary: string;
   /** The full `--help` text. */

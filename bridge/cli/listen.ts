@@ -4,12 +4,12 @@ import { UsageError } from '../errors.js';
 import { onFirstSignal } from '../signals.js';
 import { parseCommandArgs, positiveInt } from './args.js';
 import { CLIENT_FLAGS_USAGE, clientFlagOptions, withConnection } from './client-flags.js';
-import type { Command } from './command.js';
+import type { Subcommand } from './command.js';
 
 /** How long a signalled `listen` waits at most for its goodbye to the server to go out. */
 const LEAVE_GRACE_MS = 1000;
 
-export const listen: Command = {
+export const listen: Subcommand = {
   summary: "stream a listener's events (or watch a channel) as JSON lines",
   usage: `Usage: eric-bus listen (--socket PATH | --url URL) CHANNEL [LISTENER] [options]
 

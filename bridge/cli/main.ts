@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 /** The `eric-bus` command: one subcommand per module beside this one. */
 import { readFileSync } from 'node:fs';
-import type { Command } from './command.js';
+import type { Subcommand } from './command.js';
 import { exitWith, runCommand } from './run.js';
 
-const commands: Record<string, () => Promise<Command>> = {
+const commands: Record<string, () => Promise<Subcommand>> = {
   serve: async () => (await import('./serve.js')).serve,
   send: async () => (await import('./send.js')).send,
   listen: async () => (await import('./listen.js')).listen,

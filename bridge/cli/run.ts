@@ -1,6 +1,6 @@
 /** Running a command as a program, shared by `eric-bus` (main.ts) and `npm start` (scripts/start.ts). */
 import { StartError, UsageError } from '../errors.js';
-import type { Command } from './command.js';
+import type { Subcommand } from './command.js';
 
 /**
  * Runs `command` with `argv`: `-h` / `--help` (before any `--`; after it they are values) prints
@@ -10,7 +10,7 @@ import type { Command } from './command.js';
  */
 export async function runCommand(
   program: string,
-  command: Command,
+  command: Subcommand,
   argv: string[],
   helpCommand = `${program} --help`,
 ): Promise<number | void> {

@@ -1,9 +1,9 @@
 /** `eric-bus send`: one command to a socket server (directly or through a bridge), from the terminal. */
-import type { JsonValue, ProtocolClient, Command as WireCommand } from '../../src/index.js';
+import type { Command, JsonValue, ProtocolClient } from '../../src/index.js';
 import { UsageError } from '../errors.js';
 import { parseCommandArgs } from './args.js';
 import { CLIENT_FLAGS_USAGE, clientFlagOptions, withConnection } from './client-flags.js';
-import type { Command } from './command.js';
+import type { Subcommand } from './command.js';
 
 /** A payload argument: JSON when it parses as JSON, otherwise the text itself. */
 function payloadArg(text: string | undefined): JsonValue | undefined {
@@ -59,7 +59,7 @@ const actions: Record<string, { args: string; does: string; arity: [number, numb
     does: 'send a command as it is',
     arity: [1, 1],
     // Sent as it is: the server (or the bridge) judges it, and an error reply fails like any other.
-    action: (c, [json]) => c.sendPayload(parseRaw(json!) as WireCommand),
+    action: (c, [json]) => c.sendPayload(parseRaw(json!) as Command),
   },
 };
 
@@ -71,7 +71,7 @@ function parseRaw(json: string): unknown {
   }
 }
 
-export const send: Command = {
+export const send: Subcommand = {
   summary: 'send one command (create a channel, add a listener, dispatch, broadcast, remove)',
   usage: `Usage: eric-bus send (--socket PATH | --url URL) ACTION [ARGS]
 

@@ -6,10 +6,10 @@ import { SocketServer } from '../socket/server.js';
 import { isSharedDir } from '../socket/socket-file.js';
 import { channelsIn } from '../store/redis-url.js';
 import { parseCommandArgs, positiveInt, required, starting } from './args.js';
-import type { Command } from './command.js';
+import type { Subcommand } from './command.js';
 import { serverFlagOptions, serverFlagsUsage, serverOptionsFromFlags, storeFromFlags } from './server-flags.js';
 
-export const serve: Command = {
+export const serve: Subcommand = {
   summary: 'serve the eric-sse socket protocol on a Unix socket',
   usage: `Usage: eric-bus serve --socket PATH [options]
 

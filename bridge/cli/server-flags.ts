@@ -1,6 +1,6 @@
 /** The socket server's command-line flags, shared by `eric-bus serve` and `eric-bus up`. */
 import { UsageError } from '../errors.js';
-import type { Logger } from '../log.js';
+import type { ServerLogger } from '../log.js';
 import { MemoryStore, type MemoryStoreOptions } from '../store/memory.js';
 import { redactRedisUrl } from '../store/redis-url.js';
 import type { ChannelStore } from '../store/store.js';
@@ -102,7 +102,7 @@ export function serverOptionsFromFlags(values: {
  */
 export async function storeFromFlags(
   values: { redis?: string },
-  { logger, ...options }: { logger: Logger } & MemoryStoreOptions,
+  { logger, ...options }: { logger: ServerLogger } & MemoryStoreOptions,
 ): Promise<ChannelStore> {
   const url = values.redis;
   if (url === undefined) return new MemoryStore(options);

@@ -6,10 +6,10 @@ import { channelsIn } from '../store/redis-url.js';
 import { startUp } from '../up.js';
 import { parseCommandArgs, starting } from './args.js';
 import { BRIDGE_FLAGS_USAGE, bridgeFlagOptions, bridgeOptionsFromFlags } from './bridge-flags.js';
-import type { Command } from './command.js';
+import type { Subcommand } from './command.js';
 import { serverFlagOptions, serverFlagsUsage, serverOptionsFromFlags, storeFromFlags } from './server-flags.js';
 
-export const up: Command = {
+export const up: Subcommand = {
   summary: 'a socket server and a WebSocket bridge to it, together',
   usage: `Usage: eric-bus up [--socket PATH] [--port N] [--host H] [--token T | --token-file FILE]
                   [--origin O]... [--allow VERBS] [--max-frame BYTES] [--max-streams N]

@@ -18,7 +18,7 @@ import type { RelayedCommand } from '../../src/wire/bridge-frames.js';
 import { nestsDeeperThan } from '../../src/wire/json-depth.js';
 import { isStreamingVerb, tooDeep, type Verb } from '../../src/wire/socket-protocol.js';
 import { MethodNotAllowed, NoSuchRoute } from '../errors.js';
-import type { Logger } from '../log.js';
+import type { ServerLogger } from '../log.js';
 import { type AccessPolicy, checkAccess, isAllowedOrigin } from '../relay/access.js';
 import { BackendCall } from '../relay/backend-call.js';
 import { SseStream } from './sse-stream.js';
@@ -38,7 +38,7 @@ export interface HttpFaceOptions {
   /** How long an event stream waits for the server's first reply before opening anyway, in ms. */
   sseOpenWaitMs: number;
   /** Where requests are reported. */
-  logger: Logger;
+  logger: ServerLogger;
 }
 
 type Method = 'GET' | 'POST' | 'DELETE';

@@ -6,7 +6,7 @@ import { EricBusError, LimitExceeded, Message, type SSEChannelContainer } from '
 import type { ServerCommand } from '../../src/wire/socket-protocol.js';
 import { ACK, formatError, parseCommand } from '../../src/wire/socket-protocol.js';
 import { ClientGone } from '../errors.js';
-import { createLogger, type Logger } from '../log.js';
+import { createLogger, type ServerLogger } from '../log.js';
 import { closeOnSignal } from '../signals.js';
 import { MemoryStore } from '../store/memory.js';
 import type { ChannelStore, EventFeed, StreamEnd } from '../store/store.js';
@@ -57,7 +57,7 @@ export interface SocketServerOptions extends ReadCommandOptions {
    */
   store?: ChannelStore;
   /** Where to report; quiet by default (see {@link createLogger}). */
-  logger?: Logger;
+  logger?: ServerLogger;
   /** How many connections may wait to be accepted (default 1024; the kernel may cap it). */
   backlog?: number;
   /**
@@ -84,7 +84,7 @@ export class SocketServer {
   readonly path: string;
   readonly #server: Server;
   readonly #connections = new Set<Socket>();
-  readonly #logger: Logger;
+  readonly #logger: ServerLogger;
   readonly #read: ReadCommandOptions;
   readonly #backlog: number;
   readonly #maxPending: number;

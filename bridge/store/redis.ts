@@ -13,7 +13,7 @@ import {
   StoreUnavailable,
 } from '../../src/index.js';
 import { eventHead, formatEvent } from '../../src/wire/socket-protocol.js';
-import { createLogger, type Logger } from '../log.js';
+import { createLogger, type ServerLogger } from '../log.js';
 import { idOf, listenerOfId, numberOfId } from './history.js';
 import { SCRIPTS, type ScriptName, scriptSource } from './redis-scripts.js';
 import { redactRedisUrl } from './redis-url.js';
@@ -61,7 +61,7 @@ export interface RedisStoreOptions {
   /** The `retry` of every event, in ms (eric-sse's default: 5). */
   retryTimeoutMilliseconds?: number;
   /** Where to report losing and regaining Redis; quiet by default. */
-  logger?: Logger;
+  logger?: ServerLogger;
   /** Options passed on to ioredis (TLS, password, …); the store sets its own reconnection and queueing. */
   redis?: RedisOptions;
 }
@@ -109,7 +109,7 @@ export class RedisStore implements ChannelStore {
   /** Renews this server's watches and sweeps everyone's expired ones, now and then. */
   readonly #leaseTimer: NodeJS.Timeout;
   readonly #retry: number;
-  readonly #logger: Logger;
+  readonly #logger: ServerLogger;
   readonly #closedPrefix: string;
   /** The open streams of this server, by listener id. */
   readonly #feeds = new Map<string, RedisFeed>();

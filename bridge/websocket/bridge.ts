@@ -10,9 +10,10 @@ import { createServer as createTlsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { silentLogger } from '../../src/log.js';
 import { VERBS, type Verb } from '../../src/wire/socket-protocol.js';
 import { HttpFace } from '../http/routes.js';
-import { type Logger, silentLogger } from '../log.js';
+import type { ServerLogger } from '../log.js';
 import {
   type AccessPolicy,
   checkAccess,
@@ -62,7 +63,7 @@ export interface BridgeOptions {
    */
   sseOpenWaitMs?: number;
   /** Where connections and refusals are reported (silent by default). */
-  logger?: Logger;
+  logger?: ServerLogger;
   /** A certificate and its private key (PEM): the bridge then serves `wss://` and `https://` only. */
   tls?: BridgeTls;
 }

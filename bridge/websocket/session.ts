@@ -16,7 +16,7 @@ import {
   type RelayedCommand,
 } from '../../src/wire/bridge-frames.js';
 import { formatError, isStreamingVerb, type Verb } from '../../src/wire/socket-protocol.js';
-import type { Logger } from '../log.js';
+import type { ServerLogger } from '../log.js';
 import type { LineBatch } from '../relay/backend-call.js';
 import { BackendCall, removeStreams } from '../relay/backend-call.js';
 import { HIGH_WATER, type InFlightLimit } from '../relay/in-flight.js';
@@ -35,7 +35,7 @@ export interface SessionOptions {
   /** The bridge-wide cap on commands in flight, shared by every session. */
   inFlight: InFlightLimit;
   /** Where a fault of the bridge is reported. */
-  logger: Logger;
+  logger: ServerLogger;
 }
 
 const OPEN = 1;

@@ -260,7 +260,7 @@ describe('SocketServer streaming: a message that cannot be streamed', () => {
 
 describe('SocketServer streaming: a failing listener', () => {
   const errors: string[] = [];
-  it.override('serverOptions', { logger: { info() {}, error: (m) => errors.push(m) } });
+  it.override('serverOptions', { logger: { info() {}, warn() {}, error: (m) => errors.push(m) } });
 
   it('a listener whose onMessage throws ends its own stream with an error reply; the server goes on', async ({
     client,

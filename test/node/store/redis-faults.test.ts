@@ -124,7 +124,7 @@ describe.skipIf(!hasRedisServer)('Redis store: faults', () => {
 
   it('Redis restarting underneath: commands get StoreUnavailable, the server reconnects, streams go on', async () => {
     const said: string[] = [];
-    const logger = { info() {}, error: (line: string) => void said.push(line) };
+    const logger = { info() {}, warn() {}, error: (line: string) => void said.push(line) };
     const running = await startServer({ store: await RedisStore.connect(redis().url, { prefix: 'restart:', logger }) });
     try {
       const client = new SocketClient(running.path);
@@ -158,7 +158,7 @@ describe.skipIf(!hasRedisServer)('Redis store: faults', () => {
   });
 
   it('Redis stopping with dispatches in flight: each is acked or refused, every acked one streams', async () => {
-    const logger = { info() {}, error() {} };
+    const logger = { info() {}, warn() {}, error() {} };
     const running = await startServer({
       store: await RedisStore.connect(redis().url, { prefix: 'inflight:', logger }),
     });
@@ -220,7 +220,7 @@ describe.skipIf(!hasRedisServer)('Redis store: more streams than Redis has clien
     // 2 connections for the store's commands and its pub/sub, and one for each stream.
     const redis = await startRedis(['--maxclients', '12']);
     const said: string[] = [];
-    const logger = { info() {}, error: (line: string) => void said.push(line) };
+    const logger = { info() {}, warn() {}, error: (line: string) => void said.push(line) };
     const running = await startServer({ store: await RedisStore.connect(redis.url, { logger }) });
     const STREAMS = 20;
     const streams: AsyncIterator<string>[] = [];

@@ -130,7 +130,9 @@ describe('bridge logging', () => {
     startStack,
   }) => {
     const lines: string[] = [];
-    const stack = await startStack({ logger: { info: (line) => lines.push(line), error: (line) => lines.push(line) } });
+    const stack = await startStack({
+      logger: { info: (line) => lines.push(line), warn: (line) => lines.push(line), error: (line) => lines.push(line) },
+    });
     const ws = await FrameClient.open(stack.bridge.url);
     ws.ws.close();
     await ws.closed;
