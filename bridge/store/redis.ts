@@ -79,7 +79,7 @@ export interface RedisConnectionOptions {
   /** TLS options (a `rediss://` URL turns TLS on with the defaults). */
   tls?: ConnectionOptions;
   connectionName?: string;
-  // biome-ignore lint/suspicious/noExplicitAny: only `any` lets an ioredis RedisOptions (an interface) fit an index signature
+  // biome-ignore lint/suspicious/noExplicitAny: only `any` lets an ioredis RedisOptions (an interface) fit
   [option: string]: any;
 }
 
