@@ -12,7 +12,7 @@ export type { SocketServerOptions } from './socket/server.js';
 export { SocketServer } from './socket/server.js';
 export type { MemoryStoreOptions } from './store/memory.js';
 export { MemoryStore } from './store/memory.js';
-export type { RedisStoreOptions } from './store/redis.js';
+export type { RedisConnectionOptions, RedisStoreOptions } from './store/redis.js';
 export { RedisStore } from './store/redis.js';
 export type { Awaitable, ChannelStore, EventFeed, FeedOptions, FeedStep, StreamEnd } from './store/store.js';
 export {

@@ -1,7 +1,13 @@
 /**
  * eric-bus, the browser-safe library: the in-page bus, worker offload, and the remote client.
- * Wire internals (frame parsing, verb tables) live in their modules and are not part of the API.
+ * Wire internals (frame parsing, verb tables, the shape of each verb's command) live in their
+ * modules and are not part of the API. Of the wire, three names are: `Command`, what
+ * `sendPayload` sends (one shape per verb, told apart by its `v`: `Extract<Command, { v: 'd' }>`
+ * is a dispatch); `Verb`, that `v`, as the bridge's `allow` option lists them; and
+ * `MAX_JSON_DEPTH`, the nesting past which a payload is refused.
  */
+
+// The bus: messages, listeners, channels, their queues and ids.
 
 export type { ChannelOptions } from './bus/channel.js';
 export { AbstractChannel } from './bus/channel.js';
@@ -12,7 +18,6 @@ export type { IdGenerator, IdKind } from './bus/ids.js';
 export { resetIdGenerators, sequentialIds, setIdGenerator } from './bus/ids.js';
 export { MessageQueueListener } from './bus/listener.js';
 export type { JsonValue, SignedPayload } from './bus/message.js';
-// The bus: messages, listeners, channels.
 export {
   MESSAGE_TYPE_CLOSED,
   MESSAGE_TYPE_END_OF_STREAM,
@@ -22,11 +27,41 @@ export {
   SignedMessage,
 } from './bus/message.js';
 export type { MessageQueue, QueueFactory } from './bus/queue.js';
-export { ChunkedQueue, memoryQueues, RingQueue } from './bus/queue.js';
+export { ChunkedQueue, memoryQueues } from './bus/queue.js';
 export type { SSEChannelOptions, SSEEvent } from './bus/sse.js';
 export { parseEventStream, SSEChannel, toEventStream } from './bus/sse.js';
 
+// Workers: a channel whose queue is drained on a pool of workers.
+
+export type {
+  DataProcessingChannelOptions,
+  ProcessingError,
+  ProcessingProgress,
+} from './workers/data-processing-channel.js';
+export { DataProcessingChannel } from './workers/data-processing-channel.js';
+export type { MessageHandler, WorkerMessage } from './workers/protocol.js';
+export type { WorkerHandle, WorkerSource } from './workers/worker-pool.js';
+
+// The remote client: the socket protocol's verbs over the WebSocket bridge, and the wire's public names.
+
+export type { BackoffOptions } from './remote/backoff.js';
+export type {
+  BridgeClientOptions,
+  BridgeState,
+  ProbeFetch,
+  WebSocketConstructor,
+  WebSocketLike,
+} from './remote/bridge-client.js';
+export { BridgeClient, DEFAULT_STREAM_WINDOW } from './remote/bridge-client.js';
+export type { StreamOptions } from './remote/protocol-client.js';
+export { ProtocolClient } from './remote/protocol-client.js';
+export type { RemoteListener } from './remote/remote-channel.js';
+export { RemoteChannel } from './remote/remote-channel.js';
+export { MAX_JSON_DEPTH } from './wire/json-depth.js';
+export type { Command, Verb } from './wire/socket-protocol.js';
+
 // Errors (one class per failure, each with a stable `code`) and logging.
+
 export {
   BackendUnavailable,
   BridgeRefused,
@@ -47,39 +82,3 @@ export {
 } from './errors.js';
 export type { Logger } from './log.js';
 export { setLogger, silentLogger } from './log.js';
-export type { BackoffOptions } from './remote/backoff.js';
-export type {
-  BridgeClientOptions,
-  BridgeState,
-  ProbeFetch,
-  WebSocketConstructor,
-  WebSocketLike,
-} from './remote/bridge-client.js';
-export { BridgeClient, DEFAULT_STREAM_WINDOW } from './remote/bridge-client.js';
-// The remote client: the socket protocol's verbs over the WebSocket bridge.
-export type { StreamOptions } from './remote/protocol-client.js';
-export { ProtocolClient } from './remote/protocol-client.js';
-export type { RemoteListener } from './remote/remote-channel.js';
-export { RemoteChannel } from './remote/remote-channel.js';
-export { MAX_JSON_DEPTH } from './wire/json-depth.js';
-export type {
-  AddListenerCommand,
-  BroadcastCommand,
-  Command,
-  CreateChannelCommand,
-  DispatchCommand,
-  ListenCommand,
-  RemoveChannelCommand,
-  RemoveListenerCommand,
-  Verb,
-  WatchCommand,
-} from './wire/socket-protocol.js';
-export type {
-  DataProcessingChannelOptions,
-  ProcessingError,
-  ProcessingProgress,
-} from './workers/data-processing-channel.js';
-// Workers.
-export { DataProcessingChannel } from './workers/data-processing-channel.js';
-export type { MessageHandler, WorkerMessage } from './workers/protocol.js';
-export type { WorkerHandle, WorkerSource } from './workers/worker-pool.js';

@@ -3,7 +3,8 @@
  * every channel, listener, queue and history, and a server that dies loses nothing. The data model
  * is in `redis-scripts.ts`.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import type { ConnectionOptions } from 'node:tls';
+import type { Redis, RedisOptions } from 'ioredis';
 import {
   InvalidChannelException,
   InvalidListenerException,
@@ -63,7 +64,36 @@ export interface RedisStoreOptions {
   /** Where to report losing and regaining Redis; quiet by default. */
   logger?: ServerLogger;
   /** Options passed on to ioredis (TLS, password, …); the store sets its own reconnection and queueing. */
-  redis?: RedisOptions;
+  redis?: RedisConnectionOptions;
+}
+
+/**
+ * ioredis's own options (its `RedisOptions`), passed on as they are. Typed here by shape, so these
+ * declarations need no ioredis (an optional peer dependency, for Redis users only): the usual ones
+ * by name, any other ioredis option as ioredis takes it; an ioredis `RedisOptions` fits as it is.
+ */
+export interface RedisConnectionOptions {
+  username?: string;
+  password?: string;
+  /** The database number; a `/DB` in the URL says the same. */
+  db?: number;
+  /** TLS options (a `rediss://` URL turns TLS on with the defaults). */
+  tls?: ConnectionOptions;
+  connectionName?: string;
+  // biome-ignore lint/suspicious/noExplicitAny: only `any` lets an ioredis RedisOptions (an interface) fit
+  [option: string]: any;
+}
+
+/** ioredis's client, loaded when a store first connects, so that only Redis users need it installed. */
+async function loadRedis(): Promise<typeof Redis> {
+  try {
+    return (await import('ioredis')).Redis;
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    if (code === 'ERR_MODULE_NOT_FOUND' && message.includes("'ioredis'"))
+      throw new StoreUnavailable('RedisStore needs ioredis: npm install ioredis');
+    throw error;
+  }
 }
 
 /** The longest pause between two attempts to reach a lost Redis (ms). */
@@ -144,13 +174,15 @@ export class RedisStore implements ChannelStore {
   /**
    * Connects to Redis at `url` (`redis://HOST:PORT[/DB]`, `rediss://` for TLS, or a Unix socket
    * path); rejects with {@link StoreUnavailable} when Redis cannot be reached now, does not answer
-   * within `connectTimeoutMs`, or has no database DB.
+   * within `connectTimeoutMs`, or has no database DB, or ioredis is not
+   * installed (`RedisStore needs ioredis: npm install ioredis`).
    */
   static async connect(url: string, options: RedisStoreOptions = {}): Promise<RedisStore> {
     const logger = options.logger ?? createLogger();
     const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     if (!(Number.isSafeInteger(timeoutMs) && timeoutMs > 0 && timeoutMs <= MAX_WATCH_GRACE_MS))
       throw new RangeError(`connectTimeoutMs is a duration in ms from 1 to ${MAX_WATCH_GRACE_MS}, not ${timeoutMs}`);
+    const Redis = await loadRedis();
     const where = redactRedisUrl(url);
     let ready = false;
     const base: RedisOptions = {

@@ -5,7 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
-import { RingQueue } from '../../src/bus/queue.js';
+import { ChunkedQueue } from '../../src/bus/queue.js';
 import { formatException, InvalidMessageFormat, TooManyStreams, VerbNotAllowed } from '../../src/errors.js';
 import {
   endFrame,
@@ -69,7 +69,7 @@ export class BridgeSession {
   /** Calls by id, waiting or running. */
   readonly #calls = new Map<FrameId, Call>();
   /** Calls waiting for a slot, in the order their frames came (cancelled ones are skipped). */
-  readonly #waiting = new RingQueue<Call>();
+  readonly #waiting = new ChunkedQueue<Call>();
   #waitingCount = 0;
   #waitingBytes = 0;
   #running = 0;

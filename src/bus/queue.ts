@@ -166,11 +166,6 @@ export class ChunkedQueue<T> implements MessageQueue<T> {
   }
 }
 
-/** The former name of {@link ChunkedQueue}, kept so existing code still compiles. */
-export const RingQueue = ChunkedQueue;
-/** The former name of {@link ChunkedQueue}. */
-export type RingQueue<T> = ChunkedQueue<T>;
-
 /** The default {@link QueueFactory}: in-memory {@link ChunkedQueue}s. */
 export const memoryQueues: QueueFactory = () => new ChunkedQueue();
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ChunkedQueue, Message, RingQueue, SSEChannel } from '../../../src/index.js';
+import { ChunkedQueue, Message, SSEChannel } from '../../../src/index.js';
 
 describe('ChunkedQueue', () => {
   afterEach(() => vi.restoreAllMocks());
@@ -99,10 +99,6 @@ describe('ChunkedQueue', () => {
     const rest: number[] = [];
     for (let item = q.take(); item !== undefined; item = q.take()) rest.push(item);
     expect(rest).toEqual(model);
-  });
-
-  it('keeps its former name, RingQueue', () => {
-    expect(new RingQueue<number>()).toBeInstanceOf(ChunkedQueue);
   });
 
   it('waitForMore wakes once at the next push and its canceller removes the waiter', () => {

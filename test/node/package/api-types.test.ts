@@ -1,45 +1,49 @@
 // The public API's key types, as a user's code sees them through the package names. These are
 // checked by `npm run typecheck` (tsc over test/): a wrong type fails the typecheck, not a run.
 import type {
-  AddListenerCommand,
   BackendUnavailable,
   BackoffOptions,
   BridgeClient,
   BridgeClientOptions,
   BridgeRefused,
-  BroadcastCommand,
   ClientClosed,
   Command,
   ConnectionLost,
-  CreateChannelCommand,
   DataProcessingChannel,
-  DispatchCommand,
   EricBusError,
   InvalidChannelException,
   InvalidListenerException,
   InvalidMessageFormat,
   JsonValue,
-  ListenCommand,
   Message,
   NoMessagesException,
   ProcessingError,
   ProtocolClient,
   RemoteChannel,
-  RemoveChannelCommand,
-  RemoveListenerCommand,
   SSEChannel,
   SSEEvent,
   StreamOptions,
   TooManyStreams,
   Verb,
   VerbNotAllowed,
-  WatchCommand,
   WebSocketConstructor,
   WorkerCrashedError,
 } from 'eric-bus';
-import type { SocketClient } from 'eric-bus/node';
+import type { RedisConnectionOptions, RedisStoreOptions, SocketClient } from 'eric-bus/node';
+import type { RedisOptions } from 'ioredis';
 import { describe, expectTypeOf, it } from 'vitest';
 import type { WebSocket as NodeWebSocket } from 'ws';
+// Each verb's shape is the wire module's, not the package's: a user names one as `Extract<Command, { v: 'd' }>`.
+import type {
+  AddListenerCommand,
+  BroadcastCommand,
+  CreateChannelCommand,
+  DispatchCommand,
+  ListenCommand,
+  RemoveChannelCommand,
+  RemoveListenerCommand,
+  WatchCommand,
+} from '../../../src/wire/socket-protocol.js';
 
 describe('the public API, by type', () => {
   it('Command: one shape per verb, narrowed by `v`', () => {
@@ -83,6 +87,7 @@ describe('the public API, by type', () => {
     ];
     oneOfEach.forEach(narrowed);
     expectTypeOf<CreateChannelCommand>().not.toHaveProperty('c');
+    expectTypeOf<Extract<Command, { v: 'd' }>>().toEqualTypeOf<DispatchCommand>();
     expectTypeOf<{ v: 'd'; c: string; r: string }>().not.toExtend<Command>(); // a dispatch without its type
     expectTypeOf<{ v: 'x'; c: string }>().not.toExtend<Command>();
   });
@@ -135,6 +140,13 @@ describe('the public API, by type', () => {
     expectTypeOf<BridgeClient>()
       .toHaveProperty('state')
       .toEqualTypeOf<'connecting' | 'connected' | 'reconnecting' | 'refused' | 'closed'>();
+  });
+
+  it("RedisStore's redis option: typed without ioredis, and ioredis's own RedisOptions fit it", () => {
+    expectTypeOf<RedisStoreOptions['redis']>().toEqualTypeOf<RedisConnectionOptions | undefined>();
+    expectTypeOf<RedisOptions>().toExtend<RedisConnectionOptions>();
+    expectTypeOf<RedisConnectionOptions['password']>().toEqualTypeOf<string | undefined>();
+    expectTypeOf<{ password: 1 }>().not.toExtend<RedisConnectionOptions>();
   });
 
   it('DataProcessingChannel: `{ event, data }` by default, or what its `adapt` makes', () => {

@@ -1,0 +1,143 @@
+// A project that uses eric-bus as a user's does: the package packed (`npm pack`) and installed in
+// a temp dir outside this repo (so nothing resolves to our node_modules) without dev dependencies
+// and without ioredis, its optional peer; then the project's own `tsc` (strict, skipLibCheck off,
+// NodeNext, no @types but @types/node for the Node script) and plain Node on what it installed.
+// Packs the built dist/ as it is (`npm test` builds it first).
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const root = join(import.meta.dirname, '../../..');
+const tsc = join(root, 'node_modules/typescript/bin/tsc');
+const dir = mkdtempSync(join(tmpdir(), 'eric-bus-consumer-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const compilerOptions = {
+  strict: true,
+  skipLibCheck: false,
+  module: 'NodeNext',
+  moduleResolution: 'NodeNext',
+  target: 'ES2022',
+  noEmit: true,
+};
+
+/** A TypeScript project of the consumer: `dir/name`, one script, its tsconfig. */
+function project(name: string, options: object, script: string): void {
+  mkdirSync(join(dir, name));
+  writeFileSync(join(dir, name, 'package.json'), '{ "type": "module" }\n');
+  const tsconfig = { compilerOptions: { ...compilerOptions, ...options }, files: ['main.ts'] };
+  writeFileSync(join(dir, name, 'tsconfig.json'), JSON.stringify(tsconfig));
+  writeFileSync(join(dir, name, 'main.ts'), script);
+}
+
+/** Runs the consumer's `tsc` on a project; resolves with its output, which is empty when it passes. */
+async function typecheck(name: string): Promise<string> {
+  try {
+    await run(process.execPath, [tsc, '-p', join(dir, name)], { cwd: dir, timeout: 60_000 });
+    return '';
+  } catch (error) {
+    const { stdout, stderr, message } = error as { stdout?: string; stderr?: string; message: string };
+    return `${stdout ?? ''}${stderr ?? ''}`.trim() || message;
+  }
+}
+
+beforeAll(async () => {
+  const packed = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], {
+    cwd: root,
+    timeout: 60_000,
+  });
+  const tarball = (JSON.parse(packed.stdout) as [{ filename: string }])[0].filename;
+  writeFileSync(join(dir, 'package.json'), '{ "name": "consumer", "private": true, "type": "module" }\n');
+  // As README says: `npm install eric-bus` (here its tarball), nothing else.
+  await run('npm', ['install', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund', `./${tarball}`], {
+    cwd: dir,
+    timeout: 90_000,
+  });
+  // The Node script's one @types package, as its project would have it.
+  mkdirSync(join(dir, 'node_modules/@types'), { recursive: true });
+  symlinkSync(join(root, 'node_modules/@types/node'), join(dir, 'node_modules/@types/node'), 'dir');
+
+  project(
+    'page',
+    { lib: ['ES2022', 'DOM', 'DOM.Iterable'], types: [] },
+    `import { BridgeClient, type Command, Message, RemoteChannel, SSEChannel } from 'eric-bus';
+
+const channel = new SSEChannel();
+const listener = channel.addListener();
+await listener.start();
+channel.dispatch(listener.id, new Message('hello', { to: 'you' }));
+for await (const event of channel.messageStream(listener)) {
+  console.log(event.event, event.data);
+  await listener.stop();
+}
+const client = new BridgeClient('ws://127.0.0.1:8080/?token=t', { WebSocket });
+const remote = await RemoteChannel.create(client);
+const command: Command = { v: 'b', c: remote.id, t: 'news', p: [1, 'two'] };
+console.log(await client.sendPayload(command));
+client.close();
+`,
+  );
+  project(
+    'server',
+    { types: ['node'] },
+    `import { Message, SSEChannel } from 'eric-bus';
+import { RedisStore, type RedisStoreOptions, SocketClient, SocketServer, WebSocketBridge } from 'eric-bus/node';
+
+const server = new SocketServer('/tmp/bus.sock');
+await server.listen();
+const bridge = await WebSocketBridge.start({ socketPath: '/tmp/bus.sock', port: 0 });
+console.log(bridge.port, await new SocketClient('/tmp/bus.sock').createChannel());
+new SSEChannel().broadcast(new Message('news'));
+const options: RedisStoreOptions = { prefix: 'app:', redis: { password: 'secret', tls: { servername: 'redis' } } };
+if (process.env.REDIS_URL) await RedisStore.connect(process.env.REDIS_URL, options);
+await bridge.close();
+await server.shutdown();
+`,
+  );
+}, 180_000);
+
+describe('a project using the packed package, without dev dependencies or ioredis', () => {
+  it('installs no ioredis and no @types', () => {
+    expect(existsSync(join(dir, 'node_modules/ioredis'))).toBe(false);
+    expect(existsSync(join(dir, 'node_modules/ws'))).toBe(true);
+    const installed = JSON.parse(readFileSync(join(dir, 'node_modules/eric-bus/package.json'), 'utf8'));
+    expect(installed.peerDependenciesMeta).toEqual({ ioredis: { optional: true } });
+  });
+
+  it("type-checks a page script importing 'eric-bus' (strict, skipLibCheck off, no @types)", async () => {
+    expect(await typecheck('page')).toBe('');
+  });
+
+  it("type-checks a Node script importing 'eric-bus/node' with @types/node alone", async () => {
+    expect(await typecheck('server')).toBe('');
+  });
+
+  it("imports 'eric-bus/node' without ioredis; RedisStore.connect says in one line what to install", async () => {
+    writeFileSync(
+      join(dir, 'redis.mjs'),
+      `import { StoreUnavailable } from 'eric-bus';
+import { RedisStore } from 'eric-bus/node';
+await RedisStore.connect('redis://127.0.0.1:1').catch((e) => console.log(e instanceof StoreUnavailable, e.message));
+`,
+    );
+    const { stdout } = await run(process.execPath, ['redis.mjs'], { cwd: dir, timeout: 20_000 });
+    expect(stdout).toBe('true RedisStore needs ioredis: npm install ioredis\n');
+  });
+
+  it('the CLI with --redis prints that line and exits 1', async () => {
+    const cli = join(dir, 'node_modules/.bin/eric-bus');
+    const socket = join(dir, 'bus.sock');
+    const failed = await run(cli, ['serve', '--socket', socket, '--redis', 'redis://127.0.0.1:1'], {
+      cwd: dir,
+      timeout: 20_000,
+    }).catch((error: { code: number; stderr: string }) => error);
+    expect(failed).toMatchObject({
+      code: 1,
+      stderr: 'eric-bus serve: RedisStore needs ioredis: npm install ioredis\n',
+    });
+  });
+});
