@@ -4,6 +4,7 @@
  * the fields of each line. One pass over the line's JSON finds `id`, `event`, `retry` and
  * `data`; nothing is parsed or re-serialised unless a type or id carries escapes.
  */
+import { EVENT_STREAM_FIELD, EVENT_STREAM_KEEP_ALIVE, eventStreamText } from '../../src/wire/event-stream.js';
 import { UnreadableEventLine } from '../errors.js';
 import type { LineBatch } from '../relay/backend-call.js';
 
@@ -28,12 +29,13 @@ const FIELDS = 11;
 const AS_WRITTEN = -1;
 const LEFT_OUT = -2;
 
+/** The start of each line of an event, as the one writer of the format lays them out. */
 const PREFIX = {
-  id: Buffer.from('id: '),
-  event: Buffer.from('event: '),
-  retry: Buffer.from('retry: '),
-  data: Buffer.from('data: '),
-  nextData: Buffer.from('\ndata: '),
+  id: Buffer.from(EVENT_STREAM_FIELD.id),
+  event: Buffer.from(EVENT_STREAM_FIELD.event),
+  retry: Buffer.from(EVENT_STREAM_FIELD.retry),
+  data: Buffer.from(EVENT_STREAM_FIELD.data),
+  nextData: Buffer.from(`\n${EVENT_STREAM_FIELD.data}`),
 };
 const NULL = Buffer.from('null');
 const utf8 = new TextDecoder();
@@ -87,14 +89,14 @@ export function encodeSseEvents({ sources, starts, ends }: LineBatch): EncodedEv
 }
 
 /** The text of a comment line that keeps an idle stream open (ignored by EventSource). */
-export const KEEP_ALIVE = Buffer.from(': keep-alive\n\n');
+export const KEEP_ALIVE = Buffer.from(EVENT_STREAM_KEEP_ALIVE);
 
 /**
  * One event, written by hand for what does not come from a line (an error after the stream
  * has begun): `event:` and one `data:` line holding `data` as JSON.
  */
 export function sseEvent(event: string, data: unknown): Buffer {
-  return Buffer.from(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  return Buffer.from(eventStreamText(event, JSON.stringify(data)));
 }
 
 // Scanning state shared by the helpers below (one line at a time, no allocation).

@@ -4,8 +4,9 @@
  * frame is one JSON text message. Client → bridge: a socket command plus a request id, or a
  * cancel. Bridge → client: `ok`, `error`, or `data` … `end` for streams, each carrying the id.
  */
-import type { SSEEvent } from '../bus/sse.js';
+
 import { formatException, InvalidMessageFormat } from '../errors.js';
+import type { SSEEvent } from './event-stream.js';
 import { nestsDeeperThan, stringEnd, valueEnd } from './json-depth.js';
 import { isVerb, tooDeep, type Verb } from './socket-protocol.js';
 
@@ -163,17 +164,34 @@ function invalid(id: FrameId | null, detail: string): ClientFrame {
   return { kind: 'invalid', id, error: formatException(new InvalidMessageFormat(detail)) };
 }
 
+/** A frame's text: its id first, then the members of `body` (a command, or a reply's one member). */
+export function frameText(id: FrameId | null, body: object): string {
+  return JSON.stringify({ id, ...body });
+}
+
 /** `{"id": …, "ok": …}` */
 export function okFrame(id: FrameId, reply: string): string {
-  return JSON.stringify({ id, ok: reply });
+  return frameText(id, { ok: reply });
 }
 
 /** `{"id": …, "error": …}` */
 export function errorFrame(id: FrameId | null, error: string): string {
-  return JSON.stringify({ id, error });
+  return frameText(id, { error });
 }
 
 /** `{"id": …, "end": true}` */
 export function endFrame(id: FrameId): string {
-  return JSON.stringify({ id, end: true });
+  return frameText(id, { end: true });
 }
+
+/**
+ * The start of every `data` frame of a stream, `{"id":…,"data":`: the event's stream line (its
+ * JSON object, as the socket server wrote it) and {@link DATA_FRAME_END} follow, so the bridge
+ * relays lines into frames without parsing them.
+ */
+export function dataFramePrefix(id: FrameId): string {
+  return `{"id":${JSON.stringify(id)},"data":`;
+}
+
+/** What closes a `data` frame after its event. */
+export const DATA_FRAME_END = '}';
