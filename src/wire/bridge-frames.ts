@@ -7,7 +7,8 @@
 
 import { formatException, InvalidMessageFormat } from '../errors.js';
 import type { SSEEvent } from './event-stream.js';
-import { nestsDeeperThan, stringEnd, valueEnd } from './json-depth.js';
+import { nestsDeeperThan } from './json-depth.js';
+import { topLevelValue } from './json-scan.js';
 import { isVerb, tooDeep, type Verb } from './socket-protocol.js';
 
 /** A request id: chosen by the client, echoed in every reply frame. */
@@ -127,37 +128,6 @@ export function parseClientFrame(text: string): ClientFrame {
   const read: ClientFrame = { kind: 'command', id, verb, command: command as RelayedCommand };
   if (credit !== undefined) read.credit = credit as number;
   return read;
-}
-
-/** The value of a top-level key of a JSON object's text, read without parsing the rest; undefined when unreadable. */
-function topLevelValue(text: string, key: string): unknown {
-  const quoted = JSON.stringify(key);
-  let i = skipSpace(text, 0);
-  if (text[i] !== '{') return undefined;
-  for (i = skipSpace(text, i + 1); text[i] === '"'; i = skipSpace(text, i + 1)) {
-    const nameEnd = stringEnd(text, i);
-    const name = text.slice(i, nameEnd);
-    i = skipSpace(text, nameEnd);
-    if (text[i] !== ':') return undefined;
-    const start = skipSpace(text, i + 1);
-    const end = valueEnd(text, start);
-    if (name === quoted) {
-      try {
-        return JSON.parse(text.slice(start, end));
-      } catch {
-        return undefined;
-      }
-    }
-    i = skipSpace(text, end);
-    if (text[i] !== ',') return undefined;
-  }
-  return undefined;
-}
-
-function skipSpace(text: string, from: number): number {
-  let i = from;
-  while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
-  return i;
 }
 
 function invalid(id: FrameId | null, detail: string): ClientFrame {
