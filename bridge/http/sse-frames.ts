@@ -4,21 +4,29 @@
  * the fields of each line. One pass over the line's JSON finds `id`, `event`, `retry` and
  * `data`; nothing is parsed or re-serialised unless a type or id carries escapes.
  */
+import { EVENT_STREAM_FIELD, EVENT_STREAM_KEEP_ALIVE, eventStreamText } from '../../src/wire/event-stream.js';
+import {
+  BACKSLASH,
+  byteScan,
+  bytesSkipSpace,
+  bytesStartWith,
+  bytesStringEnd,
+  bytesValueEnd,
+  CLOSE_OBJECT,
+  COLON,
+  COMMA,
+  CR,
+  isWholeNumber,
+  LF,
+  OPEN_OBJECT,
+  QUOTE,
+  resetByteScan,
+} from '../../src/wire/json-scan.js';
 import { UnreadableEventLine } from '../errors.js';
 import type { LineBatch } from '../relay/backend-call.js';
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COMMA = 0x2c;
-const COLON = 0x3a;
-const LF = 0x0a;
-const CR = 0x0d;
-
 /** Where the fields of each line are: `FIELDS` numbers per line in a flat array. Start/end pairs, -1 when absent. */
-const ID = 0;
-const EVENT = 2;
-const RETRY = 4;
-const DATA = 6;
+const [ID, EVENT, RETRY, DATA] = [0, 2, 4, 6];
 /** Non-zero when the data's JSON text holds line breaks (each starts another `data:` line). */
 const BREAKS = 8;
 /** For the id and the type: -1 as written, -2 left out, otherwise the index of its replacement in `swaps`. */
@@ -28,12 +36,13 @@ const FIELDS = 11;
 const AS_WRITTEN = -1;
 const LEFT_OUT = -2;
 
+/** The start of each line of an event, as the one writer of the format lays them out. */
 const PREFIX = {
-  id: Buffer.from('id: '),
-  event: Buffer.from('event: '),
-  retry: Buffer.from('retry: '),
-  data: Buffer.from('data: '),
-  nextData: Buffer.from('\ndata: '),
+  id: Buffer.from(EVENT_STREAM_FIELD.id),
+  event: Buffer.from(EVENT_STREAM_FIELD.event),
+  retry: Buffer.from(EVENT_STREAM_FIELD.retry),
+  data: Buffer.from(EVENT_STREAM_FIELD.data),
+  nextData: Buffer.from(`\n${EVENT_STREAM_FIELD.data}`),
 };
 const NULL = Buffer.from('null');
 const utf8 = new TextDecoder();
@@ -87,20 +96,16 @@ export function encodeSseEvents({ sources, starts, ends }: LineBatch): EncodedEv
 }
 
 /** The text of a comment line that keeps an idle stream open (ignored by EventSource). */
-export const KEEP_ALIVE = Buffer.from(': keep-alive\n\n');
+export const KEEP_ALIVE = Buffer.from(EVENT_STREAM_KEEP_ALIVE);
 
 /**
  * One event, written by hand for what does not come from a line (an error after the stream
  * has begun): `event:` and one `data:` line holding `data` as JSON.
  */
 export function sseEvent(event: string, data: unknown): Buffer {
-  return Buffer.from(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  return Buffer.from(eventStreamText(event, JSON.stringify(data)));
 }
 
-// Scanning state shared by the helpers below (one line at a time, no allocation).
-let sawEscape = false;
-let sawBreak = false;
-let breaks = 0;
 /** Index of the closing quote of the key {@link keyField} read last. */
 let keyEnd = 0;
 
@@ -116,7 +121,7 @@ const COMPACT_ID = Buffer.from(',"id":"');
  * them. Returns the event's size, or -1 for any other shape (then read by {@link scanLine}).
  */
 function scanCompact(source: Buffer, start: number, end: number, base: number): number {
-  if (!startsWith(source, start, end, COMPACT_HEAD)) return -1;
+  if (!bytesStartWith(source, start, end, COMPACT_HEAD)) return -1;
   const eventStart = start + COMPACT_HEAD.length;
   let i = eventStart;
   for (; i < end; i++) {
@@ -125,15 +130,15 @@ function scanCompact(source: Buffer, start: number, end: number, base: number): 
     if (c === BACKSLASH || c < 0x20) return -1;
   }
   const eventEnd = i;
-  if (!startsWith(source, i + 1, end, COMPACT_RETRY)) return -1;
+  if (!bytesStartWith(source, i + 1, end, COMPACT_RETRY)) return -1;
   const retryStart = i + 1 + COMPACT_RETRY.length;
   i = retryStart;
   while (i < end && source[i]! >= 0x30 && source[i]! <= 0x39) i++;
   const retryEnd = i;
-  if (retryEnd === retryStart || !startsWith(source, i, end, COMPACT_DATA)) return -1;
+  if (retryEnd === retryStart || !bytesStartWith(source, i, end, COMPACT_DATA)) return -1;
   const dataStart = i + COMPACT_DATA.length;
   // From the end: `"}` closes the id, whose text runs back to its opening quote.
-  if (source[end - 1] !== 0x7d || source[end - 2] !== QUOTE) return -1;
+  if (source[end - 1] !== CLOSE_OBJECT || source[end - 2] !== QUOTE) return -1;
   const idEnd = end - 2;
   let j = idEnd - 1;
   for (; j > dataStart; j--) {
@@ -142,7 +147,7 @@ function scanCompact(source: Buffer, start: number, end: number, base: number): 
     if (c === BACKSLASH || c < 0x20) return -1;
   }
   const dataEnd = j + 1 - COMPACT_ID.length;
-  if (dataEnd <= dataStart || !startsWith(source, dataEnd, end, COMPACT_ID)) return -1;
+  if (dataEnd <= dataStart || !bytesStartWith(source, dataEnd, end, COMPACT_ID)) return -1;
   positions[base + ID] = j + 1;
   positions[base + ID + 1] = idEnd;
   positions[base + EVENT] = eventStart;
@@ -173,41 +178,34 @@ function scanCompact(source: Buffer, start: number, end: number, base: number): 
   );
 }
 
-function startsWith(source: Buffer, at: number, end: number, head: Buffer): boolean {
-  if (end - at < head.length) return false;
-  for (let k = 0; k < head.length; k++) if (source[at + k] !== head[k]) return false;
-  return true;
-}
-
 /** Finds the fields of the line whose positions start at `base`; returns the size of its event. */
 function scanLine(source: Buffer, start: number, end: number, base: number): number {
   for (let k = 0; k < FIELDS; k++) positions[base + k] = -1;
   positions[base + BREAKS] = 0;
-  let i = skipSpace(source, start, end);
-  if (source[i] !== 0x7b) throw unreadable(source, start, end);
-  i = skipSpace(source, i + 1, end);
-  if (source[i] === 0x7d) {
-    if (skipSpace(source, i + 1, end) === end) return sizeOf(source, base);
+  let i = bytesSkipSpace(source, start, end);
+  if (source[i] !== OPEN_OBJECT) throw unreadable(source, start, end);
+  i = bytesSkipSpace(source, i + 1, end);
+  if (source[i] === CLOSE_OBJECT) {
+    if (bytesSkipSpace(source, i + 1, end) === end) return sizeOf(source, base);
     throw unreadable(source, start, end);
   }
   for (;;) {
     if (source[i] !== QUOTE) throw unreadable(source, start, end);
     const field = keyField(source, i, end);
     if (keyEnd < 0) throw unreadable(source, start, end);
-    i = skipSpace(source, keyEnd + 1, end);
+    i = bytesSkipSpace(source, keyEnd + 1, end);
     if (source[i] !== COLON) throw unreadable(source, start, end);
-    const valueStart = skipSpace(source, i + 1, end);
-    sawEscape = sawBreak = false;
-    breaks = 0;
-    const valueEnd = valueEndAt(source, valueStart, end);
+    const valueStart = bytesSkipSpace(source, i + 1, end);
+    resetByteScan();
+    const valueEnd = bytesValueEnd(source, valueStart, end);
     if (valueEnd < 0) throw unreadable(source, start, end);
     if (field >= 0) record(source, base, field, valueStart, valueEnd);
-    i = skipSpace(source, valueEnd, end);
+    i = bytesSkipSpace(source, valueEnd, end);
     if (source[i] === COMMA) {
-      i = skipSpace(source, i + 1, end);
+      i = bytesSkipSpace(source, i + 1, end);
       continue;
     }
-    if (source[i] === 0x7d && skipSpace(source, i + 1, end) === end) return sizeOf(source, base);
+    if (source[i] === CLOSE_OBJECT && bytesSkipSpace(source, i + 1, end) === end) return sizeOf(source, base);
     throw unreadable(source, start, end);
   }
 }
@@ -218,7 +216,7 @@ function record(source: Buffer, base: number, field: number, start: number, end:
     positions[base + DATA] = start;
     positions[base + DATA + 1] = end;
     // A raw line break inside a string is not JSON, but must not end the event early either.
-    positions[base + BREAKS] = breaks + (sawBreak ? 1 : 0);
+    positions[base + BREAKS] = byteScan.breaks + (byteScan.lineBreak ? 1 : 0);
     return;
   }
   const isString = source[start] === QUOTE;
@@ -236,7 +234,7 @@ function record(source: Buffer, base: number, field: number, start: number, end:
   positions[base + field] = textStart;
   positions[base + field + 1] = textEnd;
   const swap = field === ID ? ID_SWAP : EVENT_SWAP;
-  if (!sawEscape && !sawBreak) positions[base + swap] = AS_WRITTEN;
+  if (!byteScan.escape && !byteScan.lineBreak) positions[base + swap] = AS_WRITTEN;
   else {
     const text = replacement(source, textStart, textEnd, field);
     positions[base + swap] = text === null ? LEFT_OUT : swaps.push(text) - 1;
@@ -360,7 +358,7 @@ function keyField(source: Buffer, i: number, end: number): number {
         : isKey(source, i, end, 'id')
           ? ID
           : -1;
-  keyEnd = field >= 0 ? i + keyLength(field) + 1 : stringEnd(source, i, end);
+  keyEnd = field >= 0 ? i + keyLength(field) + 1 : bytesStringEnd(source, i, end);
   return field;
 }
 
@@ -373,85 +371,6 @@ function isKey(source: Buffer, i: number, end: number, name: string): boolean {
   const close = i + name.length + 1;
   if (close >= end || source[close] !== QUOTE) return false;
   for (let k = 0; k < name.length; k++) if (source[i + 1 + k] !== name.charCodeAt(k)) return false;
-  return true;
-}
-
-/** Index of the quote closing the string that opens at `i`, -1 if it does not close. */
-function stringEnd(source: Buffer, i: number, end: number): number {
-  for (let j = i + 1; j < end; j++) {
-    const c = source[j]!;
-    if (c === QUOTE) return j;
-    if (c === BACKSLASH) {
-      sawEscape = true;
-      j++;
-    } else if (c === CR || c === LF || c === 0) sawBreak = true;
-  }
-  return -1;
-}
-
-/** Index just after the JSON value starting at `i`, -1 if it does not end; counts line breaks between tokens. */
-function valueEndAt(source: Buffer, i: number, end: number): number {
-  const first = source[i];
-  if (first === QUOTE) {
-    const close = stringEnd(source, i, end);
-    return close < 0 ? -1 : close + 1;
-  }
-  if (first === 0x7b || first === 0x5b) {
-    let depth = 0;
-    for (let j = i; j < end; j++) {
-      const c = source[j]!;
-      if (c === QUOTE) {
-        j = stringEnd(source, j, end);
-        if (j < 0) return -1;
-      } else if (c === 0x7b || c === 0x5b) depth++;
-      else if (c === 0x7d || c === 0x5d) {
-        if (--depth === 0) return j + 1;
-      } else if (c === LF || (c === CR && source[j + 1] !== LF)) breaks++;
-    }
-    return -1;
-  }
-  let j = i;
-  while (j < end && !isDelimiter(source[j]!)) j++;
-  return isScalar(source, i, j) ? j : -1;
-}
-
-/** True for `true`, `false`, `null` or a number (its characters; their order is the reader's concern). */
-function isScalar(source: Buffer, start: number, end: number): boolean {
-  if (end === start) return false;
-  const first = source[start];
-  if (first === 0x74) return isWord(source, start, end, 'true');
-  if (first === 0x66) return isWord(source, start, end, 'false');
-  if (first === 0x6e) return isWord(source, start, end, 'null');
-  for (let i = start; i < end; i++) {
-    const c = source[i]!;
-    // 0-9 . - + e E
-    if (!((c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x2d || c === 0x2b || c === 0x65 || c === 0x45)) return false;
-  }
-  return true;
-}
-
-function isWord(source: Buffer, start: number, end: number, word: string): boolean {
-  if (end - start !== word.length) return false;
-  for (let k = 0; k < word.length; k++) if (source[start + k] !== word.charCodeAt(k)) return false;
-  return true;
-}
-
-function isDelimiter(c: number): boolean {
-  return c === COMMA || c === 0x7d || c === 0x5d || c === 0x20 || c === 0x09 || c === LF || c === CR;
-}
-
-function skipSpace(source: Buffer, i: number, end: number): number {
-  while (i < end) {
-    const c = source[i];
-    if (c !== 0x20 && c !== 0x09 && c !== LF && c !== CR) break;
-    i++;
-  }
-  return i;
-}
-
-function isWholeNumber(source: Buffer, start: number, end: number): boolean {
-  if (start >= end) return false;
-  for (let i = start; i < end; i++) if (source[i]! < 0x30 || source[i]! > 0x39) return false;
   return true;
 }
 

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { BackendUnavailable, formatException, InvalidMessageFormat, parseException } from '../../src/errors.js';
+import { looksLikeObject } from '../../src/wire/json-scan.js';
 import { openCommand } from '../socket/connect.js';
 import type { InFlightLimit } from './in-flight.js';
 
@@ -15,11 +16,6 @@ export interface LineBatch {
   readonly sources: Buffer[];
   readonly starts: number[];
   readonly ends: number[];
-}
-
-/** True when `buffer[start..end)` looks like a JSON object (the server's events); anything else is an error reply. */
-export function isJsonObjectLine(buffer: Buffer, start: number, end: number): boolean {
-  return end - start >= 2 && buffer[start] === 0x7b && buffer[end - 1] === 0x7d;
 }
 
 /** Where a call's outcome goes. Exactly one of `reply`, `end` or `error` ends a call. */
@@ -152,7 +148,8 @@ export class BackendCall {
     if (end > start && source[end - 1] === 0x0d) end--;
     if (end === start) return true;
     const batch = this.#batch;
-    if (!isJsonObjectLine(source, start, end)) {
+    // A line that is not a JSON object (the server's events) is an error reply.
+    if (!looksLikeObject(source, start, end)) {
       if (batch.starts.length > 0) this.#handlers.lines(batch);
       this.#fail(utf8.decode(source.subarray(start, end)));
       return false;

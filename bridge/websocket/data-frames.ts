@@ -2,20 +2,20 @@
  * The bridge's fast path for stream frames: event lines from the socket server become WebSocket
  * `data` frames by copying bytes (no parse, no stringify, no text decoding per event).
  */
-import type { FrameId } from '../../src/wire/bridge-frames.js';
+import { DATA_FRAME_END, dataFramePrefix, type FrameId } from '../../src/wire/bridge-frames.js';
 import type { LineBatch } from '../relay/backend-call.js';
 
-/** The start of every `data` frame of a stream, `{"id": …, "data": `; the line and a `}` follow. */
-export function dataFramePrefix(id: FrameId): Buffer {
-  return Buffer.from(`{"id":${JSON.stringify(id)},"data":`);
+/** The bytes of {@link dataFramePrefix}: `{"id": …, "data": `; the line and a `}` follow. */
+export function dataFramePrefixBytes(id: FrameId): Buffer {
+  return Buffer.from(dataFramePrefix(id));
 }
 
 const FIN_TEXT = 0x81;
-const CLOSE_BRACE = 0x7d;
+const FRAME_END = DATA_FRAME_END.charCodeAt(0);
 
 /**
  * Encodes one unmasked WebSocket text frame (RFC 6455 §5.2, server to client) per line (lines
- * `from` up to `to` of the batch), each carrying `prefix + line + "}"`, all in one buffer: a
+ * `from` up to `to` of the batch), each carrying `prefix + line + "}"` (`dataFrame`'s text), all in one buffer: a
  * chunk of events becomes one socket write instead of two writes per event.
  */
 export function encodeDataFrames(
@@ -50,7 +50,7 @@ export function encodeDataFrames(
     at += prefix.length;
     out.set(sources[i]!.subarray(start, end), at);
     at += end - start;
-    out[at++] = CLOSE_BRACE;
+    out[at++] = FRAME_END;
   }
   return out;
 }

@@ -20,7 +20,7 @@ import type { ServerLogger } from '../log.js';
 import type { LineBatch } from '../relay/backend-call.js';
 import { BackendCall, removeStreams } from '../relay/backend-call.js';
 import { HIGH_WATER, type InFlightLimit } from '../relay/in-flight.js';
-import { dataFramePrefix, encodeDataFrames } from './data-frames.js';
+import { dataFramePrefixBytes, encodeDataFrames } from './data-frames.js';
 
 /** What a session enforces. */
 export interface SessionOptions {
@@ -197,7 +197,7 @@ export class BridgeSession {
   #start(call: Call): void {
     const { id, streaming } = call;
     call.state = 'running';
-    if (streaming) call.prefix = dataFramePrefix(id);
+    if (streaming) call.prefix = dataFramePrefixBytes(id);
     try {
       call.backend = new BackendCall(this.#options.socketPath, call.command, streaming, {
         // A stream holds its slot only while its command goes out; then it is capped by maxStreams.

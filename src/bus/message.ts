@@ -1,5 +1,4 @@
-/** A JSON value: what a message payload is on the wire. */
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type { JsonValue } from '../wire/json.js';
 
 /** Reserved type that marks the end of a stream (a closed channel or a removed listener). */
 export const MESSAGE_TYPE_CLOSED = '_eric_channel_closed';

@@ -1,7 +1,14 @@
 import type { SSEEvent } from '../bus/sse.js';
 import { BridgeRefused, ClientClosed, ConnectionLost, errorFromFrame, InvalidMessageFormat } from '../errors.js';
 import { log } from '../log.js';
-import { CANCEL_VERB, CREDIT_VERB, type FrameId, parseReplyFrame, type ReplyFrame } from '../wire/bridge-frames.js';
+import {
+  CANCEL_VERB,
+  CREDIT_VERB,
+  type FrameId,
+  frameText,
+  parseReplyFrame,
+  type ReplyFrame,
+} from '../wire/bridge-frames.js';
 import type { Command } from '../wire/socket-protocol.js';
 import { type BackoffOptions, backoffDelay } from './backoff.js';
 import { ProtocolClient } from './protocol-client.js';
@@ -361,8 +368,4 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
   #redactedUrl(): string {
     return this.url.replace(/([?&]token=)[^&#]*/, '$1…');
   }
-}
-
-function frameText(id: FrameId, command: object): string {
-  return JSON.stringify({ id, ...command });
 }

@@ -5,9 +5,11 @@
  * a request id, or a cancel. Bridge → client: `ok`, `error`, or `data` … `end` for streams, each
  * carrying the id.
  */
-import type { SSEEvent } from '../bus/sse.js';
+
 import { formatException, InvalidMessageFormat } from '../errors.js';
-import { nestsDeeperThan, stringEnd, valueEnd } from './json-depth.js';
+import type { SSEEvent } from './event-stream.js';
+import { nestsDeeperThan } from './json-depth.js';
+import { topLevelValue } from './json-scan.js';
 import { isVerb, tooDeep, type Verb } from './socket-protocol.js';
 
 /** A request id: chosen by the client, echoed in every reply frame. */
@@ -129,52 +131,38 @@ export function parseClientFrame(text: string): ClientFrame {
   return read;
 }
 
-/** The value of a top-level key of a JSON object's text, read without parsing the rest; undefined when unreadable. */
-function topLevelValue(text: string, key: string): unknown {
-  const quoted = JSON.stringify(key);
-  let i = skipSpace(text, 0);
-  if (text[i] !== '{') return undefined;
-  for (i = skipSpace(text, i + 1); text[i] === '"'; i = skipSpace(text, i + 1)) {
-    const nameEnd = stringEnd(text, i);
-    const name = text.slice(i, nameEnd);
-    i = skipSpace(text, nameEnd);
-    if (text[i] !== ':') return undefined;
-    const start = skipSpace(text, i + 1);
-    const end = valueEnd(text, start);
-    if (name === quoted) {
-      try {
-        return JSON.parse(text.slice(start, end));
-      } catch {
-        return undefined;
-      }
-    }
-    i = skipSpace(text, end);
-    if (text[i] !== ',') return undefined;
-  }
-  return undefined;
-}
-
-function skipSpace(text: string, from: number): number {
-  let i = from;
-  while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
-  return i;
-}
-
 function invalid(id: FrameId | null, detail: string): ClientFrame {
   return { kind: 'invalid', id, error: formatException(new InvalidMessageFormat(detail)) };
 }
 
+/** A frame's text: its id first, then the members of `body` (a command, or a reply's one member). */
+export function frameText(id: FrameId | null, body: object): string {
+  return JSON.stringify({ id, ...body });
+}
+
 /** `{"id": …, "ok": …}` */
 export function okFrame(id: FrameId, reply: string): string {
-  return JSON.stringify({ id, ok: reply });
+  return frameText(id, { ok: reply });
 }
 
 /** `{"id": …, "error": …}` */
 export function errorFrame(id: FrameId | null, error: string): string {
-  return JSON.stringify({ id, error });
+  return frameText(id, { error });
 }
 
 /** `{"id": …, "end": true}` */
 export function endFrame(id: FrameId): string {
-  return JSON.stringify({ id, end: true });
+  return frameText(id, { end: true });
 }
+
+/**
+ * The start of every `data` frame of a stream, `{"id":…,"data":`: the event's stream line (its
+ * JSON object, as the socket server wrote it) and {@link DATA_FRAME_END} follow, so the bridge
+ * relays lines into frames without parsing them.
+ */
+export function dataFramePrefix(id: FrameId): string {
+  return `{"id":${JSON.stringify(id)},"data":`;
+}
+
+/** What closes a `data` frame after its event. */
+export const DATA_FRAME_END = '}';

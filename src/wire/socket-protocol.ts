@@ -4,9 +4,9 @@
  * replies and stream lines.
  */
 
-import type { JsonValue } from '../bus/message.js';
-import type { SSEEvent } from '../bus/sse.js';
 import { EricBusError, formatException, InvalidMessageFormat } from '../errors.js';
+import type { SSEEvent } from './event-stream.js';
+import type { JsonValue } from './json.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.js';
 
 /** The verbs of eric-sse's socket protocol. */

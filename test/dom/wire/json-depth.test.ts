@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidMessageFormat, MAX_JSON_DEPTH } from '../../../src/index.js';
 import { parseClientFrame } from '../../../src/wire/bridge-frames.js';
-import { nestsDeeperThan, valueEnd } from '../../../src/wire/json-depth.js';
+import { nestsDeeperThan } from '../../../src/wire/json-depth.js';
+import { valueEnd } from '../../../src/wire/json-scan.js';
 import { parseCommand } from '../../../src/wire/socket-protocol.js';
 
 const nested = (depth: number, inner = '') => '['.repeat(depth) + inner + ']'.repeat(depth);

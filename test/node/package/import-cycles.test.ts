@@ -96,6 +96,17 @@ describe('imports', () => {
     expect(cycles(folders).map((cycle) => cycle.join(' → '))).toEqual([]);
   });
 
+  it('src/wire is a leaf: its modules import only each other, and the errors (which import nothing)', () => {
+    const wire = [...graph].filter(([from]) => from.startsWith('src/wire/'));
+    expect(wire.length).toBeGreaterThan(3);
+    // The wire formats' errors are the library's error classes, kept together in src/errors.ts.
+    const outside = wire.flatMap(([from, targets]) =>
+      targets.filter((to) => !to.startsWith('src/wire/') && to !== 'src/errors.ts').map((to) => `${from} → ${to}`),
+    );
+    expect(outside).toEqual([]);
+    expect(graph.get('src/errors.ts')).toEqual([]);
+  });
+
   it('sees a cycle between folders made of modules that form none', () => {
     const sample = new Map([
       ['bridge/socket/server.ts', ['bridge/store/memory.ts']],
