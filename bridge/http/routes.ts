@@ -21,6 +21,7 @@ import { MethodNotAllowed, NoSuchRoute } from '../errors.js';
 import type { ServerLogger } from '../log.js';
 import { type AccessPolicy, checkAccess, isAllowedOrigin } from '../relay/access.js';
 import { BackendCall } from '../relay/backend-call.js';
+import { discardRest } from '../socket/read-command.js';
 import { SseStream } from './sse-stream.js';
 
 /** What the HTTP face enforces and where it relays. */
@@ -197,7 +198,7 @@ export class HttpFace {
         // The rest of the body is read and discarded (within a bound) before the reply: a reply
         // over a body still coming in, then the close, would reset the connection under the
         // client's write, and it would see ECONNRESET instead of its 413.
-        if ((await drain(request)) === 'gone') return;
+        if ((await discardRest(request, DRAIN_LIMIT_BYTES, DRAIN_LIMIT_MS)) === 'gone') return;
         return fail(new InvalidMessageFormat(`Request body exceeds the limit of ${limit} bytes`), 413, {
           Connection: 'close',
         });
@@ -342,32 +343,6 @@ function readBody(request: IncomingMessage, limit: number): Promise<Buffer | 'to
 const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
 /** Longest wait for the rest of an oversized body before its 413. */
 const DRAIN_LIMIT_MS = 10_000;
-
-/**
- * Reads and discards the rest of a request body: 'drained' once it ended, or when the bounds are
- * reached first (the reply then goes out over what is left); 'gone' when the client left.
- */
-function drain(request: IncomingMessage): Promise<'drained' | 'gone'> {
-  if (request.complete) return Promise.resolve('drained');
-  return new Promise((resolve) => {
-    let size = 0;
-    const settle = (outcome: 'drained' | 'gone') => {
-      clearTimeout(timer);
-      request.off('data', onData).off('end', onEnd).off('close', onGone).off('error', onGone);
-      resolve(outcome);
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > DRAIN_LIMIT_BYTES) settle('drained');
-    };
-    const onEnd = () => settle('drained');
-    const onGone = () => settle(request.complete ? 'drained' : 'gone');
-    const timer = setTimeout(() => settle('drained'), DRAIN_LIMIT_MS);
-    timer.unref();
-    request.on('data', onData).once('end', onEnd).once('close', onGone).once('error', onGone);
-    request.resume();
-  });
-}
 
 /** A JSON reply. */
 function reply(response: ServerResponse, status: number, body: object, headers: OutgoingHttpHeaders): void {

@@ -1,5 +1,6 @@
 /** Reads one command from a connection: everything up to the client's end of file, bounded in size and time. */
 import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import { InvalidMessageFormat } from '../../src/errors.js';
 import { ClientGone } from '../errors.js';
 
@@ -20,6 +21,35 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
+ * Reads and drops the rest of what a peer is sending after it was refused, so that the close
+ * that follows does not reset the connection under the peer's write (it could lose the reply to
+ * the reset). Resolves `ended` once the peer has sent it all, `cut` past `maxBytes` or `ms`
+ * (the caller then closes over what is left), `gone` when the peer left first. Serves the socket
+ * server's command too large and the HTTP face's body too large.
+ */
+export function discardRest(stream: Readable, maxBytes: number, ms: number): Promise<'ended' | 'cut' | 'gone'> {
+  if (stream.readableEnded) return Promise.resolve('ended');
+  return new Promise((resolve) => {
+    let dropped = 0;
+    const settle = (outcome: 'ended' | 'cut' | 'gone') => {
+      clearTimeout(timer);
+      stream.off('data', onData).off('end', onEnd).off('close', onClose).off('error', onClose);
+      resolve(outcome);
+    };
+    const onData = (chunk: Buffer) => {
+      dropped += chunk.length;
+      if (dropped > maxBytes) settle('cut');
+    };
+    const onEnd = () => settle('ended');
+    const onClose = () => settle(stream.readableEnded ? 'ended' : 'gone');
+    const timer = setTimeout(() => settle('cut'), Math.max(0, ms));
+    timer.unref();
+    stream.on('data', onData).once('end', onEnd).once('close', onClose).once('error', onClose);
+    stream.resume();
+  });
+}
+
+/**
  * Resolves with the command text once the client half-closes. Rejects with
  * {@link InvalidMessageFormat} (a reply is still possible) when the command is too large,
  * not UTF-8, or not complete by the deadline; with {@link ClientGone} when it disconnects. The
@@ -38,17 +68,11 @@ export function readCommand(
       socket.off('data', onData).off('end', onEnd).off('close', onClose).off('error', onClose);
       clearTimeout(deadline);
       if (error && drain) {
-        // The client is still writing the rest: read it and drop it (up to another maxBytes, by the
-        // same deadline) so that the connection ends cleanly after the reply. Closing with it unread
-        // would reset the connection, and a client could lose the reply to the reset.
-        let dropped = 0;
-        socket.on('data', (chunk: Buffer) => {
-          dropped += chunk.length;
-          if (dropped > maxBytes) socket.destroy();
+        // The client is still writing the rest: dropped (up to another maxBytes, by the same
+        // deadline) so that the connection ends cleanly after the reply.
+        void discardRest(socket, maxBytes, startedAt + idleTimeoutMs - Date.now()).then((outcome) => {
+          if (outcome === 'cut') socket.destroy();
         });
-        const cutOff = setTimeout(() => socket.destroy(), Math.max(0, startedAt + idleTimeoutMs - Date.now()));
-        cutOff.unref();
-        socket.once('close', () => clearTimeout(cutOff));
         reject(error);
         return;
       }
