@@ -4,7 +4,7 @@
 import { EventEmitter, on } from 'node:events';
 import mittModule from 'mitt';
 import { Message, SSEChannel } from '../src/index.js';
-import { alternating, printTable, rate } from './table.js';
+import { alternating, printTable, printTargets, rate, times as ratio } from './table.js';
 
 // mitt's typings are CommonJS-shaped while Node loads its ESM build, whose default export is the function.
 const mitt = mittModule as unknown as typeof mittModule.default;
@@ -70,6 +70,10 @@ printTable(
   ['path', 'messages/s', 'vs events.on', 'CPU per message', 'vs events.on (CPU)'],
   paths.map(([name], i) => [name, rate(rates[i]!), times(i), `${cpuPerMessage[i]!.toFixed(0)} ns`, cpuTimes(i)]),
 );
+printTargets([
+  { what: 'dispatch + messageStream vs events.on', value: rates[0]! / rates[2]!, atLeast: 1.2, format: ratio },
+  { what: 'dispatch + messageBatches vs events.on', value: rates[1]! / rates[2]!, atLeast: 2, format: ratio },
+]);
 
 const scaling = await alternating([() => viaStream(N / 10), () => viaStream(N)], ROUNDS);
 const [small, large] = scaling.wallMs.map((ms) => Math.min(...ms));

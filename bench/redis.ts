@@ -12,7 +12,7 @@ import { RedisStore } from '../bridge/store/redis.js';
 import { Message } from '../src/index.js';
 import { eventHead } from '../src/wire/socket-protocol.js';
 import { countLines } from './count-lines.js';
-import { median, printTable, rate } from './table.js';
+import { median, percent, printTable, printTargets, rate } from './table.js';
 
 const N = 20_000;
 /** Commands in flight at once, for the store and for the raw pipeline alike. */
@@ -188,6 +188,14 @@ if (!hasRedisServer()) {
       ['bound: ioredis pipelined XADD + blocking XREAD loop', rate(rawBoth), '1.00×'],
     ],
   );
+  printTargets([
+    {
+      what: 'dispatch + stream through the store vs bare ioredis',
+      value: storeBoth / rawBoth,
+      atLeast: 0.5,
+      format: percent,
+    },
+  ]);
   printTable(
     `Redis store: streaming ${N.toLocaleString('en')} queued messages (median of 5)`,
     ['path', 'messages/s', 'vs raw ioredis'],

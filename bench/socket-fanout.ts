@@ -9,7 +9,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median, printTable, rate } from './table.js';
+import { median, printTable, printTargets, rate, times as ratio } from './table.js';
 
 const WATCHERS = 50;
 const BROADCASTS = 1_000;
@@ -220,6 +220,16 @@ printTable(
       `${s.idlePercent.toFixed(0)} %`,
     ]),
 );
+const ours = summary[0]!;
+printTargets([
+  { what: 'lines/s vs Python', value: ours.linesPerSecond / python.linesPerSecond, atLeast: 4, format: ratio },
+  {
+    what: 'CPU per line, times lower than Python',
+    value: python.cpuPerLineUs / ours.cpuPerLineUs,
+    atLeast: 4,
+    format: ratio,
+  },
+]);
 printTable(
   `Socket commands: ${COMMANDS.toLocaleString('en')} sequential 'd', one connection each, on a fresh server ` +
     `(median of ${ROUNDS} alternating rounds)`,
@@ -232,3 +242,11 @@ printTable(
     `${times(python.cpuPerCommandUs / s.cpuPerCommandUs)} lower`,
   ]),
 );
+printTargets([
+  {
+    what: 'CPU per command, times lower than Python',
+    value: python.cpuPerCommandUs / ours.cpuPerCommandUs,
+    atLeast: 4,
+    format: ratio,
+  },
+]);

@@ -80,3 +80,27 @@ export function printTable(title: string, header: string[], rows: (string | numb
   console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
   for (const r of cells.slice(1)) console.log(line(r));
 }
+
+/** A target README's Benchmarks section states for a table: this run's figure must reach `atLeast`. */
+export interface Target {
+  /** What is measured, as README says it. */
+  what: string;
+  value: number;
+  atLeast: number;
+  /** How the figures read (`1.45×`, `86 %`). */
+  format: (value: number) => string;
+}
+
+/** A ratio as `1.45×`. */
+export const times = (value: number): string => `${value.toFixed(2)}×`;
+/** A fraction as `86 %`. */
+export const percent = (value: number): string => `${(value * 100).toFixed(0)} %`;
+
+/** Prints, under a table, each of its targets and whether this run met it. */
+export function printTargets(targets: readonly Target[]): void {
+  console.log('');
+  for (const { what, value, atLeast, format } of targets)
+    console.log(
+      `target: ${what} ≥ ${format(atLeast)}: ${format(value)} in this run — ${value >= atLeast ? 'met' : 'MISSED'}`,
+    );
+}

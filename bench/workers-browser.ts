@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { CHROMIUM_PATH, launchChromium } from '../test/browser/chromium.js';
 import { serveSourcePage } from '../test/browser/vite-page.js';
 import type { BrowserFigures } from './browser/main.js';
-import { printTable } from './table.js';
+import { printTable, printTargets, times } from './table.js';
 
 // Run from dist/bench/: the page's sources are in the repository's bench/browser/.
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -39,6 +39,7 @@ if (!existsSync(CHROMIUM_PATH)) {
       ],
     );
     const perMessage = (ms: number) => `${((ms * 1000) / 100_000).toFixed(2)} µs`;
+    printTargets([{ what: 'speed-up at 2 Web Workers', value: cpu.one / cpu.two, atLeast: 1.8, format: times }]);
     printTable(
       'DataProcessingChannel in Chromium, trivial handler: 100,000 messages on 1 Web Worker (median of 5)',
       ['path', 'per message', 'vs batched'],
@@ -51,6 +52,14 @@ if (!existsSync(CHROMIUM_PATH)) {
         ],
       ],
     );
+    printTargets([
+      {
+        what: 'a plain comlink call vs the batched cost per message',
+        value: overhead.plain / overhead.batched,
+        atLeast: 10,
+        format: times,
+      },
+    ]);
   } finally {
     await browser.close();
     await served.close();

@@ -7,7 +7,7 @@ import { wrap } from 'comlink';
 import { Piscina } from 'piscina';
 import { DataProcessingChannel, Message, MessageQueueListener } from '../bridge/node-library.js';
 import { nodeEndpoint } from '../bridge/workers/comlink-endpoint.js';
-import { alternating, median, printTable } from './table.js';
+import { alternating, median, printTable, printTargets, times } from './table.js';
 import { roundsFor, spin } from './workers-spin.js';
 
 const HANDLER = new URL('./workers-handler.js', import.meta.url);
@@ -110,6 +110,7 @@ printTable(
     ['baseline: piscina, 2 threads', `${pTwo.toFixed(0)} ms`, speedUp(pOne, pTwo)],
   ],
 );
+printTargets([{ what: 'speed-up at 2 workers', value: one / two, atLeast: 1.8, format: times }]);
 await Promise.all([...channels.map((channel) => channel.close()), ...pools.map((pool) => pool.destroy())]);
 
 // (3) Per-message overhead, one worker.
@@ -147,3 +148,11 @@ printTable(
     ['plain comlink, one call per message, all in flight', perMessage(comlinkMs), speedUp(comlinkMs, batchedMs)],
   ],
 );
+printTargets([
+  {
+    what: 'a plain comlink call vs the batched cost per message',
+    value: comlinkMs / batchedMs,
+    atLeast: 10,
+    format: times,
+  },
+]);
