@@ -81,7 +81,7 @@ export function printTable(title: string, header: string[], rows: (string | numb
   for (const r of cells.slice(1)) console.log(line(r));
 }
 
-/** A target README's Benchmarks section states for a table: this run's figure must reach `atLeast`. */
+/** A target README's "Benchmark targets" states for a table: this run's figure must reach `atLeast`. */
 export interface Target {
   /** What is measured, as README says it. */
   what: string;

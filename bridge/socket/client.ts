@@ -68,7 +68,7 @@ export class SocketClient extends ProtocolClient<string> {
    * Sends a streaming command and yields each event line (JSON, without the newline); an error reply
    * is thrown typed. Leaving early closes the connection and tells an eric-bus server to end the
    * stream at once (an `rs` for the key the command carried); what the server had already written
-   * into the socket is lost with it (see the README on the window). Leaving is `break`, or
+   * into the socket is lost with it (docs/socket-server.md, "How streams behave"). Leaving is `break`, or
    * `return()` at any time: while a `next()` waits on an idle stream too (a command stopped by a
    * signal), which then resolves as done.
    */

@@ -18,7 +18,7 @@ export const DEFAULT_HISTORY = 1000;
  * between the server and the bridge hold, which are bounded in bytes (the kernel's socket buffer,
  * about 208 KiB on Linux, and the bridge's read of at most 64 KiB and its stream's buffer). So
  * whatever a consumer left behind is retained by construction, whatever the size of its events,
- * and a resume after `break` replays it (README, "Event ids and resume").
+ * and a resume after `break` replays it (docs/socket-server.md, "Event ids and resume").
  */
 export const DEFAULT_HISTORY_BYTES = 1024 * 1024;
 /** How long a watch's listener outlives its stream, by default (ms). */

@@ -113,12 +113,12 @@ describe("the browser's own EventSource through the bridge", () => {
     await page.evaluate(() => (window as unknown as { source: EventSource }).source.close());
   });
 
-  it("runs the README's EventSource snippet as written", async ({ startCli }) => {
-    const readme = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8');
-    const snippets = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  it("runs docs/bridge.md's EventSource snippet as written", async ({ startCli }) => {
+    const guide = readFileSync(join(import.meta.dirname, '../../docs/bridge.md'), 'utf8');
+    const snippets = [...guide.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]!);
     const snippet = snippets.find((code) => code.includes('new EventSource('));
     expect(snippet).toBeDefined();
-    // A fresh `eric-bus up` (its own process: ids start at 1), as the README's session has it.
+    // A fresh `eric-bus up` (its own process: ids start at 1), as the guide's session has it.
     const up = await startCli(
       ['up', '--port', '0', '--token', 'secret'],
       /socket server on (\S+)\n[\s\S]*bridge at (ws:\/\/\S+)/,

@@ -1,8 +1,8 @@
 // Comments cite the project's own documents, by file and section name, so a maintainer can follow
 // them: no citation of a specification that is not in the repository, and every section cited
-// exists under that name (a heading renamed in docs/protocol.md or the README fails here, naming the
+// exists under that name (a heading renamed in docs/ or the README fails here, naming the
 // comments to update).
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -78,13 +78,16 @@ describe('documents cited in code', () => {
     expect(matches(/docs\/protocol\.md/).length).toBeGreaterThanOrEqual(30);
   });
 
-  it('every section of the README cited exists', () => {
-    const readme = headings('README.md');
-    expect(matches(/\bREADME(?:\.md)?, "([^"]+)"/, (m) => !readme.has(m[1]!))).toEqual([]);
+  it('every section of README.md and docs/ cited exists', () => {
+    const cited = matches(/\b(README|docs\/[\w-]+)(?:\.md)?, "([^"]+)"/, (m) => {
+      const document = m[1] === 'README' ? 'README.md' : `${m[1]}.md`;
+      return !existsSync(join(root, document)) || !headings(document).has(m[2]!);
+    });
+    expect(cited).toEqual([]);
   });
 
   it('no citation is split across lines', () => {
     // A section name broken over two comment lines could not be checked (nor searched for).
-    expect(matches(/(?:docs\/protocol\.md|\bREADME(?:\.md)?),(?: "[^"]*)?\s*$/)).toEqual([]);
+    expect(matches(/(?:docs\/[\w-]+\.md|\bREADME(?:\.md)?),(?: "[^"]*)?\s*$/)).toEqual([]);
   });
 });

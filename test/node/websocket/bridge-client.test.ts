@@ -75,7 +75,7 @@ describe('BridgeClient (Node, ws injected) against a real bridge and SocketServe
     for (let i = 0; i < total; i++) channel.dispatch(l, new Message('m', { i, pad }));
     const lineBytes = JSON.stringify({ event: 'm', retry: 5, data: { i: total, pad }, id: `${l}:${total}` }).length + 1;
     // At most the window, plus what sits between the server and the bridge: the Unix socket's buffers
-    // and what the bridge has read (README: about 400 KiB).
+    // and what the bridge has read (a few hundred KiB with Linux defaults, see docs/bridge.md).
     const window = 64 + Math.ceil((450 * 1024) / lineBytes);
     const stream = client.stream(c, l)[Symbol.asyncIterator]();
     for (let i = 0; i < 100; i++) expect(((await stream.next()).value as SSEEvent<{ i: number }>).data.i).toBe(i);

@@ -59,7 +59,7 @@ describe('DataProcessingChannel on worker_threads', () => {
   });
 
   // The module URL a page passes works in Node too, with no Node-only helper in the caller
-  // (README, "Workers: `DataProcessingChannel`").
+  // (docs/workers.md, "How it behaves").
   it.each([
     ['a URL', ECHO_WORKER],
     ['a file: URL as text', ECHO_WORKER.href],
