@@ -3,7 +3,7 @@
 // exists under that name (a heading renamed in docs/ or the README fails here, naming the
 // comments to update).
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const root = join(import.meta.dirname, '../../..');
@@ -28,6 +28,21 @@ function codeFiles(): string[] {
       .map((file) => join(dir, file)),
   );
 }
+
+/** A heading's anchor as GitHub makes it: lower case, punctuation dropped, spaces as dashes. */
+const anchor = (heading: string) =>
+  heading
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\- _]/gu, '')
+    .replace(/ /g, '-');
+
+/** README.md and every document in docs/, by path from the root. */
+const DOCUMENTS = [
+  'README.md',
+  ...readdirSync(join(root, 'docs'))
+    .filter((file) => file.endsWith('.md'))
+    .map((file) => `docs/${file}`),
+];
 
 /** The headings of a markdown document, at any level, outside fenced code blocks. */
 function headings(path: string): Set<string> {
@@ -89,5 +104,21 @@ describe('documents cited in code', () => {
   it('no citation is split across lines', () => {
     // A section name broken over two comment lines could not be checked (nor searched for).
     expect(matches(/(?:docs\/[\w-]+\.md|\bREADME(?:\.md)?),(?: "[^"]*)?\s*$/)).toEqual([]);
+  });
+
+  it('every link between the documents reaches a file and a heading that exist', () => {
+    const broken: string[] = [];
+    for (const document of DOCUMENTS) {
+      const text = readFileSync(join(root, document), 'utf8').replace(/```[\s\S]*?```/g, '');
+      for (const [, link] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (/^[a-z]+:/.test(link!)) continue;
+        const [path, fragment] = link!.split('#');
+        const target = path ? join(dirname(document), path) : document;
+        if (!existsSync(join(root, target))) broken.push(`${document}: ${link} (no file)`);
+        else if (fragment && target.endsWith('.md') && ![...headings(target)].map(anchor).includes(fragment))
+          broken.push(`${document}: ${link} (no heading)`);
+      }
+    }
+    expect(broken).toEqual([]);
   });
 });
