@@ -37,9 +37,18 @@ export function logLine(log: HTMLElement, text: string, kind = '', max = 200): v
   log.scrollTop = log.scrollHeight;
 }
 
-/** One-line rendering of an event for the logs. */
-export function describeEvent(event: { event: string; data?: unknown }): string {
-  return event.data === undefined ? event.event : `${event.event}  ${JSON.stringify(event.data)}`;
+/** One log line for an event: what identifies it (`mark`, when there is something), its type, its data. */
+export function eventLine(mark: string, type: string, data?: string): string {
+  return [mark, type, data].filter((part) => part !== undefined && part !== '').join('  ');
+}
+
+/**
+ * An event as a log line. A backend event carries the id its server gave it (`id 7`); an in-page
+ * event has none, so it is marked with its number in the stream instead (`#3`).
+ */
+export function describeEvent(event: { event: string; data?: unknown; id?: string }, number: number): string {
+  const data = event.data === undefined ? undefined : JSON.stringify(event.data);
+  return eventLine(event.id === undefined ? `#${number}` : `id ${event.id}`, event.event, data);
 }
 
 /**
@@ -49,15 +58,16 @@ export function describeEvent(event: { event: string; data?: unknown }): string 
 export function streamCard(
   title: string,
   testid: string,
-  stream: AsyncIterable<{ event: string; data?: unknown }>,
+  stream: AsyncIterable<{ event: string; data?: unknown; id?: string }>,
   { actions = [], onEnd, endNote = 'stream ended' }: { actions?: Node[]; onEnd?: () => void; endNote?: string } = {},
 ): HTMLElement {
   const log = h('div', { class: 'log', 'data-testid': testid });
   const card = h('article', { class: 'card' }, h('header', {}, h('strong', {}, title), ...actions), log);
   void (async () => {
+    let received = 0;
     try {
       for await (const event of stream)
-        logLine(log, describeEvent(event), event.event.startsWith('_eric') ? 'system' : '');
+        logLine(log, describeEvent(event, ++received), event.event.startsWith('_eric') ? 'system' : '');
       logLine(log, endNote, 'system');
     } catch (error) {
       logLine(log, `stream failed: ${error instanceof Error ? error.message : String(error)}`, 'error');

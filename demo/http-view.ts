@@ -2,7 +2,7 @@
 // library) through the bridge's HTTP face, beside the library's streams, and the curl lines that
 // drive the same channel from a shell.
 import { parseException } from '../src/index.js';
-import { h, logLine } from './dom.js';
+import { eventLine, h, logLine } from './dom.js';
 import type { BridgeConfig } from './remote-panel.js';
 
 /** What panel 3 wires up. */
@@ -70,7 +70,7 @@ export function httpView(
       const { type, data, lastEventId } = event as MessageEvent<string>;
       logLine(
         log,
-        `${type}  ${data}${lastEventId ? `  · id ${lastEventId}` : ''}`,
+        eventLine(lastEventId ? `id ${lastEventId}` : '', type, data),
         type.startsWith('_eric') ? 'system' : '',
       );
       if (type === '_eric_channel_closed') end('listener removed: EventSource closed');

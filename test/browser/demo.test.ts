@@ -5,7 +5,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { preview } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from './chromium.js';
@@ -36,6 +36,12 @@ function startStack(): Promise<URL> {
 }
 
 const text = (testid: string) => page.getByTestId(testid);
+
+/** What a log's lines start with (`#3` in-page, `id 1:7` from the backend), in order. */
+async function marks(log: Locator, kind: '#' | 'id '): Promise<string[]> {
+  const lines = (await log.innerText()).split('\n');
+  return lines.flatMap((line) => (line.startsWith(kind) ? [line.slice(kind.length).split(' ')[0]!] : []));
+}
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
@@ -80,12 +86,18 @@ describe('the demo page', () => {
     await text('bus-send').click();
     await expect.poll(() => text('bus-log-2').innerText()).toContain('only-two');
     expect(await text('bus-log-1').innerText()).not.toContain('only-two');
+    // In-page events have no id: each log numbers what it received, once each, in order.
+    expect(await text('bus-log-1').innerText()).toMatch(/^#1 {2}greeting {2}\{"n":1\}$/m);
+    expect(await marks(text('bus-log-1'), '#')).toEqual(['1']);
+    expect(await marks(text('bus-log-2'), '#')).toEqual(['1', '2']);
+    expect(await text('bus-log-2').innerText()).toMatch(/^#2 {2}only-two/m);
 
     await text('alice-bob-run').click();
     await expect.poll(() => text('alice-log').innerText()).toContain('stopped');
     await expect.poll(() => text('bob-log').innerText()).toContain('stopped');
     expect(await text('alice-log').innerText()).toMatch(/hello[\s\S]*stop/);
     expect(await text('bob-log').innerText()).toMatch(/hello_ack[\s\S]*stop/);
+    expect(await marks(text('alice-log'), '#')).toEqual(['1', '2']);
     await text('panel-bus').screenshot({ path: `${SHOTS}/bus.png`, animations: 'disabled' });
   });
 
@@ -161,6 +173,12 @@ describe('the demo page', () => {
       '{"shell": true}',
     ]);
     await expect.poll(() => listenerLog.innerText()).toContain('from-terminal');
+    // Backend streams show the id the server gave each event (opaque): one per event, none twice.
+    const ids = await marks(listenerLog, 'id ');
+    expect(ids).toHaveLength(2);
+    expect(new Set(ids).size).toBe(2);
+    expect(await listenerLog.innerText()).toMatch(/^id \S+ {2}ping {2}\{"from":"page"\}$/m);
+    await expect.poll(() => marks(watchLog, 'id ')).toHaveLength(2);
 
     // The browser's own EventSource on a backend listener, through the bridge's HTTP face.
     await text('remote-sse-add').click();
@@ -170,7 +188,7 @@ describe('the demo page', () => {
     await text('remote-target').selectOption({ label: 'everyone (broadcast)' });
     await text('remote-type').fill('ping');
     await text('remote-send').click();
-    await expect.poll(() => sseLog.innerText()).toMatch(/ping {2}\{"from":"page"\}/);
+    await expect.poll(() => sseLog.innerText()).toMatch(/^id \S+ {2}ping {2}\{"from":"page"\}$/m);
     // The printed curl line, run as a user would paste it: its message reaches both kinds of stream.
     const curlLines = (await text('remote-curl').innerText()).split('\n');
     expect(curlLines).toHaveLength(3);
