@@ -30,11 +30,13 @@ export function parsePayload(text: string): JsonValue | undefined {
   }
 }
 
-/** Appends a line to a log element, keeping at most `max` lines, newest at the bottom. */
-export function logLine(log: HTMLElement, text: string, kind = '', max = 200): void {
-  log.append(h('div', { class: `line ${kind}` }, text));
+/** Appends a line to a log element, keeping at most `max` lines, newest at the bottom; returns the line. */
+export function logLine(log: HTMLElement, text: string, kind = '', max = 200): HTMLElement {
+  const line = h('div', { class: `line ${kind}` }, text);
+  log.append(line);
   while (log.childElementCount > max) log.firstElementChild?.remove();
   log.scrollTop = log.scrollHeight;
+  return line;
 }
 
 /** One log line for an event: what identifies it (`mark`, when there is something), its type, its data. */

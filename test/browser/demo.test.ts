@@ -12,6 +12,8 @@ import { launchChromium } from './chromium.js';
 
 const run = promisify(execFile);
 const SHOTS = 'test-output/screenshots';
+/** The tour's machine has two cores, whatever runs the test: its 1…3 sweep then goes past them. */
+const CORES = 2;
 
 let stack: ChildProcess;
 let output = '';
@@ -48,6 +50,10 @@ beforeAll(async () => {
   pageUrl = await startStack();
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  await page.addInitScript(
+    (cores) => Object.defineProperty(navigator, 'hardwareConcurrency', { get: () => cores }),
+    CORES,
+  );
   const problems: string[] = [];
   page.on('pageerror', (error) => problems.push(error.message));
   await page.goto(pageUrl.href);
@@ -101,12 +107,15 @@ describe('the demo page', () => {
     await text('panel-bus').screenshot({ path: `${SHOTS}/bus.png`, animations: 'disabled' });
   });
 
-  it('panel 2: tiles render on more than one Web Worker, the failing tile is reported', async () => {
+  it('panel 2: tiles render on several Web Workers, the failing tile is marked and leads to its error', async () => {
+    expect(await text('workers-placeholder').innerText()).toBe('Render to see the image');
+    expect(await text('workers-placeholder').isVisible()).toBe(true);
     await text('workers-count').fill('2');
     await text('workers-run').click();
     await expect
       .poll(() => text('workers-status').getAttribute('data-workers-used'), { timeout: 60_000 })
       .not.toBeNull();
+    expect(await text('workers-placeholder').isVisible()).toBe(false);
     expect(Number(await text('workers-status').getAttribute('data-workers-used'))).toBeGreaterThan(1);
     expect(await text('workers-errors').innerText()).toContain('poisoned tile');
     expect(await text('workers-status').innerText()).toMatch(/1 failed/);
@@ -115,6 +124,24 @@ describe('the demo page', () => {
         .locator('.bar-row')
         .evaluateAll((rows) => rows.map((row) => row.getAttribute('data-workers')));
     expect(await chartRows()).toEqual(['2']);
+    // The last run's messages per worker: one count per worker, every tile counted once.
+    const perWorker = async () =>
+      [...(await text('workers-per-worker').innerText()).matchAll(/worker \d+: (\d+)/g)].map((match) =>
+        Number(match[1]),
+      );
+    expect(await perWorker()).toHaveLength(2);
+    expect((await perWorker()).reduce((sum, n) => sum + n)).toBe(198);
+    expect(await text('workers-cores-note').isVisible()).toBe(false);
+
+    // The failed tile is marked on the image, named in its error, and leads to it.
+    const failed = text('workers-failed-tile');
+    expect(await failed.count()).toBe(1);
+    const errorId = (await failed.getAttribute('href'))!.slice(1);
+    const errorLine = text('workers-errors').locator(`[id="${errorId}"]`);
+    expect(await errorLine.innerText()).toMatch(/^✕ Tile \(\d+, \d+\) failed: poisoned tile/);
+    expect(await failed.getAttribute('title')).toBe((await errorLine.innerText()).slice(2));
+    await failed.click();
+    expect(await errorLine.evaluate((line) => line === document.activeElement)).toBe(true);
 
     // 0 workers is refused, with the reason, and nothing runs.
     await text('workers-count').fill('0');
@@ -131,6 +158,15 @@ describe('the demo page', () => {
     await text('workers-sweep').click();
     await expect.poll(() => text('workers-run').isEnabled(), { timeout: 120_000 }).toBe(true);
     expect(await chartRows()).toEqual(['1', '2', '3']);
+    // Speed-up over 1 worker on each bar; past the (two) cores, a note says more workers is slower.
+    const speedUps = await text('workers-speed-up').allInnerTexts();
+    expect(speedUps[0]).toBe('1.0×');
+    for (const speedUp of speedUps) expect(speedUp).toMatch(/^\d+\.\d×$/);
+    expect(speedUps).toHaveLength(3);
+    expect(await text('workers-cores-note').innerText()).toContain('More workers than cores is slower');
+    expect(await text('workers-cores-note').innerText()).toContain(`this machine has ${CORES}`);
+    expect(await perWorker()).toHaveLength(3);
+    expect((await perWorker()).reduce((sum, n) => sum + n)).toBe(198);
     await text('panel-workers').screenshot({ path: `${SHOTS}/workers.png`, animations: 'disabled' });
     await text('workers-count').fill('1');
     expect(await text('workers-sweep').innerText()).toBe('Time 1…1 worker');
