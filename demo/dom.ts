@@ -79,3 +79,78 @@ export function streamCard(
   })();
   return card;
 }
+
+/**
+ * Copies text to the clipboard: with the Clipboard API where the page may use it, else through a
+ * selected, hidden textarea and the older copy command.
+ */
+export async function copyText(text: string): Promise<void> {
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch {
+    // No Clipboard API outside secure contexts (a page opened over a LAN address), or it was refused.
+    const area = h('textarea', { readonly: true, class: 'offscreen' });
+    area.value = text;
+    document.body.append(area);
+    area.select();
+    const copied = document.execCommand('copy');
+    area.remove();
+    if (!copied) throw new Error('the browser did not copy');
+  }
+}
+
+/** How long a copy button says what happened before it reads "copy" again. */
+const COPY_NOTE_MS = 2000;
+
+/** A button that copies `text`, then says "copied" (or that copying failed) for a moment. */
+export function copyButton(text: string, what: string): HTMLButtonElement {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const say = (note: string, state: string) => {
+    button.textContent = note;
+    button.dataset.state = state;
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      button.textContent = 'copy';
+      delete button.dataset.state;
+    }, COPY_NOTE_MS);
+  };
+  const button = h(
+    'button',
+    {
+      type: 'button',
+      class: 'small copy',
+      title: `Copy ${what}`,
+      'aria-label': `Copy ${what}`,
+      'aria-live': 'polite',
+      onclick: () =>
+        copyText(text).then(
+          () => say('copied', 'copied'),
+          () => say('copy failed', 'failed'),
+        ),
+    },
+    'copy',
+  );
+  return button;
+}
+
+/** A box of shell command lines, each with its copy button. */
+export interface CommandBox {
+  element: HTMLElement;
+  /** Shows these lines instead of what the box showed. */
+  show(lines: string[]): void;
+}
+
+/** A command box that says `placeholder` until it has lines to show. */
+export function commandBox(testid: string, placeholder: string): CommandBox {
+  const element = h('div', { class: 'commands', 'data-testid': testid }, h('p', { class: 'hint' }, placeholder));
+  return {
+    element,
+    show(lines) {
+      element.replaceChildren(
+        ...lines.map((line) =>
+          h('div', { class: 'command' }, h('code', { class: 'cmd' }, line), copyButton(line, 'this command')),
+        ),
+      );
+    },
+  };
+}
