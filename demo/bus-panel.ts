@@ -50,6 +50,12 @@ export function busPanel(): HTMLElement {
     h('h2', {}, '1 · In-page bus'),
     h('p', { class: 'lead' }, 'An SSEChannel in this page: each listener streams its own queue with for await.'),
     h(
+      'p',
+      { class: 'hint' },
+      'In-page events carry no id, so each log numbers its events as they arrive (#1, #2…); ' +
+        'the backend streams of panel 3 show the ids their server gave.',
+    ),
+    h(
       'form',
       { class: 'row', onsubmit: send },
       h('button', { type: 'button', onclick: addListener, 'data-testid': 'bus-add' }, 'Add listener'),

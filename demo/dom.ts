@@ -30,16 +30,27 @@ export function parsePayload(text: string): JsonValue | undefined {
   }
 }
 
-/** Appends a line to a log element, keeping at most `max` lines, newest at the bottom. */
-export function logLine(log: HTMLElement, text: string, kind = '', max = 200): void {
-  log.append(h('div', { class: `line ${kind}` }, text));
+/** Appends a line to a log element, keeping at most `max` lines, newest at the bottom; returns the line. */
+export function logLine(log: HTMLElement, text: string, kind = '', max = 200): HTMLElement {
+  const line = h('div', { class: `line ${kind}` }, text);
+  log.append(line);
   while (log.childElementCount > max) log.firstElementChild?.remove();
   log.scrollTop = log.scrollHeight;
+  return line;
 }
 
-/** One-line rendering of an event for the logs. */
-export function describeEvent(event: { event: string; data?: unknown }): string {
-  return event.data === undefined ? event.event : `${event.event}  ${JSON.stringify(event.data)}`;
+/** One log line for an event: what identifies it (`mark`, when there is something), its type, its data. */
+export function eventLine(mark: string, type: string, data?: string): string {
+  return [mark, type, data].filter((part) => part !== undefined && part !== '').join('  ');
+}
+
+/**
+ * An event as a log line. A backend event carries the id its server gave it (`id 7`); an in-page
+ * event has none, so it is marked with its number in the stream instead (`#3`).
+ */
+export function describeEvent(event: { event: string; data?: unknown; id?: string }, number: number): string {
+  const data = event.data === undefined ? undefined : JSON.stringify(event.data);
+  return eventLine(event.id === undefined ? `#${number}` : `id ${event.id}`, event.event, data);
 }
 
 /**
@@ -49,15 +60,16 @@ export function describeEvent(event: { event: string; data?: unknown }): string 
 export function streamCard(
   title: string,
   testid: string,
-  stream: AsyncIterable<{ event: string; data?: unknown }>,
+  stream: AsyncIterable<{ event: string; data?: unknown; id?: string }>,
   { actions = [], onEnd, endNote = 'stream ended' }: { actions?: Node[]; onEnd?: () => void; endNote?: string } = {},
 ): HTMLElement {
   const log = h('div', { class: 'log', 'data-testid': testid });
   const card = h('article', { class: 'card' }, h('header', {}, h('strong', {}, title), ...actions), log);
   void (async () => {
+    let received = 0;
     try {
       for await (const event of stream)
-        logLine(log, describeEvent(event), event.event.startsWith('_eric') ? 'system' : '');
+        logLine(log, describeEvent(event, ++received), event.event.startsWith('_eric') ? 'system' : '');
       logLine(log, endNote, 'system');
     } catch (error) {
       logLine(log, `stream failed: ${error instanceof Error ? error.message : String(error)}`, 'error');
@@ -66,4 +78,79 @@ export function streamCard(
     onEnd?.();
   })();
   return card;
+}
+
+/**
+ * Copies text to the clipboard: with the Clipboard API where the page may use it, else through a
+ * selected, hidden textarea and the older copy command.
+ */
+export async function copyText(text: string): Promise<void> {
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch {
+    // No Clipboard API outside secure contexts (a page opened over a LAN address), or it was refused.
+    const area = h('textarea', { readonly: true, class: 'offscreen' });
+    area.value = text;
+    document.body.append(area);
+    area.select();
+    const copied = document.execCommand('copy');
+    area.remove();
+    if (!copied) throw new Error('the browser did not copy');
+  }
+}
+
+/** How long a copy button says what happened before it reads "copy" again. */
+const COPY_NOTE_MS = 2000;
+
+/** A button that copies `text`, then says "copied" (or that copying failed) for a moment. */
+export function copyButton(text: string, what: string): HTMLButtonElement {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const say = (note: string, state: string) => {
+    button.textContent = note;
+    button.dataset.state = state;
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      button.textContent = 'copy';
+      delete button.dataset.state;
+    }, COPY_NOTE_MS);
+  };
+  const button = h(
+    'button',
+    {
+      type: 'button',
+      class: 'small copy',
+      title: `Copy ${what}`,
+      'aria-label': `Copy ${what}`,
+      'aria-live': 'polite',
+      onclick: () =>
+        copyText(text).then(
+          () => say('copied', 'copied'),
+          () => say('copy failed', 'failed'),
+        ),
+    },
+    'copy',
+  );
+  return button;
+}
+
+/** A box of shell command lines, each with its copy button. */
+export interface CommandBox {
+  element: HTMLElement;
+  /** Shows these lines instead of what the box showed. */
+  show(lines: string[]): void;
+}
+
+/** A command box that says `placeholder` until it has lines to show. */
+export function commandBox(testid: string, placeholder: string): CommandBox {
+  const element = h('div', { class: 'commands', 'data-testid': testid }, h('p', { class: 'hint' }, placeholder));
+  return {
+    element,
+    show(lines) {
+      element.replaceChildren(
+        ...lines.map((line) =>
+          h('div', { class: 'command' }, h('code', { class: 'cmd' }, line), copyButton(line, 'this command')),
+        ),
+      );
+    },
+  };
 }

@@ -2,7 +2,7 @@
 // library) through the bridge's HTTP face, beside the library's streams, and the curl lines that
 // drive the same channel from a shell.
 import { parseException } from '../src/index.js';
-import { h, logLine } from './dom.js';
+import { type CommandBox, commandBox, eventLine, h, logLine } from './dom.js';
 import type { BridgeConfig } from './remote-panel.js';
 
 /** What panel 3 wires up. */
@@ -10,7 +10,7 @@ export interface HttpView {
   /** Adds a listener over REST and streams it with an EventSource; resolves with what happened. */
   add(): Promise<string>;
   /** The curl lines for the current channel. */
-  curl: HTMLElement;
+  curl: CommandBox;
   /** The channel the panel works on now. */
   setChannel(id: string): void;
   /** Listens for events of this type too: an EventSource dispatches by type and has no "any type". */
@@ -38,7 +38,7 @@ export function httpView(
   const sources = new Map<EventSource, (event: Event) => void>();
   let channel: string | undefined;
 
-  const curl = h('code', { class: 'cmd', 'data-testid': 'remote-curl' }, 'Create a channel to see the curl lines.');
+  const curl = commandBox('remote-curl', 'Create a channel to see the curl lines.');
   async function add(): Promise<string> {
     if (channel === undefined) throw new Error('Create a channel first.');
     const c = channel;
@@ -70,7 +70,7 @@ export function httpView(
       const { type, data, lastEventId } = event as MessageEvent<string>;
       logLine(
         log,
-        `${type}  ${data}${lastEventId ? `  · id ${lastEventId}` : ''}`,
+        eventLine(lastEventId ? `id ${lastEventId}` : '', type, data),
         type.startsWith('_eric') ? 'system' : '',
       );
       if (type === '_eric_channel_closed') end('listener removed: EventSource closed');
@@ -99,11 +99,11 @@ export function httpView(
       channel = id;
       const auth = `-H 'Authorization: Bearer ${config.token}'`;
       const c = encodeURIComponent(id);
-      curl.textContent = [
+      curl.show([
         `curl -X POST '${base}/channels/${c}/messages' ${auth} -d '{"type": "hello", "payload": {"from": "curl"}}'`,
         `curl -X POST '${base}/channels/${c}/listeners' ${auth}`,
         `curl -N '${base}/channels/${c}/events?token=${encodeURIComponent(config.token)}'`,
-      ].join('\n');
+      ]);
     },
     listenFor(type) {
       if (types.has(type)) return;

@@ -21,7 +21,7 @@ export interface RenderedTile {
 
 /** Renders a tile into RGBA pixels: pure computation, the CPU-heavy part. */
 export function renderTile(tile: Tile, worker: string): RenderedTile {
-  if (tile.poison) throw new Error(`poisoned tile at (${tile.x}, ${tile.y})`);
+  if (tile.poison) throw new Error('poisoned tile, failing on purpose');
   const { x, y, size, width, height, iterations } = tile;
   const pixels = new Uint8ClampedArray(size * size * 4);
   const scale = 3 / Math.min(width, height * 1.5);

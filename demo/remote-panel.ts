@@ -1,5 +1,5 @@
 import { type BridgeClient, type BridgeState, InvalidChannelException, Message, RemoteChannel } from '../src/index.js';
-import { h, parsePayload, streamCard } from './dom.js';
+import { commandBox, h, parsePayload, streamCard } from './dom.js';
 import { httpView } from './http-view.js';
 
 /** Where the bridge is: `npm start` puts it in the page URL (`?bridge=ws://…&token=…&socket=…`). */
@@ -93,11 +93,7 @@ export function remotePanel(client: BridgeClient | undefined, config: BridgeConf
     'data-testid': 'remote-payload',
   });
   const status = h('p', { class: 'hint', 'data-testid': 'remote-status' });
-  const terminal = h(
-    'code',
-    { class: 'cmd', 'data-testid': 'remote-terminal' },
-    'Create a channel to see the terminal command.',
-  );
+  const terminal = commandBox('remote-terminal', 'Create a channel to see the terminal command.');
   const controls: HTMLButtonElement[] = [];
   const create = h(
     'button',
@@ -172,7 +168,7 @@ export function remotePanel(client: BridgeClient | undefined, config: BridgeConf
     listenersBox.replaceChildren();
     target.replaceChildren(h('option', { value: '*' }, 'everyone (broadcast)'));
     const socket = config!.socket ?? '$SOCKET';
-    terminal.textContent = `npx eric-bus send --socket ${socket} broadcast ${id} hello '{"from": "terminal"}'`;
+    terminal.show([`npx eric-bus send --socket ${socket} broadcast ${id} hello '{"from": "terminal"}'`]);
     http.setChannel(id);
     return `Created channel ${id} on the backend.`;
   }
@@ -255,13 +251,13 @@ export function remotePanel(client: BridgeClient | undefined, config: BridgeConf
     listenersBox,
     h('h3', {}, 'From a terminal'),
     h('p', { class: 'hint' }, 'Broadcast to this channel from a shell; it shows up in every listener above.'),
-    terminal,
+    terminal.element,
     h(
       'p',
       { class: 'hint' },
       'Or over plain HTTP, as the EventSource listeners above do: broadcast, add a listener, watch the channel.',
     ),
-    http.curl,
+    http.curl.element,
   );
   render();
   return panel;
