@@ -10,18 +10,17 @@ import {
   BackendUnavailable,
   BridgeRefused,
   formatException,
-  InvalidMessageFormat,
   parseException,
   VerbNotAllowed,
 } from '../../src/errors.js';
 import type { RelayedCommand } from '../../src/wire/bridge-frames.js';
-import { nestsDeeperThan } from '../../src/wire/json-depth.js';
-import { isStreamingVerb, tooDeep, type Verb } from '../../src/wire/socket-protocol.js';
+import { isStreamingVerb, type Verb } from '../../src/wire/socket-protocol.js';
 import { MethodNotAllowed, NoSuchRoute } from '../errors.js';
 import type { ServerLogger } from '../log.js';
 import { type AccessPolicy, checkAccess, isAllowedOrigin } from '../relay/access.js';
 import { BackendCall } from '../relay/backend-call.js';
 import { discardRest } from '../socket/read-command.js';
+import { bodyTooLarge, messageFields, pathCommand, takesMessage } from './request-command.js';
 import { SseStream } from './sse-stream.js';
 
 /** What the HTTP face enforces and where it relays. */
@@ -182,11 +181,11 @@ export class HttpFace {
       return fail(new MethodNotAllowed(`${request.method} ${path}: use ${allowed}`), 405, { Allow: allowed });
     }
     if (!this.#options.allow.has(route.verb))
-      return fail(new VerbNotAllowed(`Verb '${route.verb}' is not allowed on this bridge`));
+      return fail(new VerbNotAllowed(`this bridge does not allow ${request.method} ${path} (verb "${route.verb}")`));
 
     let command: RelayedCommand;
     try {
-      command = commandOf(route, segments);
+      command = pathCommand(route.verb, route.path, segments);
     } catch (error) {
       return fail(error as Error);
     }
@@ -194,18 +193,15 @@ export class HttpFace {
       const body = await readBody(request, this.#options.maxBodyBytes);
       if (body === 'gone') return;
       if (body === 'too large') {
-        const limit = this.#options.maxBodyBytes;
         // The rest of the body is read and discarded (within a bound) before the reply: a reply
         // over a body still coming in, then the close, would reset the connection under the
         // client's write, and it would see ECONNRESET instead of its 413.
         if ((await discardRest(request, DRAIN_LIMIT_BYTES, DRAIN_LIMIT_MS)) === 'gone') return;
-        return fail(new InvalidMessageFormat(`Request body exceeds the limit of ${limit} bytes`), 413, {
-          Connection: 'close',
-        });
+        return fail(bodyTooLarge(this.#options.maxBodyBytes), 413, { Connection: 'close' });
       }
-      if (route.verb === 'b' || route.verb === 'd') {
+      if (takesMessage(route.verb)) {
         try {
-          Object.assign(command, messageOf(body));
+          Object.assign(command, messageFields(body));
         } catch (error) {
           return fail(error as Error);
         }
@@ -275,37 +271,6 @@ function statusOf(text: string): number {
 
 function matchesPath(route: Route, segments: readonly string[]): boolean {
   return route.path.every((part, i) => part.startsWith(':') || part === segments[i]);
-}
-
-/** The route's command with the ids from the path (percent-decoded). */
-function commandOf(route: Route, segments: readonly string[]): RelayedCommand {
-  const command: RelayedCommand = { v: route.verb };
-  route.path.forEach((part, i) => {
-    if (part !== ':c' && part !== ':r') return;
-    try {
-      command[part === ':c' ? 'c' : 'r'] = decodeURIComponent(segments[i]!);
-    } catch {
-      throw new InvalidMessageFormat(`Malformed percent-encoding in the path: ${segments[i]}`);
-    }
-  });
-  return command;
-}
-
-/** A message body `{"type": …, "payload": …}` as the command's `t` and `p`; the server judges them. */
-function messageOf(body: Buffer): { t?: unknown; p?: unknown } {
-  const text = body.toString('utf8');
-  // As the socket protocol does: what nests too deep is refused before it is parsed (or relayed).
-  if (nestsDeeperThan(text)) throw new InvalidMessageFormat(tooDeep('The body'));
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new InvalidMessageFormat(`The body is not JSON: ${(error as Error).message}`);
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
-    throw new InvalidMessageFormat('The body is a JSON object: {"type": …, "payload": …}');
-  const { type, payload } = parsed as { type?: unknown; payload?: unknown };
-  return { ...(type === undefined ? {} : { t: type }), ...(payload === undefined ? {} : { p: payload }) };
 }
 
 /** Where a new channel or listener lives: `/channels/1`, `/channels/1/listeners/2`. */

@@ -6,7 +6,7 @@
 
 import { EricBusError, formatException, InvalidMessageFormat } from '../errors.js';
 import type { SSEEvent } from './event-stream.js';
-import type { JsonValue } from './json.js';
+import { type JsonValue, jsonKind } from './json.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.js';
 
 /** The verbs of eric-sse's socket protocol. */
@@ -127,10 +127,8 @@ export function parseCommand(raw: string): ServerCommand {
   } catch (error) {
     throw new InvalidMessageFormat(`Malformed JSON: ${(error as Error).message}`);
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    const what = Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : `a ${typeof parsed}`;
-    throw new InvalidMessageFormat(`A command is a JSON object, not ${what}`);
-  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new InvalidMessageFormat(`A command is a JSON object, not ${jsonKind(parsed)}`);
   const fields = parsed as Record<string, unknown>;
   const v = fields.v;
   if (v === undefined) throw new InvalidMessageFormat("Missing verb 'v'");

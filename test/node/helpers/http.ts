@@ -178,13 +178,18 @@ export interface HttpReply {
   json: unknown;
 }
 
-/** Sends one request (a string body as it is, anything else as JSON) and reads the whole reply. */
+/** Sends one request (a string or bytes body as it is, anything else as JSON) and reads the whole reply. */
 export function httpRequest(
   method: string,
   url: string,
   { headers = {}, body, ca }: { headers?: Record<string, string>; body?: unknown; ca?: string } = {},
 ): Promise<HttpReply> {
-  const bytes = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+  const bytes =
+    body === undefined
+      ? undefined
+      : body instanceof Uint8Array
+        ? Buffer.from(body)
+        : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
   // Node sends a DELETE's body without a length unless told: say it, so the connection stays usable.
   const lengths: Record<string, string> = bytes ? { 'Content-Length': String(bytes.length) } : {};
   return new Promise((resolve, reject) => {
