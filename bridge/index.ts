@@ -1,4 +1,8 @@
-// Node-only entry point: `eric-bus/node`.
+/**
+ * The Node-only entry point: the socket server and client, the channel stores, the WebSocket bridge
+ * (on a thread of its own too), and worker threads for a DataProcessingChannel.
+ * @module eric-bus/node
+ */
 
 export { SocketPathUnavailable } from './errors.js';
 export type { ServerLogger } from './log.js';

@@ -5,6 +5,7 @@
  * `sendPayload` sends (one shape per verb, told apart by its `v`: `Extract<Command, { v: 'd' }>`
  * is a dispatch); `Verb`, that `v`, as the bridge's `allow` option lists them; and
  * `MAX_JSON_DEPTH`, the nesting past which a payload is refused.
+ * @module eric-bus
  */
 
 // The bus: messages, listeners, channels, their queues and ids.

@@ -66,7 +66,7 @@ export interface SocketServerOptions extends ReadCommandOptions {
    * descriptor until its command is in or the deadline (`idleTimeoutMs`) passes, so without a cap
    * a flood of connections that say nothing takes every descriptor and working clients fail
    * (EPIPE, ECONNRESET) until the deadline reaps them.
-   * @default half the process's open-file limit on Linux ({@link defaultMaxPendingConnections}), else 512
+   * @default half the process's open-file limit on Linux, else 512
    */
   maxPendingConnections?: number;
 }

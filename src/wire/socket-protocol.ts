@@ -28,16 +28,27 @@ export function isStreamingVerb(verb: Verb): boolean {
   return STREAMING_VERBS.includes(verb);
 }
 
-/** `c`: create a channel; the reply is its id. */
+// One type per verb, which the package does not export (see src/index.ts); their `@inline` has the API
+// reference (`npm run docs`) show each shape in `Command` instead of a name it cannot link to.
+/**
+ * `c`: create a channel; the reply is its id.
+ * @inline
+ */
 export interface CreateChannelCommand {
   v: 'c';
 }
-/** `r`: add a listener to channel `c`; the reply is its id. */
+/**
+ * `r`: add a listener to channel `c`; the reply is its id.
+ * @inline
+ */
 export interface AddListenerCommand {
   v: 'r';
   c: string;
 }
-/** `d`: dispatch `Message(t, p)` to listener `r` of channel `c`. */
+/**
+ * `d`: dispatch `Message(t, p)` to listener `r` of channel `c`.
+ * @inline
+ */
 export interface DispatchCommand {
   v: 'd';
   c: string;
@@ -45,7 +56,10 @@ export interface DispatchCommand {
   t: string;
   p?: JsonValue;
 }
-/** `b`: broadcast `Message(t, p)` to every listener of channel `c`. */
+/**
+ * `b`: broadcast `Message(t, p)` to every listener of channel `c`.
+ * @inline
+ */
 export interface BroadcastCommand {
   v: 'b';
   c: string;
@@ -55,6 +69,7 @@ export interface BroadcastCommand {
 /**
  * `l`: start listener `r` of channel `c` and stream it; with `i`, resume after that event id
  * (docs/protocol.md, "Event ids, histories and resume").
+ * @inline
  */
 export interface ListenCommand {
   v: 'l';
@@ -64,7 +79,10 @@ export interface ListenCommand {
   /** The stream's key, for an `rs` that ends it (an eric-bus extension; eric-sse ignores it). */
   s?: string;
 }
-/** `w`: watch channel `c` (a new listener, streamed); with `i`, resume the watch whose stream carried that id. */
+/**
+ * `w`: watch channel `c` (a new listener, streamed); with `i`, resume the watch whose stream carried that id.
+ * @inline
+ */
 export interface WatchCommand {
   v: 'w';
   c: string;
@@ -72,13 +90,19 @@ export interface WatchCommand {
   /** The stream's key, for an `rs` that ends it (an eric-bus extension; eric-sse ignores it). */
   s?: string;
 }
-/** `rl`: remove listener `r` from channel `c`. */
+/**
+ * `rl`: remove listener `r` from channel `c`.
+ * @inline
+ */
 export interface RemoveListenerCommand {
   v: 'rl';
   c: string;
   r: string;
 }
-/** `rc`: remove channel `c`. */
+/**
+ * `rc`: remove channel `c`.
+ * @inline
+ */
 export interface RemoveChannelCommand {
   v: 'rc';
   c: string;

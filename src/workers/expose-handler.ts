@@ -1,4 +1,7 @@
-// `eric-bus/worker` in the browser: what a Web Worker module calls to serve a DataProcessingChannel.
+/**
+ * `eric-bus/worker` in the browser: what a Web Worker module calls to serve a DataProcessingChannel.
+ * @module eric-bus/worker
+ */
 import { type Endpoint, expose, transfer } from 'comlink';
 import { batchRunner, CLOSING_NOTICE, type MessageHandler } from './protocol.js';
 

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect } from 'vitest';
 import { SocketClient } from '../../../bridge/index.js';
@@ -36,6 +36,29 @@ describe('eric-bus serve / send / listen', () => {
     expect(stdout).toMatch(/^ {2}--version +print the version of eric-bus$/m);
     const manifest = JSON.parse(readFileSync(join(import.meta.dirname, '../../../package.json'), 'utf8'));
     expect(await runCli(['--version'])).toEqual({ code: 0, stdout: `${manifest.version}\n`, stderr: '' });
+  });
+
+  it("the package's bin runs the built command; in a clone not yet built it says how to build it", async () => {
+    const bin = join(import.meta.dirname, '../../../bin/eric-bus.js');
+    const manifest = JSON.parse(readFileSync(join(import.meta.dirname, '../../../package.json'), 'utf8'));
+    expect(manifest.bin).toEqual({ 'eric-bus': 'bin/eric-bus.js' });
+    expect(await runCli(['--version'], { script: bin })).toEqual({
+      code: 0,
+      stdout: `${manifest.version}\n`,
+      stderr: '',
+    });
+    const { dir, cleanup } = tempDir();
+    try {
+      mkdirSync(join(dir, 'bin'));
+      copyFileSync(bin, join(dir, 'bin/eric-bus.js'));
+      expect(await runCli(['--help'], { script: join(dir, 'bin/eric-bus.js') })).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: 'eric-bus: the command is not built in this clone; run `npm run build:node` first\n',
+      });
+    } finally {
+      cleanup();
+    }
   });
 
   it.each([

@@ -15,6 +15,8 @@ const root = join(import.meta.dirname, '../../..');
 const tsc = join(root, 'node_modules/typescript/bin/tsc');
 const dir = mkdtempSync(join(tmpdir(), 'eric-bus-consumer-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+/** What `npm install` of the tarball printed on stderr (its warnings). */
+let installWarnings = '';
 
 const compilerOptions = {
   strict: true,
@@ -53,10 +55,12 @@ beforeAll(async () => {
   const tarball = (JSON.parse(packed.stdout) as [{ filename: string }])[0].filename;
   writeFileSync(join(dir, 'package.json'), '{ "name": "consumer", "private": true, "type": "module" }\n');
   // As README says: `npm install eric-bus` (here its tarball), nothing else.
-  await run('npm', ['install', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund', `./${tarball}`], {
-    cwd: dir,
-    timeout: 90_000,
-  });
+  const installed = await run(
+    'npm',
+    ['install', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund', `./${tarball}`],
+    { cwd: dir, timeout: 90_000 },
+  );
+  installWarnings = installed.stderr;
   // The Node script's one @types package, as its project would have it.
   mkdirSync(join(dir, 'node_modules/@types'), { recursive: true });
   symlinkSync(join(root, 'node_modules/@types/node'), join(dir, 'node_modules/@types/node'), 'dir');
@@ -106,6 +110,16 @@ describe('a project using the packed package, without dev dependencies or ioredi
     expect(existsSync(join(dir, 'node_modules/ws'))).toBe(true);
     const installed = JSON.parse(readFileSync(join(dir, 'node_modules/eric-bus/package.json'), 'utf8'));
     expect(installed.peerDependenciesMeta).toEqual({ ioredis: { optional: true } });
+  });
+
+  it('installs without running scripts: none of the install hooks, no npm warning about them, the LICENSE', () => {
+    const installed = JSON.parse(readFileSync(join(dir, 'node_modules/eric-bus/package.json'), 'utf8'));
+    const hooks = ['preinstall', 'install', 'postinstall', 'prepare'].filter(
+      (hook) => hook in (installed.scripts ?? {}),
+    );
+    expect(hooks).toEqual([]);
+    expect(installWarnings).not.toMatch(/install.scripts/i);
+    expect(readFileSync(join(dir, 'node_modules/eric-bus/LICENSE'), 'utf8')).toMatch(/^MIT License\n/);
   });
 
   it("type-checks a page script importing 'eric-bus' (strict, skipLibCheck off, no @types)", async () => {

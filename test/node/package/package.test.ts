@@ -72,6 +72,8 @@ describe('the published package', () => {
     const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root });
     const files = (JSON.parse(stdout) as [{ files: { path: string }[] }])[0].files.map((f) => f.path);
     for (const entry of [
+      'LICENSE',
+      'bin/eric-bus.js',
       'dist/lib/index.js',
       'dist/lib/worker.js',
       'dist/src/index.js',
