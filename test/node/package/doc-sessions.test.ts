@@ -23,7 +23,7 @@ interface Step {
   exitCode: number;
 }
 
-/** The `curl` and `npx eric-bus` lines of a section's `sh` blocks (continuations joined), each with the output under it. */
+/** The `curl` and `npx eric-bus` lines of a section's sessions (continuations joined), each with its output. */
 function steps(document: string, heading: string): Step[] {
   const text = readFileSync(join(root, document), 'utf8');
   const start = text.indexOf(`\n${heading}\n`);
@@ -47,7 +47,7 @@ function steps(document: string, heading: string): Step[] {
   }));
 }
 
-/** Runs a shell line until it exits or has printed `expected` (then stops it); resolves with its stdout and exit code. */
+/** Runs a shell line until it exits or has printed `expected` (then stops it): its stdout and exit code. */
 function runUntil(command: string, expected: string, env: Record<string, string>) {
   return new Promise<{ stdout: string; code: number | null }>((resolve, reject) => {
     // In a process group of its own, so that stopping it stops curl too (the shell may not exec it).
