@@ -1,13 +1,11 @@
 /** `eric-bus listen`: streams a listener, or watches a channel, to stdout (directly or through a bridge). */
 
+import type { StreamOptions } from '../../src/index.js';
 import { UsageError } from '../errors.js';
-import { onFirstSignal } from '../signals.js';
-import { parseCommandArgs, positiveInt } from './args.js';
+import { parseCommandArgs, positiveInt, stringFlags } from './args.js';
 import { CLIENT_FLAGS_USAGE, clientFlagOptions, withConnection } from './client-flags.js';
 import type { Subcommand } from './command.js';
-
-/** How long a signalled `listen` waits at most for its goodbye to the server to go out. */
-const LEAVE_GRACE_MS = 1000;
+import { printEvents } from './print-events.js';
 
 export const listen: Subcommand = {
   summary: "stream a listener's events (or watch a channel) as JSON lines",
@@ -21,36 +19,33 @@ stops, the channel goes away, --count events have arrived, or Ctrl-C / SIGTERM /
 
 Options:
 ${CLIENT_FLAGS_USAGE}
-  --count N       stop after N events
+  --count N       stop after N events; the server takes no more than N off the queue, so
+                  the rest stay queued for the next listen (eric-sse's own server ignores
+                  this: there, what it sent beyond the N-th event is lost)
+  --last-event-id ID
+                  resume after the event with this "id": its listener's later events come
+                  again, with their ids, then the queue (a "_eric_gap" event first when the
+                  server no longer has them all); without LISTENER, resumes the watch that
+                  carried ID. eric-sse's own server ignores it
   -h, --help      show this help`,
   async run(argv) {
-    const { values, positionals } = parseCommandArgs(argv, { ...clientFlagOptions, count: { type: 'string' } });
-    const count = positiveInt(values.count, '--count') ?? Infinity;
+    const { values, positionals } = parseCommandArgs(argv, {
+      ...clientFlagOptions,
+      ...stringFlags('count', 'last-event-id'),
+    });
+    const options: StreamOptions = {};
+    const count = positiveInt(values.count, '--count');
+    if (count !== undefined) options.limit = count;
+    const lastEventId = values['last-event-id'];
+    if (lastEventId === '') throw new UsageError('--last-event-id needs an event id');
+    if (lastEventId !== undefined) options.lastEventId = lastEventId;
     const [channel, listener, ...extra] = positionals;
     if (channel === undefined || extra.length > 0) throw new UsageError('usage: listen CHANNEL [LISTENER]');
-    return withConnection(values, async ({ client, line }) => {
-      const events = (listener === undefined ? client.watch(channel) : client.stream(channel, listener))[
-        Symbol.asyncIterator
-      ]();
-      // A signal leaves the stream as `break` would: the client tells the server (`rs`, a bridge's
-      // cancel), which releases it at once instead of holding the listener until its next message,
-      // and the loop ends as if the stream had. The process then exits once that word is out, or
-      // after LEAVE_GRACE_MS if the server does not take it.
-      const removeHandlers = onFirstSignal(() => {
-        setTimeout(() => process.exit(0), LEAVE_GRACE_MS).unref();
-        void events.return?.();
-      });
-      try {
-        let seen = 0;
-        for await (const event of { [Symbol.asyncIterator]: () => events }) {
-          // Respect a slow stdout (a pipe to `head`, a terminal): read on only once the line is out.
-          if (!process.stdout.write(`${line(event)}\n`))
-            await new Promise((resolve) => process.stdout.once('drain', resolve));
-          if (++seen >= count) break;
-        }
-      } finally {
-        removeHandlers();
-      }
-    });
+    return withConnection(values, ({ client, line }) =>
+      printEvents(
+        listener === undefined ? client.watch(channel, options) : client.stream(channel, listener, options),
+        line,
+      ),
+    );
   },
 };

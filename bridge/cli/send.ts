@@ -1,9 +1,11 @@
 /** `eric-bus send`: one command to a socket server (directly or through a bridge), from the terminal. */
 import type { Command, JsonValue, ProtocolClient } from '../../src/index.js';
+import { isStreamingVerb, isVerb } from '../../src/wire/socket-protocol.js';
 import { UsageError } from '../errors.js';
 import { parseCommandArgs } from './args.js';
 import { CLIENT_FLAGS_USAGE, clientFlagOptions, withConnection } from './client-flags.js';
 import type { Subcommand } from './command.js';
+import { printEvents } from './print-events.js';
 
 /** A payload argument: JSON when it parses as JSON, otherwise the text itself. */
 function payloadArg(text: string | undefined): JsonValue | undefined {
@@ -56,7 +58,7 @@ const actions: Record<string, { args: string; does: string; arity: [number, numb
   },
   raw: {
     args: 'JSON',
-    does: 'send a command as it is',
+    does: "send a command as it is ('l', 'w': streams)",
     arity: [1, 1],
     // Sent as it is: the server (or the bridge) judges it, and an error reply fails like any other.
     action: (c, [json]) => c.sendPayload(parseRaw(json!) as Command),
@@ -85,7 +87,10 @@ ${Object.entries(actions)
   .join('\n')}
 
 PAYLOAD is JSON when it parses as JSON ('{"n": 1}', 42, true), otherwise plain text.
-'raw' sends the JSON as it is (through a bridge: a JSON object, sent as one frame).
+'raw' sends the JSON as it is (through a bridge: a JSON object, sent as one frame). A
+streaming command ("v": "l" or "w") prints one JSON line per event, as 'eric-bus listen'
+does, until the stream ends (its listener or channel removed, its "n" events streamed:
+'{"v": "l", "c": "1", "r": "2", "n": 3}') or Ctrl-C / SIGTERM / SIGHUP.
 
 Options:
 ${CLIENT_FLAGS_USAGE}
@@ -100,9 +105,20 @@ ${CLIENT_FLAGS_USAGE}
     // A malformed raw command is a mistake on the command line: found before connecting.
     if (name === 'raw' && !isObject(parseRaw(args[0]!)) && values.url !== undefined)
       throw new UsageError('raw through --url takes a JSON object (a bridge frame is one)');
-    return withConnection(values, async ({ client }) => console.log(await entry.action(client, args)));
+    const stream = name === 'raw' ? streamingCommand(parseRaw(args[0]!)) : undefined;
+    return withConnection(values, async ({ client, line }) => {
+      if (stream) await printEvents(client.streamPayload(stream), line);
+      else console.log(await entry.action(client, args));
+    });
   },
 };
+
+/** A raw command whose reply is a stream (`l`, `w`), to read as one; otherwise undefined. */
+function streamingCommand(raw: unknown): Command | undefined {
+  if (!isObject(raw)) return undefined;
+  const verb = (raw as { v?: unknown }).v;
+  return isVerb(verb) && isStreamingVerb(verb) ? (raw as Command) : undefined;
+}
 
 function isObject(value: unknown): boolean {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

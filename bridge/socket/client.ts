@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { type Command, ProtocolClient, parseException } from '../../src/index.js';
+import { eventLimitOf } from '../../src/wire/socket-protocol.js';
 import { openCommand } from './connect.js';
 import { lines } from './lines.js';
 
@@ -66,11 +67,13 @@ export class SocketClient extends ProtocolClient<string> {
 
   /**
    * Sends a streaming command and yields each event line (JSON, without the newline); an error reply
-   * is thrown typed. Leaving early closes the connection and tells an eric-bus server to end the
-   * stream at once (an `rs` for the key the command carried); what the server had already written
-   * into the socket is lost with it (docs/socket-server.md, "How streams behave"). Leaving is `break`, or
-   * `return()` at any time: while a `next()` waits on an idle stream too (a command stopped by a
-   * signal), which then resolves as done.
+   * is thrown typed. A command with `n` ends after that many events: an eric-bus server ends the
+   * stream there, and one that ignores `n` (eric-sse's) is left without a word. Leaving early
+   * closes the connection and tells an eric-bus server to end the stream at once (an `rs` for the
+   * key the command carried); what the server had already written into the socket is lost with it
+   * (docs/socket-server.md, "How streams behave"). Leaving is `break`, or `return()` at any time: while a
+   * `next()` waits on an idle stream too (a command stopped by a signal), which then resolves as
+   * done.
    */
   streamPayload(command: Command): AsyncIterableIterator<string> {
     const leave = new AbortController();
@@ -96,6 +99,7 @@ export class SocketClient extends ProtocolClient<string> {
     const stopReading = () => socket.destroy();
     leave.addEventListener('abort', stopReading);
     let consumerLeft = false;
+    let left = eventLimitOf(command);
     try {
       if (leave.aborted) return;
       for await (const line of lines(socket)) {
@@ -105,6 +109,8 @@ export class SocketClient extends ProtocolClient<string> {
         consumerLeft = true;
         yield item;
         consumerLeft = false;
+        // The last event asked for: an eric-bus server has ended the stream (no `rs` needed).
+        if (--left === 0) return;
       }
     } catch (error) {
       // The socket destroyed under the read, as asked: not a failure.

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { EricBusError, LimitExceeded, Message, type SSEChannelContainer } from '../../src/index.js';
-import type { ServerCommand } from '../../src/wire/socket-protocol.js';
+import type { ListenCommand, ServerCommand, WatchCommand } from '../../src/wire/socket-protocol.js';
 import { ACK, formatError, parseCommand } from '../../src/wire/socket-protocol.js';
 import { ClientGone } from '../errors.js';
 import { createLogger, type ServerLogger } from '../log.js';
@@ -245,7 +245,7 @@ export class SocketServer {
       case 'l': {
         if (this.#cancelledEarly(command.s, socket)) return;
         const options = command.i === undefined ? {} : { lastEventId: command.i };
-        const end = await this.#stream(await store.listen(command.c, command.r, options), socket, command.s);
+        const end = await this.#stream(await store.listen(command.c, command.r, options), socket, command);
         this.#logger.info(`stream of listener ${command.r} ended: ${end}`);
         return;
       }
@@ -253,7 +253,7 @@ export class SocketServer {
         if (this.#cancelledEarly(command.s, socket)) return;
         const options = command.i === undefined ? {} : { lastEventId: command.i };
         const feed = await this.#withRoom(() => store.watch(command.c, options));
-        const end = await this.#stream(feed, socket, command.s);
+        const end = await this.#stream(feed, socket, command);
         this.#logger.info(`watch of channel ${command.c} by listener ${feed.listenerId} ended: ${end}`);
       }
     }
@@ -310,21 +310,25 @@ export class SocketServer {
     return true;
   }
 
-  async #stream(feed: EventFeed, socket: Socket, key: string | undefined): Promise<StreamEnd> {
+  /** Pumps `feed` into `socket` as the command says: until its `n` events, endable by an `rs` naming its `s`. */
+  async #stream(
+    feed: EventFeed,
+    socket: Socket,
+    { s: key, n: limit }: ListenCommand | WatchCommand,
+  ): Promise<StreamEnd> {
     this.#streams++;
     this.#streamSockets.add(socket);
     const cancel = key === undefined ? undefined : new AbortController();
     if (cancel) this.#keyed.set(key!, cancel);
     try {
-      return await feedToSocket(
-        feed,
-        socket,
-        (error) =>
+      return await feedToSocket(feed, socket, {
+        onError: (error) =>
           this.#logger.error(
             `stream of listener ${feed.listenerId}: ${error instanceof Error ? error.message : String(error)}`,
           ),
-        cancel?.signal,
-      );
+        cancel: cancel?.signal,
+        limit,
+      });
     } finally {
       this.#streams--;
       this.#streamSockets.delete(socket);

@@ -8,18 +8,29 @@ export type { StreamEnd } from '../store/store.js';
 /** How many socket-sized batches a stream writes before yielding to other connections. */
 const MAX_BURST = 8;
 
+/** Options of {@link feedToSocket}. */
+export interface FeedToSocketOptions {
+  /** Told of a failure of the feed (the client gets its error reply). */
+  onError?: (error: unknown) => void;
+  /** Aborts when the client said it has gone (`rs`). */
+  cancel?: AbortSignal | undefined;
+  /** Events to write at most, then end (the command's `n`; docs/protocol.md, "Bounded streams: n"). */
+  limit?: number | undefined;
+}
+
 /**
  * Pumps a feed into a socket: asks for lines only when the socket has room for them, tells the
  * feed whether they were written, and ends as the feed says, when the client goes, when the
- * feed is interrupted, or when `cancel` aborts (`cancelled`: the client said it has gone; the
- * socket is destroyed at once). A feed that answers synchronously is pumped without a promise
- * per batch. Ends the socket except when the client has gone; resolves with how the stream ended.
+ * feed is interrupted, when `cancel` aborts (`cancelled`: the client said it has gone; the
+ * socket is destroyed at once), or once `limit` events are written (`limit`: after the feed has
+ * settled them, so that a next stream of the listener begins after them). A feed that answers
+ * synchronously is pumped without a promise per batch. Ends the socket except when the client
+ * has gone; resolves with how the stream ended.
  */
 export function feedToSocket(
   feed: EventFeed,
   socket: Socket,
-  onError: (error: unknown) => void = () => {},
-  cancel?: AbortSignal,
+  { onError = () => {}, cancel, limit = Infinity }: FeedToSocketOptions = {},
 ): Promise<StreamEnd> {
   return new Promise((resolve) => {
     const budget = socket.writableHighWaterMark;
@@ -27,6 +38,7 @@ export function feedToSocket(
     let timer: NodeJS.Timeout | null = null;
     let done = false;
     let burst = 0;
+    let left = limit;
 
     const finish = (end: StreamEnd) => {
       if (done) return;
@@ -58,7 +70,7 @@ export function feedToSocket(
       if (gone()) return finish('client-gone');
       let step: FeedStep | Promise<FeedStep>;
       try {
-        step = feed.next(delayMs > 0 ? 0 : budget - socket.writableLength);
+        step = feed.next(delayMs > 0 ? 0 : budget - socket.writableLength, left);
       } catch (error) {
         return fail(error);
       }
@@ -89,6 +101,7 @@ export function feedToSocket(
         return finish('client-gone');
       }
       feed.written();
+      if (left !== Infinity && (left -= linesIn(step.lines)) <= 0) return atLimit();
       const next = delayMs > 0 ? () => (timer = setTimeout(pump, delayMs)) : () => setImmediate(pump);
       if (!writable) socket.once('drain', next);
       // While the kernel takes everything at once, keep going, but let other connections in now and then.
@@ -99,6 +112,20 @@ export function feedToSocket(
       }
     }
 
+    /** The last event the command asked for is written: the stream ends once the store has it as delivered. */
+    function atLimit(): void {
+      const settled = feed.settled?.();
+      if (!settled) return finish('limit');
+      settled.then(
+        () => finish('limit'),
+        (error: unknown) => {
+          // Delivered all the same (written); only a next stream started at once may see them again.
+          onError(error);
+          finish('limit');
+        },
+      );
+    }
+
     socket.once('close', onGone);
     if (feed.interrupted.aborted) return onInterrupted();
     if (cancel?.aborted) return onCancelled();
@@ -106,4 +133,11 @@ export function feedToSocket(
     cancel?.addEventListener('abort', onCancelled, { once: true });
     pump();
   });
+}
+
+/** How many event lines a step holds: each ends with a newline, which JSON inside a line never has. */
+function linesIn(lines: string): number {
+  let count = 0;
+  for (let at = lines.indexOf('\n'); at >= 0; at = lines.indexOf('\n', at + 1)) count++;
+  return count;
 }

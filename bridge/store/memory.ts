@@ -301,7 +301,7 @@ export class MemoryFeed implements EventFeed {
     this.#control.abort(end);
   }
 
-  next(room: number): FeedStep | Promise<FeedStep> {
+  next(room: number, max = Infinity): FeedStep | Promise<FeedStep> {
     const channel = this.#channel;
     const listener = this.#listener;
     const history = this.#history;
@@ -312,12 +312,13 @@ export class MemoryFeed implements EventFeed {
       return { lines: closed, end: 'closed' };
     }
     if (!listener.isRunningSync()) return { end: 'stopped' };
-    if (this.#gapLine !== undefined || this.#replayed <= this.#replayEnd) return { lines: this.#replayChunk(room) };
+    if (this.#gapLine !== undefined || this.#replayed <= this.#replayEnd)
+      return { lines: this.#replayChunk(room, max) };
     if (channel.queueLength(id) === 0) {
       return new Promise((resolve) => {
         const wake = () => {
           this.#wake = null;
-          resolve(this.next(room));
+          resolve(this.next(room, max));
         };
         this.#cancelWait = channel.whenMessageWaits(id, () => {
           this.#cancelWait = null;
@@ -328,7 +329,7 @@ export class MemoryFeed implements EventFeed {
         });
       });
     }
-    // Take only as many messages as the socket has room for (at least one).
+    // Take only as many messages as the socket has room for (at least one), and the stream asks for.
     const taken: Message[] = [];
     const sizes: number[] = [];
     this.#taken = taken;
@@ -342,7 +343,7 @@ export class MemoryFeed implements EventFeed {
         lines += line;
         taken.push(msg);
         sizes.push(line.length);
-      } while (lines.length < room && channel.queueLength(id) > 0 && listener.isRunningSync());
+      } while (lines.length < room && taken.length < max && channel.queueLength(id) > 0 && listener.isRunningSync());
     } catch (error) {
       // E.g. a listener's onMessage threw: what was taken before the failure still goes out.
       return { lines: lines + formatError(error), end: 'failed', error };
@@ -350,18 +351,23 @@ export class MemoryFeed implements EventFeed {
     return { lines };
   }
 
-  /** The next lines of a replay, as many as fit in `room` (at least one). */
-  #replayChunk(room: number): string {
+  /** The next lines of a replay, as many as fit in `room` (at least one), `max` at most. */
+  #replayChunk(room: number, max: number): string {
     const history = this.#history!;
     let chunk = '';
+    let count = 0;
     if (this.#gapLine !== undefined) {
       chunk = this.#gapLine;
       this.#gapLine = undefined;
+      count++;
     }
-    while (this.#replayed <= this.#replayEnd && (chunk === '' || chunk.length < room)) {
+    while (this.#replayed <= this.#replayEnd && (chunk === '' || (chunk.length < room && count < max))) {
       const msg = history.at(this.#replayed);
       // Only this stream records deliveries of the listener, so what was retained stays retained.
-      if (msg !== undefined) chunk += lineOrError(this.#channel, msg, history.idOf(this.#replayed));
+      if (msg !== undefined) {
+        chunk += lineOrError(this.#channel, msg, history.idOf(this.#replayed));
+        count++;
+      }
       this.#replayed++;
     }
     return chunk;

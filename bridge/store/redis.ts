@@ -143,6 +143,8 @@ export class RedisStore implements ChannelStore {
   readonly #closedPrefix: string;
   /** The open streams of this server, by listener id. */
   readonly #feeds = new Map<string, RedisFeed>();
+  /** Streams of this server that ended and are still telling Redis what they delivered, by listener id. */
+  readonly #settling = new Map<string, Promise<void>>();
   readonly #graceTimers = new Set<NodeJS.Timeout>();
   #closed = false;
 
@@ -430,6 +432,9 @@ export class RedisStore implements ChannelStore {
     after: string | undefined,
     watch: boolean,
   ): Promise<EventFeed> {
+    // A stream of this listener that just ended here (after its `n` events, say) may still be
+    // telling Redis what it delivered: this one begins after that.
+    await this.#settling.get(listenerId);
     const [own, cur, cut, seq, isWatch] = (await this.#run(
       'ericOpen',
       channelId,
@@ -508,9 +513,20 @@ export class RedisStore implements ChannelStore {
     released: (feed, superseded) => this.#released(feed, superseded),
   };
 
-  /** A feed ended: forget it; a watch's listener waits its grace period for a resume, then goes. */
+  /**
+   * A feed ended: forget it once Redis knows what it delivered (a next stream of its listener here
+   * waits for that); a watch's listener then waits its grace period for a resume, and goes.
+   */
   async #released(feed: RedisFeed, superseded: boolean): Promise<void> {
-    if (this.#feeds.get(feed.listenerId) === feed) this.#feeds.delete(feed.listenerId);
+    const id = feed.listenerId;
+    if (this.#feeds.get(id) === feed) this.#feeds.delete(id);
+    const settling = feed.settled().catch((error: unknown) => {
+      // Redis is away: a stream opened meanwhile may write the last events again.
+      this.#logger.info(`deliveries of listener ${id} not recorded: ${describe(error)}`);
+    });
+    this.#settling.set(id, settling);
+    await settling;
+    if (this.#settling.get(id) === settling) this.#settling.delete(id);
     if (!feed.watch || superseded) return;
     try {
       await this.#run('ericRelease', feed.listenerId, feed.own, this.#graceMs, this.#closedPrefix);
@@ -577,6 +593,10 @@ class RedisFeed implements EventFeed {
   #unsaved = false;
   /** Whether an update of the delivery mark is on its way. */
   #advancing = false;
+  /** The update on its way, settled (either way) once it is answered. */
+  #advanced: Promise<void> = Promise.resolve();
+  /** The newest delivery an update told Redis of and Redis answered. */
+  #told: number;
   /** The newest event of the last step, not yet written. */
   #pending = 0;
   /** Average line length so far, to read about as many events as the socket has room for. */
@@ -601,6 +621,7 @@ class RedisFeed implements EventFeed {
     this.#position = init.from;
     this.#pending = init.from;
     this.#delivered = init.delivered;
+    this.#told = init.delivered;
   }
 
   get interrupted(): AbortSignal {
@@ -616,7 +637,7 @@ class RedisFeed implements EventFeed {
     this.#control.abort(end);
   }
 
-  next(room: number): FeedStep | Promise<FeedStep> {
+  next(room: number, max = Infinity): FeedStep | Promise<FeedStep> {
     if (this.#gap !== undefined) {
       const lines = this.#gap;
       this.#gap = undefined;
@@ -626,7 +647,9 @@ class RedisFeed implements EventFeed {
     }
     // About what the socket has room for, a few times over: a round trip to Redis costs more than
     // a socket's buffer, and the pump still writes only while the socket takes it.
-    return this.#read(Math.max(1, Math.min(MAX_READ, Math.floor((READ_AHEAD * room) / this.#lineLength))));
+    // Never more than the stream asks for: what is read counts as taken once written.
+    const count = Math.max(1, Math.min(MAX_READ, Math.floor((READ_AHEAD * room) / this.#lineLength)));
+    return this.#read(Math.min(count, max));
   }
 
   async #read(count: number): Promise<FeedStep> {
@@ -709,9 +732,10 @@ class RedisFeed implements EventFeed {
     this.#advancing = true;
     const bytes = this.#unsavedBytes;
     this.#unsavedBytes = 0;
-    this.#store.advance(this.listenerId, this.own, to, bytes).then(
+    this.#advanced = this.#store.advance(this.listenerId, this.own, to, bytes).then(
       (result) => {
         this.#advancing = false;
+        this.#told = Math.max(this.#told, to);
         // A newer stream owns the listener (its notice may have been missed): this one ends.
         if (result === 0) this.interrupt('superseded');
         else if (this.#delivered > to) this.advance(this.#delivered);
@@ -724,6 +748,22 @@ class RedisFeed implements EventFeed {
     );
   }
 
+  /**
+   * Resolves once Redis was told of every delivery this stream wrote so far: an update on its way
+   * is waited for (and the one it chains for later deliveries), one that failed is made again;
+   * rejects when Redis cannot take it.
+   */
+  async settled(): Promise<void> {
+    const target = this.#delivered;
+    // Bounded: each round waits for an answer from Redis, and the update chained after one in
+    // flight covers every delivery so far; a failed one is retried once, then rejects.
+    for (let round = 0; this.#told < target && round < 3; round++) {
+      if (this.#advancing) await this.#advanced;
+      else if (this.#unsaved) await this.#save();
+      else this.advance(this.#delivered);
+    }
+  }
+
   async #save(): Promise<void> {
     const bytes = this.#unsavedBytes;
     this.#unsavedBytes = 0;
@@ -734,6 +774,7 @@ class RedisFeed implements EventFeed {
         throw error;
       });
     this.#unsaved = false;
+    this.#told = Math.max(this.#told, this.#delivered);
     if (result === 0) this.interrupt('superseded');
   }
 

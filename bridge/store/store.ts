@@ -46,8 +46,11 @@ export function checkStoreSettings(history: number, watchGraceMs: number, histor
 /** A value now, or later: in-memory stores answer synchronously, network stores asynchronously. */
 export type Awaitable<T> = T | Promise<T>;
 
-/** How a stream ended (`cancelled`: its client said it has gone, with `rs`). */
-export type StreamEnd = 'stopped' | 'closed' | 'client-gone' | 'failed' | 'superseded' | 'cancelled';
+/**
+ * How a stream ended (`cancelled`: its client said it has gone, with `rs`; `limit`: it wrote the
+ * events its command's `n` asked for).
+ */
+export type StreamEnd = 'stopped' | 'closed' | 'client-gone' | 'failed' | 'superseded' | 'cancelled' | 'limit';
 
 /** Options of a stream (`l` or `w`). */
 export interface FeedOptions {
@@ -78,14 +81,22 @@ export interface EventFeed {
   /** Aborts, with the {@link StreamEnd} as reason, when the stream must end on its own (e.g. superseded). */
   readonly interrupted: AbortSignal;
   /**
-   * The next lines, about `room` characters at most but at least one event; a promise while
-   * nothing waits (resolved when something does, without polling).
+   * The next lines, about `room` characters at most but at least one event, and never more than
+   * `max` events (lines), taking no more than that off the queue; a promise while nothing waits
+   * (resolved when something does, without polling).
+   * docs/protocol.md, "Bounded streams: n"
    */
-  next(room: number): Awaitable<FeedStep>;
+  next(room: number, max?: number): Awaitable<FeedStep>;
   /** The lines of the last step were written to the socket: their messages count as delivered. */
   written(): void;
   /** The lines of the last step could not be written: their messages stay queued. */
   unwritten(): void;
+  /**
+   * Resolves once every delivery {@link written} reported counts in the store, where the next stream
+   * of the listener reads it: a stream that ended after its `n` events has its client start the next
+   * one at once, which must begin after them. Not needed by a store that records deliveries at once.
+   */
+  settled?(): Promise<void>;
   /** Releases the feed (a pending `next` is abandoned). Called once, whenever the stream ends. */
   close(): void;
 }

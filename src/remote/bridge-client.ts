@@ -9,7 +9,7 @@ import {
   parseReplyFrame,
   type ReplyFrame,
 } from '../wire/bridge-frames.js';
-import type { Command } from '../wire/socket-protocol.js';
+import { type Command, eventLimitOf } from '../wire/socket-protocol.js';
 import { type BackoffOptions, backoffDelay } from './backoff.js';
 import { ProtocolClient } from './protocol-client.js';
 import { pushStream, type StreamSink } from './push-stream.js';
@@ -64,8 +64,9 @@ export const DEFAULT_STREAM_WINDOW = 256;
 
 /**
  * A command or stream waiting for its reply; `sent` is false until the current socket carries it. A
- * stream remembers the id of the last event it received, to resume after it on the next socket, and
- * counts the credit it `granted` the bridge on that socket and the events it `received`.
+ * stream remembers the id of the last event it received, to resume after it on the next socket,
+ * counts the credit it `granted` the bridge on that socket and the events it `received`, and how
+ * many events it may still yield (`left`: its command's `n`, less those received on any socket).
  */
 type Pending =
   | { kind: 'request'; frame: string; sent: boolean; resolve: (reply: string) => void; reject: (error: Error) => void }
@@ -77,6 +78,7 @@ type Pending =
       sink: StreamSink<SSEEvent>;
       granted: number;
       received: number;
+      left: number;
     };
 
 /**
@@ -178,8 +180,9 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
 
   /**
    * Opens a stream: its events in order; `break` sends a cancel. Resumed after a reconnection from
-   * the last event id received (from the command's `i` until one arrives). It holds at most
-   * `streamWindow` events ahead of the consumer: the rest wait on the server.
+   * the last event id received (from the command's `i` until one arrives), asking for what is left
+   * of the command's `n`; it ends after `n` events in any case. It holds at most `streamWindow`
+   * events ahead of the consumer: the rest wait on the server.
    */
   streamPayload(command: Command): AsyncIterableIterator<SSEEvent> {
     const id = this.#nextId++;
@@ -189,7 +192,10 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
     );
     const lastEventId = command.v === 'l' || command.v === 'w' ? command.i : undefined;
     if (this.#failure) sink.finish(this.#failure);
-    else this.#track(id, { kind: 'stream', command, lastEventId, sent: false, sink, granted: 0, received: 0 });
+    else {
+      const left = eventLimitOf(command);
+      this.#track(id, { kind: 'stream', command, lastEventId, sent: false, sink, granted: 0, received: 0, left });
+    }
     return stream;
   }
 
@@ -212,8 +218,9 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
     pending.received = 0;
     pending.granted = this.#window === Infinity ? Infinity : Math.max(0, this.#window - pending.sink.queued);
     const resume = lastEventId === undefined ? {} : { i: lastEventId };
+    const limit = pending.left === Infinity ? {} : { n: pending.left };
     const credit = pending.granted === Infinity ? {} : { credit: pending.granted };
-    this.#socket!.send(frameText(id, { ...command, ...resume, ...credit }));
+    this.#socket!.send(frameText(id, { ...command, ...resume, ...limit, ...credit }));
   }
 
   /** The consumer took an event: once half the window is free, the bridge may send that many more. */
@@ -299,7 +306,14 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
       pending.received++;
       // Servers without ids (eric-sse's) give none: such a stream re-opens as it began.
       if (typeof frame.data.id === 'string') pending.lastEventId = frame.data.id;
-      return pending.sink.push(frame.data);
+      pending.sink.push(frame.data);
+      // The last event asked for. An eric-bus server ends the stream by itself; the cancel is for
+      // one that ignores `n` (eric-sse's), which would go on.
+      if (--pending.left === 0) {
+        this.#cancel(frame.id!);
+        pending.sink.finish();
+      }
+      return;
     }
     this.#pending.delete(frame.id!);
     if ('end' in frame) pending.sink.finish();

@@ -1,5 +1,5 @@
 import type { JsonValue } from '../bus/message.js';
-import { type Command, withLastEventId, withPayload } from '../wire/socket-protocol.js';
+import { type Command, withEventLimit, withLastEventId, withPayload } from '../wire/socket-protocol.js';
 
 /** Options of a stream (`l`, `w`). */
 export interface StreamOptions {
@@ -10,6 +10,15 @@ export interface StreamOptions {
    * the watch whose stream carried the id. Servers without ids ignore it.
    */
   lastEventId?: string;
+  /**
+   * At most this many events (a positive whole number; docs/protocol.md, "Bounded streams: n"): an
+   * eric-bus server writes no more, takes no more than that off the queue (the rest stay queued for
+   * the next stream), then ends the stream; the iterator ends after that many in any case.
+   * eric-sse's server ignores the limit: in front of it the client leaves after that many, and what
+   * the server had already written beyond them is lost. Anything else throws
+   * `InvalidMessageFormat`.
+   */
+  limit?: number;
 }
 
 /**
@@ -24,7 +33,10 @@ export abstract class ProtocolClient<Item> {
    */
   abstract sendPayload(command: Command): Promise<string>;
 
-  /** Sends a streaming command (`l`, `w`) and yields each event the server sends. */
+  /**
+   * Sends a streaming command (`l`, `w`) and yields each event the server sends: at most the
+   * command's `n`, when it has a valid one (docs/protocol.md, "Bounded streams: n").
+   */
   abstract streamPayload(command: Command): AsyncIterable<Item>;
 
   /** Creates a channel; resolves with its id. */
@@ -57,13 +69,21 @@ export abstract class ProtocolClient<Item> {
     return this.sendPayload({ v: 'rc', c: channelId });
   }
 
-  /** Starts a listener and streams its events; with `lastEventId`, resumes after that event. */
-  stream(channelId: string, listenerId: string, { lastEventId }: StreamOptions = {}): AsyncIterable<Item> {
-    return this.streamPayload(withLastEventId({ v: 'l', c: channelId, r: listenerId }, lastEventId));
+  /**
+   * Starts a listener and streams its events; with `lastEventId`, resumes after that event; with
+   * `limit`, ends after that many.
+   */
+  stream(channelId: string, listenerId: string, { lastEventId, limit }: StreamOptions = {}): AsyncIterable<Item> {
+    return this.streamPayload(
+      withEventLimit(withLastEventId({ v: 'l', c: channelId, r: listenerId }, lastEventId), limit),
+    );
   }
 
-  /** Adds a listener to a channel and streams it; with `lastEventId`, resumes the watch that carried that event. */
-  watch(channelId: string, { lastEventId }: StreamOptions = {}): AsyncIterable<Item> {
-    return this.streamPayload(withLastEventId({ v: 'w', c: channelId }, lastEventId));
+  /**
+   * Adds a listener to a channel and streams it; with `lastEventId`, resumes the watch that carried
+   * that event; with `limit`, ends after that many (the watch then waits its grace period for a resume).
+   */
+  watch(channelId: string, { lastEventId, limit }: StreamOptions = {}): AsyncIterable<Item> {
+    return this.streamPayload(withEventLimit(withLastEventId({ v: 'w', c: channelId }, lastEventId), limit));
   }
 }

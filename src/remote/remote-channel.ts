@@ -47,13 +47,17 @@ export class RemoteChannel {
 
   /**
    * Starts the listener and streams its events until it stops or is removed; `break` cancels. Resumed
-   * exactly after a reconnection; `lastEventId` resumes after an event of an earlier stream.
+   * exactly after a reconnection; `lastEventId` resumes after an event of an earlier stream; `limit`
+   * ends it after that many events, the rest left queued.
    */
   messageStream(listener: string | RemoteListener, options?: StreamOptions): AsyncIterable<SSEEvent> {
     return this.client.stream(this.id, idOf(listener), options);
   }
 
-  /** Adds a started listener and streams it; `lastEventId` resumes the watch that carried that event. */
+  /**
+   * Adds a started listener and streams it; `lastEventId` resumes the watch that carried that event;
+   * `limit` ends it after that many events.
+   */
   watch(options?: StreamOptions): AsyncIterable<SSEEvent> {
     return this.client.watch(this.id, options);
   }

@@ -50,7 +50,7 @@ export interface EndFrame {
 export type ReplyFrame = OkFrame | ErrorFrame | DataFrame | EndFrame;
 
 /** The socket command's keys a frame may carry; anything else in a frame stays at the bridge. */
-const COMMAND_KEYS = ['v', 'c', 'r', 't', 'p', 'i'] as const;
+const COMMAND_KEYS = ['v', 'c', 'r', 't', 'p', 'i', 'n'] as const;
 
 /** True for a value usable as a frame id. */
 export function isFrameId(id: unknown): id is FrameId {
@@ -92,7 +92,7 @@ export type ClientFrame =
 /**
  * Reads one client frame. A frame that is not a JSON object with a usable `id` is `invalid`
  * with id null; one with an id but no known verb is `invalid` with that id. The socket
- * command is the frame's protocol keys (`v c r t p i`) only: the rest stays at the bridge. A frame
+ * command is the frame's protocol keys (`v c r t p i n`) only: the rest stays at the bridge. A frame
  * nesting deeper than the socket protocol allows is `invalid` before it is parsed (its id is
  * read from its top level alone).
  */

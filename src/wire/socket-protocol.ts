@@ -78,6 +78,8 @@ export interface ListenCommand {
   i?: string;
   /** The stream's key, for an `rs` that ends it (an eric-bus extension; eric-sse ignores it). */
   s?: string;
+  /** At most this many events, then the stream ends ({@link withEventLimit}; eric-sse ignores it). */
+  n?: number;
 }
 /**
  * `w`: watch channel `c` (a new listener, streamed); with `i`, resume the watch whose stream carried that id.
@@ -89,6 +91,8 @@ export interface WatchCommand {
   i?: string;
   /** The stream's key, for an `rs` that ends it (an eric-bus extension; eric-sse ignores it). */
   s?: string;
+  /** At most this many events, then the stream ends ({@link withEventLimit}; eric-sse ignores it). */
+  n?: number;
 }
 /**
  * `rl`: remove listener `r` from channel `c`.
@@ -166,9 +170,11 @@ export function parseCommand(raw: string): ServerCommand {
     case 'rc':
       return { v, c };
     case 'w':
-      return withStreamKey(withLastEventId({ v, c }, fields.i), fields.s);
-    case 'l':
-      return withStreamKey(withLastEventId({ v, c, r: requireId(fields, 'r', 'receiver id', v) }, fields.i), fields.s);
+      return withStreamKey(withEventLimit(withLastEventId({ v, c }, fields.i), fields.n), fields.s);
+    case 'l': {
+      const listen = withLastEventId({ v, c, r: requireId(fields, 'r', 'receiver id', v) }, fields.i);
+      return withStreamKey(withEventLimit(listen, fields.n), fields.s);
+    }
     case 'rl':
       return { v, c, r: requireId(fields, 'r', 'receiver id', v) };
     case 'd':
@@ -206,6 +212,34 @@ export function withLastEventId<C extends ListenCommand | WatchCommand>(command:
     throw new InvalidMessageFormat(`Last event id 'i' must be a string, not ${JSON.stringify(id)}`);
   command.i = id;
   return command;
+}
+
+/**
+ * Adds `n` to a streaming command when there is one: the server writes at most `n` events on the
+ * stream, takes no more than that off the queue, then ends it (docs/protocol.md, "Bounded streams: n").
+ * Anything but a positive whole number is refused with {@link InvalidMessageFormat}.
+ */
+export function withEventLimit<C extends ListenCommand | WatchCommand>(command: C, limit: unknown): C {
+  if (limit === undefined) return command;
+  if (!isEventLimit(limit)) {
+    const shown = typeof limit === 'number' ? String(limit) : JSON.stringify(limit);
+    throw new InvalidMessageFormat(`Event limit 'n' must be a positive whole number, not ${shown}`);
+  }
+  command.n = limit;
+  return command;
+}
+
+/**
+ * How many events a streaming command asks for at most: its `n` when that is valid, else no limit
+ * (a command sent as it is, which the server then refuses).
+ */
+export function eventLimitOf(command: object): number {
+  const n = 'n' in command ? command.n : undefined;
+  return isEventLimit(n) ? n : Infinity;
+}
+
+function isEventLimit(n: unknown): n is number {
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 1;
 }
 
 function withStreamKey<C extends ListenCommand | WatchCommand>(command: C, key: unknown): C {

@@ -125,7 +125,7 @@ describe('the public API, by type', () => {
     expectTypeOf<SocketClient['watch']>().returns.toEqualTypeOf<AsyncIterable<string>>();
     expectTypeOf<BridgeClient['stream']>().returns.toEqualTypeOf<AsyncIterable<SSEEvent>>();
     expectTypeOf<BridgeClient['watch']>().parameters.toEqualTypeOf<[channelId: string, options?: StreamOptions]>();
-    expectTypeOf<StreamOptions>().toEqualTypeOf<{ lastEventId?: string }>();
+    expectTypeOf<StreamOptions>().toEqualTypeOf<{ lastEventId?: string; limit?: number }>();
     expectTypeOf<RemoteChannel['messageStream']>().returns.toEqualTypeOf<AsyncIterable<SSEEvent>>();
   });
 

@@ -5,7 +5,7 @@
 // reason; everything else must hold for all.
 import { describe, expect } from 'vitest';
 import { InvalidChannelException, InvalidListenerException, MESSAGE_TYPE_GAP } from '../../../src/index.js';
-import { pokeUntil, take } from '../helpers/async.js';
+import { collect, pokeUntil, take } from '../helpers/async.js';
 import { it, type ProtocolServer } from '../helpers/fixtures.js';
 import { pythonJsonDumps, runPythonClient } from '../helpers/python.js';
 import { hasRedisServer } from '../helpers/redis.js';
@@ -172,6 +172,15 @@ const badInput: {
     },
   },
   {
+    what: 'an event limit that is not a whole number, 1 or more',
+    bytes: (c, l) => JSON.stringify({ v: 'l', c, r: l, n: 0 }),
+    reply: {
+      ours: `InvalidMessageFormat("Event limit 'n' must be a positive whole number, not 0")`,
+      // eric-sse ignores `n` (docs/protocol.md, "Bounded streams: n"), and its `l` ends at once.
+      'eric-sse': '',
+    },
+  },
+  {
     what: 'an empty command',
     bytes: () => '',
     reply: {
@@ -286,6 +295,20 @@ describe.each(servers)('the socket protocol against $name', (server) => {
     if (server.resumes) expect(event).toMatchObject({ event: MESSAGE_TYPE_GAP, data: { after: 'nobody:5' } });
     else expect(event).toEqual({ event: 'tick', retry: 5, data: expect.any(Number) });
     await stream.return?.();
+  });
+
+  it("'w' with 'n' ends after n events, whatever the server (eric-sse's ignores n: our client leaves)", async ({
+    protocolClient: client,
+  }) => {
+    const c = await client.createChannel();
+    const stream = client.watch(c, { limit: 2 })[Symbol.asyncIterator]();
+    const first = await pokeUntil(stream.next(), (i) => client.broadcastMessage(c, 'tick', i), 'the watch to hear');
+    for (const n of [1, 2, 3]) await client.broadcastMessage(c, 'tock', n);
+    const rest = await collect(stream);
+    expect([first.value, ...rest].map((line) => JSON.parse(line as string).event)).toEqual([
+      'tick',
+      expect.stringMatching(/^(tick|tock)$/),
+    ]);
   });
 
   it('error replies reject with typed errors; the raw reply is eric-sse shaped', async ({ protocolClient: client }) => {
