@@ -48,7 +48,7 @@ function steps(document: string, heading: string): Step[] {
 }
 
 /** Runs a shell line until it exits or has printed `expected` (then stops it): its stdout and exit code. */
-function runUntil(command: string, expected: string, env: Record<string, string>) {
+function runUntil(command: string, expected: string, env: Record<string, string>, stopWhenPrinted: boolean) {
   return new Promise<{ stdout: string; code: number | null }>((resolve, reject) => {
     // In a process group of its own, so that stopping it stops curl too (the shell may not exec it).
     const child: ChildProcess = spawn('sh', ['-c', command], {
@@ -61,7 +61,7 @@ function runUntil(command: string, expected: string, env: Record<string, string>
     let stopped = false;
     child.stdout!.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
-      if (stdout.length < expected.length || child.exitCode !== null) return;
+      if (!stopWhenPrinted || stdout.length < expected.length || child.exitCode !== null) return;
       try {
         stopped = true;
         process.kill(-child.pid!, 'SIGTERM');
@@ -81,7 +81,8 @@ function runUntil(command: string, expected: string, env: Record<string, string>
 /** Runs every step in order and checks what each prints and how it exits. */
 async function runSession(session: Step[], env: Record<string, string>): Promise<void> {
   for (const { command, expected, exitCode } of session) {
-    const { stdout, code } = await runUntil(command, expected, env);
+    // A line that says how it exits is left to exit; any other is stopped once it has printed it all.
+    const { stdout, code } = await runUntil(command, expected, env, exitCode === 0);
     expect(stdout, command).toBe(expected);
     expect(code, command).toBe(exitCode);
   }
