@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** The `eric-bus` command: one subcommand per module beside this one. */
-import { readFileSync } from 'node:fs';
+import { packageVersion } from '../version.js';
 import type { Subcommand } from './command.js';
 import { exitWith, runCommand } from './run.js';
 
@@ -31,14 +31,6 @@ async function help(): Promise<string> {
   ].join('\n');
 }
 
-/** The package's version, from the package.json beside dist/ (three levels up from dist/bridge/cli). */
-function version(): string {
-  const manifest = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  return manifest.version;
-}
-
 async function main(argv: string[]): Promise<number | void> {
   const [name, ...rest] = argv;
   if (name === undefined) {
@@ -50,7 +42,7 @@ async function main(argv: string[]): Promise<number | void> {
     return 0;
   }
   if (name === '--version') {
-    console.log(version());
+    console.log(packageVersion());
     return 0;
   }
   const load = commands[name];

@@ -1,4 +1,7 @@
-/** Reads one command from a connection: everything up to the client's end of file, bounded in size and time. */
+/**
+ * Reads what opens a connection: one command, everything up to the client's end of file, bounded
+ * in size and time; or a session's first line (docs/protocol.md, "Sessions").
+ */
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { InvalidMessageFormat } from '../../src/errors.js';
@@ -17,6 +20,20 @@ export interface ReadCommandOptions {
 
 export const DEFAULT_MAX_COMMAND_BYTES = 1024 * 1024;
 export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+
+/**
+ * What a client still writing a command too large may send after the refusal, at most, and for how
+ * long: it is read and dropped, so that the client, which reads only once it has written all,
+ * gets the typed reply instead of a broken pipe or a reset.
+ */
+export const DRAIN_LIMIT_BYTES = 16 * 1024 * 1024;
+export const DRAIN_LIMIT_MS = 5000;
+
+/** What opened a connection: one command (its text), or a session (what came after its first line). */
+export type Opening = { kind: 'command'; text: string } | { kind: 'session'; rest: Buffer };
+
+/** The longest first line read as a possible session opening (`{"v": "session"}` with some spaces). */
+const OPENING_MAX = 64;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -49,8 +66,20 @@ export function discardRest(stream: Readable, maxBytes: number, ms: number): Pro
   });
 }
 
+/** Whether a connection's first line opens a session: `{"v": "session"}`, spaces allowed. */
+function opensSession(line: Buffer): boolean {
+  if (line.length > OPENING_MAX) return false;
+  try {
+    const parsed = JSON.parse(line.toString('utf8')) as unknown;
+    return typeof parsed === 'object' && parsed !== null && (parsed as { v?: unknown }).v === 'session';
+  } catch {
+    return false;
+  }
+}
+
 /**
- * Resolves with the command text once the client half-closes. Rejects with
+ * Resolves with the command text once the client half-closes, or with a session once its first
+ * line, ended by a newline before the end of file, is `{"v": "session"}`. Rejects with
  * {@link InvalidMessageFormat} (a reply is still possible) when the command is too large,
  * not UTF-8, or not complete by the deadline; with {@link ClientGone} when it disconnects. The
  * socket is left paused, except after a command too large: then it goes on reading and dropping
@@ -59,18 +88,19 @@ export function discardRest(stream: Readable, maxBytes: number, ms: number): Pro
 export function readCommand(
   socket: Socket,
   { maxBytes = DEFAULT_MAX_COMMAND_BYTES, idleTimeoutMs = DEFAULT_IDLE_TIMEOUT_MS }: ReadCommandOptions = {},
-): Promise<string> {
+): Promise<Opening> {
   return new Promise((resolve, reject) => {
-    const startedAt = Date.now();
     const chunks: Buffer[] = [];
     let size = 0;
+    /** Still looking at the first line (a session's opening). */
+    let firstLine = true;
     const settle = (error?: Error, drain = false) => {
       socket.off('data', onData).off('end', onEnd).off('close', onClose).off('error', onClose);
       clearTimeout(deadline);
       if (error && drain) {
-        // The client is still writing the rest: dropped (up to another maxBytes, by the same
-        // deadline) so that the connection ends cleanly after the reply.
-        void discardRest(socket, maxBytes, startedAt + idleTimeoutMs - Date.now()).then((outcome) => {
+        // The client is still writing the rest: dropped (bounded) so that the connection ends
+        // cleanly after the reply.
+        void discardRest(socket, DRAIN_LIMIT_BYTES, DRAIN_LIMIT_MS).then((outcome) => {
           if (outcome === 'cut') socket.destroy();
         });
         reject(error);
@@ -83,15 +113,30 @@ export function readCommand(
         return;
       }
       try {
-        resolve(utf8.decode(Buffer.concat(chunks, size)));
+        resolve({ kind: 'command', text: utf8.decode(Buffer.concat(chunks, size)) });
       } catch {
         reject(new InvalidMessageFormat('Command is not valid UTF-8'));
       }
     };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > maxBytes) settle(new InvalidMessageFormat(`Command exceeds the limit of ${maxBytes} bytes`), true);
-      else chunks.push(chunk);
+      if (size > maxBytes)
+        return settle(new InvalidMessageFormat(`Command exceeds the limit of ${maxBytes} bytes`), true);
+      chunks.push(chunk);
+      if (!firstLine) return;
+      const newline = chunk.indexOf(0x0a);
+      if (newline < 0) {
+        firstLine = size <= OPENING_MAX;
+        return;
+      }
+      firstLine = false;
+      const all = chunks.length === 1 ? chunk : Buffer.concat(chunks, size);
+      const end = all.indexOf(0x0a);
+      if (!opensSession(all.subarray(0, end))) return;
+      socket.off('data', onData).off('end', onEnd).off('close', onClose).off('error', onClose);
+      clearTimeout(deadline);
+      socket.pause();
+      resolve({ kind: 'session', rest: all.subarray(end + 1) });
     };
     const onEnd = () => settle();
     const onClose = () => settle(new ClientGone('Client disconnected before sending a whole command'));

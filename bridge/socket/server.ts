@@ -1,17 +1,28 @@
-/** The Unix-socket server of eric-sse's protocol: one JSON command per connection. */
+/**
+ * The Unix-socket server of eric-sse's protocol: one JSON command per connection, or, as an
+ * eric-bus extension, a session of many (docs/protocol.md, "Sessions").
+ */
 import { readFileSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import { EricBusError, LimitExceeded, Message, type SSEChannelContainer } from '../../src/index.js';
-import type { ListenCommand, ServerCommand, WatchCommand } from '../../src/wire/socket-protocol.js';
+import {
+  EricBusError,
+  InvalidMessageFormat,
+  LimitExceeded,
+  Message,
+  type SSEChannelContainer,
+} from '../../src/index.js';
+import type { HelloReply, ListenCommand, ServerCommand, WatchCommand } from '../../src/wire/socket-protocol.js';
 import { ACK, formatError, parseCommand } from '../../src/wire/socket-protocol.js';
 import { ClientGone } from '../errors.js';
 import { createLogger, type ServerLogger } from '../log.js';
 import { closeOnSignal } from '../signals.js';
 import { MemoryStore } from '../store/memory.js';
 import type { ChannelStore, EventFeed, StreamEnd } from '../store/store.js';
+import { packageVersion } from '../version.js';
 import { probeClient } from './probe.js';
-import { type ReadCommandOptions, readCommand } from './read-command.js';
+import { DEFAULT_MAX_COMMAND_BYTES, type Opening, type ReadCommandOptions, readCommand } from './read-command.js';
+import { ServerSession, type SessionHost, type SessionLimits } from './session.js';
 import { listenPrivately } from './socket-file.js';
 import { feedToSocket } from './stream-to-socket.js';
 
@@ -69,7 +80,18 @@ export interface SocketServerOptions extends ReadCommandOptions {
    * @default half the process's open-file limit on Linux, else 512
    */
   maxPendingConnections?: number;
+  /**
+   * How long a session with nothing in flight stays open, in ms (docs/protocol.md, "Sessions"):
+   * its clients keep it between commands and open another when it closes.
+   * @default 120000
+   */
+  sessionIdleMs?: number;
 }
+
+/** What an eric-bus server offers, as `hello` lists it. */
+const FEATURES = ['ids', 'rs', 'session', 'n'];
+/** How long an idle session stays open by default (ms): at least the 60 s clients may count on. */
+export const DEFAULT_SESSION_IDLE_MS = 120_000;
 
 /**
  * Serves eric-sse 0.6.1's Unix-socket protocol (docs/protocol.md, "The socket protocol") on a
@@ -100,6 +122,8 @@ export class SocketServer {
   readonly #streamSockets = new Set<Socket>();
   /** The probe under way, which concurrent refusals share. */
   #probing: Promise<void> | null = null;
+  readonly #sessionHost: SessionHost;
+  readonly #sessionLimits: SessionLimits;
 
   constructor(
     path: string,
@@ -108,6 +132,7 @@ export class SocketServer {
       logger = createLogger(),
       backlog = 1024,
       maxPendingConnections = defaultMaxPendingConnections(),
+      sessionIdleMs = DEFAULT_SESSION_IDLE_MS,
       ...read
     }: SocketServerOptions = {},
   ) {
@@ -115,6 +140,16 @@ export class SocketServer {
     this.store = store;
     this.#logger = logger;
     this.#read = read;
+    this.#sessionLimits = { maxBytes: read.maxBytes ?? DEFAULT_MAX_COMMAND_BYTES, idleMs: sessionIdleMs };
+    this.#sessionHost = {
+      execute: (command) =>
+        command.v === 'l' || command.v === 'w'
+          ? Promise.reject(new InvalidMessageFormat('Streams are opened with their own frame'))
+          : this.#execute(command),
+      open: (command) => this.#open(command),
+      ended: (feed, end) => this.#ended(feed, end),
+      logger,
+    };
     this.#backlog = backlog;
     if (!Number.isSafeInteger(maxPendingConnections) || maxPendingConnections < 1)
       throw new RangeError(
@@ -193,13 +228,14 @@ export class SocketServer {
     }
     this.#pending.add(socket);
     try {
-      let text: string;
+      let opening: Opening;
       try {
-        text = await readCommand(socket, this.#read);
+        opening = await readCommand(socket, this.#read);
       } finally {
         this.#pending.delete(socket);
       }
-      const command = parseCommand(text);
+      if (opening.kind === 'session') return this.#session(socket, opening.rest);
+      const command = parseCommand(opening.text);
       this.#logger.info(`command ${command.v}${'c' in command ? ` on channel ${command.c}` : ''}`);
       await this.#run(command, socket);
     } catch (error) {
@@ -219,44 +255,72 @@ export class SocketServer {
     }
   }
 
+  /** A one-shot command: its reply, or its stream, then the connection closes. */
   async #run(command: ServerCommand, socket: Socket): Promise<void> {
+    if (command.v !== 'l' && command.v !== 'w') return void socket.end(await this.#execute(command));
+    if (this.#cancelledEarly(command.s, socket)) return;
+    const feed = await this.#open(command);
+    this.#ended(feed, await this.#stream(feed, socket, command));
+  }
+
+  /** Runs a verb that replies once: its reply text. */
+  async #execute(command: Exclude<ServerCommand, ListenCommand | WatchCommand>): Promise<string> {
     const store = this.store;
-    const reply = (text: string): void => void socket.end(text);
     switch (command.v) {
       case 'c':
-        return reply(await store.createChannel());
+        return await store.createChannel();
       case 'r':
-        return reply(await this.#withRoom(() => store.addListener(command.c)));
+        return await this.#withRoom(() => store.addListener(command.c));
       case 'd':
         await store.dispatch(command.c, command.r, new Message(command.t, command.p));
-        return reply(ACK);
+        return ACK;
       case 'b':
         await store.broadcast(command.c, new Message(command.t, command.p));
-        return reply(ACK);
+        return ACK;
       case 'rl':
         await store.removeListener(command.c, command.r);
-        return reply(ACK);
+        return ACK;
       case 'rc':
         await store.removeChannel(command.c);
-        return reply(ACK);
+        return ACK;
       case 'rs':
         for (const key of command.s) this.#cancel(key);
-        return reply(ACK);
-      case 'l': {
-        if (this.#cancelledEarly(command.s, socket)) return;
-        const options = command.i === undefined ? {} : { lastEventId: command.i };
-        const end = await this.#stream(await store.listen(command.c, command.r, options), socket, command);
-        this.#logger.info(`stream of listener ${command.r} ended: ${end}`);
-        return;
-      }
-      case 'w': {
-        if (this.#cancelledEarly(command.s, socket)) return;
-        const options = command.i === undefined ? {} : { lastEventId: command.i };
-        const feed = await this.#withRoom(() => store.watch(command.c, options));
-        const end = await this.#stream(feed, socket, command);
-        this.#logger.info(`watch of channel ${command.c} by listener ${feed.listenerId} ended: ${end}`);
-      }
+        return ACK;
+      case 'hello':
+        return JSON.stringify(this.#hello());
     }
+  }
+
+  /** Opens the feed of an `l` or a `w`. */
+  async #open(command: ListenCommand | WatchCommand): Promise<EventFeed> {
+    const options = command.i === undefined ? {} : { lastEventId: command.i };
+    if (command.v === 'l') return await this.store.listen(command.c, command.r, options);
+    return await this.#withRoom(() => this.store.watch(command.c, options));
+  }
+
+  #ended(feed: EventFeed, end: StreamEnd): void {
+    this.#logger.info(`stream of listener ${feed.listenerId} ended: ${end}`);
+  }
+
+  /** What this server offers (docs/protocol.md, "Sessions"). */
+  #hello(): HelloReply {
+    return {
+      server: 'eric-bus',
+      version: packageVersion(),
+      features: FEATURES,
+      store: this.store.status?.() ?? { kind: 'custom', ok: true },
+    };
+  }
+
+  /** A session: frames on one connection until either side closes it. */
+  async #session(socket: Socket, rest: Buffer): Promise<void> {
+    this.#logger.info('session opened');
+    const session = new ServerSession(socket, this.#sessionHost, this.#sessionLimits, rest);
+    this.#streamSockets.add(socket);
+    session.start();
+    await session.closed;
+    this.#streamSockets.delete(socket);
+    this.#logger.info('session closed');
   }
 
   /**

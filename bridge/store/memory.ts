@@ -25,6 +25,7 @@ import {
   type EventFeed,
   type FeedOptions,
   type FeedStep,
+  type StoreStatus,
 } from './store.js';
 
 /** Options of a {@link MemoryStore}. */
@@ -60,6 +61,11 @@ interface Watch {
  * and a feed hands out what waits in the same tick.
  */
 export class MemoryStore implements ChannelStore {
+  /** In memory: always able to serve. */
+  status(): StoreStatus {
+    return { kind: 'memory', ok: true };
+  }
+
   /** The channels commands act on. */
   readonly channels: SSEChannelContainer;
   readonly #historyLimit: number;

@@ -28,6 +28,7 @@ import {
   type FeedOptions,
   type FeedStep,
   MAX_WATCH_GRACE_MS,
+  type StoreStatus,
 } from './store.js';
 
 /** Options of a {@link RedisStore}. */
@@ -127,6 +128,11 @@ type CommandError = Error & { command?: { name?: string; args?: unknown[] } };
  * reconnects by itself.
  */
 export class RedisStore implements ChannelStore {
+  /** Able to serve while its command connection to Redis is up. */
+  status(): StoreStatus {
+    return { kind: 'redis', ok: this.#commands.status === 'ready' };
+  }
+
   readonly #commands: Redis;
   readonly #subscriber: Redis;
   readonly #prefix: string;

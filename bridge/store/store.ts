@@ -43,6 +43,12 @@ export function checkStoreSettings(history: number, watchGraceMs: number, histor
     throw new RangeError(`watchGraceMs is a duration in ms from 0 to ${MAX_WATCH_GRACE_MS}, not ${watchGraceMs}`);
 }
 
+/** A store's kind and whether it can serve commands now. */
+export interface StoreStatus {
+  kind: 'memory' | 'redis' | (string & {});
+  ok: boolean;
+}
+
 /** A value now, or later: in-memory stores answer synchronously, network stores asynchronously. */
 export type Awaitable<T> = T | Promise<T>;
 
@@ -129,4 +135,6 @@ export interface ChannelStore {
   watch(channelId: string, options?: FeedOptions): Awaitable<EventFeed>;
   /** Ends every open feed and lets go of what the store holds (connections). */
   close(): Promise<void>;
+  /** What kind of store it is and whether it can serve commands now (a `hello` says so). */
+  status?(): StoreStatus;
 }

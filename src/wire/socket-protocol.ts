@@ -134,7 +134,33 @@ export interface RemoveStreamsCommand {
 }
 
 /** What a server may be sent: the protocol's commands and eric-bus's extension. */
-export type ServerCommand = Command | RemoveStreamsCommand;
+/**
+ * eric-bus's discovery: `{"v": "hello"}`, one-shot, answered with what the server offers
+ * (docs/protocol.md, "Sessions"); eric-sse's server refuses it.
+ */
+export interface HelloCommand {
+  v: typeof HELLO_VERB;
+}
+
+/** The one-shot verb that asks a server what it offers. */
+export const HELLO_VERB = 'hello';
+
+/**
+ * The first line that turns a connection into a session, and the server's answer
+ * (docs/protocol.md, "Sessions").
+ */
+export const SESSION_OPENING = { v: 'session' } as const;
+
+/** What an eric-bus server answers to `hello`. */
+export interface HelloReply {
+  server: 'eric-bus';
+  version: string;
+  /** At least `ids`, `rs` and `session`. */
+  features: string[];
+  store: { kind: 'memory' | 'redis' | (string & {}); ok: boolean };
+}
+
+export type ServerCommand = Command | RemoveStreamsCommand | HelloCommand;
 
 /** Longest stream key (`s`) accepted; a client's keys are random and short. */
 export const MAX_STREAM_KEY_LENGTH = 128;
@@ -155,14 +181,25 @@ export function parseCommand(raw: string): ServerCommand {
   } catch (error) {
     throw new InvalidMessageFormat(`Malformed JSON: ${(error as Error).message}`);
   }
+  return commandFrom(parsed);
+}
+
+/**
+ * Validates a parsed command (one-shot, or a session frame's command keys); throws
+ * {@link InvalidMessageFormat} saying what is wrong.
+ */
+export function commandFrom(parsed: unknown): ServerCommand {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
     throw new InvalidMessageFormat(`A command is a JSON object, not ${jsonKind(parsed)}`);
   const fields = parsed as Record<string, unknown>;
   const v = fields.v;
   if (v === undefined) throw new InvalidMessageFormat("Missing verb 'v'");
   if (v === 'rs') return { v, s: streamKeys(fields.s) };
+  if (v === HELLO_VERB) return { v };
   if (!isVerb(v))
-    throw new InvalidMessageFormat(`Unknown verb ${JSON.stringify(v)} (expected one of ${VERBS.join(', ')}, rs)`);
+    throw new InvalidMessageFormat(
+      `Unknown verb ${JSON.stringify(v)} (expected one of ${VERBS.join(', ')}, rs, ${HELLO_VERB})`,
+    );
   if (v === 'c') return { v };
   const c = requireId(fields, 'c', 'channel id', v);
   switch (v) {
