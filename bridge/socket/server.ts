@@ -123,6 +123,7 @@ export class SocketServer {
   /** The probe under way, which concurrent refusals share. */
   #probing: Promise<void> | null = null;
   readonly #sessionHost: SessionHost;
+  readonly #sessions = new Set<ServerSession>();
   readonly #sessionLimits: SessionLimits;
 
   constructor(
@@ -171,9 +172,11 @@ export class SocketServer {
     throw new Error('This server keeps its channels in another store, not in memory');
   }
 
-  /** How many `l`/`w` streams are open. */
+  /** How many `l`/`w` streams are open: on connections of their own, and in sessions. */
   get streams(): number {
-    return this.#streams;
+    let open = this.#streams;
+    for (const session of this.#sessions) open += session.streams;
+    return open;
   }
 
   /** Creates the server, listens, and shuts it down gracefully on SIGINT/SIGTERM/SIGHUP (as eric-sse's `start`). */
@@ -317,8 +320,10 @@ export class SocketServer {
     this.#logger.info('session opened');
     const session = new ServerSession(socket, this.#sessionHost, this.#sessionLimits, rest);
     this.#streamSockets.add(socket);
+    this.#sessions.add(session);
     session.start();
     await session.closed;
+    this.#sessions.delete(session);
     this.#streamSockets.delete(socket);
     this.#logger.info('session closed');
   }

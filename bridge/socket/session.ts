@@ -54,6 +54,8 @@ export class ServerSession {
   /** Ids in flight: commands waiting for their reply and open streams. */
   readonly #ids = new Set<FrameId>();
   readonly #streams = new Map<FrameId, SessionStream>();
+  /** Streams whose feed is opening, and whether they were cancelled meanwhile (then each ends as it opens). */
+  readonly #opening = new Map<FrameId, boolean>();
   #running = 0;
   /** The start of a line not ended yet; `#dropping` once it has grown past the limit. */
   #partial: Buffer[] = [];
@@ -137,7 +139,7 @@ export class ServerSession {
     }
     const frame = parseClientFrame(text);
     if (frame.kind === 'invalid') return this.#send(errorFrame(frame.id, frame.error));
-    if (frame.kind === 'cancel') return this.#streams.get(frame.id)?.finish('cancelled');
+    if (frame.kind === 'cancel') return this.#cancel(frame.id);
     if (frame.kind === 'credit') return this.#streams.get(frame.id)?.grant(frame.credit);
     const { id } = frame;
     if (this.#ids.has(id))
@@ -161,28 +163,47 @@ export class ServerSession {
       );
   }
 
+  /**
+   * Stops the stream with that id; one whose feed is still opening (a client that cancels at once)
+   * ends as soon as it is open, so it takes nothing off its queue.
+   */
+  #cancel(id: FrameId): void {
+    const stream = this.#streams.get(id);
+    if (stream) return stream.finish('cancelled');
+    if (this.#opening.has(id)) this.#opening.set(id, true);
+  }
+
   #openStream(id: FrameId, command: ListenCommand | WatchCommand, credit: number | undefined): void {
+    this.#opening.set(id, false);
     this.#host.open(command).then(
       (feed) => {
         this.#running--;
+        const cancelled = this.#opening.get(id);
+        this.#opening.delete(id);
         if (this.#closed) {
           feed.close();
           return;
         }
         const stream = new SessionStream(this, id, feed, credit ?? SESSION_DEFAULT_WINDOW, command.n);
         this.#streams.set(id, stream);
-        stream.pump();
+        if (cancelled) stream.finish('cancelled');
+        else stream.pump();
         this.#updateFlow();
       },
-      (error: unknown) => this.#settle(id, errorFrame(id, formatError(error))),
+      (error: unknown) => {
+        // A stream cancelled before it opened sends nothing more, its error neither.
+        const cancelled = this.#opening.get(id);
+        this.#opening.delete(id);
+        this.#settle(id, cancelled ? undefined : errorFrame(id, formatError(error)));
+      },
     );
   }
 
-  /** A command's last frame: its id is free again. */
-  #settle(id: FrameId, frame: string): void {
+  /** A command's last frame (none for a stream cancelled before it opened): its id is free again. */
+  #settle(id: FrameId, frame: string | undefined): void {
     this.#running--;
     this.#ids.delete(id);
-    this.#send(frame);
+    if (frame !== undefined) this.#send(frame);
     this.#updateFlow();
     this.#startIdle();
   }
@@ -381,6 +402,9 @@ class SessionStream {
     this.#busy = false;
     if (step.end !== undefined) {
       if (step.error !== undefined) this.#session.report(this.feed, step.error);
+      // A failed feed's error reply follows its last line (unframed above): the client gets it as
+      // an error frame, as a one-shot client gets it as the reply.
+      if (step.end === 'failed') return this.finish('failed', errorFrame(this.id, formatError(step.error)));
       return this.finish(step.end);
     }
     if (this.#left <= 0) return this.#atLimit();
