@@ -93,7 +93,10 @@ export class BridgeRefused extends EricBusError {
   }
 }
 
-/** The WebSocket closed while a command was in flight; it may or may not have run. */
+/**
+ * The connection that carried a command (a WebSocket to the bridge, a session to the socket server)
+ * closed before its reply: it may or may not have run, and is not sent again by itself.
+ */
 export class ConnectionLost extends EricBusError {
   override name = 'ConnectionLost';
   override readonly code = 'ERR_CONNECTION_LOST';

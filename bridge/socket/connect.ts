@@ -1,4 +1,4 @@
-/** One connection of the socket protocol: connect, write the command, half-close. */
+/** Connections to a socket server: one per command (connect, write the command, half-close), or a session's. */
 import { connect, type Socket } from 'node:net';
 import { backoffDelay } from '../../src/remote/backoff.js';
 
@@ -11,13 +11,13 @@ import { backoffDelay } from '../../src/remote/backoff.js';
 const EAGAIN_RETRY = { initialDelayMs: 2, maxDelayMs: 250, jitter: 1, maxAttempts: 60 };
 
 /**
- * Connects to `path`, writes `command` and half-closes, as eric-sse's client does; resolves with the
- * socket, to read the reply from. `attach` runs once connected, before the write: it must add the
- * caller's `error` listener there, since the write can fail at once (EPIPE: a server at its file
- * descriptor limit, or dying) and an error nobody listens to would end the process. A socket
- * `attach` destroys is not written to.
+ * Connects to `path`, retrying while the server's accept queue is full (EAGAIN); resolves with the
+ * socket once connected. `connected` runs at the connection, before anything else can happen to
+ * the socket: it must add the caller's `error` listener there, since a first write can fail at
+ * once (EPIPE: a server at its file descriptor limit, or dying) and an error nobody listens to
+ * would end the process.
  */
-export async function openCommand(path: string, command: string, attach: (socket: Socket) => void): Promise<Socket> {
+export async function connectTo(path: string, connected: (socket: Socket) => void): Promise<Socket> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await new Promise<Socket>((resolve, reject) => {
@@ -25,8 +25,7 @@ export async function openCommand(path: string, command: string, attach: (socket
         socket.once('error', reject);
         socket.once('connect', () => {
           socket.off('error', reject);
-          attach(socket);
-          if (!socket.destroyed) socket.end(command);
+          connected(socket);
           resolve(socket);
         });
       });
@@ -35,4 +34,33 @@ export async function openCommand(path: string, command: string, attach: (socket
       await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt, EAGAIN_RETRY)));
     }
   }
+}
+
+/**
+ * Connects to `path`, writes `command` and half-closes, as eric-sse's client does; resolves with the
+ * socket, to read the reply from. `attach` runs once connected, before the write (see
+ * {@link connectTo}: it adds the caller's `error` listener). A socket `attach` destroys is not
+ * written to.
+ */
+export function openCommand(path: string, command: string, attach: (socket: Socket) => void): Promise<Socket> {
+  return connectTo(path, (socket) => {
+    attach(socket);
+    if (!socket.destroyed) socket.end(command);
+  });
+}
+
+/** True for the codes of a socket file with no server behind it: none there, or nobody accepting. */
+export function isNoServer(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOENT' || code === 'ECONNREFUSED';
+}
+
+/**
+ * A failure to connect as the clients report it: a missing server named plainly, its code kept;
+ * anything else as it is.
+ */
+export function connectFailure(path: string, error: unknown): unknown {
+  if (!isNoServer(error)) return error;
+  const { code } = error as NodeJS.ErrnoException;
+  return Object.assign(new Error(`No server listening on ${path} (${code})`), { code });
 }

@@ -4,6 +4,7 @@ import { log } from '../log.js';
 import {
   CANCEL_VERB,
   CREDIT_VERB,
+  commandKeysOf,
   type FrameId,
   frameText,
   parseReplyFrame,
@@ -12,7 +13,7 @@ import {
 import { type Command, eventLimitOf } from '../wire/socket-protocol.js';
 import { type BackoffOptions, backoffDelay } from './backoff.js';
 import { ProtocolClient } from './protocol-client.js';
-import { pushStream, type StreamSink } from './push-stream.js';
+import { creditDue, pushStream, type StreamSink } from './push-stream.js';
 
 /** Where a {@link BridgeClient} stands. `refused` and `closed` are final. */
 export type BridgeState = 'connecting' | 'connected' | 'reconnecting' | 'refused' | 'closed';
@@ -169,7 +170,8 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
       const id = this.#nextId++;
       let frame: string;
       try {
-        frame = frameText(id, command);
+        // The command's keys only: a frame's own (`id`, `credit`) are the client's to set.
+        frame = frameText(id, commandKeysOf(command as unknown as Record<string, unknown>));
       } catch (error) {
         // A payload JSON cannot write (too deep for the stack, a cycle, a BigInt).
         return reject(new InvalidMessageFormat(`The command cannot be sent as JSON: ${(error as Error).message}`));
@@ -220,7 +222,8 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
     const resume = lastEventId === undefined ? {} : { i: lastEventId };
     const limit = pending.left === Infinity ? {} : { n: pending.left };
     const credit = pending.granted === Infinity ? {} : { credit: pending.granted };
-    this.#socket!.send(frameText(id, { ...command, ...resume, ...limit, ...credit }));
+    const keys = commandKeysOf(command as unknown as Record<string, unknown>);
+    this.#socket!.send(frameText(id, { ...keys, ...resume, ...limit, ...credit }));
   }
 
   /** The consumer took an event: once half the window is free, the bridge may send that many more. */
@@ -228,8 +231,8 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
     const pending = this.#pending.get(id);
     if (pending?.kind !== 'stream' || !pending.sent || pending.granted === Infinity) return;
     if (this.#socket?.readyState !== OPEN) return;
-    const room = this.#window - (pending.granted - pending.received) - pending.sink.queued;
-    if (room * 2 < this.#window) return;
+    const room = creditDue(this.#window, pending.granted, pending.received, pending.sink.queued);
+    if (room === 0) return;
     pending.granted += room;
     this.#socket.send(frameText(id, { v: CREDIT_VERB, credit: room }));
   }

@@ -12,6 +12,17 @@ export interface StreamSink<T> {
   readonly queued: number;
 }
 
+/**
+ * How much credit a stream under a window should grant its sender now: none until half the window
+ * is free, then all that is free. `granted` and `received` count the events allowed and received so
+ * far on the current connection, `queued` those waiting for the consumer. Granting by halves keeps
+ * credit frames few while the sender never waits with a consumer that keeps up.
+ */
+export function creditDue(window: number, granted: number, received: number, queued: number): number {
+  const room = window - (granted - received) - queued;
+  return room * 2 < window ? 0 : room;
+}
+
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
 
 /**

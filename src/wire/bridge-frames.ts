@@ -124,11 +124,19 @@ export function parseClientFrame(text: string): ClientFrame {
   if (!isVerb(verb)) {
     return invalid(id, verb === undefined ? "Missing verb 'v'" : `Unknown verb ${JSON.stringify(verb)}`);
   }
-  const command: Partial<Record<(typeof COMMAND_KEYS)[number], unknown>> = {};
-  for (const key of COMMAND_KEYS) if (fields[key] !== undefined) command[key] = fields[key];
-  const read: ClientFrame = { kind: 'command', id, verb, command: command as RelayedCommand };
+  const read: ClientFrame = { kind: 'command', id, verb, command: commandKeysOf(fields) as RelayedCommand };
   if (credit !== undefined) read.credit = credit as number;
   return read;
+}
+
+/**
+ * The socket command's keys of `fields` (`v c r t p i n`), those that are set: what a frame carries
+ * to a socket server. Anything else (a frame's own `id` and `credit`, a stream key `s`) is left out.
+ */
+export function commandKeysOf(fields: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const command: Record<string, unknown> = {};
+  for (const key of COMMAND_KEYS) if (fields[key] !== undefined) command[key] = fields[key];
+  return command;
 }
 
 function invalid(id: FrameId | null, detail: string): ClientFrame {
@@ -166,3 +174,18 @@ export function dataFramePrefix(id: FrameId): string {
 
 /** What closes a `data` frame after its event. */
 export const DATA_FRAME_END = '}';
+
+/** The start of a `data` frame with a numeric id, as {@link dataFramePrefix} writes it. */
+const DATA_FRAME_START = /^\{"id":(\d{1,15}),"data":\{/;
+
+/**
+ * Reads a `data` frame written as {@link dataFramePrefix} and {@link DATA_FRAME_END} make them,
+ * with a numeric id, without parsing the event: its id and the event's text (the stream line, a
+ * JSON object). Undefined for any other text, which is then read as JSON.
+ */
+export function readDataFrame(text: string): { id: number; event: string } | undefined {
+  if (!text.endsWith(`}${DATA_FRAME_END}`)) return undefined;
+  const start = DATA_FRAME_START.exec(text);
+  if (!start) return undefined;
+  return { id: Number(start[1]), event: text.slice(start[0].length - 1, -DATA_FRAME_END.length) };
+}

@@ -173,15 +173,29 @@ export const ACK = 'ack';
  * command nesting deeper than {@link MAX_JSON_DEPTH} is refused before it is parsed.
  */
 export function parseCommand(raw: string): ServerCommand {
+  return commandFrom(parseCommandJson(raw));
+}
+
+/**
+ * Parses a command's JSON text, unchecked beyond that; throws {@link InvalidMessageFormat} for
+ * empty text, text nesting deeper than {@link MAX_JSON_DEPTH} (refused before it is parsed), and
+ * malformed JSON.
+ */
+export function parseCommandJson(raw: string): unknown {
   if (raw.trim() === '') throw new InvalidMessageFormat('Empty command');
   if (nestsDeeperThan(raw)) throw new InvalidMessageFormat(tooDeep('Command'));
-  let parsed: unknown;
   try {
-    parsed = JSON.parse(raw);
+    return JSON.parse(raw) as unknown;
   } catch (error) {
     throw new InvalidMessageFormat(`Malformed JSON: ${(error as Error).message}`);
   }
-  return commandFrom(parsed);
+}
+
+/** The command's fields, when it is a JSON object; throws {@link InvalidMessageFormat} naming what it is otherwise. */
+export function commandObject(parsed: unknown): Record<string, unknown> {
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new InvalidMessageFormat(`A command is a JSON object, not ${jsonKind(parsed)}`);
+  return parsed as Record<string, unknown>;
 }
 
 /**
@@ -189,9 +203,7 @@ export function parseCommand(raw: string): ServerCommand {
  * {@link InvalidMessageFormat} saying what is wrong.
  */
 export function commandFrom(parsed: unknown): ServerCommand {
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
-    throw new InvalidMessageFormat(`A command is a JSON object, not ${jsonKind(parsed)}`);
-  const fields = parsed as Record<string, unknown>;
+  const fields = commandObject(parsed);
   const v = fields.v;
   if (v === undefined) throw new InvalidMessageFormat("Missing verb 'v'");
   if (v === 'rs') return { v, s: streamKeys(fields.s) };
