@@ -10,6 +10,7 @@ export { createLogger } from './log.js';
 export type { AccessPolicy } from './relay/access.js';
 export { generateToken, isAllowedOrigin } from './relay/access.js';
 export { closeOnSignal } from './signals.js';
+export type { SocketClientOptions } from './socket/client.js';
 export { SocketClient } from './socket/client.js';
 export type { ReadCommandOptions } from './socket/read-command.js';
 export type { SocketServerOptions } from './socket/server.js';

@@ -23,22 +23,25 @@ export interface Connection {
   line(event: string | SSEEvent): string;
   /** How a failure reads on the terminal: for a bridge that could not be reached, with the reason. */
   describe(error: unknown): string;
-  /** Closes the bridge's WebSocket, if any, so the process can exit. */
+  /** Closes the bridge's WebSocket or the socket server's session, so the process can exit at once. */
   close(): void;
 }
 
 /**
- * Runs `body` on a connection made as the flags say; its failure (an error reply, a server or
- * bridge out of reach) is one line on stderr and exit code 1. The connection is closed after.
+ * Runs `body` on a connection made as the flags say; resolves with the exit code `body` resolves
+ * with (0 if none). Its failure (an error reply, a server or bridge out of reach) is one line on
+ * stderr and exit code 1. The connection is closed after. With `sessions: false`, a socket server
+ * gets each command on a connection of its own (one command needs no session: asking for one
+ * would take two connections instead of one).
  */
 export async function withConnection(
   values: { socket?: string; url?: string },
-  body: (connection: Connection) => Promise<void>,
+  body: (connection: Connection) => Promise<number | void>,
+  { sessions = true }: { sessions?: boolean } = {},
 ): Promise<number> {
-  const connection = connect(values);
+  const connection = connect(values, sessions);
   try {
-    await body(connection);
-    return 0;
+    return (await body(connection)) ?? 0;
   } catch (error) {
     process.stderr.write(`${connection.describe(error)}\n`);
     return 1;
@@ -48,7 +51,7 @@ export async function withConnection(
 }
 
 /** Connects as the flags say: exactly one of `--socket PATH` or `--url URL`. */
-function connect(values: { socket?: string; url?: string }): Connection {
+function connect(values: { socket?: string; url?: string }, sessions: boolean): Connection {
   const { socket, url } = values;
   if (socket !== undefined && url !== undefined) throw new UsageError('give --socket or --url, not both');
   if (url !== undefined) {
@@ -74,7 +77,8 @@ function connect(values: { socket?: string; url?: string }): Connection {
     };
   }
   if (socket === undefined || socket === '') throw new UsageError('--socket PATH (or --url URL) is required');
-  return { client: new SocketClient(socket), line: (event) => event as string, describe: describeError, close() {} };
+  const client = new SocketClient(socket, { sessions });
+  return { client, line: (event) => event as string, describe: describeError, close: () => void client.close() };
 }
 
 function bridgeUrl(text: string): URL {

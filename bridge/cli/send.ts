@@ -106,10 +106,14 @@ ${CLIENT_FLAGS_USAGE}
     if (name === 'raw' && !isObject(parseRaw(args[0]!)) && values.url !== undefined)
       throw new UsageError('raw through --url takes a JSON object (a bridge frame is one)');
     const stream = name === 'raw' ? streamingCommand(parseRaw(args[0]!)) : undefined;
-    return withConnection(values, async ({ client, line }) => {
-      if (stream) await printEvents(client.streamPayload(stream), line);
-      else console.log(await entry.action(client, args));
-    });
+    return withConnection(
+      values,
+      async ({ client, line }) => {
+        if (stream) await printEvents(client.streamPayload(stream), line);
+        else console.log(await entry.action(client, args));
+      },
+      { sessions: false },
+    );
   },
 };
 

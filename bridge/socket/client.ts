@@ -1,25 +1,13 @@
-/** The client of eric-sse's Unix-socket protocol. */
+/** The client of eric-sse's Unix-socket protocol, on sessions where the server offers them. */
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
-import { type Command, ProtocolClient, parseException } from '../../src/index.js';
+import { ClientClosed, type Command, ProtocolClient, parseException } from '../../src/index.js';
+import { DEFAULT_STREAM_WINDOW } from '../../src/remote/bridge-client.js';
+import { creditDue, pushStream } from '../../src/remote/push-stream.js';
 import { eventLimitOf } from '../../src/wire/socket-protocol.js';
-import { openCommand } from './connect.js';
+import { connectFailure, isNoServer, openCommand } from './connect.js';
 import { lines } from './lines.js';
-
-/**
- * Connects, writes the command and half-closes (`attach` adds the reply's listeners first); a
- * missing server is named plainly.
- */
-async function open(path: string, command: Command | object, attach: (socket: Socket) => void): Promise<Socket> {
-  try {
-    return await openCommand(path, JSON.stringify(command), attach);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ECONNREFUSED')
-      throw Object.assign(new Error(`No server listening on ${path} (${code})`), { code });
-    throw error;
-  }
-}
+import { type Session, SessionClient, type SessionStream, sessionRoute } from './session-client.js';
 
 /** Throws the typed error a reply carries, if it is one (`InvalidChannelException('No channel with id 2')`). */
 function unlessError(reply: string): string {
@@ -28,36 +16,76 @@ function unlessError(reply: string): string {
   return reply;
 }
 
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
+
+/** Options of a {@link SocketClient}. */
+export interface SocketClientOptions {
+  /**
+   * Carry commands and streams on a session when the server offers one: one connection for many
+   * commands in flight (docs/protocol.md, "Sessions"). `false` sends each command on a connection
+   * of its own, as eric-sse's client does. In front of a server without sessions (eric-sse's) the
+   * client does that anyway.
+   * @default true
+   */
+  sessions?: boolean;
+  /**
+   * Events a stream on a session may hold ahead of its consumer (a whole number, 1 or more): the
+   * server sends no more until the consumer has taken some, and the rest stay queued on the server;
+   * so at most that many are lost when the consumer leaves (`break`).
+   * @default 256
+   */
+  streamWindow?: number;
+}
+
 /**
- * Talks to a {@link SocketServer} (ours or eric-sse's) on a socket file: one connection
- * per command. Replies are strings (`ack`, ids); error replies reject with typed errors
- * (`InvalidChannelException`, …); streams yield one JSON line per event.
+ * Talks to a {@link SocketServer} (ours or eric-sse's) on a socket file. Replies are strings
+ * (`ack`, ids); error replies reject with typed errors (`InvalidChannelException`, …); streams
+ * yield one JSON line per event.
+ *
+ * In front of an eric-bus server, commands and streams share one connection, a session, many in
+ * flight at once; the client asks the server once (`hello`) and otherwise, in front of eric-sse's
+ * server, sends each command on a connection of its own. The session opens again by itself after
+ * the server closed it; a command in flight when it closed fails with `ConnectionLost` (it may have
+ * run, and is not sent again). An idle session does not keep the process alive; {@link close} ends it.
  */
 export class SocketClient extends ProtocolClient<string> {
   readonly path: string;
+  readonly #sessions: SessionClient | undefined;
+  readonly #window: number;
+  #closed = false;
 
-  constructor(path: string) {
+  constructor(path: string, { sessions = true, streamWindow = DEFAULT_STREAM_WINDOW }: SocketClientOptions = {}) {
     super();
+    if (!(Number.isSafeInteger(streamWindow) && streamWindow > 0))
+      throw new RangeError(`streamWindow is a whole number of events, 1 or more, not ${streamWindow}`);
     this.path = path;
-  }
-
-  /** Sends one command and resolves with the whole reply; rejects with the typed error the server replied. */
-  async sendPayload(command: Command): Promise<string> {
-    return unlessError(await this.sendRaw(command));
+    this.#sessions = sessions ? new SessionClient(path) : undefined;
+    this.#window = streamWindow;
   }
 
   /**
-   * Sends any JSON value as a command and resolves with the reply text as it came, errors included.
-   * A connection error after reply bytes came resolves with them: a server that refuses a command
-   * it has not read whole (too large) replies, then hangs up on the rest, which resets the
-   * connection (ECONNRESET, or EPIPE on the write), and the reply is what it had to say. An error
-   * before any reply rejects.
+   * Sends one command and resolves with the whole reply; rejects with the typed error the server
+   * replied. On a session when there is one; anything that is not a command of the protocol's
+   * verbs (`hello`, `rs`, not an object) goes on a connection of its own, as {@link sendRaw} sends it.
+   */
+  sendPayload(command: Command): Promise<string> {
+    if (this.#closed) return Promise.reject(new ClientClosed('Client closed'));
+    if (!this.#sessions || sessionRoute(command) !== 'request') return this.#oneShot(command);
+    return this.#sessions.withSession((session) => (session ? session.request(command) : this.#oneShot(command)));
+  }
+
+  /**
+   * Sends any JSON value as a command, on a connection of its own, and resolves with the reply text
+   * as it came, errors included. A connection error after reply bytes came resolves with them: a
+   * server that refuses a command it has not read whole (too large) replies, then hangs up on the
+   * rest, which resets the connection (ECONNRESET, or EPIPE on the write), and the reply is what it
+   * had to say. An error before any reply rejects.
    */
   sendRaw(command: Command | object): Promise<string> {
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
       const reply = () => resolve(Buffer.concat(chunks).toString('utf8'));
-      open(this.path, command, (socket) => {
+      this.#open(command, (socket) => {
         socket.on('data', (chunk: Buffer) => chunks.push(chunk));
         socket.once('error', (error) => (chunks.length > 0 ? reply() : reject(error)));
         socket.once('end', reply);
@@ -68,23 +96,34 @@ export class SocketClient extends ProtocolClient<string> {
   /**
    * Sends a streaming command and yields each event line (JSON, without the newline); an error reply
    * is thrown typed. A command with `n` ends after that many events: an eric-bus server ends the
-   * stream there, and one that ignores `n` (eric-sse's) is left without a word. Leaving early
-   * closes the connection and tells an eric-bus server to end the stream at once (an `rs` for the
-   * key the command carried); what the server had already written into the socket is lost with it
-   * (docs/socket-server.md, "How streams behave"). Leaving is `break`, or `return()` at any time: while a
-   * `next()` waits on an idle stream too (a command stopped by a signal), which then resolves as
-   * done.
+   * stream there, and one that ignores `n` (eric-sse's) is left without a word. Leaving early is
+   * `break`, or `return()` at any time: while a `next()` waits on an idle stream too (a command
+   * stopped by a signal), which then resolves as done. The stream opens at the first `next()`.
+   *
+   * On a session, the stream holds at most `streamWindow` events ahead of its consumer and leaving
+   * sends a cancel frame; the server ends the stream at once (as after `rs`), and only those events
+   * are lost. On a connection of its own (eric-sse's server), leaving closes the connection and
+   * tells an eric-bus server to end the stream (an `rs` for the key the command carried); what the
+   * server had already written into the socket is lost with it
+   * (docs/socket-server.md, "How streams behave").
    */
   streamPayload(command: Command): AsyncIterableIterator<string> {
+    // Streams go on the session too: its credit bounds what a `break` loses to the window (a
+    // connection of its own loses whatever the kernel's buffers held), a cancel frame ends it at once
+    // with no connection for an `rs`, and a thousand watches take one file descriptor, not a thousand.
     const leave = new AbortController();
-    const events = this.#events(command, leave.signal);
+    let source: Promise<AsyncIterator<string>> | undefined;
     return {
-      next: () => events.next(),
+      next: async () => (await (source ??= this.#openStream(command, leave.signal))).next(),
       // A generator takes return() only between yields, after a pending next(): the abort ends the
       // read that next() waits on, so the generator gets there at once.
-      return: () => {
+      return: async () => {
         leave.abort();
-        return events.return();
+        if (!source) {
+          source = Promise.resolve({ next: async () => DONE });
+          return DONE;
+        }
+        return (await (await source).return?.()) ?? DONE;
       },
       [Symbol.asyncIterator]() {
         return this;
@@ -92,10 +131,76 @@ export class SocketClient extends ProtocolClient<string> {
     };
   }
 
+  /**
+   * Closes the client: its session ends (commands in flight fail with `ClientClosed`, open streams
+   * end), and later commands fail with `ClientClosed`; {@link sendRaw} still works. Resolves once
+   * the session's connection has closed. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closed = true;
+    return this.#sessions?.close() ?? Promise.resolve();
+  }
+
+  #openStream(command: Command, leave: AbortSignal): Promise<AsyncIterator<string>> {
+    if (this.#closed || !this.#sessions || sessionRoute(command) !== 'stream')
+      return Promise.resolve(this.#events(command, leave));
+    return this.#sessions.withSession((session) =>
+      session ? this.#sessionEvents(session, command) : this.#events(command, leave),
+    );
+  }
+
+  /** A stream on the session: credit granted as the consumer takes events, as `BridgeClient` does. */
+  #sessionEvents(session: Session, command: Command): AsyncIterator<string> {
+    const window = this.#window;
+    let granted = window;
+    let received = 0;
+    let left = eventLimitOf(command);
+    let control: SessionStream | undefined;
+    const { stream, sink } = pushStream<string>(
+      () => control?.cancel(),
+      () => {
+        const room = creditDue(window, granted, received, sink.queued);
+        if (room === 0 || sink.finished) return;
+        granted += room;
+        control?.grant(room);
+      },
+    );
+    control = session.stream(command, window, {
+      event(line) {
+        received++;
+        sink.push(line);
+        // The last event asked for: the server ends the stream too (its end frame is not waited for).
+        if (--left === 0) sink.finish();
+      },
+      end: () => sink.finish(),
+      error: (error) => sink.finish(error),
+    });
+    return stream;
+  }
+
+  /** One command on a connection of its own; rejects with the typed error the server replied. */
+  async #oneShot(command: Command): Promise<string> {
+    return unlessError(await this.sendRaw(command));
+  }
+
+  /**
+   * Connects, writes the command and half-closes (`attach` adds the reply's listeners first); a
+   * missing server is named plainly, and the session client asks the next server on the path anew.
+   */
+  async #open(command: Command | object, attach: (socket: Socket) => void): Promise<Socket> {
+    try {
+      return await openCommand(this.path, JSON.stringify(command), attach);
+    } catch (error) {
+      if (isNoServer(error)) this.#sessions?.serverLost();
+      throw connectFailure(this.path, error);
+    }
+  }
+
   async *#events(command: Command, leave: AbortSignal): AsyncGenerator<string, void, undefined> {
+    if (this.#closed) throw new ClientClosed('Client closed');
     const key = randomUUID();
     // Errors surface through the loop below, which reads the socket's error state.
-    const socket = await open(this.path, { ...command, s: key }, (s) => s.on('error', () => {}));
+    const socket = await this.#open({ ...command, s: key }, (s) => s.on('error', () => {}));
     const stopReading = () => socket.destroy();
     leave.addEventListener('abort', stopReading);
     let consumerLeft = false;

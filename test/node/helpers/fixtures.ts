@@ -7,7 +7,13 @@
 import { join } from 'node:path';
 import { test as base } from 'vitest';
 import { WebSocket } from 'ws';
-import { type BridgeOptions, RedisStore, SocketClient, type SocketServer } from '../../../bridge/index.js';
+import {
+  type BridgeOptions,
+  RedisStore,
+  SocketClient,
+  type SocketClientOptions,
+  type SocketServer,
+} from '../../../bridge/index.js';
 import { BridgeClient, type BridgeClientOptions } from '../../../src/index.js';
 import { BridgeProcess, FrameClient, type Stack, startStack } from './bridge.js';
 import { type CliOptions, type Running, startCli } from './cli.js';
@@ -72,8 +78,10 @@ export const it = base
   .extend('serverOptions', {} as TestServerOptions)
   /** A SocketServer with `serverOptions`. */
   .extend('server', ({ startServer, serverOptions }) => startServer(serverOptions))
+  /** Options of the `client` fixture; a describe block overrides them (`{ sessions: false }`). */
+  .extend('clientOptions', {} as SocketClientOptions)
   /** A SocketClient of `server`. */
-  .extend('client', ({ server }) => new SocketClient(server.path))
+  .extend('client', ({ server, clientOptions }) => new SocketClient(server.path, clientOptions))
   /** A channel created through `client` and a listener registered on it, by id. */
   .extend('registered', async ({ client }) => {
     const c = await client.createChannel();

@@ -6,7 +6,18 @@ import { sleep, take, until } from '../helpers/async.js';
 import { it } from '../helpers/fixtures.js';
 import { rawExchange } from '../helpers/socket.js';
 
-describe('SocketServer streaming', () => {
+/**
+ * Streams on a connection of their own (eric-sse's way; the server's `stream-to-socket.ts`), and on a
+ * session (docs/protocol.md, "Sessions"): the same behaviour either way.
+ */
+const modes = [
+  { name: 'one connection per stream', sessions: false },
+  { name: 'on a session', sessions: true },
+];
+
+describe.each(modes)('SocketServer streaming, $name', ({ sessions }) => {
+  it.override('clientOptions', { sessions });
+
   it('uses no measurable CPU while a stream waits on an empty queue', async ({
     client,
     server,
@@ -222,7 +233,7 @@ describe('SocketServer streaming', () => {
 
   it('paces a stream when the channels have a stream delay', async ({ startServer }) => {
     const paced = await startServer({ channels: new SSEChannelContainer({ streamDelaySeconds: 0.01 }) });
-    const client = new SocketClient(paced.path);
+    const client = new SocketClient(paced.path, { sessions });
     const c = await client.createChannel();
     expect(paced.channels.get(c).streamDelaySeconds).toBe(0.01);
     const l = await client.register(c);
@@ -232,7 +243,9 @@ describe('SocketServer streaming', () => {
   });
 });
 
-describe('SocketServer streaming: a message that cannot be streamed', () => {
+describe.each(modes)('SocketServer streaming, $name: a message that cannot be streamed', ({ sessions }) => {
+  it.override('clientOptions', { sessions });
+
   it('is streamed as one _eric_error event in its place; no stream ends, nothing else is lost', async ({
     client,
     server,
@@ -258,7 +271,8 @@ describe('SocketServer streaming: a message that cannot be streamed', () => {
   });
 });
 
-describe('SocketServer streaming: a failing listener', () => {
+describe.each(modes)('SocketServer streaming, $name: a failing listener', ({ sessions }) => {
+  it.override('clientOptions', { sessions });
   const errors: string[] = [];
   it.override('serverOptions', { logger: { info() {}, warn() {}, error: (m) => errors.push(m) } });
 
