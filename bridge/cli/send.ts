@@ -6,6 +6,7 @@ import { parseCommandArgs } from './args.js';
 import { CLIENT_FLAGS_USAGE, clientFlagOptions, withConnection } from './client-flags.js';
 import type { Subcommand } from './command.js';
 import { printEvents } from './print-events.js';
+import { STDIN_IN_FLIGHT, sendLines } from './send-lines.js';
 
 /** A payload argument: JSON when it parses as JSON, otherwise the text itself. */
 function payloadArg(text: string | undefined): JsonValue | undefined {
@@ -74,12 +75,21 @@ function parseRaw(json: string): unknown {
 }
 
 export const send: Subcommand = {
-  summary: 'send one command (create a channel, add a listener, dispatch, broadcast, remove)',
+  summary: 'send one command (create a channel, add a listener, dispatch, broadcast, remove), or many from stdin',
   usage: `Usage: eric-bus send (--socket PATH | --url URL) ACTION [ARGS]
+       eric-bus send (--socket PATH | --url URL) -
 
 Sends one command to a socket server (ours or eric-sse's), directly or through a bridge,
 and prints the reply: a channel or listener id, or 'ack'. An error reply is printed on
 stderr and exits 1.
+
+With '-' for the action, reads commands from stdin, one JSON object per line (blank lines
+skipped), sends them many at a time (on one connection to an eric-bus server, or through
+the bridge's WebSocket; in front of eric-sse's server one connection each) and prints one
+reply per line, in the order of the input's lines. A line that fails prints its error there,
+on stdout, as Name('detail'), and the exit code is then 1. A streaming command ("v": "l" or
+"w") is such an error: 'eric-bus listen' reads streams. At most ${STDIN_IN_FLIGHT} commands are in
+flight at once; stdin is read on as their replies come.
 
 Actions:
 ${Object.entries(actions)
@@ -98,6 +108,12 @@ ${CLIENT_FLAGS_USAGE}
   async run(argv) {
     const { values, positionals } = parseCommandArgs(argv, clientFlagOptions);
     const [name, ...args] = positionals;
+    if (name === '-') {
+      if (args.length > 0) throw new UsageError('send - takes no arguments: the commands come on stdin');
+      return withConnection(values, ({ client, describe }) =>
+        sendLines(client, process.stdin, process.stdout, describe),
+      );
+    }
     const entry = name === undefined ? undefined : actions[name];
     if (!entry) throw new UsageError(name === undefined ? 'an action is required' : `unknown action '${name}'`);
     const [min, max] = entry.arity;

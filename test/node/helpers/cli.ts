@@ -10,24 +10,30 @@ export const CLI = join(import.meta.dirname, '../../../dist/bridge/cli/main.js')
 export const START = join(import.meta.dirname, '../../../dist/scripts/start.js');
 
 /**
- * Which program to run (the CLI by default), extra environment variables, and a file descriptor
- * limit to run it under (`ulimit -n`: a process short of descriptors).
+ * Which program to run (the CLI by default), extra environment variables, a file descriptor
+ * limit to run it under (`ulimit -n`: a process short of descriptors), and what it reads on stdin
+ * (nothing by default: stdin is closed).
  */
 export interface CliOptions {
   script?: string;
   env?: Record<string, string>;
   fdLimit?: number;
+  input?: string;
 }
 
-function spawnCli(args: string[], { script = CLI, env, fdLimit }: CliOptions): ChildProcess {
+function spawnCli(args: string[], { script = CLI, env, fdLimit, input }: CliOptions): ChildProcess {
   const [command, argv] =
     fdLimit === undefined
       ? [process.execPath, [script, ...args]]
       : ['sh', ['-c', `ulimit -n ${fdLimit} && exec "$0" "$@"`, process.execPath, script, ...args]];
-  return spawn(command, argv, {
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const child = spawn(command, argv, {
+    stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     env: env ? { ...process.env, ...env } : process.env,
   });
+  // A child that exits before reading it all closes the pipe: not the test's failure.
+  child.stdin?.on('error', () => {});
+  child.stdin?.end(input);
+  return child;
 }
 
 /** Runs the CLI to completion; resolves with its exit code and output. */
