@@ -15,6 +15,7 @@ const PROTOCOL_SECTIONS = [
   'Event ids, histories and resume',
   'Leaving a stream: rs',
   "The bridge's frames",
+  'Sessions',
   'The HTTP face',
   'Channels in Redis',
   'Extending the protocol',
