@@ -51,7 +51,10 @@ export interface SessionClientOptions {
 export interface SessionStreamHandlers {
   /** One event: its stream line as the server wrote it (a JSON object, without the newline). */
   event(line: string): void;
-  /** The stream ended: the server ended it, or closed the session in order (shutting down), or the client was closed. */
+  /**
+   * The stream ended: the server ended it, or closed the session in order (shutting down), or the
+   * client was closed.
+   */
   end(): void;
   /**
    * The stream failed: the server's error reply (typed, e.g. `InvalidListenerException`), or the

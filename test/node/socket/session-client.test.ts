@@ -99,7 +99,7 @@ describe.each(stores)('SocketClient on a session, channels $name', ({ redis: onR
   const redis = onRedis ? redisForTests() : undefined;
   const store = async () => (redis ? { store: await RedisStore.connect(redis().url) } : {});
 
-  it('10,000 pipelined dispatches on one session: each answered once under its id; one listener gets all, in order', async ({
+  it('10,000 dispatches on one session: each answered once under its id; the listener gets all in order', async ({
     startServer,
   }) => {
     const { logger, count } = countingLogger();
@@ -324,7 +324,7 @@ describe('SocketClient: a session that ends under its commands', () => {
     }
   });
 
-  it('a server killed with commands in flight: each is acked or fails with ConnectionLost; a new server on the path serves the next', async ({
+  it('a server killed amid commands: each is acked or ConnectionLost; the next server on the path serves on', async ({
     dir,
   }) => {
     const path = join(dir, 'bus.sock');
