@@ -18,7 +18,7 @@ import { isStreamingVerb, type Verb } from '../../src/wire/socket-protocol.js';
 import { MethodNotAllowed, NoSuchRoute } from '../errors.js';
 import type { ServerLogger } from '../log.js';
 import { type AccessPolicy, checkAccess, isAllowedOrigin } from '../relay/access.js';
-import { BackendCall } from '../relay/backend-call.js';
+import type { Backend, Pending } from '../relay/backend.js';
 import { discardRest } from '../socket/read-command.js';
 import { bodyTooLarge, messageFields, pathCommand, takesMessage } from './request-command.js';
 import { SseStream } from './sse-stream.js';
@@ -27,6 +27,8 @@ import { SseStream } from './sse-stream.js';
 export interface HttpFaceOptions {
   /** The socket server's path. */
   socketPath: string;
+  /** The socket server, as the bridge reaches it (its commands go on its sessions). */
+  backend: Backend;
   /** Token and origins, shared with the WebSocket upgrade. */
   policy: AccessPolicy;
   /** Verbs this bridge forwards. */
@@ -100,7 +102,7 @@ export class HttpFace {
   /** Open event streams, for the keep-alive ticks and for closing. */
   readonly #streams = new Set<SseStream>();
   /** Plain commands awaiting the server's reply, each with how to answer it if the bridge closes first. */
-  readonly #calls = new Map<BackendCall, () => void>();
+  readonly #calls = new Map<Pending, () => void>();
   readonly #ticker: ReturnType<typeof setInterval>;
   #closed = false;
 
@@ -240,7 +242,7 @@ export class HttpFace {
     fail: (error: string) => void,
   ): void {
     const settle = () => this.#calls.delete(call);
-    const call = new BackendCall(this.#options.socketPath, command, false, {
+    const call = this.#options.backend.send(command, false, {
       reply: (text) => {
         settle();
         const { status, key } = SUCCESS[route.verb as keyof typeof SUCCESS];

@@ -66,14 +66,7 @@ export class BackendCall {
         if (this.#written && !this.#done) this.#handlers.written?.();
       },
       (error: NodeJS.ErrnoException) => {
-        if (!this.#done)
-          this.#fail(
-            formatException(
-              new BackendUnavailable(
-                `Cannot reach the socket server at ${this.#path} (${error.code ?? error.message})`,
-              ),
-            ),
-          );
+        if (!this.#done) this.#fail(unreachable(this.#path, error.code ?? error.message));
       },
     );
   }
@@ -210,6 +203,11 @@ export class BackendCall {
     this.#done = true;
     this.#socket?.destroy();
   }
+}
+
+/** The bridge's reply when the socket server cannot be reached: `BackendUnavailable('Cannot reach …')`. */
+export function unreachable(socketPath: string, why: string): string {
+  return formatException(new BackendUnavailable(`Cannot reach the socket server at ${socketPath} (${why})`));
 }
 
 /**

@@ -143,11 +143,16 @@ export class SocketServer {
     this.#read = read;
     this.#sessionLimits = { maxBytes: read.maxBytes ?? DEFAULT_MAX_COMMAND_BYTES, idleMs: sessionIdleMs };
     this.#sessionHost = {
-      execute: (command) =>
-        command.v === 'l' || command.v === 'w'
-          ? Promise.reject(new InvalidMessageFormat('Streams are opened with their own frame'))
-          : this.#execute(command),
-      open: (command) => this.#open(command),
+      execute: (command) => {
+        if (command.v === 'l' || command.v === 'w')
+          return Promise.reject(new InvalidMessageFormat('Streams are opened with their own frame'));
+        this.#logCommand(command);
+        return this.#execute(command);
+      },
+      open: (command) => {
+        this.#logCommand(command);
+        return this.#open(command);
+      },
       ended: (feed, end) => this.#ended(feed, end),
       logger,
     };
@@ -239,7 +244,7 @@ export class SocketServer {
       }
       if (opening.kind === 'session') return this.#session(socket, opening.rest);
       const command = parseCommand(opening.text);
-      this.#logger.info(`command ${command.v}${'c' in command ? ` on channel ${command.c}` : ''}`);
+      this.#logCommand(command);
       await this.#run(command, socket);
     } catch (error) {
       if (error instanceof ClientGone) {
@@ -256,6 +261,11 @@ export class SocketServer {
           if (socket.isPaused() || socket.readableEnded) socket.destroy();
         });
     }
+  }
+
+  /** One line per command for a verbose server, whether it came alone or in a session. */
+  #logCommand(command: ServerCommand): void {
+    this.#logger.info(`command ${command.v}${'c' in command ? ` on channel ${command.c}` : ''}`);
   }
 
   /** A one-shot command: its reply, or its stream, then the connection closes. */

@@ -22,6 +22,7 @@ import {
   type Refusal,
   requestUrl,
 } from '../relay/access.js';
+import { Backend } from '../relay/backend.js';
 import { InFlightLimit } from '../relay/in-flight.js';
 import { BridgeSession, type SessionOptions } from './session.js';
 
@@ -106,6 +107,7 @@ export class WebSocketBridge {
   readonly token: string;
   readonly #http: Server;
   readonly #face: HttpFace;
+  readonly #backend: Backend;
   readonly #peers = new Map<WebSocket, Peer>();
   readonly #heartbeat: ReturnType<typeof setInterval>;
   readonly #secure: boolean;
@@ -117,10 +119,12 @@ export class WebSocketBridge {
     options: Required<Pick<BridgeOptions, 'socketPath' | 'host' | 'token' | 'heartbeatMs'>> & {
       port: number;
       secure: boolean;
+      backend: Backend;
     },
   ) {
     this.#http = http;
     this.#face = face;
+    this.#backend = options.backend;
     this.#secure = options.secure;
     this.socketPath = options.socketPath;
     this.host = options.host;
@@ -137,8 +141,10 @@ export class WebSocketBridge {
     if (token === '') throw new Error('The bridge token may not be empty');
     const allow = new Set(options.allow ?? VERBS);
     const logger = options.logger ?? silentLogger;
+    const backend = new Backend(options.socketPath);
     const sessionOptions: SessionOptions = {
       socketPath: options.socketPath,
+      backend,
       allow,
       maxStreams: options.maxStreams ?? DEFAULT_MAX_STREAMS,
       maxInFlight: options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
@@ -156,6 +162,7 @@ export class WebSocketBridge {
     });
     const face = new HttpFace({
       socketPath: options.socketPath,
+      backend,
       policy,
       allow,
       maxBodyBytes: maxFrameBytes,
@@ -207,8 +214,9 @@ export class WebSocketBridge {
         http.off('error', reject);
         resolve();
       });
-    }).catch((error: unknown) => {
+    }).catch(async (error: unknown) => {
       face.close();
+      await backend.close();
       throw error;
     });
     const port = (http.address() as { port: number }).port;
@@ -219,6 +227,7 @@ export class WebSocketBridge {
       token,
       heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
       secure: options.tls !== undefined,
+      backend,
     });
     policy.ownOrigin = `${bridge.#secure ? 'https' : 'http'}://${bridge.#hostForUrl()}:${port}`;
     logger.info(`bridge: listening on ${bridge.url.replace(token, '…')}, forwarding to ${options.socketPath}`);
@@ -264,6 +273,7 @@ export class WebSocketBridge {
     );
     this.#http.closeAllConnections();
     await closed;
+    await this.#backend.close();
   }
 
   #accept(ws: WebSocket, tcp: Socket, options: SessionOptions): void {

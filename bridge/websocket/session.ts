@@ -17,8 +17,9 @@ import {
 } from '../../src/wire/bridge-frames.js';
 import { formatError, isStreamingVerb, type Verb } from '../../src/wire/socket-protocol.js';
 import type { ServerLogger } from '../log.js';
+import type { Backend, Pending } from '../relay/backend.js';
 import type { LineBatch } from '../relay/backend-call.js';
-import { BackendCall, removeStreams } from '../relay/backend-call.js';
+import { removeStreams } from '../relay/backend-call.js';
 import { HIGH_WATER, type InFlightLimit } from '../relay/in-flight.js';
 import { dataFramePrefixBytes, encodeDataFrames } from './data-frames.js';
 
@@ -26,6 +27,8 @@ import { dataFramePrefixBytes, encodeDataFrames } from './data-frames.js';
 export interface SessionOptions {
   /** The socket server's path. */
   socketPath: string;
+  /** The socket server, as the bridge reaches it: commands on its sessions, streams on connections of their own. */
+  backend: Backend;
   /** Verbs this bridge forwards. */
   allow: ReadonlySet<Verb>;
   /** Streams one WebSocket may have open (or waiting to open) at once. */
@@ -48,7 +51,7 @@ interface Call {
   /** The frame's size, counted while the call waits for its turn. */
   readonly bytes: number;
   state: 'waiting' | 'running' | 'done';
-  backend?: BackendCall;
+  backend?: Pending;
   /** It holds one of the in-flight slots: from its start until its reply (a stream: until its command is out). */
   holdsSlot: boolean;
   /** `data` frames the client will still take (its window); Infinity when it set none. */
@@ -80,9 +83,12 @@ export class BridgeSession {
   #streamsPaused = false;
   #readingPaused = false;
   #closed = false;
+  /** The backend session this WebSocket's commands go on, in the order they came. */
+  readonly #lane: number;
 
   constructor(ws: WebSocket, tcp: Socket, options: SessionOptions) {
     this.#ws = ws;
+    this.#lane = options.backend.lane();
     this.#tcp = tcp;
     this.#options = options;
     ws.on('message', (data: Buffer, isBinary: boolean) => this.#onMessage(data, isBinary));
@@ -199,18 +205,23 @@ export class BridgeSession {
     call.state = 'running';
     if (streaming) call.prefix = dataFramePrefixBytes(id);
     try {
-      call.backend = new BackendCall(this.#options.socketPath, call.command, streaming, {
-        // A stream holds its slot only while its command goes out; then it is capped by maxStreams.
-        written: () => {
-          if (!streaming) return;
-          this.#release(call);
-          this.#pump();
+      call.backend = this.#options.backend.send(
+        call.command,
+        streaming,
+        {
+          // A stream holds its slot only while its command goes out; then it is capped by maxStreams.
+          written: () => {
+            if (!streaming) return;
+            this.#release(call);
+            this.#pump();
+          },
+          reply: (text) => this.#finish(call, okFrame(id, text)),
+          lines: (batch) => this.#sendLines(call, batch),
+          end: () => this.#finish(call, endFrame(id)),
+          error: (text) => this.#finish(call, errorFrame(id, text)),
         },
-        reply: (text) => this.#finish(call, okFrame(id, text)),
-        lines: (batch) => this.#sendLines(call, batch),
-        end: () => this.#finish(call, endFrame(id)),
-        error: (text) => this.#finish(call, errorFrame(id, text)),
-      });
+        this.#lane,
+      );
     } catch (error) {
       this.#options.logger.error(`bridge: command ${JSON.stringify(id)} failed: ${(error as Error).message}`);
       return this.#finish(call, errorFrame(id, formatError(error)));

@@ -223,13 +223,16 @@ export async function heldBackend(path: string) {
   let peak = 0;
   let holding = true;
   const server = createServer({ allowHalfOpen: true }, (socket) => {
-    peak = Math.max(peak, ++open);
-    socket.once('close', () => open--);
     socket.on('error', () => {});
     let text = '';
     socket.on('data', (chunk) => (text += chunk));
     socket.once('end', () => {
-      commands.push(JSON.parse(text) as Record<string, unknown>);
+      const command = JSON.parse(text) as Record<string, unknown>;
+      // Like eric-sse's server, it offers no sessions: its clients then send one command per connection.
+      if (command.v === 'hello') return void socket.end(`InvalidMessageFormat('${text}')`);
+      peak = Math.max(peak, ++open);
+      socket.once('close', () => open--);
+      commands.push(command);
       if (holding) held.push(socket);
       else socket.end('ack');
     });
