@@ -55,7 +55,7 @@ class RawSession {
   }
 
   /** Sends one command and waits for its one reply frame. */
-  async call(id: number, command: object): Promise<Frame> {
+  async call(id: number | string, command: object): Promise<Frame> {
     this.write({ id, ...command });
     await this.until(() => this.of(id).length > 0);
     return this.of(id)[0]!;
