@@ -4,7 +4,7 @@
  * @module eric-bus/node
  */
 
-export { SocketPathUnavailable } from './errors.js';
+export { SocketPathUnavailable, StartError } from './errors.js';
 export type { ServerLogger } from './log.js';
 export { createLogger } from './log.js';
 export type { AccessPolicy } from './relay/access.js';

@@ -1,7 +1,7 @@
 /** Where `send` and `listen` find the server: its socket file, or a bridge in front of it (by URL). */
-import { WebSocket } from 'ws';
 import { BridgeClient, ConnectionLost, type ProtocolClient, type SSEEvent } from '../../src/index.js';
 import { UsageError } from '../errors.js';
+import { loadWs } from '../peers.js';
 import { SocketClient } from '../socket/client.js';
 import { describeError } from './args.js';
 
@@ -30,12 +30,14 @@ export interface Connection {
 /**
  * Runs `body` on a connection made as the flags say; its failure (an error reply, a server or
  * bridge out of reach) is one line on stderr and exit code 1. The connection is closed after.
+ * Flags that cannot make a connection throw (a {@link UsageError}; a `StartError` for `--url`
+ * without ws installed), for the command's exit code 2.
  */
 export async function withConnection(
   values: { socket?: string; url?: string },
   body: (connection: Connection) => Promise<void>,
 ): Promise<number> {
-  const connection = connect(values);
+  const connection = await connect(values);
   try {
     await body(connection);
     return 0;
@@ -48,10 +50,12 @@ export async function withConnection(
 }
 
 /** Connects as the flags say: exactly one of `--socket PATH` or `--url URL`. */
-function connect(values: { socket?: string; url?: string }): Connection {
+async function connect(values: { socket?: string; url?: string }): Promise<Connection> {
   const { socket, url } = values;
   if (socket !== undefined && url !== undefined) throw new UsageError('give --socket or --url, not both');
   if (url !== undefined) {
+    const target = bridgeUrl(url);
+    const { WebSocket } = await loadWs('--url');
     // A browser does not say why a WebSocket failed, so BridgeClient cannot; ws does, and a
     // terminal should (a refused connection, an untrusted certificate).
     let why: string | undefined;
@@ -61,7 +65,7 @@ function connect(values: { socket?: string; url?: string }): Connection {
         this.on('error', (error) => (why = error.message));
       }
     };
-    const client = new BridgeClient(bridgeUrl(url), {
+    const client = new BridgeClient(target, {
       WebSocket: Recording,
       reconnect: { maxAttempts: BRIDGE_ATTEMPTS },
     });

@@ -15,6 +15,7 @@ import {
 } from '../../src/index.js';
 import { eventHead, formatEvent } from '../../src/wire/socket-protocol.js';
 import { createLogger, type ServerLogger } from '../log.js';
+import { loadRedis } from '../peers.js';
 import { idOf, listenerOfId, numberOfId } from './history.js';
 import { SCRIPTS, type ScriptName, scriptSource } from './redis-scripts.js';
 import { redactRedisUrl } from './redis-url.js';
@@ -83,18 +84,6 @@ export interface RedisConnectionOptions {
   connectionName?: string;
   // biome-ignore lint/suspicious/noExplicitAny: only `any` lets an ioredis RedisOptions (an interface) fit
   [option: string]: any;
-}
-
-/** ioredis's client, loaded when a store first connects, so that only Redis users need it installed. */
-async function loadRedis(): Promise<typeof Redis> {
-  try {
-    return (await import('ioredis')).Redis;
-  } catch (error) {
-    const { code, message } = error as NodeJS.ErrnoException;
-    if (code === 'ERR_MODULE_NOT_FOUND' && message.includes("'ioredis'"))
-      throw new StoreUnavailable('RedisStore needs ioredis: npm install ioredis');
-    throw error;
-  }
 }
 
 /** The longest pause between two attempts to reach a lost Redis (ms). */
