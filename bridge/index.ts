@@ -18,7 +18,15 @@ export type { MemoryStoreOptions } from './store/memory.js';
 export { MemoryStore } from './store/memory.js';
 export type { RedisConnectionOptions, RedisStoreOptions } from './store/redis.js';
 export { RedisStore } from './store/redis.js';
-export type { Awaitable, ChannelStore, EventFeed, FeedOptions, FeedStep, StreamEnd } from './store/store.js';
+export type {
+  Awaitable,
+  ChannelStore,
+  EventFeed,
+  FeedOptions,
+  FeedStep,
+  StoreStatus,
+  StreamEnd,
+} from './store/store.js';
 export {
   DEFAULT_HISTORY,
   DEFAULT_HISTORY_BYTES,

@@ -171,7 +171,7 @@ export class RedisStore implements ChannelStore {
   /**
    * Connects to Redis at `url` (`redis://HOST:PORT[/DB]`, `rediss://` for TLS, or a Unix socket
    * path); rejects with {@link StoreUnavailable} when Redis cannot be reached now, does not answer
-   * within `connectTimeoutMs`, or has no database DB, or ioredis is not
+   * within `connectTimeoutMs`, or has no database DB; with a `StartError` when ioredis is not
    * installed (`RedisStore needs ioredis: npm install ioredis`).
    */
   static async connect(url: string, options: RedisStoreOptions = {}): Promise<RedisStore> {

@@ -159,16 +159,15 @@ console.log(seen.join(' '));
   it("imports 'eric-bus/node' without ioredis; RedisStore.connect says in one line what to install", async () => {
     writeFileSync(
       join(dir, 'redis.mjs'),
-      `import { StoreUnavailable } from 'eric-bus';
-import { RedisStore } from 'eric-bus/node';
-await RedisStore.connect('redis://127.0.0.1:1').catch((e) => console.log(e instanceof StoreUnavailable, e.message));
+      `import { RedisStore, StartError } from 'eric-bus/node';
+await RedisStore.connect('redis://127.0.0.1:1').catch((e) => console.log(e instanceof StartError, e.message));
 `,
     );
     const { stdout } = await run(process.execPath, ['redis.mjs'], { cwd: dir, timeout: 20_000 });
     expect(stdout).toBe('true RedisStore needs ioredis: npm install ioredis\n');
   });
 
-  it('the CLI with --redis prints that line and exits 1', async () => {
+  it('the CLI with --redis prints that line and exits 2, as for any server that cannot start as asked', async () => {
     const cli = join(dir, 'node_modules/.bin/eric-bus');
     const socket = join(dir, 'bus.sock');
     const failed = await run(cli, ['serve', '--socket', socket, '--redis', 'redis://127.0.0.1:1'], {
@@ -176,7 +175,7 @@ await RedisStore.connect('redis://127.0.0.1:1').catch((e) => console.log(e insta
       timeout: 20_000,
     }).catch((error: { code: number; stderr: string }) => error);
     expect(failed).toMatchObject({
-      code: 1,
+      code: 2,
       stderr: 'eric-bus serve: RedisStore needs ioredis: npm install ioredis\n',
     });
   });
