@@ -146,7 +146,8 @@ const [bridged, echoed] = await rates([
   () => windowed(COMMANDS, IN_FLIGHT, echoCommand),
 ]);
 printTable(
-  `Bridge commands: ${COMMANDS.toLocaleString('en')} 'd', ${IN_FLIGHT} in flight on one WebSocket (median of ${ROUNDS})`,
+  `Bridge commands: ${COMMANDS.toLocaleString('en')} 'd', ${IN_FLIGHT} in flight on one WebSocket ` +
+    `(median of ${ROUNDS})`,
   ['path', 'commands/s', 'vs ws echo'],
   [
     ['BridgeClient.dispatch through eric-bus up (in-process)', rate(bridged), percent(bridged / echoed)],
