@@ -3,6 +3,7 @@ const suites = [
   './core.js',
   './socket.js',
   './socket-fanout.js',
+  './sessions.js',
   './redis.js',
   './workers.js',
   './workers-browser.js',

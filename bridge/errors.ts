@@ -27,7 +27,8 @@ export class UsageError extends EricBusError {
 
 /**
  * A command could not start as asked (a port in use, a missing directory, an unreadable
- * certificate): reported in one line saying what to change, exit code 2.
+ * certificate, ws not installed): reported in one line saying what to change, exit code 2. Also
+ * what {@link WebSocketBridge.start} rejects with when ws, an optional peer dependency, is missing.
  */
 export class StartError extends EricBusError {
   override name = 'StartError';

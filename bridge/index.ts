@@ -4,7 +4,7 @@
  * @module eric-bus/node
  */
 
-export { SocketPathUnavailable } from './errors.js';
+export { SocketPathUnavailable, StartError } from './errors.js';
 export type { ServerLogger } from './log.js';
 export { createLogger } from './log.js';
 export type { AccessPolicy } from './relay/access.js';
@@ -19,7 +19,15 @@ export type { MemoryStoreOptions } from './store/memory.js';
 export { MemoryStore } from './store/memory.js';
 export type { RedisConnectionOptions, RedisStoreOptions } from './store/redis.js';
 export { RedisStore } from './store/redis.js';
-export type { Awaitable, ChannelStore, EventFeed, FeedOptions, FeedStep, StreamEnd } from './store/store.js';
+export type {
+  Awaitable,
+  ChannelStore,
+  EventFeed,
+  FeedOptions,
+  FeedStep,
+  StoreStatus,
+  StreamEnd,
+} from './store/store.js';
 export {
   DEFAULT_HISTORY,
   DEFAULT_HISTORY_BYTES,

@@ -20,12 +20,15 @@ export function onFirstSignal(handler: () => void): () => void {
 }
 
 /**
- * On the first SIGINT, SIGTERM or SIGHUP, runs `close` and exits 0 (1 if closing failed). Returns
- * a function that removes the handlers.
+ * On the first SIGINT, SIGTERM or SIGHUP, runs `close` and exits 0 (1 if closing failed). A second
+ * signal while it closes exits at once, with 130, but through `process.exit`, so that the process's
+ * `exit` handlers still remove what must not be left behind (`up`'s private socket directory).
+ * Returns a function that removes the handlers.
  */
 export function closeOnSignal(close: () => Promise<void>): () => void {
-  return onFirstSignal(() =>
-    close().then(
+  return onFirstSignal(() => {
+    for (const signal of SIGNALS) process.once(signal, () => process.exit(130));
+    return close().then(
       () => process.exit(0),
       (error: unknown) => {
         process.stderr.write(
@@ -33,6 +36,6 @@ export function closeOnSignal(close: () => Promise<void>): () => void {
         );
         process.exit(1);
       },
-    ),
-  );
+    );
+  });
 }

@@ -1,4 +1,5 @@
 /** A socket server and a bridge in front of it, started together (`eric-bus up`, `npm start`). */
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,8 +36,14 @@ export async function startUp(options: UpOptions = {}): Promise<Up> {
   const { socketPath: given, server: serverOptions, thread, verbose, ...bridgeOptions } = options;
   const dir = given === undefined ? await mkdtemp(join(tmpdir(), 'eric-bus-')) : undefined;
   const socketPath = given ?? join(dir!, 'bus.sock');
+  // Removed however the process ends short of SIGKILL: a second Ctrl-C while closing, say.
+  const removeDirNow = () => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  };
+  if (dir) process.once('exit', removeDirNow);
   const removeDir = async () => {
     if (dir) await rm(dir, { recursive: true, force: true });
+    process.off('exit', removeDirNow);
   };
   const server = new SocketServer(socketPath, serverOptions);
   try {

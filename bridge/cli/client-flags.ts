@@ -1,7 +1,7 @@
 /** Where `send` and `listen` find the server: its socket file, or a bridge in front of it (by URL). */
-import { WebSocket } from 'ws';
 import { BridgeClient, ConnectionLost, type ProtocolClient, type SSEEvent } from '../../src/index.js';
 import { UsageError } from '../errors.js';
+import { loadWs } from '../peers.js';
 import { SocketClient } from '../socket/client.js';
 import { describeError } from './args.js';
 
@@ -28,18 +28,29 @@ export interface Connection {
 }
 
 /**
+<<<<<<< HEAD
  * Runs `body` on a connection made as the flags say; resolves with the exit code `body` resolves
  * with (0 if none). Its failure (an error reply, a server or bridge out of reach) is one line on
  * stderr and exit code 1. The connection is closed after. With `sessions: false`, a socket server
  * gets each command on a connection of its own (one command needs no session: asking for one
  * would take two connections instead of one).
+=======
+ * Runs `body` on a connection made as the flags say; its failure (an error reply, a server or
+ * bridge out of reach) is one line on stderr and exit code 1. The connection is closed after.
+ * Flags that cannot make a connection throw (a {@link UsageError}; a `StartError` for `--url`
+ * without ws installed), for the command's exit code 2.
+>>>>>>> main
  */
 export async function withConnection(
   values: { socket?: string; url?: string },
   body: (connection: Connection) => Promise<number | void>,
   { sessions = true }: { sessions?: boolean } = {},
 ): Promise<number> {
+<<<<<<< HEAD
   const connection = connect(values, sessions);
+=======
+  const connection = await connect(values);
+>>>>>>> main
   try {
     return (await body(connection)) ?? 0;
   } catch (error) {
@@ -51,10 +62,16 @@ export async function withConnection(
 }
 
 /** Connects as the flags say: exactly one of `--socket PATH` or `--url URL`. */
+<<<<<<< HEAD
 function connect(values: { socket?: string; url?: string }, sessions: boolean): Connection {
+=======
+async function connect(values: { socket?: string; url?: string }): Promise<Connection> {
+>>>>>>> main
   const { socket, url } = values;
   if (socket !== undefined && url !== undefined) throw new UsageError('give --socket or --url, not both');
   if (url !== undefined) {
+    const target = bridgeUrl(url);
+    const { WebSocket } = await loadWs('--url');
     // A browser does not say why a WebSocket failed, so BridgeClient cannot; ws does, and a
     // terminal should (a refused connection, an untrusted certificate).
     let why: string | undefined;
@@ -64,7 +81,7 @@ function connect(values: { socket?: string; url?: string }, sessions: boolean): 
         this.on('error', (error) => (why = error.message));
       }
     };
-    const client = new BridgeClient(bridgeUrl(url), {
+    const client = new BridgeClient(target, {
       WebSocket: Recording,
       reconnect: { maxAttempts: BRIDGE_ATTEMPTS },
     });

@@ -15,6 +15,7 @@ import {
 } from '../../src/index.js';
 import { eventHead, formatEvent } from '../../src/wire/socket-protocol.js';
 import { createLogger, type ServerLogger } from '../log.js';
+import { loadRedis } from '../peers.js';
 import { idOf, listenerOfId, numberOfId } from './history.js';
 import { SCRIPTS, type ScriptName, scriptSource } from './redis-scripts.js';
 import { redactRedisUrl } from './redis-url.js';
@@ -83,18 +84,6 @@ export interface RedisConnectionOptions {
   connectionName?: string;
   // biome-ignore lint/suspicious/noExplicitAny: only `any` lets an ioredis RedisOptions (an interface) fit
   [option: string]: any;
-}
-
-/** ioredis's client, loaded when a store first connects, so that only Redis users need it installed. */
-async function loadRedis(): Promise<typeof Redis> {
-  try {
-    return (await import('ioredis')).Redis;
-  } catch (error) {
-    const { code, message } = error as NodeJS.ErrnoException;
-    if (code === 'ERR_MODULE_NOT_FOUND' && message.includes("'ioredis'"))
-      throw new StoreUnavailable('RedisStore needs ioredis: npm install ioredis');
-    throw error;
-  }
 }
 
 /** The longest pause between two attempts to reach a lost Redis (ms). */
@@ -182,7 +171,7 @@ export class RedisStore implements ChannelStore {
   /**
    * Connects to Redis at `url` (`redis://HOST:PORT[/DB]`, `rediss://` for TLS, or a Unix socket
    * path); rejects with {@link StoreUnavailable} when Redis cannot be reached now, does not answer
-   * within `connectTimeoutMs`, or has no database DB, or ioredis is not
+   * within `connectTimeoutMs`, or has no database DB; with a `StartError` when ioredis is not
    * installed (`RedisStore needs ioredis: npm install ioredis`).
    */
   static async connect(url: string, options: RedisStoreOptions = {}): Promise<RedisStore> {

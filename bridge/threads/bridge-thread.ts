@@ -4,6 +4,7 @@
  * {@link WebSocketBridge}, reached through a handle.
  */
 import { Worker } from 'node:worker_threads';
+import { loadWs } from '../peers.js';
 import type { BridgeOptions } from '../websocket/bridge.js';
 
 /** What a running bridge offers, wherever it runs. */
@@ -42,8 +43,13 @@ export class BridgeThread implements RunningBridge {
     this.#exited = new Promise((resolve) => worker.once('exit', () => resolve()));
   }
 
-  /** Starts the bridge in a new worker thread; resolves once it listens. */
+  /**
+   * Starts the bridge in a new worker thread; resolves once it listens. Rejects with a
+   * {@link StartError} when ws, an optional peer dependency, is not installed.
+   */
   static async start(options: BridgeThreadOptions): Promise<BridgeThread> {
+    // Looked for here, not only in the thread: an error thrown there comes back without its class.
+    await loadWs('The bridge');
     const worker = new Worker(new URL('./bridge-thread-entry.js', import.meta.url), { workerData: options });
     const started = await new Promise<{ url: string; token: string; host: string; port: number }>((resolve, reject) => {
       worker.once('message', resolve);

@@ -9,11 +9,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse, S
 import { createServer as createTlsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { type WebSocket, WebSocketServer } from 'ws';
+import type { WebSocket } from 'ws';
 import { silentLogger } from '../../src/log.js';
 import { VERBS, type Verb } from '../../src/wire/socket-protocol.js';
 import { HttpFace } from '../http/routes.js';
 import type { ServerLogger } from '../log.js';
+import { loadWs } from '../peers.js';
 import {
   type AccessPolicy,
   checkAccess,
@@ -134,8 +135,12 @@ export class WebSocketBridge {
     this.#heartbeat.unref();
   }
 
-  /** Starts a bridge and resolves once it listens. */
+  /**
+   * Starts a bridge and resolves once it listens. Rejects with a {@link StartError} when ws, an
+   * optional peer dependency, is not installed (`The bridge needs ws: npm install ws`).
+   */
   static async start(options: BridgeOptions): Promise<WebSocketBridge> {
+    const { WebSocketServer } = await loadWs('The bridge');
     const host = options.host ?? '127.0.0.1';
     const token = options.token ?? generateToken();
     if (token === '') throw new Error('The bridge token may not be empty');

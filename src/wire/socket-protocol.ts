@@ -78,7 +78,7 @@ export interface ListenCommand {
   i?: string;
   /** The stream's key, for an `rs` that ends it (an eric-bus extension; eric-sse ignores it). */
   s?: string;
-  /** At most this many events, then the stream ends ({@link withEventLimit}; eric-sse ignores it). */
+  /** At most this many events, then the stream ends (docs/protocol.md, "Bounded streams: n"; eric-sse ignores it). */
   n?: number;
 }
 /**
@@ -91,7 +91,7 @@ export interface WatchCommand {
   i?: string;
   /** The stream's key, for an `rs` that ends it (an eric-bus extension; eric-sse ignores it). */
   s?: string;
-  /** At most this many events, then the stream ends ({@link withEventLimit}; eric-sse ignores it). */
+  /** At most this many events, then the stream ends (docs/protocol.md, "Bounded streams: n"; eric-sse ignores it). */
   n?: number;
 }
 /**

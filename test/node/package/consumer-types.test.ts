@@ -1,7 +1,8 @@
 // A project that uses eric-bus as a user's does: the package packed (`npm pack`) and installed in
 // a temp dir outside this repo (so nothing resolves to our node_modules) without dev dependencies
-// and without ioredis, its optional peer; then the project's own `tsc` (strict, skipLibCheck off,
-// NodeNext, no @types but @types/node for the Node script) and plain Node on what it installed.
+// and without its optional peers, ws and ioredis (what a browser-only project installs); then the
+// project's own `tsc` (strict, skipLibCheck off, NodeNext, no @types but @types/node for the Node
+// script) and plain Node on what it installed; last, the same project after `npm install ws`.
 // Packs the built dist/ as it is (`npm test` builds it first).
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, startCli } from '../helpers/cli.js';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '../../..');
@@ -17,6 +19,8 @@ const dir = mkdtempSync(join(tmpdir(), 'eric-bus-consumer-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** What `npm install` of the tarball printed on stderr (its warnings). */
 let installWarnings = '';
+/** The `eric-bus` command as the project installed it. */
+const cli = join(dir, 'node_modules/eric-bus/bin/eric-bus.js');
 
 const compilerOptions = {
   strict: true,
@@ -104,12 +108,34 @@ await server.shutdown();
   );
 }, 180_000);
 
-describe('a project using the packed package, without dev dependencies or ioredis', () => {
-  it('installs no ioredis and no @types', () => {
+describe('a project using the packed package, without dev dependencies or its optional peers', () => {
+  it('installs comlink, and no ws, no ioredis and no @types', () => {
+    expect(existsSync(join(dir, 'node_modules/comlink'))).toBe(true);
+    expect(existsSync(join(dir, 'node_modules/ws'))).toBe(false);
     expect(existsSync(join(dir, 'node_modules/ioredis'))).toBe(false);
-    expect(existsSync(join(dir, 'node_modules/ws'))).toBe(true);
+    expect(existsSync(join(dir, 'node_modules/@types/ws'))).toBe(false);
     const installed = JSON.parse(readFileSync(join(dir, 'node_modules/eric-bus/package.json'), 'utf8'));
-    expect(installed.peerDependenciesMeta).toEqual({ ioredis: { optional: true } });
+    expect(installed.peerDependenciesMeta).toEqual({ ioredis: { optional: true }, ws: { optional: true } });
+  });
+
+  it("runs the browser library a page's bundler takes for 'eric-bus' (its default export condition)", async () => {
+    const installed = JSON.parse(readFileSync(join(dir, 'node_modules/eric-bus/package.json'), 'utf8'));
+    const entry = join(dir, 'node_modules/eric-bus', installed.exports['.'].default);
+    expect(entry).toBe(join(dir, 'node_modules/eric-bus/dist/lib/index.js'));
+    writeFileSync(
+      join(dir, 'page.mjs'),
+      `import { Message, SSEChannel } from ${JSON.stringify(entry)};
+const channel = new SSEChannel();
+const listener = channel.addListener();
+await listener.start();
+for (let n = 1; n <= 3; n++) channel.dispatch(listener.id, new Message('n', n));
+const seen = [];
+for await (const event of channel.messageStream(listener)) if (seen.push(event.data) === 3) break;
+console.log(seen.join(' '));
+`,
+    );
+    const { stdout } = await run(process.execPath, ['page.mjs'], { cwd: dir, timeout: 20_000 });
+    expect(stdout).toBe('1 2 3\n');
   });
 
   it('installs without running scripts: none of the install hooks, no npm warning about them, the LICENSE', () => {
@@ -133,16 +159,15 @@ describe('a project using the packed package, without dev dependencies or ioredi
   it("imports 'eric-bus/node' without ioredis; RedisStore.connect says in one line what to install", async () => {
     writeFileSync(
       join(dir, 'redis.mjs'),
-      `import { StoreUnavailable } from 'eric-bus';
-import { RedisStore } from 'eric-bus/node';
-await RedisStore.connect('redis://127.0.0.1:1').catch((e) => console.log(e instanceof StoreUnavailable, e.message));
+      `import { RedisStore, StartError } from 'eric-bus/node';
+await RedisStore.connect('redis://127.0.0.1:1').catch((e) => console.log(e instanceof StartError, e.message));
 `,
     );
     const { stdout } = await run(process.execPath, ['redis.mjs'], { cwd: dir, timeout: 20_000 });
     expect(stdout).toBe('true RedisStore needs ioredis: npm install ioredis\n');
   });
 
-  it('the CLI with --redis prints that line and exits 1', async () => {
+  it('the CLI with --redis prints that line and exits 2, as for any server that cannot start as asked', async () => {
     const cli = join(dir, 'node_modules/.bin/eric-bus');
     const socket = join(dir, 'bus.sock');
     const failed = await run(cli, ['serve', '--socket', socket, '--redis', 'redis://127.0.0.1:1'], {
@@ -150,8 +175,88 @@ await RedisStore.connect('redis://127.0.0.1:1').catch((e) => console.log(e insta
       timeout: 20_000,
     }).catch((error: { code: number; stderr: string }) => error);
     expect(failed).toMatchObject({
-      code: 1,
+      code: 2,
       stderr: 'eric-bus serve: RedisStore needs ioredis: npm install ioredis\n',
     });
+  });
+});
+
+describe("the same project's Node side, without ws", () => {
+  it("imports 'eric-bus/node' and serves sockets; the bridge says in one line what to install", async () => {
+    writeFileSync(
+      join(dir, 'ws.mjs'),
+      `import { BridgeThread, SocketClient, SocketServer, StartError, startUp, WebSocketBridge } from 'eric-bus/node';
+const path = ${JSON.stringify(join(dir, 'ws.sock'))};
+const server = new SocketServer(path);
+await server.listen();
+const client = new SocketClient(path);
+const channel = await client.createChannel();
+const listener = await client.register(channel);
+for (let n = 1; n <= 3; n++) await client.dispatch(channel, listener, 'n', n);
+const seen = [];
+for await (const line of client.stream(channel, listener)) if (seen.push(JSON.parse(line).data) === 3) break;
+console.log(seen.join(' '));
+for (const start of [
+  () => WebSocketBridge.start({ socketPath: path }),
+  () => BridgeThread.start({ socketPath: path }),
+  () => startUp({ port: 0 }),
+])
+  await start().then(
+    (started) => started.close().then(() => console.log('started')),
+    (e) => console.log(e instanceof StartError, e.code, e.message),
+  );
+await server.shutdown();
+`,
+    );
+    const { stdout } = await run(process.execPath, ['ws.mjs'], { cwd: dir, timeout: 20_000 });
+    expect(stdout.split('\n')).toEqual([
+      '1 2 3',
+      ...Array(3).fill('true ERR_START The bridge needs ws: npm install ws'),
+      '',
+    ]);
+  });
+
+  it('the CLI says that line for up and bridge, and that --url needs ws for send and listen; exit code 2', async () => {
+    const line = (command: string, user: string) => `eric-bus ${command}: ${user} needs ws: npm install ws\n`;
+    const url = 'ws://127.0.0.1:1/?token=t';
+    const [up, upThread, bridge, send, listen] = await Promise.all(
+      [
+        ['up', '--port', '0'],
+        ['up', '--port', '0', '--thread'],
+        ['bridge', '--socket', join(dir, 'ws.sock'), '--port', '0'],
+        ['send', '--url', url, 'create-channel'],
+        ['listen', '--url', url, '1'],
+      ].map((args) => runCli(args, { script: cli })),
+    );
+    expect(up).toEqual({ code: 2, stdout: '', stderr: line('up', 'The bridge') });
+    expect(upThread).toEqual({ code: 2, stdout: '', stderr: line('up', 'The bridge') });
+    // bridge warns first that no server listens at that socket yet.
+    expect(bridge).toMatchObject({ code: 2, stdout: '' });
+    expect(bridge.stderr.split('\n').slice(-2)).toEqual([line('bridge', 'The bridge').trimEnd(), '']);
+    expect(send).toEqual({ code: 2, stdout: '', stderr: line('send', '--url') });
+    expect(listen).toEqual({ code: 2, stdout: '', stderr: line('listen', '--url') });
+  });
+});
+
+describe('the same project after `npm install ws`', () => {
+  beforeAll(async () => {
+    // The version this repository has, so that npm finds it in its cache.
+    const { version } = JSON.parse(readFileSync(join(root, 'node_modules/ws/package.json'), 'utf8'));
+    await run('npm', ['install', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund', `ws@${version}`], {
+      cwd: dir,
+      timeout: 90_000,
+    });
+  }, 120_000);
+
+  it('eric-bus up starts, send --url reaches the server through its bridge, and SIGTERM stops it', async () => {
+    expect(existsSync(join(dir, 'node_modules/ws'))).toBe(true);
+    const up = await startCli(['up', '--port', '0'], /bridge at (ws:\/\/\S+)\n/, { script: cli });
+    try {
+      const sent = await runCli(['send', '--url', up.match![1]!, 'create-channel'], { script: cli });
+      expect(sent).toEqual({ code: 0, stdout: '1\n', stderr: '' });
+    } finally {
+      await up.close();
+    }
+    expect(await up.exited).toBe(0);
   });
 });

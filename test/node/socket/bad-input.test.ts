@@ -1,6 +1,8 @@
 // Our SocketServer's limits on what a client sends: size, time, clients that go away. The protocol's
 // bad input (malformed JSON, missing keys, unknown verbs and ids) is in conformance.test.ts.
+import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
+import { promisify } from 'node:util';
 import { describe, expect } from 'vitest';
 import { take } from '../helpers/async.js';
 import { it } from '../helpers/fixtures.js';
@@ -139,5 +141,31 @@ describe('SocketServer: the default size limit is 1 MiB', () => {
     // Broken JSON past the deep part: the refusal names the depth, so JSON.parse never saw it.
     expect(await rawExchange(server.path, `${deep.slice(0, 600_000)}!`)).toBe(refusal);
     expect(await client.createChannel()).toMatch(/^\d+$/);
+  });
+
+  it('a client that writes a 4 MiB command whole, then reads, gets the typed reply, never a broken pipe', async ({
+    server,
+  }) => {
+    // Python's asyncio, as a user of eric-sse's client would write it: write all, end, read. The
+    // server refuses at 1 MiB and must read and drop the rest, or the client's write breaks.
+    const script = [
+      'import asyncio, json, sys',
+      'async def once(path):',
+      '    reader, writer = await asyncio.open_unix_connection(path)',
+      '    writer.write(json.dumps({"v": "b", "c": "1", "t": "x", "p": "x" * (4 * 1024 * 1024)}).encode())',
+      '    await writer.drain()',
+      '    writer.write_eof()',
+      '    print((await reader.read()).decode(), flush=True)',
+      '    writer.close()',
+      'for _ in range(10):',
+      '    try:',
+      '        asyncio.run(once(sys.argv[1]))',
+      '    except Exception as error:',
+      '        print(type(error).__name__, flush=True)',
+    ].join('\n');
+    const { stdout } = await promisify(execFile)('python3', ['-c', script, server.path]);
+    expect(stdout.trim().split('\n')).toEqual(
+      Array(10).fill(`InvalidMessageFormat('Command exceeds the limit of ${1024 * 1024} bytes')`),
+    );
   });
 });

@@ -1,0 +1,34 @@
+/**
+ * The optional peer dependencies: ws (the bridge, and the command line's `--url`) and ioredis
+ * (`RedisStore`). A browser-only install has neither, so each is imported only when something
+ * needs it, and its absence is one typed error saying what to install.
+ */
+import type { Redis } from 'ioredis';
+import { StartError } from './errors.js';
+
+/** ws, for `user` (`The bridge`, `--url`); a {@link StartError} (`… needs ws: npm install ws`) without it. */
+export function loadWs(user: string): Promise<typeof import('ws')> {
+  return importPeer(() => import('ws'), 'ws', user);
+}
+
+/** ioredis's client, for `RedisStore`; a {@link StartError} (`RedisStore needs ioredis: …`) without it. */
+export async function loadRedis(): Promise<typeof Redis> {
+  return (await importPeer(() => import('ioredis'), 'ioredis', 'RedisStore')).Redis;
+}
+
+/**
+ * Imports the package `name` with `load`. When it is not installed, rejects with a
+ * {@link StartError} saying `${user} needs ${name}: npm install ${name}` (what is missing is an
+ * install, not a server: nothing to retry); any other failure of the import (a broken install) is
+ * rethrown as it is.
+ */
+async function importPeer<T>(load: () => Promise<T>, name: string, user: string): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    if (code === 'ERR_MODULE_NOT_FOUND' && message.includes(`'${name}'`))
+      throw new StartError(`${user} needs ${name}: npm install ${name}`);
+    throw error;
+  }
+}
