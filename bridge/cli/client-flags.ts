@@ -28,29 +28,19 @@ export interface Connection {
 }
 
 /**
-<<<<<<< HEAD
  * Runs `body` on a connection made as the flags say; resolves with the exit code `body` resolves
  * with (0 if none). Its failure (an error reply, a server or bridge out of reach) is one line on
  * stderr and exit code 1. The connection is closed after. With `sessions: false`, a socket server
  * gets each command on a connection of its own (one command needs no session: asking for one
- * would take two connections instead of one).
-=======
- * Runs `body` on a connection made as the flags say; its failure (an error reply, a server or
- * bridge out of reach) is one line on stderr and exit code 1. The connection is closed after.
- * Flags that cannot make a connection throw (a {@link UsageError}; a `StartError` for `--url`
- * without ws installed), for the command's exit code 2.
->>>>>>> main
+ * would take two connections instead of one). Flags that cannot make a connection throw (a
+ * {@link UsageError}; a `StartError` for `--url` without ws installed), for the command's exit code 2.
  */
 export async function withConnection(
   values: { socket?: string; url?: string },
   body: (connection: Connection) => Promise<number | void>,
   { sessions = true }: { sessions?: boolean } = {},
 ): Promise<number> {
-<<<<<<< HEAD
-  const connection = connect(values, sessions);
-=======
-  const connection = await connect(values);
->>>>>>> main
+  const connection = await connect(values, sessions);
   try {
     return (await body(connection)) ?? 0;
   } catch (error) {
@@ -62,11 +52,7 @@ export async function withConnection(
 }
 
 /** Connects as the flags say: exactly one of `--socket PATH` or `--url URL`. */
-<<<<<<< HEAD
-function connect(values: { socket?: string; url?: string }, sessions: boolean): Connection {
-=======
-async function connect(values: { socket?: string; url?: string }): Promise<Connection> {
->>>>>>> main
+async function connect(values: { socket?: string; url?: string }, sessions: boolean): Promise<Connection> {
   const { socket, url } = values;
   if (socket !== undefined && url !== undefined) throw new UsageError('give --socket or --url, not both');
   if (url !== undefined) {
