@@ -333,7 +333,8 @@ describe('SocketClient: a session that ends under its commands', () => {
     try {
       const c = await client.createChannel();
       const l = await client.register(c);
-      const replies = range(1, 5000).map((n) => client.dispatch(c, l, 'n', n));
+      // More than the server runs before the kill lands, so that some are in flight (and some not sent).
+      const replies = range(1, 20_000).map((n) => client.dispatch(c, l, 'n', n));
       await replies[0];
       first.child.kill('SIGKILL');
       const outcomes = await Promise.allSettled(replies);
