@@ -167,10 +167,15 @@ export class SocketClient extends ProtocolClient<string> {
     );
     control = session.stream(command, window, {
       event(line) {
+        // After the command's `n` events the server ends the stream, once their delivery is recorded
+        // (docs/protocol.md, "Bounded streams: n"): its end frame, waited for, says a next stream of
+        // the listener starts after them. A server that sent more would not honour `n`: left.
+        if (left-- === 0) {
+          control?.cancel();
+          return sink.finish();
+        }
         received++;
         sink.push(line);
-        // The last event asked for: the server ends the stream too (its end frame is not waited for).
-        if (--left === 0) sink.finish();
       },
       end: () => sink.finish(),
       error: (error) => sink.finish(error),

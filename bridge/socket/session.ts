@@ -363,7 +363,9 @@ class SessionStream {
   pump(): void {
     if (this.#done || this.#busy) return;
     const session = this.#session;
-    if (this.#credit <= 0 || session.backedUp) return;
+    // At its `n`, a stream waits for the store to settle and asks for nothing more: woken meanwhile
+    // (any frame of the session wakes its streams), a read for 0 events would read without a bound.
+    if (this.#credit <= 0 || this.#left <= 0 || session.backedUp) return;
     this.#busy = true;
     const delayMs = this.feed.delayMs;
     let step: FeedStep | Promise<FeedStep>;

@@ -151,6 +151,42 @@ describe.each(stores)('SocketClient on a session, channels $name', ({ redis: onR
     await client.close();
   });
 
+  it('a bounded stream sends n events, even woken by the session as it settles: the next starts after them', async ({
+    startServer,
+  }) => {
+    const server = await startServer(await store());
+    const client = new SocketClient(server.path);
+    const c = await client.createChannel();
+    const l = await client.register(c);
+    await Promise.all(range(1, 1000).map((n) => client.dispatch(c, l, 'n', n)));
+    const sessions = new SessionClient(server.path);
+    const session = (await sessions.withSession((s) => s))!;
+    // Each stream of 97 is followed at once by the next, on the same session, before its end frame:
+    // the new frame wakes the old stream while it waits for its deliveries to be recorded.
+    const streams: number[][] = [];
+    for (let round = 0; round < 11; round++) {
+      const want = Math.min(97, 1000 - 97 * round);
+      const events: number[] = [];
+      streams.push(events);
+      await new Promise<void>((resolve, reject) => {
+        session.stream({ v: 'l', c, r: l, n: want }, 256, {
+          event: (line) => {
+            events.push((JSON.parse(line) as Line).data as number);
+            if (events.length === want) resolve();
+          },
+          end: () => (events.length < want ? reject(new Error(`ended after ${events.length}`)) : undefined),
+          error: reject,
+        });
+      });
+    }
+    // Each stream's end frame has come by the time this command's reply comes back.
+    await client.createChannel();
+    expect(streams.map((events) => events.length)).toEqual([...range(1, 10).map(() => 97), 30]);
+    expect(streams.flat()).toEqual(range(1, 1000));
+    await sessions.close();
+    await client.close();
+  });
+
   it('a stream cancelled as soon as it opens takes nothing off its queue', async ({ startServer }) => {
     const server = await startServer(await store());
     const client = new SocketClient(server.path);
@@ -333,7 +369,8 @@ describe('SocketClient: a session that ends under its commands', () => {
     try {
       const c = await client.createChannel();
       const l = await client.register(c);
-      const replies = range(1, 5000).map((n) => client.dispatch(c, l, 'n', n));
+      // More than the server runs before the kill lands, so that some are in flight (and some not sent).
+      const replies = range(1, 20_000).map((n) => client.dispatch(c, l, 'n', n));
       await replies[0];
       first.child.kill('SIGKILL');
       const outcomes = await Promise.allSettled(replies);
