@@ -120,23 +120,23 @@ export function readCommand(
     };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > maxBytes)
-        return settle(new InvalidMessageFormat(`Command exceeds the limit of ${maxBytes} bytes`), true);
       chunks.push(chunk);
-      if (!firstLine) return;
-      const newline = chunk.indexOf(0x0a);
-      if (newline < 0) {
-        firstLine = size <= OPENING_MAX;
-        return;
+      // A session's opening first: its frames may come in the same write, beyond a command's limit.
+      if (firstLine && (chunk.includes(0x0a) || size > OPENING_MAX)) {
+        firstLine = false;
+        const all = chunks.length === 1 ? chunk : Buffer.concat(chunks, size);
+        const end = all.indexOf(0x0a);
+        if (end >= 0 && opensSession(all.subarray(0, end))) {
+          socket.off('data', onData).off('end', onEnd).off('close', onClose).off('error', onClose);
+          clearTimeout(deadline);
+          socket.pause();
+          return resolve({ kind: 'session', rest: all.subarray(end + 1) });
+        }
       }
-      firstLine = false;
-      const all = chunks.length === 1 ? chunk : Buffer.concat(chunks, size);
-      const end = all.indexOf(0x0a);
-      if (!opensSession(all.subarray(0, end))) return;
-      socket.off('data', onData).off('end', onEnd).off('close', onClose).off('error', onClose);
-      clearTimeout(deadline);
-      socket.pause();
-      resolve({ kind: 'session', rest: all.subarray(end + 1) });
+      if (size > maxBytes) {
+        chunks.length = 0;
+        settle(new InvalidMessageFormat(`Command exceeds the limit of ${maxBytes} bytes`), true);
+      }
     };
     const onEnd = () => settle();
     const onClose = () => settle(new ClientGone('Client disconnected before sending a whole command'));

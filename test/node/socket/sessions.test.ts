@@ -165,6 +165,28 @@ describe.each(stores)('SocketServer, channels $name: sessions', ({ protocol, kin
     session.close();
   });
 
+  it('an opening sent with more frames than a one-shot command may hold is a session all the same', async ({
+    startServer,
+  }) => {
+    const server = await startServer({ maxBytes: 4096 });
+    const socket = connect(server.path);
+    await new Promise((resolve) => socket.once('connect', resolve));
+    let text = '';
+    socket.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+    const frames = Array.from({ length: 200 }, (_, k) => JSON.stringify({ id: k, v: 'c', pad: 'xxxxxxxxxx' }));
+    expect(frames.join('\n').length).toBeGreaterThan(4096);
+    socket.write(`{"v": "session"}\n${frames.join('\n')}\n`);
+    await until(() => text.split('\n').length > 201, 'every reply');
+    const replies = text
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Frame);
+    expect(replies[0]).toEqual({ id: null, ok: 'session' });
+    expect(new Set(replies.slice(1).map((frame) => frame.id)).size).toBe(200);
+    expect(replies.slice(1).every((frame) => typeof frame.ok === 'string')).toBe(true);
+    socket.destroy();
+  });
+
   it('a stream sends its window, then waits for credit; cancel stops it and sends nothing more', async ({
     protocolServer,
   }) => {
