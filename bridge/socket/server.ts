@@ -146,11 +146,11 @@ export class SocketServer {
       execute: (command) => {
         if (command.v === 'l' || command.v === 'w')
           return Promise.reject(new InvalidMessageFormat('Streams are opened with their own frame'));
-        this.#logCommand(command);
+        this.#logCommand(command, 'session ');
         return this.#execute(command);
       },
       open: (command) => {
-        this.#logCommand(command);
+        this.#logCommand(command, 'session ');
         return this.#open(command);
       },
       ended: (feed, end) => this.#ended(feed, end),
@@ -263,9 +263,9 @@ export class SocketServer {
     }
   }
 
-  /** One line per command for a verbose server, whether it came alone or in a session. */
-  #logCommand(command: ServerCommand): void {
-    this.#logger.info(`command ${command.v}${'c' in command ? ` on channel ${command.c}` : ''}`);
+  /** One line per command for a verbose server, whether it came alone or in a session (`session command …`). */
+  #logCommand(command: ServerCommand, where = ''): void {
+    this.#logger.info(`${where}command ${command.v}${'c' in command ? ` on channel ${command.c}` : ''}`);
   }
 
   /** A one-shot command: its reply, or its stream, then the connection closes. */

@@ -82,7 +82,11 @@ describe('bridge under load', () => {
     startStack,
   }) => {
     let run = 0;
-    const logger = { info: (line: string) => void (line.startsWith('command d') && run++), warn() {}, error() {} };
+    const logger = {
+      info: (line: string) => void (/^(session )?command d/.test(line) && run++),
+      warn() {},
+      error() {},
+    };
     const stack = await startStack({}, { logger });
     const ws = await FrameClient.open(stack.bridge.url);
     const c = ((await ws.call('c', { v: 'c' })) as { ok: string }).ok;
