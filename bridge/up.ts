@@ -58,7 +58,7 @@ export async function startUp(options: UpOptions = {}): Promise<Up> {
     if (thread) {
       const { logger: _logger, ...threadOptions } = bridgeOptions;
       bridge = await BridgeThread.start({ ...threadOptions, socketPath, verbose: verbose ?? false });
-    } else bridge = await WebSocketBridge.start({ ...bridgeOptions, socketPath });
+    } else bridge = await WebSocketBridge.start({ ...bridgeOptions, socketPath, localServer: server });
   } catch (error) {
     await server.shutdown();
     await removeDir();

@@ -5,6 +5,8 @@
  * keeps a connection of its own: its events are relayed by copying bytes (no parse per event), it is
  * paused by not reading its socket, and its connection's set-up is paid once for all its events.
  */
+
+import type { Socket } from 'node:net';
 import { BackendUnavailable, ClientClosed, ConnectionLost, EricBusError, formatException } from '../../src/errors.js';
 import { SessionClient } from '../socket/session-client.js';
 import { BackendCall, type BackendCallHandlers, unreachable } from './backend-call.js';
@@ -27,9 +29,11 @@ export class Backend {
   readonly #pool: SessionClient[];
   #next = 0;
 
-  constructor(socketPath: string, sessions = BACKEND_SESSIONS) {
+  /** `connect`: opens a connection to a server in this process, for the sessions (streams use the socket file). */
+  constructor(socketPath: string, connect?: () => Socket, sessions = BACKEND_SESSIONS) {
     this.socketPath = socketPath;
-    this.#pool = Array.from({ length: sessions }, () => new SessionClient(socketPath));
+    const options = connect ? { connect } : {};
+    this.#pool = Array.from({ length: sessions }, () => new SessionClient(socketPath, options));
   }
 
   /**

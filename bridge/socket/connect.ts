@@ -11,13 +11,25 @@ import { backoffDelay } from '../../src/remote/backoff.js';
 const EAGAIN_RETRY = { initialDelayMs: 2, maxDelayMs: 250, jitter: 1, maxAttempts: 60 };
 
 /**
+ * Where a server is: its socket file, or, for a server in this process, what opens a connection to
+ * it (`SocketServer.connectInProcess`).
+ */
+export type Target = string | (() => Socket);
+
+/**
  * Connects to `path`, retrying while the server's accept queue is full (EAGAIN); resolves with the
  * socket once connected. `connected` runs at the connection, before anything else can happen to
  * the socket: it must add the caller's `error` listener there, since a first write can fail at
  * once (EPIPE: a server at its file descriptor limit, or dying) and an error nobody listens to
  * would end the process.
  */
-export async function connectTo(path: string, connected: (socket: Socket) => void): Promise<Socket> {
+export async function connectTo(target: Target, connected: (socket: Socket) => void): Promise<Socket> {
+  if (typeof target === 'function') {
+    const socket = target();
+    connected(socket);
+    return socket;
+  }
+  const path = target;
   for (let attempt = 0; ; attempt++) {
     try {
       return await new Promise<Socket>((resolve, reject) => {
@@ -42,8 +54,8 @@ export async function connectTo(path: string, connected: (socket: Socket) => voi
  * {@link connectTo}: it adds the caller's `error` listener). A socket `attach` destroys is not
  * written to.
  */
-export function openCommand(path: string, command: string, attach: (socket: Socket) => void): Promise<Socket> {
-  return connectTo(path, (socket) => {
+export function openCommand(target: Target, command: string, attach: (socket: Socket) => void): Promise<Socket> {
+  return connectTo(target, (socket) => {
     attach(socket);
     if (!socket.destroyed) socket.end(command);
   });

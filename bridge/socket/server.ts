@@ -20,6 +20,7 @@ import { closeOnSignal } from '../signals.js';
 import { MemoryStore } from '../store/memory.js';
 import type { ChannelStore, EventFeed, StreamEnd } from '../store/store.js';
 import { packageVersion } from '../version.js';
+import { inProcessPair } from './in-process.js';
 import { probeClient } from './probe.js';
 import { DEFAULT_MAX_COMMAND_BYTES, type Opening, type ReadCommandOptions, readCommand } from './read-command.js';
 import { ServerSession, type SessionHost, type SessionLimits } from './session.js';
@@ -195,6 +196,17 @@ export class SocketServer {
     }
     closeOnSignal(() => server.shutdown());
     return server;
+  }
+
+  /**
+   * A connection to this server from within the process, served as a Unix connection is (one
+   * command, or a session) without going through the kernel: `startUp`'s bridge reaches its server
+   * this way.
+   */
+  connectInProcess(): Socket {
+    const [client, server] = inProcessPair();
+    void this.#serve(server);
+    return client;
   }
 
   /** Starts listening; the socket file is created mode 0600, replacing a stale one (a live server's is refused). */

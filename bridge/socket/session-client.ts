@@ -25,7 +25,7 @@ import {
   readDataFrame,
 } from '../../src/wire/bridge-frames.js';
 import { HELLO_VERB, isStreamingVerb, isVerb, SESSION_OPENING } from '../../src/wire/socket-protocol.js';
-import { connectFailure, connectTo, openCommand } from './connect.js';
+import { connectFailure, connectTo, openCommand, type Target } from './connect.js';
 import { LineSplitter } from './lines.js';
 
 /**
@@ -45,6 +45,8 @@ const LINE_LIMIT = /exceeds the limit of (\d+) bytes/;
 export interface SessionClientOptions {
   /** How long a session with nothing in flight stays open on the client's side, in ms (default 30 s). */
   idleMs?: number;
+  /** Opens a connection to a server in this process (`SocketServer.connectInProcess`) instead of `path`'s. */
+  connect?: () => Socket;
 }
 
 /** Where a session stream's outcome goes. After `end` or `error`, nothing more comes. */
@@ -141,12 +143,16 @@ export class SessionClient {
   #closed = false;
   #closing: Promise<void> = Promise.resolve();
 
-  constructor(path: string, { idleMs = DEFAULT_CLIENT_SESSION_IDLE_MS }: SessionClientOptions = {}) {
+  constructor(path: string, { idleMs = DEFAULT_CLIENT_SESSION_IDLE_MS, connect }: SessionClientOptions = {}) {
     if (!(Number.isFinite(idleMs) && idleMs >= 0))
       throw new RangeError(`idleMs is a number of milliseconds, 0 or more, not ${idleMs}`);
     this.path = path;
     this.#idleMs = idleMs;
+    this.#target = connect ?? path;
   }
+
+  /** Where connections go: the socket file, or the server in this process. */
+  readonly #target: Target;
 
   /**
    * Runs `run` with the session to send a command on, or undefined when the server offers none (the
@@ -191,11 +197,11 @@ export class SessionClient {
 
   async #probe(): Promise<void> {
     this.#probing = true;
-    const offers = await askHello(this.path);
+    const offers = await askHello(this.#target);
     this.#probing = false;
     if (this.#closed) return this.#drain(closedSession);
     if (offers) {
-      const connection = new SessionConnection(this.path, this.#idleMs, () => {
+      const connection = new SessionConnection(this.path, this.#target, this.#idleMs, () => {
         if (this.#connection === connection) this.#connection = undefined;
       });
       this.#connection = connection;
@@ -234,10 +240,10 @@ function settle<T>(run: (session: Session | undefined) => T | Promise<T>, sessio
  * reply says it does not (eric-sse's refusal, or an eric-bus server without them), undefined when
  * there was no reply to go by (no server, a connection dropped, a busy server turning it away).
  */
-function askHello(path: string): Promise<boolean | undefined> {
+function askHello(target: Target): Promise<boolean | undefined> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
-    openCommand(path, JSON.stringify({ v: HELLO_VERB }), (socket) => {
+    openCommand(target, JSON.stringify({ v: HELLO_VERB }), (socket) => {
       socket.on('data', (chunk: Buffer) => chunks.push(chunk));
       // The close that follows an error settles it.
       socket.on('error', () => {});
@@ -299,12 +305,12 @@ class SessionConnection implements Session {
   readonly #closed: Promise<void>;
   #markClosed!: () => void;
 
-  constructor(path: string, idleMs: number, gone: () => void) {
+  constructor(path: string, target: Target, idleMs: number, gone: () => void) {
     this.#path = path;
     this.#idleMs = idleMs;
     this.#gone = gone;
     this.#closed = new Promise((resolve) => (this.#markClosed = resolve));
-    connectTo(path, (socket) => this.#attach(socket)).catch((error: unknown) =>
+    connectTo(target, (socket) => this.#attach(socket)).catch((error: unknown) =>
       this.#shut(connectFailure(path, error) as Error, 'unreachable'),
     );
   }

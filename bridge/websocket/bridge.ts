@@ -25,12 +25,18 @@ import {
 } from '../relay/access.js';
 import { Backend } from '../relay/backend.js';
 import { InFlightLimit } from '../relay/in-flight.js';
+import type { SocketServer } from '../socket/server.js';
 import { BridgeSession, type SessionOptions } from './session.js';
 
 /** Options of {@link WebSocketBridge.start}. */
 export interface BridgeOptions {
   /** The socket server's path (ours or any server of the protocol). */
   socketPath: string;
+  /**
+   * The socket server, when it runs in this process (as `startUp` has it): the bridge's sessions to
+   * it then go on in-process connections, not through the kernel; streams still use `socketPath`.
+   */
+  localServer?: SocketServer;
   /** TCP port; 0 (the default) picks a free one, see {@link WebSocketBridge.port}. */
   port?: number;
   /** Interface to listen on (`127.0.0.1`). */
@@ -146,7 +152,8 @@ export class WebSocketBridge {
     if (token === '') throw new Error('The bridge token may not be empty');
     const allow = new Set(options.allow ?? VERBS);
     const logger = options.logger ?? silentLogger;
-    const backend = new Backend(options.socketPath);
+    const local = options.localServer;
+    const backend = new Backend(options.socketPath, local ? () => local.connectInProcess() : undefined);
     const sessionOptions: SessionOptions = {
       socketPath: options.socketPath,
       backend,
