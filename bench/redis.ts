@@ -1,9 +1,7 @@
 // The Redis store: dispatch + stream through a SocketServer on Redis, against the bound of the
 // same client library (ioredis) doing the raw Redis commands, pipelined, in the same run.
 // Starts its own redis-server (Debian's package) in a temp dir; skipped when there is none.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -12,40 +10,13 @@ import { RedisStore } from '../bridge/store/redis.js';
 import { Message } from '../src/index.js';
 import { eventHead } from '../src/wire/socket-protocol.js';
 import { countLines } from './count-lines.js';
+import { freePort, hasRedisServer, startRedis } from './servers.js';
 import { median, percent, printTable, printTargets, rate } from './table.js';
 
 const N = 20_000;
 /** Commands in flight at once, for the store and for the raw pipeline alike. */
 const WINDOW = 256;
 const COMMANDS = 1_000;
-
-function hasRedisServer(): boolean {
-  try {
-    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-function startRedis(port: number, dir: string): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir]);
-    child.stdout.on('data', (chunk: Buffer) => {
-      if (String(chunk).includes('Ready to accept connections')) resolve(child);
-    });
-    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}`)));
-  });
-}
 
 /** Runs `count` calls of `fn` with at most `window` in flight. */
 async function windowed(count: number, window: number, fn: (i: number) => Promise<unknown>): Promise<void> {
@@ -77,7 +48,8 @@ if (!hasRedisServer()) {
   const store = await RedisStore.connect(url, { prefix: 'bench:' });
   const bus = new SocketServer(join(dir, 'bus.sock'), { store });
   await bus.listen();
-  const client = new SocketClient(bus.path);
+  // One connection per command, as the tables say (sessions on Redis: bench/sessions.ts).
+  const client = new SocketClient(bus.path, { sessions: false });
   const c = await store.createChannel();
 
   // The bound: ioredis itself, pipelined: each message serialized and XADDed to a stream (WINDOW
@@ -166,7 +138,7 @@ if (!hasRedisServer()) {
   // One command per connection, as clients send them: the socket protocol's cost on Redis vs in memory.
   const memory = new SocketServer(join(dir, 'memory.sock'));
   await memory.listen();
-  const memoryClient = new SocketClient(memory.path);
+  const memoryClient = new SocketClient(memory.path, { sessions: false });
   const mc = await memoryClient.createChannel();
   const ml = await memoryClient.register(mc);
   const rl = await client.register(c);

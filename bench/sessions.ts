@@ -3,9 +3,8 @@
 // one-shot clients, on the same server), against eric-sse's Python server, through the bridge against
 // a plain `ws` echo of the same frames, and on the Redis store; plus a command's round trip through
 // the bridge against a direct one. Every baseline runs in the same run, in alternation.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +12,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { SocketClient, SocketServer, startUp } from '../bridge/index.js';
 import { RedisStore } from '../bridge/store/redis.js';
 import { BridgeClient } from '../src/index.js';
+import { exchange, freePort, hasRedisServer, startRedis } from './servers.js';
 import { median, percent, printTable, printTargets, rate, times } from './table.js';
 
 const COMMANDS = 4_000;
@@ -38,18 +38,6 @@ async function windowed(count: number, window: number, fn: (i: number) => Promis
   };
   await Promise.all(Array.from({ length: Math.min(window, count) }, worker));
   return performance.now() - start;
-}
-
-/** One command on a connection of its own, as eric-sse's client sends it: connect, write, end, read. */
-function oneShot(path: string, text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(path);
-    const chunks: Buffer[] = [];
-    socket.on('data', (chunk) => chunks.push(chunk));
-    socket.once('error', reject);
-    socket.once('end', () => resolve(Buffer.concat(chunks).toString()));
-    socket.once('connect', () => socket.end(text));
-  });
 }
 
 /** Each workload's rate in commands/s: `rounds` rounds in alternation after a warm-up, the median. */
@@ -93,7 +81,7 @@ const pl = await pythonClient.register(pc);
 
 const [session, raw, py] = await rates([
   () => windowed(COMMANDS, IN_FLIGHT, () => client.dispatch(c, l, 'n', 1)),
-  () => windowed(COMMANDS, IN_FLIGHT, () => oneShot(bus.path, command)),
+  () => windowed(COMMANDS, IN_FLIGHT, () => exchange(bus.path, command)),
   () => windowed(COMMANDS, IN_FLIGHT, () => pythonClient.dispatch(pc, pl, 'n', 1)),
 ]);
 printTable(
@@ -180,35 +168,11 @@ await bus.shutdown();
 
 // The Redis store: a session's 64 in flight, against 16 one-shot connections at a time (the figure
 // before sessions).
-function hasRedisServer(): boolean {
-  try {
-    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 if (!hasRedisServer()) {
   console.log('\nSessions on Redis: skipped (no redis-server; `apt-get install redis-server` to run it)');
 } else {
   const port = await freePort();
-  const redis = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir]);
-  children.push(redis);
-  await new Promise<void>((resolve) =>
-    redis.stdout.on('data', (chunk: Buffer) => {
-      if (String(chunk).includes('Ready to accept connections')) resolve();
-    }),
-  );
+  children.push(await startRedis(port, dir));
   const store = await RedisStore.connect(`redis://127.0.0.1:${port}`, { prefix: 'bench:' });
   const onRedis = new SocketServer(join(dir, 'redis.sock'), { store });
   await onRedis.listen();
@@ -218,7 +182,7 @@ if (!hasRedisServer()) {
   const redisCommand = JSON.stringify({ v: 'd', c: rc, r: rl, t: 'n', p: 1 });
   const [redisSession, redisOneShot] = await rates([
     () => windowed(COMMANDS, IN_FLIGHT, () => redisClient.dispatch(rc, rl, 'n', 1)),
-    () => windowed(COMMANDS, 16, () => oneShot(onRedis.path, redisCommand)),
+    () => windowed(COMMANDS, 16, () => exchange(onRedis.path, redisCommand)),
   ]);
   printTable(
     `Redis store: ${COMMANDS.toLocaleString('en')} 'd' (median of ${ROUNDS}, alternating)`,

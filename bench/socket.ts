@@ -2,7 +2,7 @@
 // 'l' (with event ids and without), and resuming a stream from its history, each beside a
 // baseline measured in the same run.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer, type Server } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SocketClient, SocketServer } from '../bridge/index.js';
@@ -11,6 +11,7 @@ import { MemoryFeed } from '../bridge/store/memory.js';
 import { Message } from '../src/index.js';
 import { formatEvent } from '../src/wire/socket-protocol.js';
 import { countLines } from './count-lines.js';
+import { exchange } from './servers.js';
 import { alternating, median, medianMs, printTable, rate } from './table.js';
 
 const COMMANDS = 2_000;
@@ -31,21 +32,10 @@ function listen(server: Server, path: string): Promise<void> {
   return new Promise((resolve) => server.listen(path, resolve));
 }
 
-/** Connects, writes, half-closes and resolves with the reply: the least a one-command exchange costs. */
-function exchange(path: string, text: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(path);
-    const chunks: Buffer[] = [];
-    socket.on('data', (chunk) => chunks.push(chunk));
-    socket.once('error', reject);
-    socket.once('end', () => resolve(Buffer.concat(chunks).toString()));
-    socket.once('connect', () => socket.end(text));
-  });
-}
-
 const bus = new SocketServer(busPath);
 await bus.listen();
-const client = new SocketClient(busPath);
+// One connection per command and per stream, as this suite's tables say (sessions: bench/sessions.ts).
+const client = new SocketClient(busPath, { sessions: false });
 const c = await client.createChannel();
 const l = await client.register(c);
 const channel = bus.channels.get(c);
