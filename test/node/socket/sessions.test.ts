@@ -40,6 +40,14 @@ class RawSession {
     return session;
   }
 
+  /** A session, with a channel (command id 1) and a listener on it (command id 2). */
+  static async withListener(path: string): Promise<{ session: RawSession; c: string; l: string }> {
+    const session = await RawSession.open(path);
+    const c = (await session.call(1, { v: 'c' })).ok!;
+    const l = (await session.call(2, { v: 'r', c })).ok!;
+    return { session, c, l };
+  }
+
   write(...lines: (string | object)[]): void {
     this.socket.write(lines.map((line) => `${typeof line === 'string' ? line : JSON.stringify(line)}\n`).join(''));
   }
@@ -84,9 +92,7 @@ describe.each(stores)('SocketServer, channels $name: sessions', ({ protocol, kin
   });
 
   it('every verb answers under its id, on one connection', async ({ protocolServer }) => {
-    const session = await RawSession.open(protocolServer);
-    const c = (await session.call(1, { v: 'c' })).ok!;
-    const l = (await session.call(2, { v: 'r', c })).ok!;
+    const { session, c, l } = await RawSession.withListener(protocolServer);
     expect(await session.call(3, { v: 'd', c, r: l, t: 'hello', p: { n: 1 } })).toEqual({ id: 3, ok: 'ack' });
     expect(await session.call('four', { v: 'b', c, t: 'news' })).toEqual({ id: 'four', ok: 'ack' });
     session.write({ id: 5, v: 'l', c, r: l });
@@ -141,9 +147,7 @@ describe.each(stores)('SocketServer, channels $name: sessions', ({ protocol, kin
   });
 
   it('an id already in flight is refused under that id; the first command goes on', async ({ protocolServer }) => {
-    const session = await RawSession.open(protocolServer);
-    const c = (await session.call(1, { v: 'c' })).ok!;
-    const l = (await session.call(2, { v: 'r', c })).ok!;
+    const { session, c, l } = await RawSession.withListener(protocolServer);
     session.write({ id: 3, v: 'l', c, r: l }, { id: 3, v: 'c' });
     await session.until(() => session.of(3).length >= 1);
     expect(session.of(3)).toEqual([{ id: 3, error: error('Id 3 is already in flight') }]);
@@ -190,9 +194,7 @@ describe.each(stores)('SocketServer, channels $name: sessions', ({ protocol, kin
   it('a stream sends its window, then waits for credit; cancel stops it and sends nothing more', async ({
     protocolServer,
   }) => {
-    const session = await RawSession.open(protocolServer);
-    const c = (await session.call(1, { v: 'c' })).ok!;
-    const l = (await session.call(2, { v: 'r', c })).ok!;
+    const { session, c, l } = await RawSession.withListener(protocolServer);
     for (let n = 1; n <= 10; n++) await session.call(100 + n, { v: 'd', c, r: l, t: 'n', p: n });
     session.write({ id: 3, v: 'l', c, r: l, credit: 3 });
     await session.until(() => session.of(3).length >= 3);
@@ -219,9 +221,7 @@ describe.each(stores)('SocketServer, channels $name: sessions', ({ protocol, kin
   });
 
   it('a stream without a window gets 256 events, then waits for credit', async ({ protocolServer }) => {
-    const session = await RawSession.open(protocolServer);
-    const c = (await session.call(1, { v: 'c' })).ok!;
-    const l = (await session.call(2, { v: 'r', c })).ok!;
+    const { session, c, l } = await RawSession.withListener(protocolServer);
     const batch = Array.from({ length: 300 }, (_, k) => ({ id: 1000 + k, v: 'd', c, r: l, t: 'n', p: k }));
     session.write(...batch);
     await session.until(() => batch.every(({ id }) => session.of(id).length === 1));
@@ -238,9 +238,7 @@ describe.each(stores)('SocketServer, channels $name: sessions', ({ protocol, kin
   it('closing a session mid-stream ends the stream as rs does; a resume loses nothing, repeats nothing', async ({
     protocolServer,
   }) => {
-    const session = await RawSession.open(protocolServer);
-    const c = (await session.call(1, { v: 'c' })).ok!;
-    const l = (await session.call(2, { v: 'r', c })).ok!;
+    const { session, c, l } = await RawSession.withListener(protocolServer);
     const w = await RawSession.open(protocolServer);
     w.write({ id: 1, v: 'w', c });
     for (let n = 1; n <= 20; n++) await session.call(100 + n, { v: 'd', c, r: l, t: 'n', p: n });
@@ -267,9 +265,7 @@ describe.each(stores)('SocketServer, channels $name: sessions', ({ protocol, kin
   it('10,000 pipelined commands: each answered once under its id, delivered once and in order', async ({
     protocolServer,
   }) => {
-    const session = await RawSession.open(protocolServer);
-    const c = (await session.call(1, { v: 'c' })).ok!;
-    const l = (await session.call(2, { v: 'r', c })).ok!;
+    const { session, c, l } = await RawSession.withListener(protocolServer);
     const total = 10_000;
     for (let from = 0; from < total; from += 1000)
       session.write(
