@@ -5,6 +5,7 @@
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { InvalidMessageFormat } from '../../src/errors.js';
+import { SESSION_OPENING } from '../../src/wire/socket-protocol.js';
 import { ClientGone } from '../errors.js';
 
 /** Limits on reading a command. */
@@ -71,7 +72,7 @@ function opensSession(line: Buffer): boolean {
   if (line.length > OPENING_MAX) return false;
   try {
     const parsed = JSON.parse(line.toString('utf8')) as unknown;
-    return typeof parsed === 'object' && parsed !== null && (parsed as { v?: unknown }).v === 'session';
+    return typeof parsed === 'object' && parsed !== null && (parsed as { v?: unknown }).v === SESSION_OPENING.v;
   } catch {
     return false;
   }

@@ -8,7 +8,16 @@
  */
 import type { Socket } from 'node:net';
 import { InvalidMessageFormat } from '../../src/errors.js';
-import { endFrame, errorFrame, type FrameId, okFrame, parseClientFrame } from '../../src/wire/bridge-frames.js';
+import {
+  DATA_FRAME_END,
+  dataFramePrefix,
+  endFrame,
+  errorFrame,
+  type FrameId,
+  frameText,
+  okFrame,
+  parseClientFrame,
+} from '../../src/wire/bridge-frames.js';
 import {
   commandFrom,
   formatError,
@@ -80,7 +89,7 @@ export class ServerSession {
     // The client's end of file ends the session once its replies are out.
     socket.once('end', () => this.#endWhenDone());
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    this.#send(`${JSON.stringify({ id: null, ok: 'session' })}`);
+    this.#send(frameText(null, { ok: 'session' }));
     if (rest.length > 0) this.#onData(rest);
     this.#updateFlow();
     socket.resume();
@@ -344,8 +353,8 @@ class SessionStream {
     this.feed = feed;
     this.#credit = credit;
     this.#left = limit ?? Infinity;
-    this.#prefix = `{"id":${JSON.stringify(id)},"data":`;
-    this.#end = `}\n`;
+    this.#prefix = dataFramePrefix(id);
+    this.#end = `${DATA_FRAME_END}\n`;
     if (feed.interrupted.aborted) queueMicrotask(this.#onInterrupted);
     else feed.interrupted.addEventListener('abort', this.#onInterrupted, { once: true });
   }
