@@ -11,28 +11,12 @@ import { Message } from '../src/index.js';
 import { eventHead } from '../src/wire/socket-protocol.js';
 import { countLines } from './count-lines.js';
 import { freePort, hasRedisServer, startRedis } from './servers.js';
-import { median, percent, printTable, printTargets, rate } from './table.js';
+import { median, percent, printTable, printTargets, rate, timed, windowed } from './table.js';
 
 const N = 20_000;
 /** Commands in flight at once, for the store and for the raw pipeline alike. */
 const WINDOW = 256;
 const COMMANDS = 1_000;
-
-/** Runs `count` calls of `fn` with at most `window` in flight. */
-async function windowed(count: number, window: number, fn: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < count) await fn(next++);
-  };
-  await Promise.all(Array.from({ length: Math.min(window, count) }, worker));
-}
-
-async function timed(fn: () => Promise<unknown>): Promise<number> {
-  (globalThis as { gc?: () => void }).gc?.();
-  const start = performance.now();
-  await fn();
-  return performance.now() - start;
-}
 
 if (!hasRedisServer()) {
   console.log('\nRedis store: skipped (no redis-server; `apt-get install redis-server` to run it)');

@@ -13,7 +13,7 @@ import { SocketClient, SocketServer, startUp } from '../bridge/index.js';
 import { RedisStore } from '../bridge/store/redis.js';
 import { BridgeClient } from '../src/index.js';
 import { exchange, freePort, hasRedisServer, startRedis } from './servers.js';
-import { median, percent, printTable, printTargets, rate, times } from './table.js';
+import { median, percent, printTable, printTargets, rate, timed, times, windowed } from './table.js';
 
 const COMMANDS = 4_000;
 const IN_FLIGHT = 64;
@@ -27,18 +27,6 @@ process.once('exit', () => {
   for (const child of children) child.kill('SIGKILL');
   rmSync(dir, { recursive: true, force: true });
 });
-
-/** Runs `count` calls of `fn` with at most `window` in flight; resolves with the wall time in ms. */
-async function windowed(count: number, window: number, fn: (i: number) => Promise<unknown>): Promise<number> {
-  (globalThis as { gc?: () => void }).gc?.();
-  const start = performance.now();
-  let next = 0;
-  const worker = async () => {
-    while (next < count) await fn(next++);
-  };
-  await Promise.all(Array.from({ length: Math.min(window, count) }, worker));
-  return performance.now() - start;
-}
 
 /** Each workload's rate in commands/s: `rounds` rounds in alternation after a warm-up, the median. */
 async function rates(workloads: (() => Promise<number>)[], rounds = ROUNDS): Promise<number[]> {
@@ -80,9 +68,9 @@ const pc = await pythonClient.createChannel();
 const pl = await pythonClient.register(pc);
 
 const [session, raw, py] = await rates([
-  () => windowed(COMMANDS, IN_FLIGHT, () => client.dispatch(c, l, 'n', 1)),
-  () => windowed(COMMANDS, IN_FLIGHT, () => exchange(bus.path, command)),
-  () => windowed(COMMANDS, IN_FLIGHT, () => pythonClient.dispatch(pc, pl, 'n', 1)),
+  () => timed(() => windowed(COMMANDS, IN_FLIGHT, () => client.dispatch(c, l, 'n', 1))),
+  () => timed(() => windowed(COMMANDS, IN_FLIGHT, () => exchange(bus.path, command))),
+  () => timed(() => windowed(COMMANDS, IN_FLIGHT, () => pythonClient.dispatch(pc, pl, 'n', 1))),
 ]);
 printTable(
   `Socket commands: ${COMMANDS.toLocaleString('en')} 'd', ${IN_FLIGHT} in flight (median of ${ROUNDS}, alternating)`,
@@ -130,8 +118,8 @@ const echoCommand = () =>
   });
 
 const [bridged, echoed] = await rates([
-  () => windowed(COMMANDS, IN_FLIGHT, () => bridgeClient.dispatch(bc, bl, 'n', 1)),
-  () => windowed(COMMANDS, IN_FLIGHT, echoCommand),
+  () => timed(() => windowed(COMMANDS, IN_FLIGHT, () => bridgeClient.dispatch(bc, bl, 'n', 1))),
+  () => timed(() => windowed(COMMANDS, IN_FLIGHT, echoCommand)),
 ]);
 printTable(
   `Bridge commands: ${COMMANDS.toLocaleString('en')} 'd', ${IN_FLIGHT} in flight on one WebSocket ` +
@@ -181,8 +169,8 @@ if (!hasRedisServer()) {
   const rl = await redisClient.register(rc);
   const redisCommand = JSON.stringify({ v: 'd', c: rc, r: rl, t: 'n', p: 1 });
   const [redisSession, redisOneShot] = await rates([
-    () => windowed(COMMANDS, IN_FLIGHT, () => redisClient.dispatch(rc, rl, 'n', 1)),
-    () => windowed(COMMANDS, 16, () => exchange(onRedis.path, redisCommand)),
+    () => timed(() => windowed(COMMANDS, IN_FLIGHT, () => redisClient.dispatch(rc, rl, 'n', 1))),
+    () => timed(() => windowed(COMMANDS, 16, () => exchange(onRedis.path, redisCommand))),
   ]);
   printTable(
     `Redis store: ${COMMANDS.toLocaleString('en')} 'd' (median of ${ROUNDS}, alternating)`,

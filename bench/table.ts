@@ -104,3 +104,20 @@ export function printTargets(targets: readonly Target[]): void {
       `target: ${what} ≥ ${format(atLeast)}: ${format(value)} in this run — ${value >= atLeast ? 'met' : 'MISSED'}`,
     );
 }
+
+/** Runs `count` calls of `fn` with at most `window` in flight. */
+export async function windowed(count: number, window: number, fn: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < count) await fn(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(window, count) }, worker));
+}
+
+/** Runs `fn` once, after a collection when `--expose-gc` allows it; its wall time in ms. */
+export async function timed(fn: () => Promise<unknown>): Promise<number> {
+  (globalThis as { gc?: () => void }).gc?.();
+  const start = performance.now();
+  await fn();
+  return performance.now() - start;
+}
