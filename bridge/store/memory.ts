@@ -12,6 +12,7 @@ import {
   type SSEEvent,
 } from '../../src/index.js';
 import { formatError, formatEvent } from '../../src/wire/socket-protocol.js';
+import { metrics } from '../metrics/metrics.js';
 import { lineOf, shareLine, unscheduleWrite, writeWhenWoken } from './fan-out.js';
 import { EventHistory, listenerOfId } from './history.js';
 import {
@@ -290,11 +291,13 @@ export class MemoryFeed implements EventFeed {
       const start = history.resumeAfter(after);
       this.#replayed = start.from;
       this.#replayEnd = history.last;
-      if (start.gap)
+      if (start.gap) {
+        metrics?.gap();
         this.#gapLine = formatEvent(
           channel.adapt(new Message(MESSAGE_TYPE_GAP, { after })),
           history.idOf(start.from - 1),
         );
+      }
     }
   }
 
