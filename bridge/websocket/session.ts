@@ -115,14 +115,18 @@ export class BridgeSession {
     this.#idle = idle;
     for (const call of [...this.#calls.values()]) {
       if (!call.streaming) continue;
-      this.#drop(call);
       this.#send(reconnectFrame(call.id));
+      this.#drop(call);
     }
     this.#checkIdle();
   }
 
+  /** Once nothing is in flight while draining, runs `idle`: after the current frame is out (a call's last frame follows its settling). */
   #checkIdle(): void {
-    if (this.#idle && this.#calls.size === 0) this.#idle();
+    if (!this.#idle || this.#calls.size > 0) return;
+    queueMicrotask(() => {
+      if (this.#calls.size === 0) this.#idle?.();
+    });
   }
 
   /** Closes every Unix connection this WebSocket opened and tells the server its streams have gone. */
