@@ -121,7 +121,10 @@ export class BridgeSession {
     this.#checkIdle();
   }
 
-  /** Once nothing is in flight while draining, runs `idle`: after the current frame is out (a call's last frame follows its settling). */
+  /**
+   * Once nothing is in flight while draining, runs `idle`, after the frame being sent is out (a
+   * call's last frame is sent just after the call settles).
+   */
   #checkIdle(): void {
     if (!this.#idle || this.#calls.size > 0) return;
     queueMicrotask(() => {
