@@ -8,6 +8,7 @@ import { WebSocketBridge } from '../../../bridge/index.js';
 import { Message, type SSEEvent } from '../../../src/index.js';
 import { until } from '../helpers/async.js';
 import { FrameClient, heldBackend, upgrade } from '../helpers/bridge.js';
+import { runCli } from '../helpers/cli.js';
 import { it } from '../helpers/fixtures.js';
 
 /** GET `path` on the bridge's port: its status and body. */
@@ -90,5 +91,23 @@ describe('a draining bridge', () => {
     } finally {
       await second.close();
     }
+  });
+
+  it('eric-bus listen takes --url more than once: the first bridge unreachable, it streams through the next', async ({
+    stack,
+  }) => {
+    const channel = stack.backend.server.channels.get(await stack.backend.server.store.createChannel());
+    const listener = await stack.backend.server.store.addListener(channel.id);
+    for (let n = 1; n <= 3; n++) channel.dispatch(listener, new Message('n', n));
+    const dead = `ws://127.0.0.1:1/?token=${stack.bridge.token}`;
+    const args = ['listen', '--url', dead, '--url', stack.bridge.url, channel.id, listener, '--count', '3'];
+    const { code, stdout } = await runCli(args);
+    expect(code).toBe(0);
+    expect(
+      stdout
+        .trim()
+        .split('\n')
+        .map((line) => (JSON.parse(line) as SSEEvent).data),
+    ).toEqual([1, 2, 3]);
   });
 });
