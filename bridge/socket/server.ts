@@ -218,6 +218,7 @@ export class SocketServer {
     this.#unmeter = metrics?.addSource(() => ({
       connections: { unix: this.#connections.size - this.#sessions.size, session: this.#sessions.size },
       streams: { unix: this.#streams, session: this.streams - this.#streams },
+      waiting: () => this.store.waiting?.(),
     }));
     this.#logger.info(`serving on ${this.path}`);
   }

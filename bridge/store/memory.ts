@@ -67,6 +67,14 @@ export class MemoryStore implements ChannelStore {
     return { kind: 'memory', ok: true };
   }
 
+  /** Messages waiting in every listener's queue (for the metrics, read when scraped: one pass over the listeners). */
+  waiting(): number {
+    let waiting = 0;
+    for (const channel of this.channels)
+      for (const listener of channel.listeners()) waiting += channel.queueLength(listener.id);
+    return waiting;
+  }
+
   /** The channels commands act on. */
   readonly channels: SSEChannelContainer;
   readonly #historyLimit: number;
