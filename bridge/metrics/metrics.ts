@@ -2,11 +2,12 @@
  * The servers' metrics (docs/operations.md, "Metrics"): one registry per process, in Prometheus'
  * text format through prom-client, an optional peer loaded only when metrics are turned on. Off,
  * they cost one `undefined` check where something is counted ({@link metrics} is undefined). On,
- * counts are plain numbers and gauges are read when scraped; only the latency histograms and the
- * labelled counters go through prom-client as they happen.
+ * what happens is counted in plain numbers (a command costs a few increments), and prom-client
+ * reads them, and the gauges, only when scraped.
  */
-import type { Counter, Histogram, Registry } from 'prom-client';
+import type { Counter, Registry } from 'prom-client';
 import { loadPromClient } from '../peers.js';
+import { LatencyHistogram } from './latency.js';
 
 /** Where a connection or a stream is: a WebSocket, an SSE response, a one-shot Unix connection, a session. */
 export type Face = 'websocket' | 'sse' | 'unix' | 'session';
@@ -26,9 +27,10 @@ export interface OpenCounts {
 export class BusMetrics {
   /** The registry that `/metrics` writes out. */
   readonly registry: Registry;
-  readonly #commands: Counter<'verb' | 'result'>;
   readonly #refusals: Counter<'reason'>;
-  readonly #latency: Histogram<'hop'>;
+  readonly #latency = new LatencyHistogram('ericbus_command_duration_seconds', LATENCY_HELP, ['bridge', 'server']);
+  /** Commands by verb, then by result. */
+  readonly #commands: Record<string, { ok: number; error: number }> = {};
   readonly #sources = new Set<() => OpenCounts>();
   /** Plain counts, read at each scrape. */
   readonly #counts = {
@@ -67,11 +69,19 @@ export class BusMetrics {
       registers,
       collect: open('streams'),
     });
-    this.#commands = new prom.Counter({
+    const commands = this.#commands;
+    new prom.Counter({
       name: 'ericbus_commands_total',
       help: 'Commands the socket server handled, by verb and result (ok, error)',
       labelNames: ['verb', 'result'],
       registers,
+      collect(this: Counter<'verb' | 'result'>) {
+        this.reset();
+        for (const [verb, { ok, error }] of Object.entries(commands)) {
+          if (ok > 0) this.inc({ verb, result: 'ok' }, ok);
+          if (error > 0) this.inc({ verb, result: 'error' }, error);
+        }
+      },
     });
     this.#refusals = new prom.Counter({
       name: 'ericbus_refusals_total',
@@ -79,13 +89,7 @@ export class BusMetrics {
       labelNames: ['reason'],
       registers,
     });
-    this.#latency = new prom.Histogram({
-      name: 'ericbus_command_duration_seconds',
-      help: "Latency of a command, by hop: the bridge's round trip to its server, the server's own handling",
-      labelNames: ['hop'],
-      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
-      registers,
-    });
+    this.#latency.register(registry);
     const byFace = (name: string, help: string, map: Map<Face, number>) =>
       new prom.Counter({
         name,
@@ -134,7 +138,8 @@ export class BusMetrics {
 
   /** A command the server handled. */
   command(verb: string, result: 'ok' | 'error'): void {
-    this.#commands.inc({ verb, result });
+    const counts = (this.#commands[verb] ??= { ok: 0, error: 0 });
+    counts[result]++;
   }
 
   /** Something refused: `token`, `origin`, `verb`, `streams`, `draining`, `size`. */
@@ -144,7 +149,7 @@ export class BusMetrics {
 
   /** The latency of one command at `hop`, from `since` (a `performance.now()`). */
   latency(hop: Hop, since: number): void {
-    this.#latency.observe({ hop }, (performance.now() - since) / 1000);
+    this.#latency.observe(hop, (performance.now() - since) / 1000);
   }
 
   /** `events` events of `bytes` bytes went out on `face`. */
@@ -183,6 +188,8 @@ export class BusMetrics {
 
 const FACES: readonly Face[] = ['websocket', 'sse', 'unix', 'session'];
 
+const LATENCY_HELP = "Latency of a command, by hop: the bridge's round trip to its server, the server's own handling";
+
 /** Sums of `key` by face over every source. */
 function sumsOf(counts: readonly OpenCounts[], key: 'connections' | 'streams'): Map<Face, number> {
   const sums = new Map<Face, number>();
@@ -194,18 +201,20 @@ function sumsOf(counts: readonly OpenCounts[], key: 'connections' | 'streams'): 
 
 /** The process's metrics, once turned on; undefined (and nothing counted) until then. */
 export let metrics: BusMetrics | undefined;
+/** The metrics turned off last: turned on again, they go on where they were (same registry, same sources). */
+let off: BusMetrics | undefined;
 
 /**
  * Turns metrics on for this process (prom-client, an optional peer: a `StartError` saying
  * `Metrics needs prom-client: npm install prom-client` without it); again, the same registry.
  */
 export async function enableMetrics(): Promise<BusMetrics> {
-  const prom = await loadPromClient();
-  metrics ??= new BusMetrics(prom);
+  metrics ??= off ?? new BusMetrics(await loadPromClient());
   return metrics;
 }
 
-/** Turns metrics off again (tests, benchmarks): nothing more is counted. */
+/** Turns metrics off again (tests, benchmarks): nothing more is counted until they are turned on. */
 export function disableMetrics(): void {
+  off = metrics ?? off;
   metrics = undefined;
 }
