@@ -37,8 +37,20 @@ const off = { prepare: () => disableMetrics() };
 const on = { prepare: () => void enableMetrics() };
 /** Times `run` off, on, on, off in each round (so neither always comes first); the off times and the on times. */
 async function offAndOn(run: () => Promise<unknown>, prepare: () => void = () => {}): Promise<[number[], number[]]> {
-  const offFirst = { prepare: () => (off.prepare(), prepare()), run };
-  const onThen = { prepare: () => (on.prepare(), prepare()), run };
+  const offFirst = {
+    prepare: () => {
+      off.prepare();
+      prepare();
+    },
+    run,
+  };
+  const onThen = {
+    prepare: () => {
+      on.prepare();
+      prepare();
+    },
+    run,
+  };
   const { cpuMs } = await alternating([offFirst, onThen, onThen, offFirst], ROUNDS);
   return [
     [...cpuMs[0]!, ...cpuMs[3]!],

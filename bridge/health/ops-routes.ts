@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { metrics } from '../metrics/metrics.js';
-import { openCommand, type Target } from '../socket/connect.js';
+import { openCommand } from '../socket/connect.js';
 
 /** Whether a server can serve now, and why not. */
 export interface Readiness {
@@ -79,11 +79,11 @@ function plain(response: ServerResponse, status: number, body: string, headers: 
 }
 
 /**
- * Asks the socket server at `target` whether it can serve: its `hello` reply carries its store's
+ * Asks the socket server at `socketPath` whether it can serve: its `hello` reply carries its store's
  * state (docs/protocol.md, "Sessions"). A server that answers anything else (eric-sse's
  * `InvalidMessageFormat(…)`) is up, with no store to ask about.
  */
-export function askReady(target: Target): Promise<Readiness> {
+export function askReady(socketPath: string): Promise<Readiness> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let socket: Socket | undefined;
@@ -95,7 +95,7 @@ export function askReady(target: Target): Promise<Readiness> {
       clearTimeout(timer);
       resolve(readiness);
     };
-    openCommand(target, '{"v": "hello"}', (connected) => {
+    openCommand(socketPath, '{"v": "hello"}', (connected) => {
       socket = connected;
       connected.on('data', (chunk: Buffer) => chunks.push(chunk));
       connected.on('error', () => {});
