@@ -4,14 +4,7 @@ import { WebSocketBridge } from '../websocket/bridge.js';
 import { parseCommandArgs, required, starting } from './args.js';
 import { BRIDGE_FLAGS_USAGE, bridgeFlagOptions, bridgeOptionsFromFlags } from './bridge-flags.js';
 import type { Subcommand } from './command.js';
-import {
-  bridgeOpsFromFlags,
-  bridgeOpsOptions,
-  bridgeOpsUsage,
-  drainOnSignal,
-  loggerFromFlags,
-  serveOps,
-} from './ops-flags.js';
+import { bridgeOpsFromFlags, bridgeOpsOptions, bridgeOpsUsage, loggerFromFlags, runOps } from './ops-flags.js';
 
 export const bridge: Subcommand = {
   summary: 'a WebSocket bridge to a socket server, for browsers',
@@ -46,12 +39,7 @@ ${BRIDGE_FLAGS_USAGE}`,
     const running = await starting(() =>
       WebSocketBridge.start({ ...options, socketPath, logger, metricsOnPort: ops.metricsOnPort }),
     );
-    drainOnSignal((deadlineMs) => running.drain(deadlineMs), ops.drainMs);
-    console.log(`eric-bus bridge: forwarding to ${socketPath}`);
-    console.log(`eric-bus bridge: connect to ${running.url}`);
-    if (ops.metricsPort !== undefined) {
-      const at = await serveOps(ops.metricsPort, options.host ?? '127.0.0.1', socketPath);
-      console.log(`eric-bus bridge: metrics at ${at}metrics`);
-    }
+    const where = { program: 'eric-bus bridge', host: options.host, socketPath };
+    await runOps(ops, running, where, [`forwarding to ${socketPath}`, `connect to ${running.url}`]);
   },
 };

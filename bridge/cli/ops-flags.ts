@@ -105,6 +105,24 @@ export async function serveOps(port: number, host: string, socketPath: string): 
 }
 
 /**
+ * What `bridge` and `up` do once running, as their flags say: drain on a signal (from before the
+ * `banner` is printed, so that whoever reads it may signal at once), and serve the metrics port if
+ * asked (its address printed after the banner, as `<program>: metrics at URL`).
+ */
+export async function runOps(
+  ops: BridgeOps,
+  running: { drain(deadlineMs: number): Promise<void> },
+  where: { program: string; host: string | undefined; socketPath: string },
+  banner: readonly string[],
+): Promise<void> {
+  drainOnSignal((deadlineMs) => running.drain(deadlineMs), ops.drainMs);
+  for (const line of banner) console.log(`${where.program}: ${line}`);
+  if (ops.metricsPort === undefined) return;
+  const at = await serveOps(ops.metricsPort, where.host ?? '127.0.0.1', where.socketPath);
+  console.log(`${where.program}: metrics at ${at}metrics`);
+}
+
+/**
  * On SIGTERM or SIGINT, drains (`drain`), then exits; whatever happens, within `drainMs` (a
  * client that holds on is not waited for longer).
  */

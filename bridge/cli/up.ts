@@ -5,14 +5,7 @@ import { startUp } from '../up.js';
 import { parseCommandArgs, starting } from './args.js';
 import { BRIDGE_FLAGS_USAGE, bridgeFlagOptions, bridgeOptionsFromFlags } from './bridge-flags.js';
 import type { Subcommand } from './command.js';
-import {
-  bridgeOpsFromFlags,
-  bridgeOpsOptions,
-  bridgeOpsUsage,
-  drainOnSignal,
-  loggerFromFlags,
-  serveOps,
-} from './ops-flags.js';
+import { bridgeOpsFromFlags, bridgeOpsOptions, bridgeOpsUsage, loggerFromFlags, runOps } from './ops-flags.js';
 import { serverFlagOptions, serverFlagsUsage, serverOptionsFromFlags, storeFromFlags } from './server-flags.js';
 
 export const up: Subcommand = {
@@ -58,12 +51,10 @@ ${BRIDGE_FLAGS_USAGE}`,
         verbose: values.verbose ?? false,
       }),
     );
-    drainOnSignal((deadlineMs) => running.drain(deadlineMs), ops.drainMs);
-    console.log(`eric-bus up: socket server on ${running.socketPath}${channelsIn(values.redis)}`);
-    console.log(`eric-bus up: bridge at ${running.url}`);
-    if (ops.metricsPort !== undefined) {
-      const at = await serveOps(ops.metricsPort, options.host ?? '127.0.0.1', running.socketPath);
-      console.log(`eric-bus up: metrics at ${at}metrics`);
-    }
+    const where = { program: 'eric-bus up', host: options.host, socketPath: running.socketPath };
+    await runOps(ops, running, where, [
+      `socket server on ${running.socketPath}${channelsIn(values.redis)}`,
+      `bridge at ${running.url}`,
+    ]);
   },
 };
