@@ -23,10 +23,37 @@ export interface OpenCounts {
   waiting?: () => number | undefined;
 }
 
-/** The families (prefix `ericbus_`) and the calls that count them. */
-export class BusMetrics {
-  /** The registry that `/metrics` writes out. */
-  readonly registry: Registry;
+/**
+ * The process's metrics: the calls that count, and the text a scrape gets. (Its families, prefixed
+ * `ericbus_`, are listed in docs/operations.md, "Metrics".) prom-client's types stay out of it, so
+ * that a project without the optional peer type-checks.
+ */
+export interface BusMetrics {
+  /** Adds what is open somewhere (a bridge, a server), read at each scrape; returns its removal. */
+  addSource(source: () => OpenCounts): () => void;
+  /** A command the server handled. */
+  command(verb: string, result: 'ok' | 'error'): void;
+  /** Something refused: `token`, `origin`, `draining`, `verb`, `streams`, `id`. */
+  refusal(reason: string): void;
+  /** The latency of one command at `hop`, from `since` (a `performance.now()`). */
+  latency(hop: Hop, since: number): void;
+  /** `events` events of `bytes` bytes went out on `face`. */
+  relayed(face: Face, events: number, bytes: number): void;
+  /** A client backed up: its streams were paused. */
+  paused(): void;
+  /** A stream resumed after an id. */
+  resumed(): void;
+  /** A resumed stream began with a gap event. */
+  gap(): void;
+  /** A command sent to Redis, and whether it failed. */
+  redis(failed: boolean): void;
+  /** The text a scrape gets (Prometheus' text format), and its content type. */
+  scrape(): Promise<{ text: string; contentType: string }>;
+}
+
+/** The families and the calls that count them, on prom-client's registry. */
+class PromMetrics implements BusMetrics {
+  readonly #registry: Registry;
   readonly #refusals: Counter<'reason'>;
   readonly #latency = new LatencyHistogram('ericbus_command_duration_seconds', LATENCY_HELP, ['bridge', 'server']);
   /** Commands by verb, then by result. */
@@ -45,7 +72,7 @@ export class BusMetrics {
 
   constructor(prom: typeof import('prom-client')) {
     const registry = new prom.Registry();
-    this.registry = registry;
+    this.#registry = registry;
     const registers = [registry];
     const counts = this.#counts;
     const open = (key: 'connections' | 'streams') =>
@@ -182,7 +209,7 @@ export class BusMetrics {
 
   /** The text a scrape gets, and its content type. */
   async scrape(): Promise<{ text: string; contentType: string }> {
-    return { text: await this.registry.metrics(), contentType: this.registry.contentType };
+    return { text: await this.#registry.metrics(), contentType: this.#registry.contentType };
   }
 }
 
@@ -209,7 +236,7 @@ let off: BusMetrics | undefined;
  * `Metrics needs prom-client: npm install prom-client` without it); again, the same registry.
  */
 export async function enableMetrics(): Promise<BusMetrics> {
-  metrics ??= off ?? new BusMetrics(await loadPromClient());
+  metrics ??= off ?? new PromMetrics(await loadPromClient());
   return metrics;
 }
 
