@@ -33,6 +33,7 @@ function sample(text: string, name: string, labels = ''): number {
 describe.skipIf(!hasRedisServer)('/readyz follows Redis', () => {
   it('503 with the reason while Redis is down, 200 once it is back; /healthz 200 throughout', async () => {
     const redis = await startRedis();
+    await enableMetrics();
     // Quiet: the store says on stderr that Redis went and came back, which the test brings about.
     const store = await RedisStore.connect(redis.url, { logger: silentLogger });
     const up = await startUp({ server: { store } });
@@ -44,7 +45,14 @@ describe.skipIf(!hasRedisServer)('/readyz follows Redis', () => {
       expect((await get(up, '/healthz')).status).toBe(200);
       await redis.start();
       await untilStatus(up, '/readyz', 200);
+      await fetch(`${up.url.replace('ws:', 'http:').replace(/\?.*/, '')}channels?token=${up.token}`, {
+        method: 'POST',
+      });
+      const text = (await get(up, `/metrics?token=${up.token}`)).body;
+      expect(sample(text, 'ericbus_redis_round_trips_total')).toBeGreaterThanOrEqual(1);
+      expect(sample(text, 'ericbus_commands_total', 'verb="c",result="ok"')).toBe(1);
     } finally {
+      disableMetrics();
       await up.close();
       await redis.close();
     }

@@ -75,13 +75,14 @@ async function streamThroughStops(
       }
     })();
     const stops: number[] = [];
+    const exitCodes: (number | null)[] = [];
     const restarts: Promise<void>[] = [];
     for (const end = Date.now() + DURATION_MS; Date.now() < end; ) {
       await sleep(EVERY_MS);
       const on: UpProcess | undefined = cluster.ups.find((up) => up.url === client.url);
       if (!on) continue;
       stops.push(sent);
-      await on.stop(signal);
+      exitCodes.push(await on.stop(signal));
       // Started again a moment later: meanwhile the client is on another bridge.
       restarts.push(sleep(500).then(() => on.start()));
     }
@@ -92,7 +93,7 @@ async function streamThroughStops(
     await within(30_000, () => numbersOf(got.l).filter((n) => n > 0).length >= sent && got.w.length >= sent);
     client.close();
     await Promise.all(reading);
-    return { got, sent, stops };
+    return { got, sent, stops, exitCodes };
   } finally {
     producer.close();
     await cluster.close();
@@ -125,8 +126,10 @@ describe.skipIf(!hasRedisServer)('failover across bridges on one Redis', () => {
   it(
     'the bridge in use drained (SIGTERM) and restarted, one after another: every message once, in order, no gap',
     async ({ bridgeClient }) => {
-      const { got, sent, stops } = await streamThroughStops('SIGTERM', bridgeClient);
+      const { got, sent, stops, exitCodes } = await streamThroughStops('SIGTERM', bridgeClient);
       expect(stops.length).toBeGreaterThanOrEqual(Math.floor(DURATION_MS / EVERY_MS) - 1);
+      // Each drained and exited by itself, cleanly.
+      expect(exitCodes).toEqual(stops.map(() => 0));
       expectExactlyOnce(got.l, sent);
       expectExactlyOnce(got.w, sent);
     },
