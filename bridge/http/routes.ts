@@ -16,7 +16,7 @@ import {
 import type { RelayedCommand } from '../../src/wire/bridge-frames.js';
 import { isStreamingVerb, type Verb } from '../../src/wire/socket-protocol.js';
 import { MethodNotAllowed, NoSuchRoute } from '../errors.js';
-import type { ServerLogger } from '../log.js';
+import { fields, type ServerLogger } from '../log.js';
 import { metrics } from '../metrics/metrics.js';
 import { type AccessPolicy, checkAccess, isAllowedOrigin } from '../relay/access.js';
 import type { Backend, Pending } from '../relay/backend.js';
@@ -130,7 +130,10 @@ export class HttpFace {
     const from = request.socket.remoteAddress ?? '?';
     // The query may hold the token: only the path is logged.
     response.once('close', () =>
-      this.#options.logger.info(`bridge: HTTP ${request.method} ${url.pathname} from ${from}: ${response.statusCode}`),
+      this.#options.logger.info(
+        `bridge: HTTP ${request.method} ${url.pathname} from ${from}: ${response.statusCode}`,
+        fields({ connection: `${from}:${request.socket.remotePort ?? '?'}` }),
+      ),
     );
     this.#serve(request, response, url, segments).catch((error: unknown) => {
       this.#options.logger.error(`HTTP ${request.method} ${url.pathname}: ${(error as Error).message}`);

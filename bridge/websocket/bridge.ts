@@ -14,7 +14,7 @@ import { silentLogger } from '../../src/log.js';
 import { VERBS, type Verb } from '../../src/wire/socket-protocol.js';
 import { answerOps, askReady, type OpsOptions } from '../health/ops-routes.js';
 import { HttpFace } from '../http/routes.js';
-import type { ServerLogger } from '../log.js';
+import { fields, type ServerLogger } from '../log.js';
 import { metrics } from '../metrics/metrics.js';
 import { loadWs } from '../peers.js';
 import {
@@ -369,11 +369,12 @@ export class WebSocketBridge {
     const peer: Peer = { session: new BridgeSession(ws, tcp, options), alive: true };
     const from = `${tcp.remoteAddress ?? '?'}:${tcp.remotePort ?? '?'}`;
     this.#peers.set(ws, peer);
-    logger.info(`bridge: accepted a WebSocket from ${from} (${this.#peers.size} open)`);
+    const about = fields({ connection: from });
+    logger.info(`bridge: accepted a WebSocket from ${from} (${this.#peers.size} open)`, about);
     ws.on('pong', () => (peer.alive = true));
     ws.on('error', (error) => logger.info(`bridge: WebSocket error: ${error.message}`));
     ws.once('close', (code) => {
-      logger.info(`bridge: WebSocket from ${from} closed (${code})`);
+      logger.info(`bridge: WebSocket from ${from} closed (${code})`, about);
       peer.session.close();
       this.#peers.delete(ws);
     });
