@@ -6,8 +6,7 @@ import { UsageError } from '../errors.js';
 import { askReady, startOpsServer } from '../health/ops-routes.js';
 import { createLogger, LOG_FORMATS, type LogFormat, type ServerLogger } from '../log.js';
 import { enableMetrics } from '../metrics/metrics.js';
-import { closeOnSignal } from '../signals.js';
-import { DEFAULT_DRAIN_MS } from '../websocket/bridge.js';
+import { closeOnSignal, DEFAULT_DRAIN_MS } from '../signals.js';
 import { portArg, positiveInt, stringFlags } from './args.js';
 
 /** `--help` lines, descriptions starting at `column`. */

@@ -27,6 +27,7 @@ import {
 } from '../relay/access.js';
 import { Backend } from '../relay/backend.js';
 import { InFlightLimit } from '../relay/in-flight.js';
+import { DEFAULT_DRAIN_MS } from '../signals.js';
 import type { SocketServer } from '../socket/server.js';
 import { BridgeSession, type SessionOptions } from './session.js';
 
@@ -103,8 +104,6 @@ export const DEFAULT_HEARTBEAT_MS = 30_000;
 export const DEFAULT_SSE_KEEP_ALIVE_MS = 15_000;
 /** How long a Server-Sent Events response waits for the server's first reply before opening anyway. */
 export const DEFAULT_SSE_OPEN_WAIT_MS = 250;
-/** How long a draining bridge lets its clients move before it closes (`--drain-ms`). */
-export const DEFAULT_DRAIN_MS = 10_000;
 /** What closing takes at most once draining is over: the WebSockets' closing handshakes. */
 const CLOSE_MARGIN_MS = 1500;
 
