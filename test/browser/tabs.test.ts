@@ -161,3 +161,83 @@ describe('BridgeClient shared across tabs (Chromium)', () => {
     direct.close();
   });
 });
+
+describe('TabChannel (Chromium)', () => {
+  const got = (page: Page) => page.evaluate(() => (window as unknown as TabWindow).got);
+  const knows = (page: Page, n: number) =>
+    page.waitForFunction((n) => (window as unknown as TabWindow).channel!.listenerIds().length === n, n);
+
+  it('dispatch and broadcast reach listeners in other tabs, in order; ids unique; a closed tab takes its listeners', async () => {
+    await newContext();
+    const tabs = [await openTab(), await openTab(), await openTab()];
+    const ids: string[] = [];
+    for (const tab of tabs) ids.push(await tab.evaluate(() => (window as unknown as TabWindow).join('room')));
+    expect(new Set(ids).size).toBe(3);
+    for (const tab of tabs) await knows(tab, 3);
+    const [a, b, c] = tabs as [Page, Page, Page];
+    const [, idB, idC] = ids as [string, string, string];
+
+    // A hundred dispatches from one tab to a listener in another: each resolves once queued there.
+    await a.evaluate(
+      async ({ idB, idC }) => {
+        const { channel, bus } = window as unknown as TabWindow;
+        for (let n = 1; n <= 100; n++) await channel!.dispatch(idB, new bus.Message('n', n));
+        await channel!.dispatch(idC, new bus.Message('to-c', 'hi'));
+      },
+      { idB, idC },
+    );
+    await b.evaluate(() => {
+      const { channel, bus } = window as unknown as TabWindow;
+      return channel!.broadcast(new bus.Message('all', 'from b'));
+    });
+    for (const tab of tabs)
+      await tab.waitForFunction(() => (window as unknown as TabWindow).got.some((e) => e.event === 'all'));
+    expect(await got(a)).toEqual([{ event: 'all', data: 'from b' }]);
+    expect(await got(b)).toEqual([
+      ...sequence(1, 100).map((n) => ({ event: 'n', data: n })),
+      { event: 'all', data: 'from b' },
+    ]);
+    expect(await got(c)).toEqual([
+      { event: 'to-c', data: 'hi' },
+      { event: 'all', data: 'from b' },
+    ]);
+
+    const rejection = (page: Page, id: string) =>
+      page.evaluate(async (id) => {
+        const { channel, bus } = window as unknown as TabWindow;
+        return channel!.dispatch(id, new bus.Message('x')).then(
+          () => 'resolved',
+          (error: Error) => error.name,
+        );
+      }, id);
+    expect(await rejection(a, 'nobody')).toBe('InvalidListenerException');
+
+    // A closing tab takes its listener: the others see it as removed.
+    await c.close();
+    await knows(a, 2);
+    await knows(b, 2);
+    expect(await rejection(a, idC)).toBe('InvalidListenerException');
+    expect(await a.evaluate(() => (window as unknown as TabWindow).channel!.listenerIds())).toEqual(
+      expect.arrayContaining(ids.slice(0, 2)),
+    );
+  });
+
+  it('a tab that opens later learns the listeners already there, and removeListener from another tab ends a stream', async () => {
+    await newContext();
+    const first = await openTab();
+    const idFirst = await first.evaluate(() => (window as unknown as TabWindow).join('late'));
+    const later = await openTab();
+    await later.evaluate(() => (window as unknown as TabWindow).join('late'));
+    expect(await later.evaluate(() => (window as unknown as TabWindow).channel!.listenerIds().length)).toBe(2);
+    await later.evaluate(async (id) => {
+      const { channel, bus } = window as unknown as TabWindow;
+      await channel!.dispatch(id, new bus.Message('hello', 'from later'));
+      channel!.removeListener(id);
+    }, idFirst);
+    await first.waitForFunction(() => (window as unknown as TabWindow).got.length === 2);
+    expect(await got(first)).toEqual([
+      { event: 'hello', data: 'from later' },
+      { event: '_eric_channel_closed', data: undefined },
+    ]);
+  });
+});
