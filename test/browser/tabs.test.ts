@@ -67,69 +67,79 @@ const states = (page: Page) => page.evaluate(() => (window as unknown as TabWind
 const count = (page: Page) => page.evaluate(() => (window as unknown as TabWindow).received.length);
 const sequence = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, k) => from + k);
 
-describe('BridgeClient shared across tabs (Chromium)', () => {
-  it('three tabs, one WebSocket; the holder closes while events flow: one new WebSocket, every stream whole and in order', async ({
-    startStack,
-  }) => {
-    const bridgeLog = countingLogger();
-    const stack = await startStack({ logger: bridgeLog.logger });
-    const direct = new SocketClient(stack.backend.path);
-    const c = await direct.createChannel();
-    const [l1, l2, l3, l4] = [
-      await direct.register(c),
-      await direct.register(c),
-      await direct.register(c),
-      await direct.register(c),
-    ];
-    await newContext();
-    const tabs: Page[] = [];
-    for (const l of [l1, l2, l3]) {
-      const tab = await openTab();
-      await tab.evaluate(({ url, c, l }) => (window as unknown as TabWindow).share(url, 'test', c, l), {
-        url: stack.bridge.url,
-        c,
-        l,
-      });
-      await tab.waitForFunction(() => (window as unknown as TabWindow).states.includes('connected'));
-      tabs.push(tab);
-    }
-    const [holder, b, cTab] = tabs as [Page, Page, Page];
-    expect(bridgeLog.accepted()).toBe(1);
-    expect(stack.bridge.connections).toBe(1);
-    const channel = stack.backend.server.channels.get(c);
-    expect(stack.backend.server.streams).toBe(3);
+/** Closes a tab, or makes its renderer crash (the browser then releases its locks as for a close). */
+async function goAway(page: Page, how: 'closes' | 'crashes'): Promise<void> {
+  if (how === 'closes') return page.close();
+  const crashed = new Promise((resolve) => page.once('crash', resolve));
+  const cdp = await context.newCDPSession(page);
+  void cdp.send('Page.crash').catch(() => {}); // never answered: the page is gone
+  await crashed;
+}
 
-    let produced = 0;
-    const produce = async (n: number) => {
-      for (let k = 0; k < n; k++) {
-        produced++;
-        await Promise.all([direct.dispatch(c, l2, 'n', produced), direct.dispatch(c, l3, 'n', produced)]);
+describe('BridgeClient shared across tabs (Chromium)', () => {
+  for (const ending of ['closes', 'crashes'] as const)
+    it(`three tabs, one WebSocket; the holder ${ending} while events flow: one new WebSocket, streams whole and in order`, async ({
+      startStack,
+    }) => {
+      const bridgeLog = countingLogger();
+      const stack = await startStack({ logger: bridgeLog.logger });
+      const direct = new SocketClient(stack.backend.path);
+      const c = await direct.createChannel();
+      const [l1, l2, l3, l4] = [
+        await direct.register(c),
+        await direct.register(c),
+        await direct.register(c),
+        await direct.register(c),
+      ];
+      await newContext();
+      const tabs: Page[] = [];
+      for (const l of [l1, l2, l3]) {
+        const tab = await openTab();
+        await tab.evaluate(({ url, c, l }) => (window as unknown as TabWindow).share(url, 'test', c, l), {
+          url: stack.bridge.url,
+          c,
+          l,
+        });
+        await tab.waitForFunction(() => (window as unknown as TabWindow).states.includes('connected'));
+        tabs.push(tab);
       }
-    };
-    await produce(200);
-    await b.waitForFunction(() => (window as unknown as TabWindow).received.length > 50);
-    // Close the holder while events flow to the other tabs through it.
-    const flowing = produce(300);
-    await holder.close();
-    // A command made while no tab holds the connection waits for the next one and is answered once.
-    await b.waitForFunction(() => (window as unknown as TabWindow).states.includes('reconnecting'));
-    const reply = await b.evaluate(
-      ({ c, l4 }) => (window as unknown as TabWindow).client!.dispatch(c, l4, 'during', 1),
-      { c, l4 },
-    );
-    await flowing;
-    await produce(100);
-    await b.waitForFunction((n) => (window as unknown as TabWindow).received.length >= n, produced);
-    await cTab.waitForFunction((n) => (window as unknown as TabWindow).received.length >= n, produced);
-    expect(await received(b)).toEqual(sequence(1, produced));
-    expect(await received(cTab)).toEqual(sequence(1, produced));
-    expect(reply).toBe('ack');
-    expect(channel.queueLength(l4)).toBe(1);
-    expect(bridgeLog.accepted()).toBe(2);
-    expect(stack.bridge.connections).toBe(1);
-    for (const tab of [b, cTab]) expect(await states(tab)).toEqual(['connected', 'reconnecting', 'connected']);
-    direct.close();
-  });
+      const [holder, b, cTab] = tabs as [Page, Page, Page];
+      expect(bridgeLog.accepted()).toBe(1);
+      expect(stack.bridge.connections).toBe(1);
+      const channel = stack.backend.server.channels.get(c);
+      await until(() => stack.backend.server.streams === 3, 'three streams open');
+
+      let produced = 0;
+      const produce = async (n: number) => {
+        for (let k = 0; k < n; k++) {
+          produced++;
+          await Promise.all([direct.dispatch(c, l2, 'n', produced), direct.dispatch(c, l3, 'n', produced)]);
+        }
+      };
+      await produce(200);
+      await b.waitForFunction(() => (window as unknown as TabWindow).received.length > 50);
+      // Close the holder while events flow to the other tabs through it.
+      const flowing = produce(300);
+      await goAway(holder, ending);
+      // A command made while no tab holds the connection waits for the next one and is answered once.
+      await b.waitForFunction(() => (window as unknown as TabWindow).states.includes('reconnecting'));
+      const reply = await b.evaluate(
+        ({ c, l4 }) => (window as unknown as TabWindow).client!.dispatch(c, l4, 'during', 1),
+        { c, l4 },
+      );
+      await flowing;
+      await produce(100);
+      await b.waitForFunction((n) => (window as unknown as TabWindow).received.length >= n, produced);
+      await cTab.waitForFunction((n) => (window as unknown as TabWindow).received.length >= n, produced);
+      expect(await received(b)).toEqual(sequence(1, produced));
+      expect(await received(cTab)).toEqual(sequence(1, produced));
+      expect(reply).toBe('ack');
+      expect(channel.queueLength(l4)).toBe(1);
+      expect(bridgeLog.accepted()).toBe(2);
+      expect(stack.bridge.connections).toBe(1);
+      for (const tab of [b, cTab]) expect(await states(tab)).toEqual(['connected', 'reconnecting', 'connected']);
+      direct.close();
+    });
 
   it("the holder cancels a closed tab's streams; the other tabs' go on", async ({ startStack }) => {
     const stack = await startStack();
