@@ -132,7 +132,7 @@ export class TabChannel<D = unknown> extends SSEChannel<D> {
     }
     const holder = this.#remote.get(listenerId);
     if (holder !== undefined) return this.#send(msg, [holder], listenerId);
-    if (this.#closed || !this.#channel) return Promise.reject(noListener(listenerId));
+    if (this.#closed || !this.#channel) return noListener(listenerId);
     // Not known yet: once every tab has told its listeners, either some tab holds it or none does.
     return this.#ready.then(() => (this.#known(listenerId) ? this.dispatch(listenerId, msg) : noListener(listenerId)));
   }
