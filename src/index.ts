@@ -59,6 +59,7 @@ export type { StreamOptions } from './remote/protocol-client.js';
 export { ProtocolClient } from './remote/protocol-client.js';
 export type { RemoteListener } from './remote/remote-channel.js';
 export { RemoteChannel } from './remote/remote-channel.js';
+export type { TabShare } from './tabs/shared-socket.js';
 export type { TabChannelOptions } from './tabs/tab-channel.js';
 export { TabChannel } from './tabs/tab-channel.js';
 export { MAX_JSON_DEPTH } from './wire/json-depth.js';

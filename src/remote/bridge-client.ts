@@ -1,7 +1,7 @@
 import type { SSEEvent } from '../bus/sse.js';
 import { BridgeRefused, ClientClosed, ConnectionLost, errorFromFrame, InvalidMessageFormat } from '../errors.js';
 import { log } from '../log.js';
-import { tabSharedWebSocket } from '../tabs/shared-socket.js';
+import { type TabShare, tabSharedWebSocket } from '../tabs/shared-socket.js';
 import {
   CANCEL_VERB,
   CREDIT_VERB,
@@ -97,6 +97,8 @@ type Pending =
 export class BridgeClient extends ProtocolClient<SSEEvent> {
   /** The bridge's URL, token included. */
   readonly url: string;
+  /** With `shareAcrossTabs`, where the browser can share: whether this tab holds the shared WebSocket. */
+  readonly sharedAcrossTabs: TabShare | undefined;
   readonly #WebSocket: WebSocketConstructor;
   readonly #reconnect: BackoffOptions | false;
   readonly #fetch: ProbeFetch | undefined;
@@ -120,8 +122,9 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
     const Impl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (!Impl) throw new TypeError('No WebSocket implementation: pass one as the WebSocket option');
     const shared =
-      options.shareAcrossTabs === undefined ? undefined : tabSharedWebSocket(options.shareAcrossTabs, Impl);
-    this.#WebSocket = shared ?? Impl;
+      options.shareAcrossTabs === undefined ? undefined : tabSharedWebSocket(options.shareAcrossTabs, this.url, Impl);
+    this.#WebSocket = shared?.WebSocket ?? Impl;
+    this.sharedAcrossTabs = shared?.share;
     this.#reconnect = options.reconnect ?? {};
     this.#fetch = options.fetch ?? (typeof fetch === 'function' ? (u) => fetch(u) : undefined);
     const window = options.streamWindow ?? DEFAULT_STREAM_WINDOW;

@@ -91,6 +91,18 @@ export class TabSocket implements WebSocketLike {
   }
 }
 
+/** How a client shares its connection across tabs, seen from this tab: {@link BridgeClient.sharedAcrossTabs}. */
+export interface TabShare {
+  /** The name the tabs share under. */
+  readonly name: string;
+  /** This tab's id among the tabs. */
+  readonly tabId: string;
+  /** Whether this tab holds the shared WebSocket (the others go through it). */
+  readonly holding: boolean;
+  /** Calls `listener` when this tab becomes the holder; returns the unsubscribe function. */
+  onHoldingChange(listener: (holding: boolean) => void): () => void;
+}
+
 /**
  * The tabs of one origin that share a connection under one name, URL and token, seen from one of
  * them: the election of the holder (an exclusive Web Lock; the browser releases it when the
@@ -98,8 +110,10 @@ export class TabSocket implements WebSocketLike {
  * and this tab's {@link TabSocket}s, attached to the hub directly in the holder and through
  * BroadcastChannels in the others.
  */
-export class TabGroup {
+export class TabGroup implements TabShare {
+  readonly name: string;
   readonly #platform: TabPlatform;
+  readonly #holdingListeners = new Set<(holding: boolean) => void>();
   readonly #me: { id: string; held: Promise<void> };
   readonly #sockets = new Map<number, TabSocket>();
   readonly #toHolder: BroadcastChannel;
@@ -117,6 +131,7 @@ export class TabGroup {
   readonly #watched = new Map<string, () => void>();
 
   constructor(platform: TabPlatform, name: string, url: string, WebSocket: WebSocketConstructor) {
+    this.name = name;
     this.#platform = platform;
     this.#me = thisTab(platform.locks);
     this.#name = `${TAB_PREFIX}bridge:${name}:${url}`;
@@ -141,9 +156,9 @@ export class TabGroup {
     return this.#hub !== undefined;
   }
 
-  /** How many WebSockets this tab has opened to the bridge as the holder. */
-  get webSocketsOpened(): number {
-    return this.#hub?.opened ?? 0;
+  onHoldingChange(listener: (holding: boolean) => void): () => void {
+    this.#holdingListeners.add(listener);
+    return () => this.#holdingListeners.delete(listener);
   }
 
   /** Registers a new socket and asks for a connection; returns its number. */
@@ -194,6 +209,7 @@ export class TabGroup {
     this.#toHolder.onmessage = (event: MessageEvent<ToHolder>) => this.#fromTab(hub, event.data);
     this.#announce.postMessage({ t: 'holder', tab: this.#me.id } satisfies Announce);
     this.#holderIs(this.#me.id);
+    for (const listener of [...this.#holdingListeners]) listener(true);
   }
 
   /** A tab became the holder: sockets open through another are cut (it is gone), waiting ones ask it. */
@@ -294,16 +310,24 @@ export function tabGroup(platform: TabPlatform, name: string, url: string, WebSo
 
 /**
  * A WebSocket constructor whose sockets share one WebSocket per name and URL across this origin's
- * tabs; undefined where the browser lacks Web Locks or BroadcastChannel (then each tab connects
- * on its own).
+ * tabs, and the share it joins; undefined where the browser lacks Web Locks or BroadcastChannel
+ * (then each tab connects on its own).
  */
-export function tabSharedWebSocket(name: string, WebSocket: WebSocketConstructor): WebSocketConstructor | undefined {
-  const platform = tabPlatform();
-  if (!platform) return undefined;
-  const found: TabPlatform = platform;
-  return class SharedTabSocket extends TabSocket {
-    constructor(url: string) {
-      super(tabGroup(found, name, url, WebSocket));
-    }
+export function tabSharedWebSocket(
+  name: string,
+  url: string,
+  WebSocket: WebSocketConstructor,
+): { WebSocket: WebSocketConstructor; share: TabShare } | undefined {
+  const found = tabPlatform();
+  if (!found) return undefined;
+  const platform: TabPlatform = found;
+  const group = tabGroup(platform, name, url, WebSocket);
+  return {
+    share: group,
+    WebSocket: class SharedTabSocket extends TabSocket {
+      constructor(target: string) {
+        super(target === url ? group : tabGroup(platform, name, target, WebSocket));
+      }
+    },
   };
 }
