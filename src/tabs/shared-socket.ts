@@ -260,24 +260,30 @@ export class TabGroup implements TabShare {
 
   /**
    * A socket of another tab. Frames go out in batches, one message per batch of what arrived
-   * together: a stream's events cross to the other tab at a fraction of a message's cost each.
+   * together: a stream's events cross to the other tab at a fraction of a message's cost each. A
+   * batch goes after the tasks already queued (those WebSocket messages among them), woken by a
+   * message to itself: a timer would do as well in a tab in view, but a browser throttles the
+   * timers of a tab in the background, where the holder often is, to once a second.
    */
   #remotePort(tab: string, sock: number): HubPort {
     const channel = this.#tabChannel(tab);
     const holder = this.#me.id;
+    const wake = new MessageChannel();
     let batch: string[] = [];
     const flush = () => {
       if (batch.length === 0) return;
       channel.postMessage({ t: 'frames', holder, sock, frames: batch } satisfies ToTab);
       batch = [];
     };
+    wake.port1.onmessage = flush;
     return {
       open: () => channel.postMessage({ t: 'open', holder, sock } satisfies ToTab),
       frame: (text) => {
-        if (batch.push(text) === 1) setTimeout(flush, 0);
+        if (batch.push(text) === 1) wake.port2.postMessage(null);
       },
       close: (code, reason) => {
         flush();
+        wake.port1.close();
         channel.postMessage({ t: 'close', holder, sock, code, reason } satisfies ToTab);
       },
     };
