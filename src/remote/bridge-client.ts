@@ -12,12 +12,12 @@ import {
   type ReplyFrame,
 } from '../wire/bridge-frames.js';
 import { type Command, eventLimitOf } from '../wire/socket-protocol.js';
+import type { WebSocketConstructor, WebSocketLike } from '../wire/websocket-like.js';
 import { type BackoffOptions, backoffDelay } from './backoff.js';
 import { ProtocolClient } from './protocol-client.js';
 import { creditDue, pushStream, type StreamSink } from './push-stream.js';
-import type { WebSocketConstructor, WebSocketLike } from './websocket-like.js';
 
-export type { WebSocketConstructor, WebSocketLike } from './websocket-like.js';
+export type { WebSocketConstructor, WebSocketLike } from '../wire/websocket-like.js';
 
 /** Where a {@link BridgeClient} stands. `refused` and `closed` are final. */
 export type BridgeState = 'connecting' | 'connected' | 'reconnecting' | 'refused' | 'closed';

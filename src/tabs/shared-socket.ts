@@ -1,4 +1,4 @@
-import type { WebSocketConstructor, WebSocketLike } from '../remote/websocket-like.js';
+import type { WebSocketConstructor, WebSocketLike } from '../wire/websocket-like.js';
 import {
   holdLock,
   lifeLockName,

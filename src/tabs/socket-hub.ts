@@ -1,5 +1,4 @@
 import { log } from '../log.js';
-import type { WebSocketConstructor, WebSocketLike } from '../remote/websocket-like.js';
 import {
   CANCEL_VERB,
   CREDIT_VERB,
@@ -11,6 +10,7 @@ import {
   parseReplyFrame,
   readDataFrame,
 } from '../wire/bridge-frames.js';
+import type { WebSocketConstructor, WebSocketLike } from '../wire/websocket-like.js';
 
 /**
  * One client's end of a {@link SocketHub}: a WebSocket as a `BridgeClient` sees it, in this tab or

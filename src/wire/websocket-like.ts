@@ -1,4 +1,4 @@
-/** The WebSocket API as clients of the bridge use it (the browser's, or another with the same shape). */
+/** The WebSocket API as a client of the bridge uses it: the browser's, or another with the same shape. */
 
 /**
  * The part of the WebSocket API the client needs: the browser's `WebSocket`, or another
