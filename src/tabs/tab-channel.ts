@@ -5,8 +5,9 @@ import { formatException, InvalidListenerException, InvalidMessageFormat, parseE
 import { holdLock, randomTabId, TAB_PREFIX, type TabPlatform, tabPlatform, whenReleased } from './platform.js';
 
 /**
- * What the members of a tab channel say to each other, on one BroadcastChannel (docs/tabs.md,
- * "TabChannel"). `from` is the sender's member id; `to`, where there is one, the only member meant.
+ * What the members of a tab channel say to each other, on one BroadcastChannel
+ * (docs/tabs.md, "How tabs share"). `from` is the sender's member id; `to`, where there is one, the
+ * only member meant.
  */
 type Wire =
   | { t: 'hello'; from: string; listeners: string[] }
