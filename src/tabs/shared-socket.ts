@@ -245,6 +245,8 @@ export class TabGroup implements TabShare {
     const stop = whenReleased(this.#platform.locks, lifeLockName(tab), () => {
       this.#watched.delete(tab);
       for (const key of hub.keysOf(`${tab}/`)) hub.detach(key);
+      this.#tabChannels.get(tab)?.close();
+      this.#tabChannels.delete(tab);
     });
     this.#watched.set(tab, stop);
   }
