@@ -10,7 +10,7 @@ import {
   parseReplyFrame,
   readDataFrame,
 } from '../wire/bridge-frames.js';
-import type { WebSocketConstructor, WebSocketLike } from '../wire/websocket-like.js';
+import { handleSocket, type WebSocketConstructor, type WebSocketLike } from '../wire/websocket-like.js';
 
 /**
  * One client's end of a {@link SocketHub}: a WebSocket as a `BridgeClient` sees it, in this tab or
@@ -137,19 +137,16 @@ export class SocketHub {
     }
     this.opened++;
     this.#socket = socket;
-    socket.onopen = () => {
-      if (this.#socket !== socket) return;
-      for (const attached of [...this.#ports.values()]) if (!attached.opened) this.#welcome(attached);
-    };
-    socket.onmessage = (event: { data: unknown }) => {
-      if (this.#socket === socket && typeof event.data === 'string') this.#receive(event.data);
-    };
-    socket.onerror = () => {};
-    socket.onclose = (event: { code: number; reason: string }) => {
-      if (this.#socket !== socket) return;
-      this.#socket = null;
-      this.#closed(event.code, event.reason);
-    };
+    handleSocket(socket, () => this.#socket === socket, {
+      open: () => {
+        for (const attached of [...this.#ports.values()]) if (!attached.opened) this.#welcome(attached);
+      },
+      text: (data) => this.#receive(data),
+      close: (code, reason) => {
+        this.#socket = null;
+        this.#closed(code, reason);
+      },
+    });
   }
 
   #welcome(attached: Attached): void {

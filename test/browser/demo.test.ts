@@ -334,7 +334,7 @@ describe('the demo page', () => {
     }
   });
 
-  it('two tabs share one connection: the first holds it, the second goes through it and takes over when it closes', async () => {
+  it('two tabs share one connection: the first holds it, the second goes through it, then takes over', async () => {
     const context = await browser.newContext();
     try {
       const [first, second] = [await context.newPage(), await context.newPage()];

@@ -78,7 +78,7 @@ async function goAway(page: Page, how: 'closes' | 'crashes'): Promise<void> {
 
 describe('BridgeClient shared across tabs (Chromium)', () => {
   for (const ending of ['closes', 'crashes'] as const)
-    it(`three tabs, one WebSocket; the holder ${ending} while events flow: one new WebSocket, streams whole and in order`, async ({
+    it(`three tabs, one WebSocket; holder ${ending} mid-stream: one new WebSocket, streams whole, in order`, async ({
       startStack,
     }) => {
       const bridgeLog = countingLogger();
@@ -177,7 +177,7 @@ describe('TabChannel (Chromium)', () => {
   const knows = (page: Page, n: number) =>
     page.waitForFunction((n) => (window as unknown as TabWindow).channel!.listenerIds().length === n, n);
 
-  it('dispatch and broadcast reach listeners in other tabs, in order; ids unique; a closed tab takes its listeners', async () => {
+  it('dispatch and broadcast reach other tabs, in order; unique ids; a closing tab takes its own', async () => {
     await newContext();
     const tabs = [await openTab(), await openTab(), await openTab()];
     const ids: string[] = [];
@@ -232,7 +232,7 @@ describe('TabChannel (Chromium)', () => {
     );
   });
 
-  it('a tab that opens later learns the listeners already there, and removeListener from another tab ends a stream', async () => {
+  it('a tab opened later learns the listeners there; removeListener from another tab ends a stream', async () => {
     await newContext();
     const first = await openTab();
     const idFirst = await first.evaluate(() => (window as unknown as TabWindow).join('late'));

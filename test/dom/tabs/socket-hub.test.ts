@@ -48,7 +48,7 @@ function throughHub(hub: SocketHub, client: string): WebSocketConstructor {
 }
 
 describe('SocketHub: one WebSocket for several clients', () => {
-  it('routes each reply and event to its client, cancels a leaving client’s streams, and resumes all after a drop', async ({
+  it('routes replies and events to their client, cancels a leaving client’s streams, resumes all after a drop', async ({
     startStack,
   }) => {
     const stack = await startStack({ token: 'hub' });
