@@ -55,7 +55,7 @@ if (!existsSync(CHROMIUM_PATH)) {
       const page = await context.newPage();
       await page.goto(served.url);
       await page.waitForSelector('body[data-ready="true"]', { state: 'attached' });
-      await page.evaluate(({ url }) => (window as unknown as TabWindow).share(url, 'bench', ''), { url: bridge.url });
+      await page.evaluate(({ url }) => (window as unknown as TabWindow).share(url, 'bench'), { url: bridge.url });
       await page.waitForFunction(() => (window as unknown as TabWindow).states.includes('connected'));
       return page;
     };

@@ -3,7 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect } from 'vitest';
-import { SocketClient } from '../../bridge/index.js';
+import { SocketClient, WebSocketBridge } from '../../bridge/index.js';
 import type { ServerLogger } from '../../bridge/log.js';
 import { until } from '../node/helpers/async.js';
 import { it } from '../node/helpers/fixtures.js';
@@ -169,6 +169,64 @@ describe('BridgeClient shared across tabs (Chromium)', () => {
     expect(await count(holder)).toBe(5);
     expect(stack.bridge.connections).toBe(1);
     direct.close();
+  });
+});
+
+describe('BridgeClient shared across tabs: the state follows the shared connection (Chromium)', () => {
+  it('every tab goes reconnecting and back when the bridge restarts; one WebSocket again; streams resume', async ({
+    startStack,
+  }) => {
+    const stack = await startStack({ token: 'restart' });
+    const port = stack.bridge.port;
+    const direct = new SocketClient(stack.backend.path);
+    const c = await direct.createChannel();
+    const [l1, l2] = [await direct.register(c), await direct.register(c)];
+    await newContext();
+    const tabs: Page[] = [];
+    for (const l of [l1, l2]) {
+      const tab = await openTab();
+      await tab.evaluate(({ url, c, l }) => (window as unknown as TabWindow).share(url, 'restart', c, l), {
+        url: stack.bridge.url,
+        c,
+        l,
+      });
+      await tab.waitForFunction(() => (window as unknown as TabWindow).states.includes('connected'));
+      tabs.push(tab);
+    }
+    for (let n = 1; n <= 5; n++) await Promise.all([direct.dispatch(c, l1, 'n', n), direct.dispatch(c, l2, 'n', n)]);
+    for (const tab of tabs) await tab.waitForFunction(() => (window as unknown as TabWindow).received.length === 5);
+    await stack.bridge.close();
+    for (const tab of tabs)
+      await tab.waitForFunction(() => (window as unknown as TabWindow).states.includes('reconnecting'));
+    for (let n = 6; n <= 10; n++) await Promise.all([direct.dispatch(c, l1, 'n', n), direct.dispatch(c, l2, 'n', n)]);
+    const bridgeLog = countingLogger();
+    stack.bridge = await WebSocketBridge.start({
+      socketPath: stack.backend.path,
+      port,
+      token: 'restart',
+      logger: bridgeLog.logger,
+    });
+    for (const tab of tabs) {
+      await tab.waitForFunction(() => (window as unknown as TabWindow).received.length === 10);
+      expect(await received(tab)).toEqual(sequence(1, 10));
+      expect(await states(tab)).toEqual(['connected', 'reconnecting', 'connected']);
+    }
+    expect(bridgeLog.accepted()).toBe(1);
+    direct.close();
+  });
+
+  it('a wrong token is refused in every tab', async ({ startStack }) => {
+    const stack = await startStack({ token: 'right' });
+    await newContext();
+    for (let k = 0; k < 2; k++) {
+      const tab = await openTab();
+      await tab.evaluate(
+        (url) => (window as unknown as TabWindow).share(url, 'refused'),
+        stack.bridge.url.replace('right', 'wrong'),
+      );
+      await tab.waitForFunction(() => (window as unknown as TabWindow).states.includes('refused'));
+    }
+    expect(stack.bridge.connections).toBe(0);
   });
 });
 
