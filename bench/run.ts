@@ -7,6 +7,7 @@ const suites = [
   './redis.js',
   './workers.js',
   './workers-browser.js',
+  './tabs-browser.js',
   './bridge.js',
   './metrics.js',
 ];

@@ -43,7 +43,8 @@ export { DataProcessingChannel } from './workers/data-processing-channel.js';
 export type { MessageHandler, WorkerMessage } from './workers/protocol.js';
 export type { WorkerHandle, WorkerSource } from './workers/worker-pool.js';
 
-// The remote client: the socket protocol's verbs over the WebSocket bridge, and the wire's public names.
+// The remote client: the socket protocol's verbs over the WebSocket bridge (one WebSocket for every tab
+// with shareAcrossTabs), channels shared by the tabs of an origin, and the wire's public names.
 
 export type { BackoffOptions } from './remote/backoff.js';
 export type {
@@ -59,6 +60,9 @@ export type { StreamOptions } from './remote/protocol-client.js';
 export { ProtocolClient } from './remote/protocol-client.js';
 export type { RemoteListener } from './remote/remote-channel.js';
 export { RemoteChannel } from './remote/remote-channel.js';
+export type { TabShare } from './tabs/shared-socket.js';
+export type { TabChannelOptions } from './tabs/tab-channel.js';
+export { TabChannel } from './tabs/tab-channel.js';
 export { MAX_JSON_DEPTH } from './wire/json-depth.js';
 export type { Command, Verb } from './wire/socket-protocol.js';
 

@@ -139,6 +139,8 @@ export class RedisStore implements ChannelStore {
   readonly #closedPrefix: string;
   /** The open streams of this server, by listener id. */
   readonly #feeds = new Map<string, RedisFeed>();
+  /** The stream of each listener asked for last here, until it is open (or refused). */
+  readonly #opening = new Map<string, Promise<unknown>>();
   /** Streams of this server that ended and are still telling Redis what they delivered, by listener id. */
   readonly #settling = new Map<string, Promise<void>>();
   readonly #graceTimers = new Set<NodeJS.Timeout>();
@@ -291,25 +293,27 @@ export class RedisStore implements ChannelStore {
   }
 
   listen(channelId: string, listenerId: string, options: FeedOptions = {}): Promise<EventFeed> {
-    return this.#withConnection((connection) =>
-      this.#open(connection, channelId, listenerId, options.lastEventId, false),
+    return this.#inTurn(listenerId, () =>
+      this.#withConnection((connection) => this.#open(connection, channelId, listenerId, options.lastEventId, false)),
     );
   }
 
   watch(channelId: string, options: FeedOptions = {}): Promise<EventFeed> {
-    return this.#withConnection(async (connection) => {
-      const resumed = options.lastEventId === undefined ? undefined : listenerOfId(options.lastEventId);
-      if (resumed !== undefined) {
-        try {
-          return await this.#open(connection, channelId, resumed, options.lastEventId, true);
-        } catch (error) {
-          // A watch that is gone (or an id that names none) gives a new watch, whose stream starts with a gap.
-          if (!(error instanceof InvalidListenerException)) throw error;
+    const resumed = options.lastEventId === undefined ? undefined : listenerOfId(options.lastEventId);
+    const open = () =>
+      this.#withConnection(async (connection) => {
+        if (resumed !== undefined) {
+          try {
+            return await this.#open(connection, channelId, resumed, options.lastEventId, true);
+          } catch (error) {
+            // A watch that is gone (or an id that names none) gives a new watch, whose stream starts with a gap.
+            if (!(error instanceof InvalidListenerException)) throw error;
+          }
         }
-      }
-      const listenerId = (await this.#run('ericRegister', channelId, 1, this.#leaseTtlMs)) as string;
-      return this.#open(connection, channelId, listenerId, options.lastEventId, true);
-    });
+        const listenerId = (await this.#run('ericRegister', channelId, 1, this.#leaseTtlMs)) as string;
+        return this.#open(connection, channelId, listenerId, options.lastEventId, true);
+      });
+    return resumed === undefined ? open() : this.#inTurn(resumed, open);
   }
 
   async close(): Promise<void> {
@@ -359,6 +363,22 @@ export class RedisStore implements ChannelStore {
     if (this.#commands.status !== 'ready')
       return new StoreUnavailable(`Redis is unreachable (${this.#commands.status}); try again`);
     return new StoreUnavailable(`Redis failed: ${message}`);
+  }
+
+  /**
+   * Opens one listener's streams in the order they were asked for. Each gets a connection of its own
+   * first, and one connection may be ready before another: a later stream that took the listener
+   * over first would then be superseded by the earlier one (say, one its client cancelled at once).
+   */
+  #inTurn(listenerId: string, open: () => Promise<EventFeed>): Promise<EventFeed> {
+    const previous = this.#opening.get(listenerId);
+    const opened = previous === undefined ? open() : previous.then(open);
+    const turn = opened.catch(noop);
+    this.#opening.set(listenerId, turn);
+    void turn.then(() => {
+      if (this.#opening.get(listenerId) === turn) this.#opening.delete(listenerId);
+    });
+    return opened;
   }
 
   /**

@@ -1,6 +1,7 @@
 import type { SSEEvent } from '../bus/sse.js';
 import { BridgeRefused, ClientClosed, ConnectionLost, errorFromFrame, InvalidMessageFormat } from '../errors.js';
 import { log } from '../log.js';
+import { type TabShare, tabSharedWebSocket } from '../tabs/shared-socket.js';
 import {
   CANCEL_VERB,
   CREDIT_VERB,
@@ -11,30 +12,16 @@ import {
   type ReplyFrame,
 } from '../wire/bridge-frames.js';
 import { type Command, eventLimitOf } from '../wire/socket-protocol.js';
+import type { WebSocketConstructor, WebSocketLike } from '../wire/websocket-like.js';
 import { type BackoffOptions, backoffDelay } from './backoff.js';
 import { type BridgeUrls, UrlRotation, urlList, webSocketUrl } from './bridge-urls.js';
 import { ProtocolClient } from './protocol-client.js';
 import { creditDue, pushStream, type StreamSink } from './push-stream.js';
 
+export type { WebSocketConstructor, WebSocketLike } from '../wire/websocket-like.js';
+
 /** Where a {@link BridgeClient} stands. `refused` and `closed` are final. */
 export type BridgeState = 'connecting' | 'connected' | 'reconnecting' | 'refused' | 'closed';
-
-/**
- * The part of the WebSocket API the client needs: the browser's `WebSocket`, or another
- * implementation of the same API (e.g. the `ws` package's, in Node).
- */
-export interface WebSocketLike {
-  readonly readyState: number;
-  send(data: string): void;
-  close(code?: number, reason?: string): void;
-  onopen: ((event: never) => void) | null;
-  onmessage: ((event: never) => void) | null;
-  onclose: ((event: never) => void) | null;
-  onerror: ((event: never) => void) | null;
-}
-
-/** Makes a WebSocket for a URL, like the browser's `WebSocket` constructor. */
-export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
 /** Asks the bridge's HTTP side why an upgrade failed (only the status is read). */
 export type ProbeFetch = (url: string) => Promise<{ status: number }>;
@@ -57,6 +44,12 @@ export interface BridgeClientOptions {
    * consumer has taken some, and the rest stay queued on the server. `Infinity` turns the window off.
    */
   streamWindow?: number;
+  /**
+   * Share one WebSocket with the other tabs of this origin that give the same name, URL and token
+   * (docs/tabs.md): one tab holds it, the others go through that tab. Where the browser lacks Web
+   * Locks or BroadcastChannel, this tab connects on its own.
+   */
+  shareAcrossTabs?: string;
 }
 
 const OPEN = 1;
@@ -116,6 +109,8 @@ type Pending =
  */
 export class BridgeClient extends ProtocolClient<SSEEvent> {
   readonly #urls: UrlRotation;
+  /** With `shareAcrossTabs`, where the browser can share: whether this tab holds the shared WebSocket. */
+  readonly sharedAcrossTabs: TabShare | undefined;
   readonly #WebSocket: WebSocketConstructor;
   readonly #reconnect: BackoffOptions | false;
   readonly #fetch: ProbeFetch | undefined;
@@ -137,7 +132,10 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
     this.#urls = new UrlRotation(urlList(url).map((u) => webSocketUrl(u, options.token)));
     const Impl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (!Impl) throw new TypeError('No WebSocket implementation: pass one as the WebSocket option');
-    this.#WebSocket = Impl;
+    const shared =
+      options.shareAcrossTabs === undefined ? undefined : tabSharedWebSocket(options.shareAcrossTabs, this.url, Impl);
+    this.#WebSocket = shared?.WebSocket ?? Impl;
+    this.sharedAcrossTabs = shared?.share;
     this.#reconnect = options.reconnect ?? {};
     this.#fetch = options.fetch ?? (typeof fetch === 'function' ? (u) => fetch(u) : undefined);
     const window = options.streamWindow ?? DEFAULT_STREAM_WINDOW;

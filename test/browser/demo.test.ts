@@ -334,6 +334,24 @@ describe('the demo page', () => {
     }
   });
 
+  it('two tabs share one connection: the first holds it, the second goes through it, then takes over', async () => {
+    const context = await browser.newContext();
+    try {
+      const [first, second] = [await context.newPage(), await context.newPage()];
+      await first.goto(pageUrl.href);
+      await expect.poll(() => first.getByTestId('tab-share').getAttribute('data-holding')).toBe('true');
+      await second.goto(pageUrl.href);
+      await expect.poll(() => second.getByTestId('connection-state').getAttribute('data-state')).toBe('connected');
+      expect(await second.getByTestId('tab-share').getAttribute('data-holding')).toBe('false');
+      expect(await second.getByTestId('tab-share').innerText()).toContain('another tab');
+      await first.close();
+      await expect.poll(() => second.getByTestId('tab-share').getAttribute('data-holding')).toBe('true');
+      await expect.poll(() => second.getByTestId('connection-state').getAttribute('data-state')).toBe('connected');
+    } finally {
+      await context.close();
+    }
+  });
+
   it('Ctrl-C stops the whole stack and removes the socket file', async () => {
     const socket = pageUrl.searchParams.get('socket')!;
     expect(existsSync(socket)).toBe(true);

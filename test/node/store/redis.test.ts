@@ -135,6 +135,21 @@ describe.skipIf(!hasRedisServer)('Redis store: two servers on one Redis', () => 
     }
   });
 
+  it('streams of one listener asked for at once open in that order: the last asked keeps it', async () => {
+    const store = await RedisStore.connect(redis().url, { prefix: `t${++n}:` });
+    try {
+      const c = await store.createChannel();
+      const l = await store.addListener(c);
+      // Each stream gets a Redis connection of its own first, and they are ready in any order.
+      const feeds = await Promise.all(Array.from({ length: 8 }, () => store.listen(c, l)));
+      await until(() => feeds.slice(0, -1).every((f) => f.interrupted.aborted), 'the older streams to end');
+      expect(feeds.map((f) => f.interrupted.aborted)).toEqual([...Array(7).fill(true), false]);
+      for (const feed of feeds) feed.close();
+    } finally {
+      await store.close();
+    }
+  });
+
   it('a watch streams a new listener, which goes once its stream ends and the grace period is over', async () => {
     const prefix = `t${++n}:`;
     const running = await startServer({ store: await RedisStore.connect(redis().url, { prefix, watchGraceMs: 200 }) });
