@@ -9,5 +9,6 @@ const suites = [
   './workers-browser.js',
   './tabs-browser.js',
   './bridge.js',
+  './metrics.js',
 ];
 for (const suite of suites) await import(suite);

@@ -5,8 +5,12 @@
  */
 
 export { SocketPathUnavailable, StartError } from './errors.js';
-export type { ServerLogger } from './log.js';
+export type { Readiness } from './health/ops-routes.js';
+export { askReady } from './health/ops-routes.js';
+export type { LogFormat, ServerLogger } from './log.js';
 export { createLogger } from './log.js';
+export type { BusMetrics, Face, Hop, OpenCounts } from './metrics/metrics.js';
+export { disableMetrics, enableMetrics } from './metrics/metrics.js';
 export type { AccessPolicy } from './relay/access.js';
 export { generateToken, isAllowedOrigin } from './relay/access.js';
 export { closeOnSignal } from './signals.js';

@@ -1,5 +1,8 @@
 /** Graceful shutdown for long-running commands. */
 
+/** How long a draining bridge lets its clients move before it closes (`--drain-ms`; docs/operations.md, "Draining"). */
+export const DEFAULT_DRAIN_MS = 10_000;
+
 /** The signals that end a server: Ctrl-C, `kill`, and the terminal closing. */
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 

@@ -29,6 +29,11 @@ export interface Up {
   bridge: WebSocketBridge | BridgeThread;
   /** Closes the bridge, then the server, then removes the temp dir if one was made. */
   close(): Promise<void>;
+  /**
+   * Drains the bridge within `deadlineMs` (docs/bridge.md, "Draining a bridge"), then closes as
+   * {@link Up.close} does; a bridge on a thread (`thread`) closes at once.
+   */
+  drain(deadlineMs?: number): Promise<void>;
 }
 
 /** Starts a SocketServer and a bridge to it. */
@@ -65,17 +70,20 @@ export async function startUp(options: UpOptions = {}): Promise<Up> {
     throw error;
   }
   let closing: Promise<void> | undefined;
+  const closeWith = (closeBridge: () => Promise<void>) =>
+    (closing ??= (async () => {
+      await closeBridge();
+      await server.shutdown();
+      await removeDir();
+    })());
   return {
     socketPath,
     url: bridge.url,
     token: bridge.token,
     server,
     bridge,
-    close: () =>
-      (closing ??= (async () => {
-        await bridge.close();
-        await server.shutdown();
-        await removeDir();
-      })()),
+    close: () => closeWith(() => bridge.close()),
+    drain: (deadlineMs) =>
+      closeWith(() => (bridge instanceof WebSocketBridge ? bridge.drain(deadlineMs) : bridge.close())),
   };
 }

@@ -55,6 +55,7 @@ export type {
   WebSocketLike,
 } from './remote/bridge-client.js';
 export { BridgeClient, DEFAULT_STREAM_WINDOW } from './remote/bridge-client.js';
+export type { BridgeUrls } from './remote/bridge-urls.js';
 export type { StreamOptions } from './remote/protocol-client.js';
 export { ProtocolClient } from './remote/protocol-client.js';
 export type { RemoteListener } from './remote/remote-channel.js';

@@ -6,14 +6,16 @@ import { SocketClient } from '../socket/client.js';
 import { describeError } from './args.js';
 
 /** parseCommandArgs options for the two ways to reach a server. */
-export const clientFlagOptions = { socket: { type: 'string' }, url: { type: 'string' } } as const;
+export const clientFlagOptions = { socket: { type: 'string' }, url: { type: 'string', multiple: true } } as const;
 
 /** The flags' `--help` lines. */
 export const CLIENT_FLAGS_USAGE = `  --socket PATH   the server's socket file
   --url URL       or: a bridge's URL with its token, as 'eric-bus up' prints it
-                  (ws://HOST:PORT/?token=…; wss:// for a bridge with TLS)`;
+                  (ws://HOST:PORT/?token=…; wss:// for a bridge with TLS); repeat it
+                  for bridges on one Redis: on losing one, the client moves to the
+                  next and resumes its stream there`;
 
-/** Reconnection attempts before a command through a bridge gives up with ConnectionLost. */
+/** Rounds of reconnection attempts (over every --url) before a command through a bridge gives up: ConnectionLost. */
 const BRIDGE_ATTEMPTS = 3;
 
 /** A client for one command or stream, and how to let the process go afterwards. */
@@ -36,7 +38,7 @@ export interface Connection {
  * {@link UsageError}; a `StartError` for `--url` without ws installed), for the command's exit code 2.
  */
 export async function withConnection(
-  values: { socket?: string; url?: string },
+  values: { socket?: string; url?: string[] },
   body: (connection: Connection) => Promise<number | void>,
   { sessions = true }: { sessions?: boolean } = {},
 ): Promise<number> {
@@ -52,11 +54,11 @@ export async function withConnection(
 }
 
 /** Connects as the flags say: exactly one of `--socket PATH` or `--url URL`. */
-async function connect(values: { socket?: string; url?: string }, sessions: boolean): Promise<Connection> {
+async function connect(values: { socket?: string; url?: string[] }, sessions: boolean): Promise<Connection> {
   const { socket, url } = values;
   if (socket !== undefined && url !== undefined) throw new UsageError('give --socket or --url, not both');
   if (url !== undefined) {
-    const target = bridgeUrl(url);
+    const target = url.map(bridgeUrl);
     const { WebSocket } = await loadWs('--url');
     // A browser does not say why a WebSocket failed, so BridgeClient cannot; ws does, and a
     // terminal should (a refused connection, an untrusted certificate).

@@ -1,12 +1,13 @@
 /** `eric-bus serve`: runs a SocketServer until SIGINT, SIGTERM or SIGHUP. */
 
 import { dirname } from 'node:path';
-import { createLogger } from '../log.js';
+import { enableMetrics } from '../metrics/metrics.js';
 import { SocketServer } from '../socket/server.js';
 import { isSharedDir } from '../socket/socket-file.js';
 import { channelsIn } from '../store/redis-url.js';
-import { parseCommandArgs, positiveInt, required, starting } from './args.js';
+import { parseCommandArgs, portArg, positiveInt, required, starting } from './args.js';
 import type { Subcommand } from './command.js';
+import { httpPortUsage, logFormatUsage, loggerFromFlags, serveOps, serveOpsOptions } from './ops-flags.js';
 import { serverFlagOptions, serverFlagsUsage, serverOptionsFromFlags, storeFromFlags } from './server-flags.js';
 
 export const serve: Subcommand = {
@@ -29,7 +30,9 @@ Options:
   --max-pending N       connections still sending their command at most; past it the
                         oldest is closed (default: half the open-file limit)
 ${serverFlagsUsage(24)}
+${httpPortUsage(24)}
   --verbose             log connections and commands on stderr
+${logFormatUsage(24)}
   -h, --help            show this help`,
   async run(argv) {
     const { values } = parseCommandArgs(argv, {
@@ -39,9 +42,13 @@ ${serverFlagsUsage(24)}
       'max-pending': { type: 'string' },
       verbose: { type: 'boolean', default: false },
       ...serverFlagOptions,
+      ...serveOpsOptions,
     });
     const path = required(values.socket, '--socket');
-    const logger = createLogger(values.verbose);
+    const logger = loggerFromFlags(values);
+    const httpPort = portArg(values['http-port'], '--http-port');
+    // Before the server starts, so that it counts from its first connection.
+    if (httpPort !== undefined) await enableMetrics();
     const serverOptions = serverOptionsFromFlags(values);
     const options = {
       maxBytes: positiveInt(values['max-command'], '--max-command'),
@@ -53,6 +60,8 @@ ${serverFlagsUsage(24)}
     const store = await storeFromFlags(values, { logger, ...serverOptions });
     await starting(() => SocketServer.start(path, { ...options, store }));
     console.log(`eric-bus: serving on ${path}${channelsIn(values.redis)}`);
+    if (httpPort !== undefined)
+      console.log(`eric-bus: health and metrics at ${await serveOps(httpPort, '127.0.0.1', path)}`);
     if (await isSharedDir(path))
       process.stderr.write(
         `eric-bus serve: warning: other users can create files in ${dirname(path)}: one of them could ` +

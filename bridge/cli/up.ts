@@ -1,12 +1,11 @@
 /** `eric-bus up`: a socket server and a bridge to it, together. */
 
-import { createLogger } from '../log.js';
-import { closeOnSignal } from '../signals.js';
 import { channelsIn } from '../store/redis-url.js';
 import { startUp } from '../up.js';
 import { parseCommandArgs, starting } from './args.js';
 import { BRIDGE_FLAGS_USAGE, bridgeFlagOptions, bridgeOptionsFromFlags } from './bridge-flags.js';
 import type { Subcommand } from './command.js';
+import { bridgeOpsFromFlags, bridgeOpsOptions, bridgeOpsUsage, loggerFromFlags, runOps } from './ops-flags.js';
 import { serverFlagOptions, serverFlagsUsage, serverOptionsFromFlags, storeFromFlags } from './server-flags.js';
 
 export const up: Subcommand = {
@@ -15,7 +14,8 @@ export const up: Subcommand = {
                   [--origin O]... [--allow VERBS] [--max-frame BYTES] [--max-streams N]
                   [--tls-cert FILE --tls-key FILE] [--thread] [--verbose]
                   [--history N] [--history-bytes N] [--watch-grace MS] [--max-channels N]
-                  [--max-listeners N] [--redis URL]
+                  [--max-listeners N] [--redis URL] [--drain-ms MS]
+                  [--metrics | --metrics-port N] [--log-format text|json]
 
 Starts a socket server (in memory, or on Redis with --redis) and a WebSocket bridge to it
 (which also answers plain HTTP: REST routes and Server-Sent Events under /channels); prints the
@@ -25,6 +25,7 @@ Options:
   --socket PATH       the socket file (default: bus.sock in a fresh private temp dir)
   --thread            run the bridge on a worker thread (another core than the server)
 ${serverFlagsUsage(22)}
+${bridgeOpsUsage(22)}
 ${BRIDGE_FLAGS_USAGE}`,
   async run(argv) {
     const { values } = parseCommandArgs(argv, {
@@ -32,14 +33,17 @@ ${BRIDGE_FLAGS_USAGE}`,
       thread: { type: 'boolean' },
       ...serverFlagOptions,
       ...bridgeFlagOptions,
+      ...bridgeOpsOptions,
     });
-    const logger = createLogger(values.verbose);
+    const logger = loggerFromFlags(values);
+    const ops = await bridgeOpsFromFlags(values);
     const options = bridgeOptionsFromFlags(values, { program: 'eric-bus up' });
     const serverOptions = serverOptionsFromFlags(values);
     const store = await storeFromFlags(values, { logger, ...serverOptions });
     const running = await starting(() =>
       startUp({
         ...options,
+        metricsOnPort: ops.metricsOnPort,
         ...(values.socket === undefined ? {} : { socketPath: values.socket }),
         logger,
         server: { logger, store },
@@ -47,8 +51,10 @@ ${BRIDGE_FLAGS_USAGE}`,
         verbose: values.verbose ?? false,
       }),
     );
-    closeOnSignal(() => running.close());
-    console.log(`eric-bus up: socket server on ${running.socketPath}${channelsIn(values.redis)}`);
-    console.log(`eric-bus up: bridge at ${running.url}`);
+    const where = { program: 'eric-bus up', host: options.host, socketPath: running.socketPath };
+    await runOps(ops, running, where, [
+      `socket server on ${running.socketPath}${channelsIn(values.redis)}`,
+      `bridge at ${running.url}`,
+    ]);
   },
 };

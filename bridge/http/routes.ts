@@ -16,7 +16,8 @@ import {
 import type { RelayedCommand } from '../../src/wire/bridge-frames.js';
 import { isStreamingVerb, type Verb } from '../../src/wire/socket-protocol.js';
 import { MethodNotAllowed, NoSuchRoute } from '../errors.js';
-import type { ServerLogger } from '../log.js';
+import { fields, type ServerLogger } from '../log.js';
+import { metrics } from '../metrics/metrics.js';
 import { type AccessPolicy, checkAccess, isAllowedOrigin } from '../relay/access.js';
 import type { Backend, Pending } from '../relay/backend.js';
 import { discardRest } from '../socket/read-command.js';
@@ -105,6 +106,8 @@ export class HttpFace {
   readonly #calls = new Map<Pending, () => void>();
   readonly #ticker: ReturnType<typeof setInterval>;
   #closed = false;
+  /** Draining: runs once no plain command waits for its reply. */
+  #idle: (() => void) | undefined;
 
   constructor(options: HttpFaceOptions) {
     this.#options = options;
@@ -127,7 +130,10 @@ export class HttpFace {
     const from = request.socket.remoteAddress ?? '?';
     // The query may hold the token: only the path is logged.
     response.once('close', () =>
-      this.#options.logger.info(`bridge: HTTP ${request.method} ${url.pathname} from ${from}: ${response.statusCode}`),
+      this.#options.logger.info(
+        `bridge: HTTP ${request.method} ${url.pathname} from ${from}: ${response.statusCode}`,
+        fields({ connection: `${from}:${request.socket.remotePort ?? '?'}` }),
+      ),
     );
     this.#serve(request, response, url, segments).catch((error: unknown) => {
       this.#options.logger.error(`HTTP ${request.method} ${url.pathname}: ${(error as Error).message}`);
@@ -136,6 +142,18 @@ export class HttpFace {
       else response.destroy();
     });
     return true;
+  }
+
+  /**
+   * The bridge drains (docs/bridge.md, "Draining a bridge"): every event stream ends (its client
+   * reconnects, to another bridge); resolves once the plain commands in flight are answered.
+   */
+  drain(): Promise<void> {
+    for (const stream of this.#streams) stream.close();
+    return new Promise((resolve) => {
+      this.#idle = resolve;
+      if (this.#calls.size === 0) resolve();
+    });
   }
 
   /** Ends every event stream and answers every waiting request (503); later requests get 503 too. */
@@ -171,7 +189,10 @@ export class HttpFace {
       return void response.writeHead(204, { ...cors, ...PREFLIGHT_HEADERS }).end();
     }
     const refusal = checkAccess(request, url, policy);
-    if (refusal) return fail(new BridgeRefused(refusal.reason), refusal.status);
+    if (refusal) {
+      metrics?.refusal(refusal.status === 401 ? 'token' : 'origin');
+      return fail(new BridgeRefused(refusal.reason), refusal.status);
+    }
     if (this.#closed) return fail(new BackendUnavailable('The bridge is shutting down'));
 
     const matches = ROUTES.filter((route) => route.path.length === segments.length && matchesPath(route, segments));
@@ -241,7 +262,13 @@ export class HttpFace {
     headers: OutgoingHttpHeaders,
     fail: (error: string) => void,
   ): void {
-    const settle = () => this.#calls.delete(call);
+    // The bridge's hop, measured only while metrics are on.
+    const since = metrics === undefined ? undefined : performance.now();
+    const settle = () => {
+      if (!this.#calls.delete(call)) return;
+      if (since !== undefined) metrics?.latency('bridge', since);
+      if (this.#calls.size === 0) this.#idle?.();
+    };
     const call = this.#options.backend.send(command, false, {
       reply: (text) => {
         settle();

@@ -7,6 +7,7 @@ import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { MESSAGE_TYPE_INTERNAL_ERROR } from '../../src/bus/message.js';
 import { formatException } from '../../src/errors.js';
 import type { RelayedCommand } from '../../src/wire/bridge-frames.js';
+import { metrics } from '../metrics/metrics.js';
 import type { LineBatch } from '../relay/backend-call.js';
 import { BackendCall, removeStreams } from '../relay/backend-call.js';
 import { HIGH_WATER } from '../relay/in-flight.js';
@@ -98,6 +99,7 @@ export class SseStream {
     this.#openNow();
     const { bytes, unreadable } = encodeSseEvents(batch);
     this.#write(bytes);
+    metrics?.relayed('sse', batch.starts.length, bytes.length);
     if (unreadable) {
       this.#cancelCall();
       this.#error(formatException(unreadable));
@@ -114,6 +116,7 @@ export class SseStream {
     this.#response.write(bytes);
     if (this.#paused || this.#response.writableLength <= HIGH_WATER) return;
     this.#paused = true;
+    metrics?.paused();
     this.#call.pause();
   }
 

@@ -15,7 +15,8 @@ import {
 import type { HelloReply, ListenCommand, ServerCommand, WatchCommand } from '../../src/wire/socket-protocol.js';
 import { ACK, formatError, parseCommand } from '../../src/wire/socket-protocol.js';
 import { ClientGone } from '../errors.js';
-import { createLogger, type ServerLogger } from '../log.js';
+import { createLogger, fields, type ServerLogger } from '../log.js';
+import { metrics } from '../metrics/metrics.js';
 import { closeOnSignal } from '../signals.js';
 import { MemoryStore } from '../store/memory.js';
 import type { ChannelStore, EventFeed, StreamEnd } from '../store/store.js';
@@ -126,6 +127,7 @@ export class SocketServer {
   readonly #sessionHost: SessionHost;
   readonly #sessions = new Set<ServerSession>();
   readonly #sessionLimits: SessionLimits;
+  #unmeter: (() => void) | undefined;
 
   constructor(
     path: string,
@@ -213,6 +215,11 @@ export class SocketServer {
   async listen(): Promise<void> {
     await listenPrivately(this.#server, this.path, this.#backlog);
     this.#listening = true;
+    this.#unmeter = metrics?.addSource(() => ({
+      connections: { unix: this.#connections.size - this.#sessions.size, session: this.#sessions.size },
+      streams: { unix: this.#streams, session: this.streams - this.#streams },
+      waiting: () => this.store.waiting?.(),
+    }));
     this.#logger.info(`serving on ${this.path}`);
   }
 
@@ -220,6 +227,7 @@ export class SocketServer {
   async shutdown(): Promise<void> {
     if (!this.#listening) return;
     this.#listening = false;
+    this.#unmeter?.();
     this.#logger.info('shutting down');
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     // Streams end with a clean end of file; a client that does not let go is cut off after a grace period.
@@ -277,7 +285,9 @@ export class SocketServer {
 
   /** One line per command for a verbose server, whether it came alone or in a session (`session command …`). */
   #logCommand(command: ServerCommand, where = ''): void {
-    this.#logger.info(`${where}command ${command.v}${'c' in command ? ` on channel ${command.c}` : ''}`);
+    const channel = 'c' in command ? command.c : undefined;
+    const on = channel === undefined ? '' : ` on channel ${channel}`;
+    this.#logger.info(`${where}command ${command.v}${on}`, fields({ verb: command.v, channel }));
   }
 
   /** A one-shot command: its reply, or its stream, then the connection closes. */
@@ -288,8 +298,26 @@ export class SocketServer {
     this.#ended(feed, await this.#stream(feed, socket, command));
   }
 
-  /** Runs a verb that replies once: its reply text. */
-  async #execute(command: Exclude<ServerCommand, ListenCommand | WatchCommand>): Promise<string> {
+  /** Runs a verb that replies once: its reply text; counted and timed while metrics are on. */
+  #execute(command: Exclude<ServerCommand, ListenCommand | WatchCommand>): Promise<string> {
+    const meter = metrics;
+    if (meter === undefined) return this.#executeVerb(command);
+    const since = performance.now();
+    return this.#executeVerb(command).then(
+      (reply) => {
+        meter.latency('server', since);
+        meter.command(command.v, 'ok');
+        return reply;
+      },
+      (error: unknown) => {
+        meter.latency('server', since);
+        meter.command(command.v, 'error');
+        throw error;
+      },
+    );
+  }
+
+  async #executeVerb(command: Exclude<ServerCommand, ListenCommand | WatchCommand>): Promise<string> {
     const store = this.store;
     switch (command.v) {
       case 'c':
@@ -319,6 +347,19 @@ export class SocketServer {
   /** Opens the feed of an `l` or a `w`. */
   async #open(command: ListenCommand | WatchCommand): Promise<EventFeed> {
     const options = command.i === undefined ? {} : { lastEventId: command.i };
+    if (metrics === undefined) return this.#openFeed(command, options);
+    if (command.i !== undefined) metrics.resumed();
+    try {
+      const feed = await this.#openFeed(command, options);
+      metrics?.command(command.v, 'ok');
+      return feed;
+    } catch (error) {
+      metrics?.command(command.v, 'error');
+      throw error;
+    }
+  }
+
+  async #openFeed(command: ListenCommand | WatchCommand, options: { lastEventId?: string }): Promise<EventFeed> {
     if (command.v === 'l') return await this.store.listen(command.c, command.r, options);
     return await this.#withRoom(() => this.store.watch(command.c, options));
   }

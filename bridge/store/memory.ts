@@ -12,6 +12,7 @@ import {
   type SSEEvent,
 } from '../../src/index.js';
 import { formatError, formatEvent } from '../../src/wire/socket-protocol.js';
+import { metrics } from '../metrics/metrics.js';
 import { lineOf, shareLine, unscheduleWrite, writeWhenWoken } from './fan-out.js';
 import { EventHistory, listenerOfId } from './history.js';
 import {
@@ -64,6 +65,14 @@ export class MemoryStore implements ChannelStore {
   /** In memory: always able to serve. */
   status(): StoreStatus {
     return { kind: 'memory', ok: true };
+  }
+
+  /** Messages waiting in every listener's queue (for the metrics, read when scraped: one pass over the listeners). */
+  waiting(): number {
+    let waiting = 0;
+    for (const channel of this.channels)
+      for (const listener of channel.listeners()) waiting += channel.queueLength(listener.id);
+    return waiting;
   }
 
   /** The channels commands act on. */
@@ -290,11 +299,13 @@ export class MemoryFeed implements EventFeed {
       const start = history.resumeAfter(after);
       this.#replayed = start.from;
       this.#replayEnd = history.last;
-      if (start.gap)
+      if (start.gap) {
+        metrics?.gap();
         this.#gapLine = formatEvent(
           channel.adapt(new Message(MESSAGE_TYPE_GAP, { after })),
           history.idOf(start.from - 1),
         );
+      }
     }
   }
 

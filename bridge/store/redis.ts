@@ -15,6 +15,7 @@ import {
 } from '../../src/index.js';
 import { eventHead, formatEvent } from '../../src/wire/socket-protocol.js';
 import { createLogger, type ServerLogger } from '../log.js';
+import { metrics } from '../metrics/metrics.js';
 import { loadRedis } from '../peers.js';
 import { idOf, listenerOfId, numberOfId } from './history.js';
 import { SCRIPTS, type ScriptName, scriptSource } from './redis-scripts.js';
@@ -341,9 +342,16 @@ export class RedisStore implements ChannelStore {
   /** Runs a script; its errors come back as the library's typed errors. */
   #run(name: ScriptName, ...args: (string | number)[]): Promise<unknown> {
     const script = (this.#commands as unknown as Record<ScriptName, Script>)[name];
-    return script.call(this.#commands, this.#prefix, ...args).catch((error: unknown) => {
+    const reply = script.call(this.#commands, this.#prefix, ...args).catch((error: unknown) => {
+      metrics?.redis(true);
       throw this.#typed(error, args);
     });
+    if (metrics !== undefined)
+      void reply.then(
+        () => metrics?.redis(false),
+        () => {},
+      );
+    return reply;
   }
 
   #typed(error: unknown, args: readonly (string | number)[]): Error {
@@ -465,6 +473,7 @@ export class RedisStore implements ChannelStore {
       if (n !== undefined && n >= cut! && n <= seq!) from = n;
       else {
         from = cut!;
+        metrics?.gap();
         gap = formatEvent({ event: MESSAGE_TYPE_GAP, retry: this.#retry, data: { after } }, idOf(listenerId, cut!));
       }
     }
@@ -678,6 +687,7 @@ class RedisFeed implements EventFeed {
         )) as typeof reply;
       } catch (error) {
         if (this.#closed) return new Promise(() => {});
+        metrics?.redis(true);
         // Redis went away: wait for it (the connection reconnects by itself), then see whether
         // this stream may go on where it was.
         const status = await this.#store.status(this.#connection, this.#channelId, this.listenerId, this.own);
@@ -686,6 +696,7 @@ class RedisFeed implements EventFeed {
         if (attempt > 1000) throw error;
         continue;
       }
+      metrics?.redis(false);
       if (reply === null) continue;
       const entries = reply[0]![1];
       let lines = '';

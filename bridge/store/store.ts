@@ -137,4 +137,6 @@ export interface ChannelStore {
   close(): Promise<void>;
   /** What kind of store it is and whether it can serve commands now (a `hello` says so). */
   status?(): StoreStatus;
+  /** Messages waiting in the queues, where the store can count them cheaply (in memory); for the metrics. */
+  waiting?(): number;
 }

@@ -12,8 +12,10 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { silentLogger } from '../../src/log.js';
 import { VERBS, type Verb } from '../../src/wire/socket-protocol.js';
+import { answerOps, askReady, type OpsOptions } from '../health/ops-routes.js';
 import { HttpFace } from '../http/routes.js';
-import type { ServerLogger } from '../log.js';
+import { fields, type ServerLogger } from '../log.js';
+import { metrics } from '../metrics/metrics.js';
 import { loadWs } from '../peers.js';
 import {
   type AccessPolicy,
@@ -25,6 +27,7 @@ import {
 } from '../relay/access.js';
 import { Backend } from '../relay/backend.js';
 import { InFlightLimit } from '../relay/in-flight.js';
+import { DEFAULT_DRAIN_MS } from '../signals.js';
 import type { SocketServer } from '../socket/server.js';
 import { BridgeSession, type SessionOptions } from './session.js';
 
@@ -74,6 +77,11 @@ export interface BridgeOptions {
   logger?: ServerLogger;
   /** A certificate and its private key (PEM): the bridge then serves `wss://` and `https://` only. */
   tls?: BridgeTls;
+  /**
+   * Serve `/metrics` on this port behind the token, once metrics are on (true); false when they have
+   * a port of their own (`--metrics-port`).
+   */
+  metricsOnPort?: boolean;
 }
 
 /** The bridge's TLS identity: PEM text (or its bytes) of a certificate chain and its private key. */
@@ -96,6 +104,8 @@ export const DEFAULT_HEARTBEAT_MS = 30_000;
 export const DEFAULT_SSE_KEEP_ALIVE_MS = 15_000;
 /** How long a Server-Sent Events response waits for the server's first reply before opening anyway. */
 export const DEFAULT_SSE_OPEN_WAIT_MS = 250;
+/** What closing takes at most once draining is over: the WebSockets' closing handshakes. */
+const CLOSE_MARGIN_MS = 1500;
 
 interface Peer {
   session: BridgeSession;
@@ -119,6 +129,8 @@ export class WebSocketBridge {
   readonly #heartbeat: ReturnType<typeof setInterval>;
   readonly #secure: boolean;
   #closing: Promise<void> | undefined;
+  #draining = false;
+  #unmeter: (() => void) | undefined;
 
   private constructor(
     http: Server,
@@ -139,6 +151,14 @@ export class WebSocketBridge {
     this.token = options.token;
     this.#heartbeat = setInterval(() => this.#beat(), options.heartbeatMs);
     this.#heartbeat.unref();
+    this.#unmeter = metrics?.addSource(() => {
+      let streams = 0;
+      for (const peer of this.#peers.values()) streams += peer.session.streams;
+      return {
+        connections: { websocket: this.#peers.size, sse: this.#face.streams },
+        streams: { websocket: streams, sse: this.#face.streams },
+      };
+    });
   }
 
   /**
@@ -182,12 +202,24 @@ export class WebSocketBridge {
       sseOpenWaitMs: options.sseOpenWaitMs ?? DEFAULT_SSE_OPEN_WAIT_MS,
       logger,
     });
-    // The HTTP face takes the routes under /channels; any other plain request gets the upgrade's answer.
-    // Whatever a request holds, it gets an answer: nothing it sends may throw past it and end the bridge.
+    let bridge: WebSocketBridge | undefined;
+    const ops: OpsOptions = {
+      ready: () => askReady(options.socketPath),
+      draining: () => bridge?.draining ?? false,
+      metrics: options.metricsOnPort === false ? false : (request, url) => !checkAccess(request, url, policy),
+    };
+    // Health, readiness and metrics first (docs/operations.md); the HTTP face takes the routes under
+    // /channels; any other plain request gets the upgrade's answer. Whatever a request holds, it gets
+    // an answer: nothing it sends may throw past it and end the bridge.
     const onRequest = (request: IncomingMessage, response: ServerResponse) => {
       try {
         const url = requestUrl(request);
         if (url === undefined) return answerPlainRequest(request, response, MALFORMED_TARGET);
+        if (answerOps(request, response, url, ops)) return;
+        if (bridge?.draining) {
+          metrics?.refusal('draining');
+          return answerPlainRequest(request, response, DRAINING);
+        }
         if (!face.handle(request, response, url))
           answerPlainRequest(request, response, checkAccess(request, url, policy));
       } catch (error) {
@@ -202,16 +234,17 @@ export class WebSocketBridge {
     const http: Server = options.tls
       ? createTlsServer({ cert: options.tls.cert, key: options.tls.key }, onRequest)
       : createServer(onRequest);
-    let bridge: WebSocketBridge | undefined;
     http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on('error', () => {});
       try {
         const url = requestUrl(request);
         const refusal = url === undefined ? MALFORMED_TARGET : checkAccess(request, url, policy);
-        if (refusal || !bridge || bridge.#closing) {
+        if (refusal || !bridge || bridge.#closing !== undefined || bridge.#draining) {
           const from = request.socket.remoteAddress ?? '?';
-          logger.info(`bridge: refused a WebSocket from ${from}: ${refusal?.reason ?? 'shutting down'}`);
-          return refuseUpgrade(socket, refusal ?? { status: 403, reason: 'shutting down' });
+          const why = refusal ?? DRAINING;
+          metrics?.refusal(why === DRAINING ? 'draining' : why.status === 401 ? 'token' : 'origin');
+          logger.info(`bridge: refused a WebSocket from ${from}: ${why.reason}`);
+          return refuseUpgrade(socket, why);
         }
         const open = bridge;
         wss.handleUpgrade(request, socket, head, (ws) => open.#accept(ws, socket as Socket, sessionOptions));
@@ -266,7 +299,49 @@ export class WebSocketBridge {
     return this.#closing;
   }
 
+  /**
+   * Drains, then closes (docs/bridge.md, "Draining a bridge"): new WebSockets and requests get 503
+   * and `/readyz` too, while `/healthz` stays 200; each WebSocket stream ends with
+   * `{"id": …, "end": true, "reconnect": true}` and each Server-Sent Events stream closes, so that
+   * clients resume them on another bridge; commands in flight are answered. It closes once every
+   * WebSocket has let go and no command waits, or `deadlineMs` (less the time closing takes) has
+   * passed, whichever comes first.
+   */
+  async drain(deadlineMs = DEFAULT_DRAIN_MS): Promise<void> {
+    if (this.#closing) return this.#closing;
+    if (!this.#draining) {
+      this.#draining = true;
+      const idle = Promise.all([
+        this.#face.drain(),
+        ...[...this.#peers].map(
+          ([ws, peer]) =>
+            new Promise<void>((resolve) => {
+              ws.once('close', () => resolve());
+              peer.session.drain(() => {
+                // Nothing in flight: the client has moved its streams; its WebSocket may go.
+                ws.close(1001, 'Bridge draining');
+                resolve();
+              });
+            }),
+        ),
+      ]);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const deadline = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, Math.max(0, deadlineMs - CLOSE_MARGIN_MS));
+      });
+      await Promise.race([idle, deadline]);
+      clearTimeout(timer);
+    }
+    return this.close();
+  }
+
+  /** True once {@link drain} was called. */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
   async #shutdown(): Promise<void> {
+    this.#unmeter?.();
     clearInterval(this.#heartbeat);
     this.#face.close();
     const closed = new Promise<void>((resolve) => this.#http.close(() => resolve()));
@@ -293,11 +368,12 @@ export class WebSocketBridge {
     const peer: Peer = { session: new BridgeSession(ws, tcp, options), alive: true };
     const from = `${tcp.remoteAddress ?? '?'}:${tcp.remotePort ?? '?'}`;
     this.#peers.set(ws, peer);
-    logger.info(`bridge: accepted a WebSocket from ${from} (${this.#peers.size} open)`);
+    const about = fields({ connection: from });
+    logger.info(`bridge: accepted a WebSocket from ${from} (${this.#peers.size} open)`, about);
     ws.on('pong', () => (peer.alive = true));
     ws.on('error', (error) => logger.info(`bridge: WebSocket error: ${error.message}`));
     ws.once('close', (code) => {
-      logger.info(`bridge: WebSocket from ${from} closed (${code})`);
+      logger.info(`bridge: WebSocket from ${from} closed (${code})`, about);
       peer.session.close();
       this.#peers.delete(ws);
     });
@@ -324,7 +400,7 @@ export class WebSocketBridge {
  * Readable from any page (CORS), so a browser client can tell a refusal from an outage; the
  * origin is checked before the token, so a foreign page learns nothing about the token.
  */
-function answerPlainRequest(request: IncomingMessage, response: ServerResponse, refusal: Refusal | undefined): void {
+function answerPlainRequest(request: IncomingMessage, response: ServerResponse, refusal: Answer | undefined): void {
   const cors = { 'Access-Control-Allow-Origin': '*', 'Cache-Control': 'no-store' };
   // A preflight is judged by its origin alone, but one whose target is not a URL is not a preflight.
   if (request.method === 'OPTIONS' && refusal !== MALFORMED_TARGET) {
@@ -344,7 +420,13 @@ function answerPlainRequest(request: IncomingMessage, response: ServerResponse, 
   );
 }
 
-function refuseUpgrade(socket: Duplex, refusal: Refusal): void {
+/** What a draining bridge answers new WebSockets and requests. */
+const DRAINING: Answer = { status: 503, reason: 'draining: connect to another bridge' };
+
+/** A refusal, or the draining bridge's 503. */
+type Answer = Omit<Refusal, 'status'> & { status: Refusal['status'] | 503 };
+
+function refuseUpgrade(socket: Duplex, refusal: Answer): void {
   const body = `${STATUS_CODES[refusal.status]}: ${refusal.reason}\n`;
   const head = [
     `HTTP/1.1 ${refusal.status} ${STATUS_CODES[refusal.status]}`,

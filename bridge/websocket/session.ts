@@ -14,9 +14,11 @@ import {
   okFrame,
   parseClientFrame,
   type RelayedCommand,
+  reconnectFrame,
 } from '../../src/wire/bridge-frames.js';
 import { formatError, isStreamingVerb, type Verb } from '../../src/wire/socket-protocol.js';
 import type { ServerLogger } from '../log.js';
+import { metrics } from '../metrics/metrics.js';
 import type { Backend, Pending } from '../relay/backend.js';
 import type { LineBatch } from '../relay/backend-call.js';
 import { removeStreams } from '../relay/backend-call.js';
@@ -83,6 +85,8 @@ export class BridgeSession {
   #streamsPaused = false;
   #readingPaused = false;
   #closed = false;
+  /** Draining: streams end with `reconnect`; once nothing is in flight, `#idle` runs. */
+  #idle: (() => void) | undefined;
   /** The backend session this WebSocket's commands go on, in the order they came. */
   readonly #lane: number;
 
@@ -94,6 +98,38 @@ export class BridgeSession {
     ws.on('message', (data: Buffer, isBinary: boolean) => this.#onMessage(data, isBinary));
     ws.once('close', () => this.close());
     tcp.on('drain', () => this.#updateFlow());
+  }
+
+  /** Streams open (or waiting to open) on this WebSocket. */
+  get streams(): number {
+    return this.#streams;
+  }
+
+  /**
+   * The bridge drains (docs/bridge.md, "Draining a bridge"): each stream ends with
+   * `{"id": …, "end": true, "reconnect": true}`, and so does any stream asked for from now on, so
+   * its client resumes it on another bridge; commands in flight are answered; `idle` runs once
+   * none is left.
+   */
+  drain(idle: () => void): void {
+    this.#idle = idle;
+    for (const call of [...this.#calls.values()]) {
+      if (!call.streaming) continue;
+      this.#send(reconnectFrame(call.id));
+      this.#drop(call);
+    }
+    this.#checkIdle();
+  }
+
+  /**
+   * Once nothing is in flight while draining, runs `idle`, after the frame being sent is out (a
+   * call's last frame is sent just after the call settles).
+   */
+  #checkIdle(): void {
+    if (!this.#idle || this.#calls.size > 0) return;
+    queueMicrotask(() => {
+      if (this.#calls.size === 0) this.#idle?.();
+    });
   }
 
   /** Closes every Unix connection this WebSocket opened and tells the server its streams have gone. */
@@ -136,14 +172,16 @@ export class BridgeSession {
     if (frame.kind === 'credit') return this.#credit(frame.id, frame.credit);
     const { id, verb, command } = frame;
     if (this.#calls.has(id))
-      return this.#refuse(id, new InvalidMessageFormat(`Id ${JSON.stringify(id)} is already in flight`));
+      return this.#refuse(id, new InvalidMessageFormat(`Id ${JSON.stringify(id)} is already in flight`), 'id');
     if (!this.#options.allow.has(verb))
-      return this.#refuse(id, new VerbNotAllowed(`Verb '${verb}' is not allowed on this bridge`));
+      return this.#refuse(id, new VerbNotAllowed(`Verb '${verb}' is not allowed on this bridge`), 'verb');
     const streaming = isStreamingVerb(verb);
+    if (streaming && this.#idle) return this.#send(reconnectFrame(id));
     if (streaming && this.#streams >= this.#options.maxStreams) {
       return this.#refuse(
         id,
         new TooManyStreams(`This connection already has ${this.#options.maxStreams} streams open`),
+        'streams',
       );
     }
     const call: Call = {
@@ -204,6 +242,8 @@ export class BridgeSession {
     const { id, streaming } = call;
     call.state = 'running';
     if (streaming) call.prefix = dataFramePrefixBytes(id);
+    // The bridge's hop, measured only while metrics are on.
+    const since = metrics === undefined || streaming ? undefined : performance.now();
     try {
       call.backend = this.#options.backend.send(
         call.command,
@@ -215,10 +255,16 @@ export class BridgeSession {
             this.#release(call);
             this.#pump();
           },
-          reply: (text) => this.#finish(call, okFrame(id, text)),
+          reply: (text) => {
+            if (since !== undefined) metrics?.latency('bridge', since);
+            this.#finish(call, okFrame(id, text));
+          },
           lines: (batch) => this.#sendLines(call, batch),
           end: () => this.#finish(call, endFrame(id)),
-          error: (text) => this.#finish(call, errorFrame(id, text)),
+          error: (text) => {
+            if (since !== undefined) metrics?.latency('bridge', since);
+            this.#finish(call, errorFrame(id, text));
+          },
         },
         this.#lane,
       );
@@ -246,6 +292,7 @@ export class BridgeSession {
     if (call.streaming) this.#streams--;
     this.#release(call);
     this.#pump();
+    this.#checkIdle();
   }
 
   #release(call: Call): void {
@@ -259,7 +306,12 @@ export class BridgeSession {
     const call = this.#calls.get(id);
     // A cancel of a finished (or unknown) stream is not an error: its end may have crossed the cancel.
     if (!call?.streaming) return;
-    this.#calls.delete(id);
+    this.#drop(call);
+  }
+
+  /** Ends a stream here: its Unix connection closes, and the server is told it has gone. */
+  #drop(call: Call): void {
+    this.#calls.delete(call.id);
     this.#streams--;
     if (call.state === 'waiting') {
       this.#waitingCount--;
@@ -272,6 +324,7 @@ export class BridgeSession {
     this.#release(call);
     if (key !== undefined) removeStreams(this.#options.socketPath, [key], this.#options.inFlight);
     this.#pump();
+    this.#checkIdle();
   }
 
   #credit(id: FrameId, credit: number): void {
@@ -283,7 +336,8 @@ export class BridgeSession {
     this.#applyFlow(call);
   }
 
-  #refuse(id: FrameId, error: Error): void {
+  #refuse(id: FrameId, error: Error, reason: string): void {
+    metrics?.refusal(reason);
     this.#send(errorFrame(id, formatException(error)));
   }
 
@@ -306,11 +360,11 @@ export class BridgeSession {
     if (this.#ws.readyState !== OPEN) return;
     const count = batch.starts.length;
     if (count <= call.credit) {
-      this.#tcp.write(encodeDataFrames(call.prefix!, batch));
+      this.#write(encodeDataFrames(call.prefix!, batch), count);
       call.credit -= count;
     } else {
       const room = call.credit;
-      if (room > 0) this.#tcp.write(encodeDataFrames(call.prefix!, batch, 0, room));
+      if (room > 0) this.#write(encodeDataFrames(call.prefix!, batch, 0, room), room);
       // The batch's arrays are reused by the next read: keep copies (the bytes are the socket's own chunks).
       call.held = {
         sources: batch.sources.slice(room),
@@ -323,12 +377,18 @@ export class BridgeSession {
     else if (call.credit <= 0) this.#applyFlow(call);
   }
 
+  /** `events` data frames, ready-made, straight to the TCP socket. */
+  #write(frames: Buffer, events: number): void {
+    this.#tcp.write(frames);
+    metrics?.relayed('websocket', events, frames.length);
+  }
+
   /** Sends what the stream held back, as far as its credit now goes; then the frame that ended it, if any. */
   #sendHeld(call: Call): void {
     const held = call.held!;
     const count = held.starts.length;
     const n = Math.min(count, call.credit);
-    if (n > 0 && this.#ws.readyState === OPEN) this.#tcp.write(encodeDataFrames(call.prefix!, held, 0, n));
+    if (n > 0 && this.#ws.readyState === OPEN) this.#write(encodeDataFrames(call.prefix!, held, 0, n), n);
     call.credit -= n;
     if (n < count) {
       held.sources.splice(0, n);
@@ -364,6 +424,7 @@ export class BridgeSession {
     const full = this.#tcp.writableLength > HIGH_WATER;
     if (full !== this.#streamsPaused) {
       this.#streamsPaused = full;
+      if (full) metrics?.paused();
       for (const call of this.#calls.values()) if (call.streaming) this.#applyFlow(call);
     }
     // The queue's length counts cancelled calls not yet skipped too: they hold memory as well.

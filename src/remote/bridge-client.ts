@@ -14,6 +14,7 @@ import {
 import { type Command, eventLimitOf } from '../wire/socket-protocol.js';
 import type { WebSocketConstructor, WebSocketLike } from '../wire/websocket-like.js';
 import { type BackoffOptions, backoffDelay } from './backoff.js';
+import { type BridgeUrls, UrlRotation, urlList, webSocketUrl } from './bridge-urls.js';
 import { ProtocolClient } from './protocol-client.js';
 import { creditDue, pushStream, type StreamSink } from './push-stream.js';
 
@@ -63,7 +64,15 @@ export const DEFAULT_STREAM_WINDOW = 256;
  * many events it may still yield (`left`: its command's `n`, less those received on any socket).
  */
 type Pending =
-  | { kind: 'request'; frame: string; sent: boolean; resolve: (reply: string) => void; reject: (error: Error) => void }
+  | {
+      kind: 'request';
+      frame: string;
+      sent: boolean;
+      /** The socket it went out on: its reply comes there, even once the client has moved on. */
+      on?: WebSocketLike;
+      resolve: (reply: string) => void;
+      reject: (error: Error) => void;
+    }
   | {
       kind: 'stream';
       command: Command;
@@ -93,10 +102,13 @@ type Pending =
  * server replays what the dropped connection lost: within its history nothing is lost and nothing
  * yielded twice. Commands already sent when a socket drops fail with {@link ConnectionLost} (they
  * may have run: they are not replayed).
+ *
+ * Given several URLs (bridges in front of one Redis), it moves to the next at once when it loses
+ * one, and backs off only after a full round; a draining bridge's `reconnect` end moves it too,
+ * while the commands it sent there are still answered (docs/bridge.md, "Several bridges").
  */
 export class BridgeClient extends ProtocolClient<SSEEvent> {
-  /** The bridge's URL, token included. */
-  readonly url: string;
+  readonly #urls: UrlRotation;
   /** With `shareAcrossTabs`, where the browser can share: whether this tab holds the shared WebSocket. */
   readonly sharedAcrossTabs: TabShare | undefined;
   readonly #WebSocket: WebSocketConstructor;
@@ -111,14 +123,13 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
   #nextId = 1;
   #attempt = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Sockets of draining bridges, kept until the commands sent on them are answered. */
+  readonly #retired = new Set<WebSocketLike>();
 
-  constructor(url: string | URL, options: BridgeClientOptions = {}) {
+  /** `url`: a bridge, or a list of bridges that share one Redis, tried in turn. */
+  constructor(url: BridgeUrls, options: BridgeClientOptions = {}) {
     super();
-    const target = new URL(url);
-    if (target.protocol === 'http:') target.protocol = 'ws:';
-    else if (target.protocol === 'https:') target.protocol = 'wss:';
-    if (options.token !== undefined) target.searchParams.set('token', options.token);
-    this.url = target.href;
+    this.#urls = new UrlRotation(urlList(url).map((u) => webSocketUrl(u, options.token)));
     const Impl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (!Impl) throw new TypeError('No WebSocket implementation: pass one as the WebSocket option');
     const shared =
@@ -132,6 +143,11 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
       throw new RangeError(`streamWindow is a positive whole number of events or Infinity, not ${window}`);
     this.#window = window;
     this.#open();
+  }
+
+  /** The URL of the bridge in use (or tried next), token included. */
+  get url(): string {
+    return this.#urls.current;
   }
 
   /** `connecting`, `connected`, `reconnecting`, or the final `refused` / `closed`. */
@@ -212,7 +228,10 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
 
   #send(id: FrameId, pending: Pending): void {
     pending.sent = true;
-    if (pending.kind === 'request') return this.#socket!.send(pending.frame);
+    if (pending.kind === 'request') {
+      pending.on = this.#socket!;
+      return this.#socket!.send(pending.frame);
+    }
     const { command, lastEventId } = pending;
     // A (re-)opened stream may take its window, less what still waits for the consumer.
     pending.received = 0;
@@ -267,32 +286,43 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
       if (this.#socket !== socket) return;
       opened = true;
       this.#attempt = 0;
+      this.#urls.connected();
       this.#setState('connected');
       // Insertion order: streams and queued commands go out in the order they were made.
       for (const [id, pending] of this.#pending) if (!pending.sent && this.#socket === socket) this.#send(id, pending);
     };
     socket.onmessage = (event: { data: unknown }) => {
-      if (this.#socket === socket && typeof event.data === 'string') this.#receive(event.data);
+      if (typeof event.data !== 'string') return;
+      if (this.#socket === socket) this.#receive(event.data, socket);
+      else if (this.#retired.has(socket)) this.#receive(event.data, socket, true);
     };
     socket.onerror = () => {};
     socket.onclose = (event: { code: number; reason: string }) => {
+      if (this.#retired.delete(socket)) return this.#lostRetired(socket);
       if (this.#socket !== socket) return;
       this.#socket = null;
-      this.#lost(`WebSocket closed (${event.code}${event.reason ? ` ${event.reason}` : ''})`);
+      this.#lost(`WebSocket closed (${event.code}${event.reason ? ` ${event.reason}` : ''})`, socket);
       if (opened) this.#retry();
       else void this.#probeThenRetry();
     };
   }
 
-  #receive(text: string): void {
+  /**
+   * A frame from `socket`; from a `retired` one only the replies to the commands sent on it count:
+   * its streams go on from their last id on the socket that replaced it.
+   */
+  #receive(text: string, socket: WebSocketLike, retired = false): void {
     const frame = parseReplyFrame(text);
     if (!frame) return log().warn('eric-bus: ignoring a frame that is not in the bridge envelope:', text);
     if (frame.id === null)
       return log().warn('eric-bus: the bridge rejected a frame:', (frame as { error: string }).error);
     const pending = this.#pending.get(frame.id);
     if (!pending) return; // a stream cancelled while its frames were on the way
-    if (pending.kind === 'request') this.#settleRequest(frame, pending);
-    else this.#feedStream(frame, pending);
+    if (pending.kind === 'request') {
+      if (pending.on !== socket) return;
+      this.#settleRequest(frame, pending);
+      if (retired) this.#closeIfIdle(socket);
+    } else if (!retired) this.#feedStream(frame, pending);
   }
 
   #settleRequest(frame: ReplyFrame, pending: Extract<Pending, { kind: 'request' }>): void {
@@ -316,6 +346,7 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
       }
       return;
     }
+    if ('end' in frame && frame.reconnect === true) return this.#moveOn();
     this.#pending.delete(frame.id!);
     if ('end' in frame) pending.sink.finish();
     else if ('error' in frame) pending.sink.finish(errorFromFrame(frame.error));
@@ -323,13 +354,45 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
   }
 
   /** A socket dropped: commands it carried fail; streams wait to be resumed on the next socket. */
-  #lost(why: string): void {
+  #lost(why: string, socket: WebSocketLike): void {
     for (const [id, pending] of this.#pending) {
       if (pending.kind === 'stream') pending.sent = false;
-      else if (pending.sent) {
+      else if (pending.sent && pending.on === socket) {
         this.#pending.delete(id);
         pending.reject(new ConnectionLost(`${why} before the reply to command ${id}`));
       }
+    }
+  }
+
+  /**
+   * The bridge is draining: its streams resume on the next bridge at once; the socket stays open,
+   * retired, until the commands sent on it are answered (docs/bridge.md, "Draining a bridge").
+   */
+  #moveOn(): void {
+    const socket = this.#socket;
+    if (!socket) return;
+    this.#socket = null;
+    this.#retired.add(socket);
+    for (const pending of this.#pending.values()) if (pending.kind === 'stream') pending.sent = false;
+    this.#closeIfIdle(socket);
+    this.#urls.moveOn();
+    this.#setState('reconnecting');
+    this.#open();
+  }
+
+  /** Closes a retired socket once no command sent on it waits for its reply. */
+  #closeIfIdle(socket: WebSocketLike): void {
+    for (const pending of this.#pending.values()) if (pending.kind === 'request' && pending.on === socket) return;
+    this.#retired.delete(socket);
+    if (socket.readyState <= OPEN) socket.close(1000);
+  }
+
+  /** A retired socket closed before answering: the commands it carried fail as on any lost socket. */
+  #lostRetired(socket: WebSocketLike): void {
+    for (const [id, pending] of this.#pending) {
+      if (pending.kind !== 'request' || pending.on !== socket) continue;
+      this.#pending.delete(id);
+      pending.reject(new ConnectionLost(`The draining bridge closed before the reply to command ${id}`));
     }
   }
 
@@ -353,15 +416,18 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
     }
   }
 
+  /** The next bridge at once; after a full round of failures, the first again after a backoff. */
   #retry(): void {
     if (this.#failure) return;
     const options = this.#reconnect;
-    if (options === false || this.#attempt >= (options.maxAttempts ?? Infinity)) {
-      this.#fail(new ConnectionLost(`Lost the bridge at ${this.#redactedUrl()} and gave up reconnecting`), 'closed');
+    const lost = this.#redactedUrl();
+    const round = this.#urls.advance();
+    if (options === false || (round && this.#attempt >= (options.maxAttempts ?? Infinity))) {
+      this.#fail(new ConnectionLost(`Lost the bridge at ${lost} and gave up reconnecting`), 'closed');
       return;
     }
     this.#setState('reconnecting');
-    this.#timer = setTimeout(() => this.#open(), backoffDelay(this.#attempt++, options));
+    this.#timer = setTimeout(() => this.#open(), round ? backoffDelay(this.#attempt++, options) : 0);
   }
 
   #fail(error: Error, state: 'refused' | 'closed'): void {
@@ -370,6 +436,8 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
     const socket = this.#socket;
     this.#socket = null;
     if (socket && socket.readyState <= OPEN) socket.close(1000);
+    for (const retired of this.#retired) if (retired.readyState <= OPEN) retired.close(1000);
+    this.#retired.clear();
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     for (const p of pending) {

@@ -45,6 +45,8 @@ export interface DataFrame {
 export interface EndFrame {
   id: FrameId;
   end: true;
+  /** The bridge is draining: the stream did not end, the client resumes it on another bridge. */
+  reconnect?: true;
 }
 /** Any frame the bridge sends. */
 export type ReplyFrame = OkFrame | ErrorFrame | DataFrame | EndFrame;
@@ -161,6 +163,11 @@ export function errorFrame(id: FrameId | null, error: string): string {
 /** `{"id": …, "end": true}` */
 export function endFrame(id: FrameId): string {
   return frameText(id, { end: true });
+}
+
+/** `{"id": …, "end": true, "reconnect": true}`: a draining bridge's end of a stream that goes on elsewhere. */
+export function reconnectFrame(id: FrameId): string {
+  return frameText(id, { end: true, reconnect: true });
 }
 
 /**

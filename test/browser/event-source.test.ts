@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect } from 'vitest';
-import { SocketClient } from '../../bridge/index.js';
+import { SocketClient, WebSocketBridge } from '../../bridge/index.js';
 import { Message } from '../../src/index.js';
 import { it } from '../node/helpers/fixtures.js';
 import { launchChromium } from './chromium.js';
@@ -146,5 +146,75 @@ describe("the browser's own EventSource through the bridge", () => {
     // (The snippet's `const events` is a global of the page's scripts, not a property of window.)
     await direct.removeListener(c, r);
     await expect.poll(() => page.evaluate('events.readyState')).toBe(2);
+  });
+
+  it('moves to another bridge when its bridge drains, resuming with the last event id: each message once', async ({
+    server,
+    registered: { c, l },
+  }) => {
+    // Two bridges in front of one server, as several bridges stand in front of one Redis.
+    const bridges = [
+      await WebSocketBridge.start({ socketPath: server.path, port: 0, token: TOKEN }),
+      await WebSocketBridge.start({ socketPath: server.path, port: 0, token: TOKEN }),
+    ];
+    try {
+      const page = await openTab();
+      const urls = bridges.map((b) => `${httpOrigin(b.url)}/channels/${c}/listeners/${l}/events?token=${TOKEN}`);
+      // The page's own failover: on an error, the next bridge, after the last id it got (a new
+      // EventSource cannot set the Last-Event-ID header: the bridge takes ?lastEventId= as well).
+      await page.evaluate((urls) => {
+        const w = window as unknown as { state: PageState & { urls: string[] }; source: EventSource };
+        const state = { received: [], gaps: 0, opens: 0, errors: 0, state: 0, urls: [] } as PageState & {
+          urls: string[];
+        };
+        w.state = state;
+        let at = 0;
+        let last = '';
+        const open = () => {
+          const url = new URL(urls[at % urls.length]!);
+          if (last !== '') url.searchParams.set('lastEventId', last);
+          state.urls.push(url.href);
+          const source = new EventSource(url);
+          w.source = source;
+          source.addEventListener('n', (e) => {
+            state.received.push({ n: JSON.parse(e.data), id: e.lastEventId });
+            last = e.lastEventId;
+          });
+          source.addEventListener('_eric_gap', () => state.gaps++);
+          source.onopen = () => state.opens++;
+          source.onerror = () => {
+            state.errors++;
+            source.close();
+            at++;
+            if (at < 10) open();
+          };
+        };
+        open();
+      }, urls);
+      const pageState = () =>
+        page.evaluate(() => (window as unknown as { state: PageState & { urls: string[] } }).state);
+      const channel = server.channels.get(c);
+      let produced = 0;
+      const produce = (count: number) => {
+        for (let k = 0; k < count; k++) channel.dispatch(l, new Message('n', produced++));
+      };
+      produce(1_000);
+      await page.waitForFunction((n) => (window as any).state.received.length >= n, 100);
+      const draining = bridges[0]!.drain(5000);
+      produce(500);
+      await draining;
+      produce(500);
+      await page.waitForFunction((n) => (window as any).state.received.length >= n, produced);
+
+      const state = await pageState();
+      expect(state.received.map((e) => e.n)).toEqual(Array.from({ length: produced }, (_, n) => n));
+      expect(state.gaps).toBe(0);
+      expect(state.urls.length).toBe(2);
+      expect(new URL(state.urls[1]!).searchParams.get('lastEventId')).not.toBeNull();
+      expect(new URL(state.urls[1]!).host).toBe(new URL(urls[1]!).host);
+      await page.evaluate(() => (window as unknown as { source: EventSource }).source.close());
+    } finally {
+      await Promise.all(bridges.map((b) => b.close()));
+    }
   });
 });

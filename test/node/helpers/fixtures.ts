@@ -14,7 +14,7 @@ import {
   type SocketClientOptions,
   type SocketServer,
 } from '../../../bridge/index.js';
-import { BridgeClient, type BridgeClientOptions } from '../../../src/index.js';
+import { BridgeClient, type BridgeClientOptions, type BridgeUrls } from '../../../src/index.js';
 import { BridgeProcess, FrameClient, type Stack, startStack } from './bridge.js';
 import { type CliOptions, type Running, startCli } from './cli.js';
 import { startPythonServer } from './python.js';
@@ -120,7 +120,7 @@ export const it = base
     'bridgeClient',
     standalone((onCleanup) => {
       const track = closeAfter(onCleanup);
-      return (url: string, options?: BridgeClientOptions): BridgeClient => track(new BridgeClient(url, options));
+      return (url: BridgeUrls, options?: BridgeClientOptions): BridgeClient => track(new BridgeClient(url, options));
     }),
   )
   /** A BridgeClient of `stack`'s bridge, on the `ws` package's WebSocket (Node 20 has none of its own). */

@@ -109,13 +109,18 @@ await server.shutdown();
 }, 180_000);
 
 describe('a project using the packed package, without dev dependencies or its optional peers', () => {
-  it('installs comlink, and no ws, no ioredis and no @types', () => {
+  it('installs comlink, and no ws, no ioredis, no prom-client and no @types', () => {
     expect(existsSync(join(dir, 'node_modules/comlink'))).toBe(true);
     expect(existsSync(join(dir, 'node_modules/ws'))).toBe(false);
     expect(existsSync(join(dir, 'node_modules/ioredis'))).toBe(false);
+    expect(existsSync(join(dir, 'node_modules/prom-client'))).toBe(false);
     expect(existsSync(join(dir, 'node_modules/@types/ws'))).toBe(false);
     const installed = JSON.parse(readFileSync(join(dir, 'node_modules/eric-bus/package.json'), 'utf8'));
-    expect(installed.peerDependenciesMeta).toEqual({ ioredis: { optional: true }, ws: { optional: true } });
+    expect(installed.peerDependenciesMeta).toEqual({
+      ioredis: { optional: true },
+      'prom-client': { optional: true },
+      ws: { optional: true },
+    });
   });
 
   it("runs the browser library a page's bundler takes for 'eric-bus' (its default export condition)", async () => {

@@ -169,3 +169,33 @@ describe.runIf(hasRedisServer)('docs/redis.md: two servers on one Redis', () => 
     await runSession(session, { A: join(dir, 'a.sock'), B: join(dir, 'b.sock'), REDIS: redis.url });
   });
 });
+
+describe.runIf(hasRedisServer)('docs/redis.md: several bridges behind a list of URLs', () => {
+  const session = steps('docs/redis.md', '## Several bridges behind a list of URLs');
+  let redis: RedisServer;
+  const ups: Running[] = [];
+  const urls: string[] = [];
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    for (let k = 0; k < 3; k++) {
+      const up = await startCli(
+        ['up', '--redis', redis.url, '--port', '0', '--token', 'secret'],
+        /bridge at (ws:\/\/\S+)/,
+      );
+      ups.push(up);
+      urls.push(up.match![1]!);
+    }
+    // The first dies, as the guide has it, before the lines that follow.
+    await ups[0]!.close();
+  });
+  afterAll(async () => {
+    await Promise.all(ups.map((up) => up.close()));
+    await redis?.close();
+  });
+
+  it('prints what the guide shows, line after line: the client moves past the dead bridge', async () => {
+    expect(session.length).toBeGreaterThanOrEqual(4);
+    await runSession(session, { A: urls[0]!, B: urls[1]!, C: urls[2]! });
+  });
+});

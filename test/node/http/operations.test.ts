@@ -1,0 +1,146 @@
+// What an operator asks (docs/operations.md): /healthz, /readyz following Redis down and back,
+// /metrics counting what the test did, JSON log lines, and serve --http-port.
+import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { WebSocket } from 'ws';
+import { disableMetrics, enableMetrics, RedisStore, startUp, type Up } from '../../../bridge/index.js';
+import { BridgeClient, InvalidListenerException, type SSEEvent, silentLogger } from '../../../src/index.js';
+import { pokeUntil, sleep, take, until } from '../helpers/async.js';
+import { runCli } from '../helpers/cli.js';
+import { it } from '../helpers/fixtures.js';
+import { hasRedisServer, startRedis } from '../helpers/redis.js';
+
+/** GET `path` on the bridge's port: its status, body and content type. */
+async function get(up: Up, path: string) {
+  const response = await fetch(`${up.url.replace('ws:', 'http:').replace(/\/\?.*/, '')}${path}`);
+  return { status: response.status, body: await response.text(), type: response.headers.get('content-type') };
+}
+
+/** Polls `path` (bounded: 30 s) until it answers `status`. */
+async function untilStatus(up: Up, path: string, status: number): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if ((await get(up, path)).status === status) return;
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${path} to answer ${status}`);
+}
+
+/** A sample's value in Prometheus' text format: `name{labels} value`, 0 when absent. */
+function sample(text: string, name: string, labels = ''): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `));
+  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+describe.skipIf(!hasRedisServer)('/readyz follows Redis', () => {
+  it('503 with the reason while Redis is down, 200 once it is back; /healthz 200 throughout', async () => {
+    const redis = await startRedis();
+    await enableMetrics();
+    // Quiet: the store says on stderr that Redis went and came back, which the test brings about.
+    const store = await RedisStore.connect(redis.url, { logger: silentLogger });
+    const up = await startUp({ server: { store } });
+    try {
+      expect(await get(up, '/readyz')).toMatchObject({ status: 200, body: 'ready\n' });
+      await redis.stop();
+      await untilStatus(up, '/readyz', 503);
+      expect((await get(up, '/readyz')).body).toBe('not ready: the redis store is unreachable\n');
+      expect((await get(up, '/healthz')).status).toBe(200);
+      await redis.start();
+      await untilStatus(up, '/readyz', 200);
+      await fetch(`${up.url.replace('ws:', 'http:').replace(/\?.*/, '')}channels?token=${up.token}`, {
+        method: 'POST',
+      });
+      const text = (await get(up, `/metrics?token=${up.token}`)).body;
+      expect(sample(text, 'ericbus_redis_round_trips_total')).toBeGreaterThanOrEqual(1);
+      expect(sample(text, 'ericbus_commands_total', 'verb="c",result="ok"')).toBe(1);
+    } finally {
+      disableMetrics();
+      await up.close();
+      await redis.close();
+    }
+  }, 90_000);
+});
+
+describe('/metrics', () => {
+  beforeAll(async () => {
+    await enableMetrics();
+  });
+  afterAll(() => disableMetrics());
+
+  it('counts commands by verb and result, streams open, events relayed and refusals', async () => {
+    const up = await startUp({ port: 0 });
+    const client = new BridgeClient(up.url, { WebSocket });
+    try {
+      const before = (await get(up, `/metrics?token=${up.token}`)).body;
+      const c = await client.createChannel();
+      const l = await client.register(c);
+      for (let n = 0; n < 5; n++) await client.dispatch(c, l, 'n', n);
+      for (let n = 0; n < 3; n++) await client.broadcastMessage(c, 'b', n);
+      await expect(client.dispatch(c, '999', 'n', 0)).rejects.toThrow(InvalidListenerException);
+      const listened: SSEEvent[] = await take(client.stream(c, l), 8);
+      const watch = client.watch(c)[Symbol.asyncIterator]();
+      // The watch's listener exists once the server has got to it: poke until it hears one.
+      let pokes = 0;
+      await pokeUntil(watch.next(), () => client.broadcastMessage(c, 'b', 3 + pokes++), 'the watch to start');
+      const refused = await fetch(`${up.url.replace('ws:', 'http:').replace(/\?.*/, '')}channels?token=wrong`, {
+        method: 'POST',
+      });
+      expect(refused.status).toBe(401);
+
+      expect((await get(up, '/metrics')).status).toBe(401);
+      const scraped = await get(up, `/metrics?token=${up.token}`);
+      expect(scraped.status).toBe(200);
+      expect(scraped.type).toMatch(/^text\/plain; version=0\.0\.4/);
+      const text = scraped.body;
+      const delta = (name: string, labels = '') => sample(text, name, labels) - sample(before, name, labels);
+      expect(delta('ericbus_commands_total', 'verb="c",result="ok"')).toBe(1);
+      expect(delta('ericbus_commands_total', 'verb="r",result="ok"')).toBe(1);
+      expect(delta('ericbus_commands_total', 'verb="d",result="ok"')).toBe(5);
+      expect(delta('ericbus_commands_total', 'verb="d",result="error"')).toBe(1);
+      expect(delta('ericbus_commands_total', 'verb="b",result="ok"')).toBe(3 + pokes);
+      expect(delta('ericbus_commands_total', 'verb="l",result="ok"')).toBe(1);
+      expect(delta('ericbus_commands_total', 'verb="w",result="ok"')).toBe(1);
+      expect(sample(text, 'ericbus_streams_open', 'face="websocket"')).toBe(1);
+      expect(sample(text, 'ericbus_connections_open', 'face="websocket"')).toBe(1);
+      expect(delta('ericbus_events_relayed_total', 'face="websocket"')).toBeGreaterThanOrEqual(listened.length + 1);
+      expect(delta('ericbus_refusals_total', 'reason="token"')).toBe(1);
+      expect(delta('ericbus_command_duration_seconds_count', 'hop="bridge"')).toBeGreaterThanOrEqual(11);
+      expect(delta('ericbus_command_duration_seconds_count', 'hop="server"')).toBeGreaterThanOrEqual(11);
+      for (const family of ['backpressure_pauses', 'resumes', 'gaps', 'redis_round_trips', 'redis_errors'])
+        expect(text).toContain(`# TYPE ericbus_${family}_total counter`);
+      // The pokes reached listener l too, whose stream had ended: they wait in its queue.
+      expect(sample(text, 'ericbus_messages_waiting')).toBeGreaterThanOrEqual(pokes);
+      await watch.return?.();
+    } finally {
+      client.close();
+      await up.close();
+    }
+  });
+});
+
+describe('the server commands', () => {
+  it('--log-format json: one JSON object per line on stderr, with verb and channel; the banner stays text', async ({
+    startCli,
+    dir,
+  }) => {
+    const socket = `${dir}/bus.sock`;
+    const served = await startCli(
+      ['serve', '--socket', socket, '--log-format', 'json', '--verbose', '--http-port', '0'],
+      /health and metrics at (\S+)/,
+    );
+    expect(served.stdout()).toMatch(/^eric-bus: serving on /);
+    expect((await runCli(['send', '--socket', socket, 'create-channel'])).stdout.trim()).toBe('1');
+    const base = served.match![1]!;
+    expect((await fetch(`${base}healthz`)).status).toBe(200);
+    expect((await fetch(`${base}readyz`)).status).toBe(200);
+    const metrics = await (await fetch(`${base}metrics`)).text();
+    expect(sample(metrics, 'ericbus_commands_total', 'verb="c",result="ok"')).toBe(1);
+    await until(() => served.stderr().includes('"verb":"c"'), 'the command logged');
+    const lines = served
+      .stderr()
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, string>);
+    for (const line of lines) expect(Object.keys(line).slice(0, 3)).toEqual(['time', 'level', 'msg']);
+    expect(lines.find((line) => line.verb === 'c')).toMatchObject({ level: 'info', msg: 'command c', verb: 'c' });
+    await served.close();
+  });
+});
