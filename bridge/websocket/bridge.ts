@@ -275,14 +275,18 @@ export class WebSocketBridge {
       backend,
     });
     policy.ownOrigin = `${bridge.#secure ? 'https' : 'http'}://${bridge.#hostForUrl()}:${port}`;
-    logger.info(`bridge: listening on ${bridge.url.replace(token, '…')}, forwarding to ${options.socketPath}`);
+    logger.info(`bridge: listening on ${bridge.#urlWith('…')}, forwarding to ${options.socketPath}`);
     return bridge;
   }
 
   /** The URL to give clients, token included: `ws://127.0.0.1:8765/?token=…` (`wss://` with TLS). */
   get url(): string {
-    const scheme = this.#secure ? 'wss' : 'ws';
-    return `${scheme}://${this.#hostForUrl()}:${this.port}/?token=${encodeURIComponent(this.token)}`;
+    return this.#urlWith(encodeURIComponent(this.token));
+  }
+
+  /** The URL with `token` as it is (the log writes `…` there, whatever the token shares with the rest). */
+  #urlWith(token: string): string {
+    return `${this.#secure ? 'wss' : 'ws'}://${this.#hostForUrl()}:${this.port}/?token=${token}`;
   }
 
   /** Open WebSockets. */

@@ -143,6 +143,19 @@ describe('bridge logging', () => {
     );
     expect(lines.join('\n')).not.toContain(stack.bridge.token);
   });
+
+  it('its start-up line shows the URL with … for the token, even one the URL holds elsewhere or encodes', async ({
+    startStack,
+  }) => {
+    for (const token of ['ws', 'two words']) {
+      const lines: string[] = [];
+      const stack = await startStack({ token, logger: { info: (line) => lines.push(line), warn() {}, error() {} } });
+      const url = `ws://127.0.0.1:${stack.bridge.port}/?token=…`;
+      expect(lines.filter((line) => line.startsWith('bridge: listening'))).toEqual([
+        `bridge: listening on ${url}, forwarding to ${stack.backend.path}`,
+      ]);
+    }
+  });
 });
 
 describe('bridge security: a token with a space in it', () => {
