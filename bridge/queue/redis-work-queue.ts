@@ -110,6 +110,8 @@ export class RedisWorkQueue implements WorkQueue {
   #wakeReader: (() => void) | undefined;
   readonly #timers: NodeJS.Timeout[] = [];
   #sweeping = false;
+  /** The consumer group exists (as far as this process knows): sweeping before would only get NOGROUP. */
+  #group = false;
   #cursor = '0-0';
 
   constructor(url: string, name: string, options: RedisWorkQueueOptions = {}) {
@@ -283,7 +285,13 @@ export class RedisWorkQueue implements WorkQueue {
   /** A connection of its own for blocking reads: queues while Redis is away, resends what was in flight. */
   async #blockingConnection(): Promise<Redis> {
     const commands = await this.#connection();
-    const connection = commands.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, lazyConnect: false });
+    // Resending a read is safe: one whose reply was lost left its messages pending, taken again after visibilityMs.
+    const connection = commands.duplicate({
+      enableOfflineQueue: true,
+      autoResendUnfulfilledCommands: true,
+      maxRetriesPerRequest: null,
+      lazyConnect: false,
+    });
     connection.on('error', () => {}); // said once by the command connection
     this.#blocking.push(connection);
     if (this.#closed) connection.disconnect();
@@ -347,7 +355,6 @@ export class RedisWorkQueue implements WorkQueue {
 
   /** Takes new messages while this process has room for them. */
   async #readWork(): Promise<void> {
-    let group = false;
     await this.#loop(
       () => this.#blockingConnection(),
       async (connection) => {
@@ -356,16 +363,16 @@ export class RedisWorkQueue implements WorkQueue {
           await new Promise<void>((resolve) => (this.#wakeReader = resolve));
           return;
         }
-        if (!group) {
+        if (!this.#group) {
           await connection.call('XGROUP', 'CREATE', this.name, QUEUE_GROUP, '0', 'MKSTREAM').catch((error: Error) => {
             if (!error.message.includes('BUSYGROUP')) throw error;
           });
-          group = true;
+          this.#group = true;
         }
         const reply = (await connection
           .call('XREADGROUP', 'GROUP', QUEUE_GROUP, this.consumer, 'COUNT', room, 'BLOCK', 0, 'STREAMS', this.name, '>')
           .catch((error: Error) => {
-            if (error.message.includes('NOGROUP')) group = false; // Redis lost it: create it again
+            if (error.message.includes('NOGROUP')) this.#group = false; // Redis lost it: create it again
             throw error;
           })) as [string, Entry[]][] | null;
         this.#take((reply?.[0]?.[1] ?? []).map(([entry, flat]) => [entry, 1, flat]));
@@ -453,7 +460,7 @@ export class RedisWorkQueue implements WorkQueue {
 
   /** Takes over messages idle for visibilityMs (a dead process's, or failed deliveries), while there is room. */
   async #sweep(): Promise<void> {
-    if (this.#sweeping || this.#closed) return;
+    if (this.#sweeping || this.#closed || !this.#group) return;
     this.#sweeping = true;
     try {
       for (let round = 0; round < SWEEP_ROUNDS; round++) {
