@@ -7,6 +7,7 @@ const suites = [
   './redis.js',
   './workers.js',
   './workers-browser.js',
+  './queue.js',
   './bridge.js',
 ];
 for (const suite of suites) await import(suite);

@@ -50,14 +50,14 @@ end
 };
 
 export const QUEUE_SCRIPTS = {
-  // ARGV after the name, group and TTL: (entry, data) pairs, data '' for none. Stores the result
-  // and acknowledges in one step; a message another process finished already gets nothing more.
+  // ARGV after the name, group and TTL: (entry, id, origin, route, data) for each message, data ''
+  // for none. Stores the result and acknowledges in one step; a message another process finished
+  // already gets nothing more.
   queueDone: `
-for i = 4, #ARGV, 2 do
-  local entry, data = ARGV[i], ARGV[i + 1]
-  local found = redis.call('XRANGE', N, entry, entry)
-  if redis.call('XACK', N, G, entry) == 1 and #found > 0 then
-    local f = fieldsOf(found[1][2])
+for i = 4, #ARGV, 5 do
+  local entry, data = ARGV[i], ARGV[i + 4]
+  if redis.call('XACK', N, G, entry) == 1 then
+    local f = { id = ARGV[i + 1], origin = ARGV[i + 2], route = ARGV[i + 3] }
     redis.call('XDEL', N, entry)
     redis.call('HDEL', N .. ':errors', f.id)
     if data == '' then tell(f) else tell(f, 'data', data) end

@@ -36,7 +36,11 @@ export interface RedisWorkQueueOptions {
   visibilityMs?: number;
   /** Deliveries without a result before a message goes to the dead letters. @default 3 */
   maxDeliveries?: number;
-  /** Most messages a process holds beyond those its busy workers run. @default 32 */
+  /**
+   * Most messages a process holds beyond those its busy workers run: more carries more messages
+   * per round trip to Redis; fewer leaves more to the other processes when each message takes long.
+   * @default 128
+   */
   prefetch?: number;
   /** How long the first command waits for Redis to answer, in ms. @default 5000 */
   connectTimeoutMs?: number;
@@ -55,6 +59,8 @@ export interface DeadLetter {
   deliveries: number;
 }
 
+/** How many messages a process holds beyond its busy workers, by default. */
+export const DEFAULT_PREFETCH = 128;
 /** The longest pause between two attempts at Redis while it is away (ms). */
 const MAX_BACKOFF_MS = 2000;
 /** Most ids renewed by one command. */
@@ -65,8 +71,8 @@ const SWEEP_ROUNDS = 10;
 const RESULTS_READ = 1000;
 
 type Entry = [entry: string, flat: string[]];
-/** A message this process holds, with its place in the stream. */
-type Held = QueuedMessage & { readonly entry: string };
+/** A message this process holds, with its place in the stream and where its result goes. */
+type Held = QueuedMessage & { readonly entry: string; readonly origin: string; readonly route: string };
 
 /**
  * A queue in Redis at `url` under the key `name`, for `new DataProcessingChannel({ maxWorkers,
@@ -115,7 +121,7 @@ export class RedisWorkQueue implements WorkQueue {
   #cursor = '0-0';
 
   constructor(url: string, name: string, options: RedisWorkQueueOptions = {}) {
-    const { visibilityMs = 5000, maxDeliveries = 3, prefetch = 32 } = options;
+    const { visibilityMs = 5000, maxDeliveries = 3, prefetch = DEFAULT_PREFETCH } = options;
     if (!(Number.isSafeInteger(visibilityMs) && visibilityMs >= 30))
       throw new RangeError(`visibilityMs is a duration in ms of at least 30, not ${visibilityMs}`);
     if (!(Number.isSafeInteger(maxDeliveries) && maxDeliveries >= 1))
@@ -408,7 +414,15 @@ export class RedisWorkQueue implements WorkQueue {
     for (const [entry, deliveries, flat] of taken) {
       if (this.#held.has(entry)) continue; // never twice at once here; its renewal keeps it ours
       const f = fieldsOf(flat);
-      const held = { entry, id: f.id ?? entry, type: f.type ?? '', payload: undefined as unknown, deliveries };
+      const held = {
+        entry,
+        id: f.id ?? entry,
+        type: f.type ?? '',
+        payload: undefined as unknown,
+        deliveries,
+        origin: f.origin ?? '',
+        route: f.route ?? '',
+      };
       this.#held.set(entry, held);
       try {
         held.payload = parseJson(f.payload);
@@ -427,13 +441,13 @@ export class RedisWorkQueue implements WorkQueue {
     const done: string[] = [];
     const failed: string[] = [];
     for (const result of results) {
-      const { entry } = result.message as Held;
+      const { entry, id, origin, route } = result.message as Held;
       if ('error' in result) {
         failed.push(entry, result.error);
         continue;
       }
       try {
-        done.push(entry, result.data === undefined ? '' : (JSON.stringify(result.data) ?? ''));
+        done.push(entry, id, origin, route, result.data === undefined ? '' : (JSON.stringify(result.data) ?? ''));
       } catch (error) {
         failed.push(entry, `the result is not JSON: ${errorText(error)}`);
       }
