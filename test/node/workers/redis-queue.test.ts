@@ -1,11 +1,11 @@
 // A DataProcessingChannel on a Redis work queue, with real processes and a real redis-server: a worker
 // SIGKILLed mid-run, a poison message, Redis restarted mid-run. Every message is counted.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DataProcessingChannel, MESSAGE_TYPE_INTERNAL_ERROR, Message, StoreUnavailable } from 'eric-bus';
-import { type RedisWorkQueue, redisWorkQueue } from 'eric-bus/node';
+import { createLogger, type RedisWorkQueue, redisWorkQueue } from 'eric-bus/node';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { collect, until } from '../helpers/async.js';
@@ -13,6 +13,17 @@ import { hasRedisServer, redisForTests } from '../helpers/redis.js';
 import { tempDir } from '../helpers/socket.js';
 
 const PROCESS = fileURLToPath(new URL('../fixtures/queue-process.mjs', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+
+/** The ```js block of docs/workers.md that is file `name`, and what the text right after it says it prints. */
+function docFile(name: string): { code: string; prints: string | undefined } {
+  const text = readFileSync(join(ROOT, 'docs/workers.md'), 'utf8');
+  const start = text.indexOf(`\`\`\`js\n// ${name}\n`);
+  if (start < 0) throw new Error(`docs/workers.md has no ${name}`);
+  const end = text.indexOf('```', start + 6);
+  const prints = /^```\n+(?:(?!```)[\s\S])*?prints:\n+```text\n([\s\S]*?)```/.exec(text.slice(end));
+  return { code: text.slice(start + 6, end), prints: prints?.[1] };
+}
 
 /** What the fixture's handler returns. */
 interface Result {
@@ -67,7 +78,8 @@ describe.skipIf(!hasRedisServer)('DataProcessingChannel on a Redis work queue', 
 
   /** A dispatch-only channel on queue `name` (no worker), closed after the test. */
   function dispatcher(name: string, visibilityMs: number) {
-    const queue = redisWorkQueue(redis().url, name, { visibilityMs });
+    // Quiet: the restart test loses Redis on purpose.
+    const queue = redisWorkQueue(redis().url, name, { visibilityMs, logger: { ...createLogger(), error: () => {} } });
     const channel = new DataProcessingChannel({ maxWorkers: 1, queue });
     closing.push(() => channel.close());
     return { channel, queue, listener: channel.addListener() };
@@ -193,6 +205,26 @@ describe.skipIf(!hasRedisServer)('DataProcessingChannel on a Redis work queue', 
     const events = (await collect(channel.processQueue(listener))) as Event[];
     expect(events.map((event) => (event.data as Result).deliveries)).toEqual([1]);
     expect(runs()).toHaveLength(1);
+  });
+
+  it('the example of docs/workers.md: two processes work, one dispatches and prints what the text says', async () => {
+    // In the package's own tree, so `eric-bus` names the package (its built dist/).
+    const examples = mkdtempSync(join(ROOT, 'test/.queue-doc-'));
+    closing.push(async () => rmSync(examples, { recursive: true, force: true }));
+    for (const name of ['square-worker.mjs', 'work.mjs', 'dispatch.mjs'])
+      writeFileSync(join(examples, name), docFile(name).code);
+    const env = { ...process.env, REDIS_URL: redis().url };
+    for (let i = 0; i < 2; i++)
+      children.push(spawn(process.execPath, [join(examples, 'work.mjs')], { env, stdio: 'ignore' }));
+    const printed = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, [join(examples, 'dispatch.mjs')], { env, timeout: 20_000 }, (error, stdout) =>
+        error ? reject(error) : resolve(stdout),
+      ),
+    );
+    expect(printed).toBe(docFile('dispatch.mjs').prints);
+    // SIGTERM: each leaves the queue and exits by itself.
+    await Promise.all(children.map((child) => stopped(child, 'SIGTERM')));
+    expect(children.map((child) => child.exitCode)).toEqual([0, 0]);
   });
 
   it('a Redis that cannot be reached is a StoreUnavailable from dispatch', async () => {
