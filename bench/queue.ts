@@ -3,20 +3,17 @@
 // each message's result back in the dispatching process; (2) how long after a worker is SIGKILLed its
 // message is taken over, with each one's defaults. Skipped when there is no redis-server.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue, QueueEvents } from 'bullmq';
 import { redisWorkQueue } from '../bridge/index.js';
 import { DataProcessingChannel, Message, type MessageQueueListener } from '../bridge/node-library.js';
-import { freePort, hasRedisServer, startRedis } from './servers.js';
+import { suiteRedis } from './servers.js';
 import { alternating, median, printTable, printTargets, rate, times } from './table.js';
 
 const PROCESS = fileURLToPath(new URL('./queue-process.js', import.meta.url));
 const N = 5000;
 const ROUNDS = 3;
-/** BullMQ runs its jobs on the worker process's own thread, this many at once: a setting its users raise for throughput. */
+/** BullMQ runs its jobs on the worker process's own thread, this many at once (its users raise it for throughput). */
 const BULLMQ_CONCURRENCY = 32;
 /** The default visibilityMs of redisWorkQueue. */
 const VISIBILITY_MS = 5000;
@@ -25,22 +22,16 @@ const RECLAIM_LIMIT_MS = 120_000;
 
 type System = 'eric' | 'bullmq';
 
-if (!hasRedisServer()) {
-  console.log('\nWork queue: skipped (no redis-server; `apt-get install redis-server` to run it)');
-} else {
-  const dir = mkdtempSync(join(tmpdir(), 'eric-bus-bench-queue-'));
-  const port = await freePort();
-  const redisServer = await startRedis(port, dir);
-  const url = `redis://127.0.0.1:${port}`;
+const redis = await suiteRedis('Work queue', 'queue');
+if (redis) {
+  const { url, port } = redis;
   const connection = { host: '127.0.0.1', port, maxRetriesPerRequest: null };
   const children = new Set<ChildProcess>();
   process.once('exit', () => {
     for (const child of children) child.kill('SIGKILL');
-    redisServer.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
   });
 
-  /** A worker process of `system` on queue `name`; resolves once it takes messages (and, with `hold`, once it holds one). */
+  /** A worker process of `system` on queue `name`: `ready` once it takes messages, `holding` once it holds one. */
   const workerProcess = (system: System, name: string, hold = false) => {
     const child = spawn(process.execPath, [PROCESS, system, url, name, String(BULLMQ_CONCURRENCY)], {
       env: { ...process.env, QUEUE_HOLD: hold ? '1' : '' },
@@ -175,9 +166,10 @@ if (!hasRedisServer()) {
   const ericReclaimMs = await ericReclaim();
   const bullReclaimMs = await bullReclaim();
   await Promise.all([bull.queue.close(), bull.events.close()]);
+  redis.stop();
 
   printTable(
-    `Work queue: ${N.toLocaleString('en')} messages through Redis, 2 worker processes, results back (median of ${ROUNDS})`,
+    `Work queue: ${N.toLocaleString('en')} messages via Redis, 2 worker processes, results back (median of ${ROUNDS})`,
     ['queue', 'messages/s', 'vs BullMQ'],
     [
       ['DataProcessingChannel + redisWorkQueue (1 worker thread each)', rate(ericRate), times(ericRate / bullRate)],

@@ -4,7 +4,7 @@ import { Message } from '../bus/message.js';
 import { ChunkedQueue } from '../bus/queue.js';
 import { BatchSizer } from './batch-sizer.js';
 import { type BatchMeta, type BatchResult, errorText } from './protocol.js';
-import { errorMessage, QueueOutcomes, serveQueue } from './queued-processing.js';
+import { errorMessage, QueueOutcomes, serveQueue, submitSettled } from './queued-processing.js';
 import type { WorkQueue } from './work-queue.js';
 import { WorkerPool, type WorkerSource } from './worker-pool.js';
 
@@ -230,6 +230,7 @@ export class DataProcessingChannel<Out = { event: string; data: unknown }> exten
 
     const fill = (): void => {
       if (finished || failure || !executor) return;
+      const running = executor;
       const perRound = executor.slots * executor.depth;
       const highWater = perRound * executor.maxBatch;
       let sent = false;
@@ -245,17 +246,10 @@ export class DataProcessingChannel<Out = { event: string; data: unknown }> exten
         inFlight += size;
         this.#inFlight += size;
         sent = true;
-        let submitted: { slot: number; result: Promise<BatchResult> };
-        try {
-          submitted = executor.submit(batch, listener);
-        } catch (error) {
-          // Taken from the queue, so it must still come out: as error events, like a crash.
-          submitted = { slot: -1, result: Promise.reject(error) };
-        }
-        const { slot, result } = submitted;
-        result.then(
-          (done) => settle(batch, slot, done),
-          (error: unknown) => settle(batch, slot, error instanceof Error ? error : new Error(String(error))),
+        // A submit that throws still settles: taken from the queue, its messages come out as error events.
+        submitSettled(
+          () => running.submit(batch, listener),
+          (slot, result) => settle(batch, slot, result),
         );
       }
       if (sent) this.#reportProgress();

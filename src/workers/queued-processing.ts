@@ -130,6 +130,27 @@ export class QueueOutcomes {
   }
 }
 
+/**
+ * Submits a batch with `submit` and calls `settle` once with its slot and outcome: a submit that
+ * throws settles too (slot -1), as a crash would, since its messages were taken and must come out.
+ */
+export function submitSettled(
+  submit: () => { slot: number; result: Promise<BatchResult> },
+  settle: (slot: number, result: BatchResult | Error) => void,
+): void {
+  let submitted: { slot: number; result: Promise<BatchResult> };
+  try {
+    submitted = submit();
+  } catch (error) {
+    submitted = { slot: -1, result: Promise.reject(error) };
+  }
+  const { slot, result } = submitted;
+  result.then(
+    (done) => settle(slot, done),
+    (error: unknown) => settle(slot, error instanceof Error ? error : new Error(String(error))),
+  );
+}
+
 /** The parts of the channel's executor (its worker pool) that the working side drives. */
 export interface QueueExecutor {
   readonly slots: number;
@@ -181,16 +202,9 @@ export function serveQueue(queue: WorkQueue, executor: QueueExecutor, progress: 
         meta.deliveries[i] = message.deliveries;
       }
       progress.sent(size);
-      let submitted: { slot: number; result: Promise<BatchResult> };
-      try {
-        submitted = executor.submit(batch, undefined, meta);
-      } catch (error) {
-        submitted = { slot: -1, result: Promise.reject(error) };
-      }
-      const { slot, result } = submitted;
-      result.then(
-        (done) => finish(taken, slot, done),
-        (error: unknown) => finish(taken, slot, error instanceof Error ? error : new Error(String(error))),
+      submitSettled(
+        () => executor.submit(batch, undefined, meta),
+        (slot, result) => finish(taken, slot, result),
       );
     }
   };

@@ -1,6 +1,7 @@
-// The seam between a DataProcessingChannel and a queue shared by several processes (docs/workers.md,
-// "Work across processes"): the channel dispatches into it, runs what it is given on its workers, and
-// hears the outcomes of what it dispatched. Browser-safe: the Redis implementation lives in bridge/queue/.
+// The seam between a DataProcessingChannel and a queue shared by several processes
+// (docs/workers.md, "Work across processes"): the channel dispatches into it, runs what it is given
+// on its workers, and hears the outcomes of what it dispatched. Browser-safe: the Redis
+// implementation lives in bridge/queue/.
 
 /** A message as a work queue hands it to a process to run. */
 export interface QueuedMessage {
