@@ -99,7 +99,7 @@ describe.skipIf(!hasRedisServer)('DataProcessingChannel on a Redis work queue', 
 
   const uniqueName = () => `test-queue-${++queueNumber}`;
 
-  it('two worker processes, one SIGKILLed mid-run: every result arrives once; the reruns are told and bounded', async () => {
+  it('two worker processes, one SIGKILLed mid-run: every result arrives once, reruns told and bounded', async () => {
     const name = uniqueName();
     const [a, b] = [await workerProcess(name, 400), await workerProcess(name, 400)];
     const { channel, listener } = dispatcher(name, 400);
@@ -174,7 +174,7 @@ describe.skipIf(!hasRedisServer)('DataProcessingChannel on a Redis work queue', 
     await expect(queue.redispatch(dead!.id)).rejects.toBeInstanceOf(RangeError);
   });
 
-  it('Redis restarted mid-run: every acknowledged message gets its result; a dispatch meanwhile is refused', async () => {
+  it('Redis restarted mid-run: every stored message gets its result; a dispatch meanwhile is refused', async () => {
     const name = uniqueName();
     await workerProcess(name, 400);
     await workerProcess(name, 400);
