@@ -227,6 +227,16 @@ describe.skipIf(!hasRedisServer)('DataProcessingChannel on a Redis work queue', 
     expect(children.map((child) => child.exitCode)).toEqual([0, 0]);
   });
 
+  it('refuses options out of range, and a payload JSON cannot carry, before storing anything', async () => {
+    for (const options of [{ visibilityMs: 10 }, { maxDeliveries: 0 }, { prefetch: -1 }, { prefetch: 1.5 }])
+      expect(() => redisWorkQueue(redis().url, uniqueName(), options)).toThrow(RangeError);
+    expect(() => redisWorkQueue(redis().url, '')).toThrow(RangeError);
+    const { channel, listener } = dispatcher(uniqueName(), 1000);
+    await expect(channel.dispatch(listener.id, new Message('job', { n: 1n }))).rejects.toBeInstanceOf(TypeError);
+    expect(channel.progress.pending).toBe(0);
+    expect(await collect(channel.processQueue(listener))).toEqual([]);
+  });
+
   it('a Redis that cannot be reached is a StoreUnavailable from dispatch', async () => {
     const queue: RedisWorkQueue = redisWorkQueue('redis://127.0.0.1:1', uniqueName(), { connectTimeoutMs: 1000 });
     const channel = new DataProcessingChannel({ maxWorkers: 1, queue });
