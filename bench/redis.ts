@@ -1,8 +1,3 @@
-// The Redis store: dispatch + stream through a SocketServer on Redis, against the bound of the
-// same client library (ioredis) doing the raw Redis commands, pipelined, in the same run.
-// Starts its own redis-server (Debian's package) in a temp dir; skipped when there is none.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { SocketClient, SocketServer } from '../bridge/index.js';
@@ -10,7 +5,7 @@ import { RedisStore } from '../bridge/store/redis.js';
 import { Message } from '../src/index.js';
 import { eventHead } from '../src/wire/socket-protocol.js';
 import { countLines } from './count-lines.js';
-import { freePort, hasRedisServer, startRedis } from './servers.js';
+import { suiteRedis } from './servers.js';
 import { median, percent, printTable, printTargets, rate, timed, windowed } from './table.js';
 
 const N = 20_000;
@@ -18,17 +13,9 @@ const N = 20_000;
 const WINDOW = 256;
 const COMMANDS = 1_000;
 
-if (!hasRedisServer()) {
-  console.log('\nRedis store: skipped (no redis-server; `apt-get install redis-server` to run it)');
-} else {
-  const dir = mkdtempSync(join(tmpdir(), 'eric-bus-bench-redis-'));
-  const port = await freePort();
-  const redisServer = await startRedis(port, dir);
-  process.once('exit', () => {
-    redisServer.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const url = `redis://127.0.0.1:${port}`;
+const redis = await suiteRedis('Redis store', 'redis');
+if (redis) {
+  const { url, dir } = redis;
   const store = await RedisStore.connect(url, { prefix: 'bench:' });
   const bus = new SocketServer(join(dir, 'bus.sock'), { store });
   await bus.listen();
@@ -178,5 +165,5 @@ if (!hasRedisServer()) {
   await bus.shutdown();
   raw.disconnect();
   rawReader.disconnect();
-  redisServer.kill('SIGTERM');
+  redis.stop();
 }

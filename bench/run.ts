@@ -8,6 +8,7 @@ const suites = [
   './workers.js',
   './workers-browser.js',
   './tabs-browser.js',
+  './queue.js',
   './bridge.js',
   './metrics.js',
 ];

@@ -1,6 +1,6 @@
 /**
  * The Node-only entry point: the socket server and client, the channel stores, the WebSocket bridge
- * (on a thread of its own too), and worker threads for a DataProcessingChannel.
+ * (on a thread of its own too), and worker threads and a Redis work queue for a DataProcessingChannel.
  * @module eric-bus/node
  */
 
@@ -11,6 +11,8 @@ export type { LogFormat, ServerLogger } from './log.js';
 export { createLogger } from './log.js';
 export type { BusMetrics, Face, Hop, OpenCounts } from './metrics/metrics.js';
 export { disableMetrics, enableMetrics } from './metrics/metrics.js';
+export type { DeadLetter, RedisWorkQueueOptions } from './queue/redis-work-queue.js';
+export { RedisWorkQueue, redisWorkQueue } from './queue/redis-work-queue.js';
 export type { AccessPolicy } from './relay/access.js';
 export { generateToken, isAllowedOrigin } from './relay/access.js';
 export { closeOnSignal } from './signals.js';

@@ -11,9 +11,9 @@ export function loadWs(user: string): Promise<typeof import('ws')> {
   return importPeer(() => import('ws'), 'ws', user);
 }
 
-/** ioredis's client, for `RedisStore`; a {@link StartError} (`RedisStore needs ioredis: …`) without it. */
-export async function loadRedis(): Promise<typeof Redis> {
-  return (await importPeer(() => import('ioredis'), 'ioredis', 'RedisStore')).Redis;
+/** ioredis's client, for `user` (`RedisStore`); a {@link StartError} (`RedisStore needs ioredis: …`) without it. */
+export async function loadRedis(user = 'RedisStore'): Promise<typeof Redis> {
+  return (await importPeer(() => import('ioredis'), 'ioredis', user)).Redis;
 }
 
 /** prom-client, for metrics; a {@link StartError} (`Metrics needs prom-client: …`) without it. */

@@ -40,7 +40,8 @@ export type {
   ProcessingProgress,
 } from './workers/data-processing-channel.js';
 export { DataProcessingChannel } from './workers/data-processing-channel.js';
-export type { MessageHandler, WorkerMessage } from './workers/protocol.js';
+export type { BatchMeta, MessageHandler, WorkerMessage } from './workers/protocol.js';
+export type { QueuedMessage, QueuedResult, QueueMember, QueueOutcome, WorkQueue } from './workers/work-queue.js';
 export type { WorkerHandle, WorkerSource } from './workers/worker-pool.js';
 
 // The remote client: the socket protocol's verbs over the WebSocket bridge (one WebSocket for every tab

@@ -1,9 +1,11 @@
 import { AbstractChannel, type ChannelOptions } from '../bus/channel.js';
 import type { MessageQueueListener } from '../bus/listener.js';
-import { MESSAGE_TYPE_INTERNAL_ERROR, Message } from '../bus/message.js';
+import { Message } from '../bus/message.js';
 import { ChunkedQueue } from '../bus/queue.js';
 import { BatchSizer } from './batch-sizer.js';
-import { type BatchResult, errorText } from './protocol.js';
+import { type BatchMeta, type BatchResult, errorText } from './protocol.js';
+import { errorMessage, QueueOutcomes, serveQueue, submitSettled } from './queued-processing.js';
+import type { WorkQueue } from './work-queue.js';
 import { WorkerPool, type WorkerSource } from './worker-pool.js';
 
 /** Options of a {@link DataProcessingChannel}. */
@@ -16,6 +18,11 @@ export interface DataProcessingChannelOptions extends ChannelOptions {
   maxBatch?: number;
   /** Move the ArrayBuffers found in payloads to the worker instead of copying them (default true). */
   transfer?: boolean;
+  /**
+   * A queue shared by several processes (`redisWorkQueue` from `eric-bus/node`): `dispatch` stores
+   * there, and with `worker` this process also takes its share (docs/workers.md, "Work across processes").
+   */
+  queue?: WorkQueue;
 }
 
 /** Where a channel's processing stands, for a progress bar. */
@@ -49,7 +56,11 @@ interface Executor {
   /** How many more batches can start now. */
   readonly room: number;
   readonly broken: Error | undefined;
-  submit(batch: Message[], listener: MessageQueueListener): { slot: number; result: Promise<BatchResult> };
+  submit(
+    batch: Message[],
+    listener: MessageQueueListener | undefined,
+    meta?: BatchMeta,
+  ): { slot: number; result: Promise<BatchResult> };
   onRoom(callback: () => void): () => void;
   ready(): Promise<void>;
   close(): Promise<void>;
@@ -75,8 +86,19 @@ export class DataProcessingChannel<Out = { event: string; data: unknown }> exten
   #failed = 0;
   #inFlight = 0;
   readonly #perWorker: number[];
+  /** With a queue: what this process dispatched, and the outcomes coming back. */
+  readonly #outcomes: QueueOutcomes | undefined;
+  readonly #queue: WorkQueue | undefined;
+  #leaveQueue: (() => void) | undefined;
 
-  constructor({ maxWorkers, worker, maxBatch = 1024, transfer = true, ...options }: DataProcessingChannelOptions) {
+  constructor({
+    maxWorkers,
+    worker,
+    maxBatch = 1024,
+    transfer = true,
+    queue,
+    ...options
+  }: DataProcessingChannelOptions) {
     super(options);
     if (!Number.isInteger(maxWorkers) || maxWorkers < 1)
       throw new RangeError(`maxWorkers must be a positive integer, got ${maxWorkers}`);
@@ -87,6 +109,34 @@ export class DataProcessingChannel<Out = { event: string; data: unknown }> exten
     this.#maxBatch = maxBatch;
     this.#transfer = transfer;
     this.#perWorker = new Array<number>(maxWorkers).fill(0);
+    this.#queue = queue;
+    if (queue) {
+      this.#outcomes = new QueueOutcomes(queue, () => this.#reportProgress());
+      if (worker !== undefined) this.#joinQueue(queue);
+    }
+  }
+
+  /**
+   * Appends a message to one listener's queue; with a `queue`, stores it there instead and
+   * resolves once it is stored (rejecting, e.g. with `StoreUnavailable`, when it could not be).
+   */
+  override dispatch(listenerId: string, msg: Message): Promise<void> | undefined {
+    if (!this.#outcomes) {
+      super.dispatch(listenerId, msg);
+      return undefined;
+    }
+    this.getListener(listenerId);
+    return this.#outcomes.dispatch(listenerId, msg);
+  }
+
+  /** Appends the message to every listener's queue; with a `queue`, dispatches it to each and resolves once stored. */
+  override broadcast(msg: Message): Promise<void> | undefined {
+    if (!this.#outcomes) {
+      super.broadcast(msg);
+      return undefined;
+    }
+    const outcomes = this.#outcomes;
+    return Promise.all([...this.listeners()].map((listener) => outcomes.dispatch(listener.id, msg))).then(() => {});
   }
 
   /** `{ event: msg.type, data: msg.payload }`; override to shape the output. */
@@ -96,11 +146,11 @@ export class DataProcessingChannel<Out = { event: string; data: unknown }> exten
 
   /** Counts so far, for a progress bar. */
   get progress(): ProcessingProgress {
-    let pending = 0;
+    let pending = this.#outcomes?.pending ?? 0;
     for (const listener of this.listeners()) pending += this.queueLength(listener.id);
     return {
-      done: this.#done,
-      failed: this.#failed,
+      done: this.#done + (this.#outcomes?.done ?? 0),
+      failed: this.#failed + (this.#outcomes?.failed ?? 0),
       pending,
       inFlight: this.#inFlight,
       perWorker: [...this.#perWorker],
@@ -117,9 +167,13 @@ export class DataProcessingChannel<Out = { event: string; data: unknown }> exten
    * Takes the messages waiting for `listener` (and those that arrive meanwhile) and processes
    * them, yielding one event per message in completion order; ends when the queue is empty and
    * nothing is in flight. Breaking out stops sending work: messages not yet sent stay queued.
+   * With a `queue`: one event per message this process dispatched to `listener`, whichever
+   * process ran it (its result, or one error event once it is dead-lettered); ends when none is
+   * outstanding.
    */
   processQueue(listener: MessageQueueListener): AsyncIterableIterator<Out> {
     this.getListener(listener.id);
+    if (this.#outcomes) return this.#outcomes.stream(listener.id, (msg) => this.adapt(msg));
     const out = new ChunkedQueue<Out>();
     let executor: Executor | undefined;
     let offRoom: (() => void) | undefined;
@@ -176,6 +230,7 @@ export class DataProcessingChannel<Out = { event: string; data: unknown }> exten
 
     const fill = (): void => {
       if (finished || failure || !executor) return;
+      const running = executor;
       const perRound = executor.slots * executor.depth;
       const highWater = perRound * executor.maxBatch;
       let sent = false;
@@ -191,17 +246,10 @@ export class DataProcessingChannel<Out = { event: string; data: unknown }> exten
         inFlight += size;
         this.#inFlight += size;
         sent = true;
-        let submitted: { slot: number; result: Promise<BatchResult> };
-        try {
-          submitted = executor.submit(batch, listener);
-        } catch (error) {
-          // Taken from the queue, so it must still come out: as error events, like a crash.
-          submitted = { slot: -1, result: Promise.reject(error) };
-        }
-        const { slot, result } = submitted;
-        result.then(
-          (done) => settle(batch, slot, done),
-          (error: unknown) => settle(batch, slot, error instanceof Error ? error : new Error(String(error))),
+        // A submit that throws still settles: taken from the queue, its messages come out as error events.
+        submitSettled(
+          () => running.submit(batch, listener),
+          (slot, result) => settle(batch, slot, result),
         );
       }
       if (sent) this.#reportProgress();
@@ -260,6 +308,10 @@ export class DataProcessingChannel<Out = { event: string; data: unknown }> exten
   override async close(): Promise<void> {
     super.close();
     for (const finish of [...this.#runs]) finish();
+    this.#outcomes?.close();
+    this.#leaveQueue?.();
+    // Before the pool: what this process holds goes back to the queue, not out as failures.
+    await this.#queue?.close();
     const executor = this.#executor;
     this.#executor = undefined;
     await executor?.close();
@@ -273,16 +325,27 @@ export class DataProcessingChannel<Out = { event: string; data: unknown }> exten
     return this.#executor;
   }
 
+  /** Takes this process's share of the queue's messages, on the worker pool. */
+  #joinQueue(queue: WorkQueue): void {
+    const executor = this.#executorNow();
+    this.#leaveQueue = serveQueue(queue, executor, {
+      sent: (count) => {
+        this.#inFlight += count;
+        this.#reportProgress();
+      },
+      finished: (slot, count, failures) => {
+        this.#inFlight -= count;
+        if (failures === 0 && slot >= 0) this.#perWorker[slot]! += count;
+        this.#reportProgress();
+      },
+    });
+  }
+
   #reportProgress(): void {
     if (this.#progressListeners.size === 0) return;
     const progress = this.progress;
     for (const callback of [...this.#progressListeners]) callback(progress);
   }
-}
-
-/** The error event for a message whose processing failed. */
-function errorMessage(type: string, message: string): Message<ProcessingError> {
-  return new Message(MESSAGE_TYPE_INTERNAL_ERROR, { type, message });
 }
 
 /** The worker pool, fed plain `{ type, payload }` copies of the messages. */
@@ -319,14 +382,18 @@ class PoolExecutor implements Executor {
     return this.#pool.broken;
   }
 
-  submit(batch: Message[]): { slot: number; result: Promise<BatchResult> } {
+  submit(
+    batch: Message[],
+    _listener?: MessageQueueListener,
+    meta?: BatchMeta,
+  ): { slot: number; result: Promise<BatchResult> } {
     const types: string[] = new Array(batch.length);
     const payloads: unknown[] = new Array(batch.length);
     for (let i = 0; i < batch.length; i++) {
       types[i] = batch[i]!.type;
       payloads[i] = batch[i]!.payload;
     }
-    const submitted = this.#pool.submit(types, payloads);
+    const submitted = this.#pool.submit(types, payloads, meta);
     submitted.result.then(
       (done) => this.#sizer.observe(batch.length, done.ms),
       () => {},
@@ -366,9 +433,9 @@ class InThreadExecutor implements Executor {
     return this.#free.length;
   }
 
-  submit([msg]: Message[], listener: MessageQueueListener): { slot: number; result: Promise<BatchResult> } {
+  submit([msg]: Message[], listener: MessageQueueListener | undefined): { slot: number; result: Promise<BatchResult> } {
     const slot = this.#free.pop()!;
-    const result = runHere(listener, msg!);
+    const result = runHere(listener!, msg!);
     void result.then(() => {
       this.#free.push(slot);
       for (const callback of [...this.#onRoom]) callback();

@@ -5,6 +5,16 @@
 export interface WorkerMessage<P = unknown> {
   type: string;
   payload: P;
+  /** The message's id, when it came from a work queue (the same on every delivery, to make effects idempotent). */
+  id?: string;
+  /** Which delivery of the message this is, counted from 1, when it came from a work queue. */
+  deliveries?: number;
+}
+
+/** What a work queue tells a handler about each message of a batch: its id and delivery count. */
+export interface BatchMeta {
+  ids: string[];
+  deliveries: number[];
 }
 
 /** A worker module's processing function: returns (or resolves) the processed payload. */
@@ -26,7 +36,7 @@ export interface BatchResult {
  * by side (`types` is a single string when every message of the batch has that type).
  */
 export interface WorkerApi {
-  run(types: string | string[], payloads: unknown[]): Promise<BatchResult>;
+  run(types: string | string[], payloads: unknown[], meta?: BatchMeta): Promise<BatchResult>;
 }
 
 /**
@@ -93,14 +103,19 @@ export function withTransfers<T extends object>(value: T, payloads: Iterable<unk
 /** The batch entry point a worker exposes: runs `handler` on each message, settling each on its own. */
 export function batchRunner(handler: MessageHandler, mark: MarkTransfers): WorkerApi {
   return {
-    async run(types, payloads) {
+    async run(types, payloads, meta) {
       const start = performance.now();
       const result: BatchResult = { data: new Array(payloads.length), errors: [] };
       const failed = (i: number, error: unknown) => void result.errors.push([i, errorText(error)]);
       let pending: Promise<void>[] | undefined;
       for (let i = 0; i < payloads.length; i++) {
         try {
-          const value = handler({ type: typeof types === 'string' ? types : types[i]!, payload: payloads[i] });
+          const type = typeof types === 'string' ? types : types[i]!;
+          const value = handler(
+            meta
+              ? { type, payload: payloads[i], id: meta.ids[i]!, deliveries: meta.deliveries[i]! }
+              : { type, payload: payloads[i] },
+          );
           if (isThenable(value)) {
             (pending ??= []).push(
               Promise.resolve(value).then(

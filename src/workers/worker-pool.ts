@@ -1,7 +1,14 @@
 // A fixed number of worker slots, each a comlink-wrapped worker; a slot whose worker dies gets a new one.
 import { type Endpoint, type Remote, transfer, wrap } from 'comlink';
 import { WorkerCrashedError } from '../errors.js';
-import { type BatchResult, CLOSING_NOTICE, errorText, type WorkerApi, withTransfers } from './protocol.js';
+import {
+  type BatchMeta,
+  type BatchResult,
+  CLOSING_NOTICE,
+  errorText,
+  type WorkerApi,
+  withTransfers,
+} from './protocol.js';
 
 /** A worker as the pool drives it: how to talk to it, end it, and hear that it died. */
 export interface WorkerHandle {
@@ -113,11 +120,12 @@ export class WorkerPool {
   }
 
   /**
-   * Sends a batch (its messages' types and payloads) to the least-loaded live worker; call only
+   * Sends a batch (its messages' types and payloads, and from a work queue their ids and delivery
+   * counts) to the least-loaded live worker; call only
    * while {@link room} > 0. The promise resolves with the batch's result, or rejects with
    * {@link WorkerCrashedError} if the worker dies first.
    */
-  submit(types: string[], payloads: unknown[]): { slot: number; result: Promise<BatchResult> } {
+  submit(types: string[], payloads: unknown[], meta?: BatchMeta): { slot: number; result: Promise<BatchResult> } {
     const slot = this.#leastLoaded();
     if (!slot) throw new WorkerCrashedError(this.#broken?.message ?? 'no worker has room for a batch');
     const result = new Promise<BatchResult>((resolve, reject) => {
@@ -132,7 +140,7 @@ export class WorkerPool {
       };
       if (slot.batches.size === 0) slot.handle.keepAlive?.(true);
       slot.batches.add(entry);
-      this.#call(slot, types, payloads).then(
+      this.#call(slot, types, payloads, meta).then(
         (done) => entry.settle(done),
         (error: unknown) => entry.settle(error instanceof Error ? error : new Error(String(error))),
       );
@@ -157,11 +165,12 @@ export class WorkerPool {
     this.#onRoom.clear();
   }
 
-  async #call(slot: Slot, types: string[], payloads: unknown[]): Promise<BatchResult> {
+  async #call(slot: Slot, types: string[], payloads: unknown[], meta?: BatchMeta): Promise<BatchResult> {
     try {
       return await slot.remote.run(
         sameType(types) ?? types,
         this.#transfer ? withTransfers(payloads, payloads, transfer) : payloads,
+        meta,
       );
     } catch (error) {
       // A payload that cannot be cloned fails the whole postMessage before anything is sent or
@@ -171,7 +180,12 @@ export class WorkerPool {
       const merged: BatchResult = { data: new Array(types.length), errors: [] };
       await Promise.all(
         types.map((type, i) =>
-          this.#call(slot, [type], [payloads[i]]).then(
+          this.#call(
+            slot,
+            [type],
+            [payloads[i]],
+            meta && { ids: [meta.ids[i]!], deliveries: [meta.deliveries[i]!] },
+          ).then(
             (one) => {
               merged.data[i] = one.data[0];
               if (one.errors.length > 0) merged.errors.push([i, one.errors[0]![1]]);
