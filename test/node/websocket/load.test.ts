@@ -151,7 +151,8 @@ describe('bridge under load', () => {
     startCli,
   }) => {
     const path = join(dir, 'bus.sock');
-    const server = await startCli(['serve', '--socket', path], 'serving on', { fdLimit: 36 });
+    // Room to load its modules (the loader opens many at once), little to spare once serving.
+    const server = await startCli(['serve', '--socket', path], 'serving on', { fdLimit: 48 });
     const bridge = await WebSocketBridge.start({ socketPath: path, port: 0 });
     onTestFinished(() => bridge.close());
     const ws = await FrameClient.open(bridge.url);
