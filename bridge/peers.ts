@@ -1,6 +1,6 @@
 /**
- * The optional peer dependencies: ws (the bridge, and the command line's `--url`) and ioredis
- * (`RedisStore`). A browser-only install has neither, so each is imported only when something
+ * The optional peer dependencies: ws (the bridge, and the command line's `--url`), ioredis
+ * (`RedisStore`) and jose (signed tokens: `--jwt-key`, `eric-bus token`). A browser-only install has neither, so each is imported only when something
  * needs it, and its absence is one typed error saying what to install.
  */
 import type { Redis } from 'ioredis';
@@ -14,6 +14,11 @@ export function loadWs(user: string): Promise<typeof import('ws')> {
 /** ioredis's client, for `RedisStore`; a {@link StartError} (`RedisStore needs ioredis: …`) without it. */
 export async function loadRedis(): Promise<typeof Redis> {
   return (await importPeer(() => import('ioredis'), 'ioredis', 'RedisStore')).Redis;
+}
+
+/** jose, for `user` (`--jwt-key`, `eric-bus token`); a {@link StartError} (`… needs jose: npm install jose`) without it. */
+export function loadJose(user: string): Promise<typeof import('jose')> {
+  return importPeer(() => import('jose'), 'jose', user);
 }
 
 /**

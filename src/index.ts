@@ -69,6 +69,7 @@ export {
   ClientClosed,
   ConnectionLost,
   EricBusError,
+  Forbidden,
   formatException,
   InvalidChannelException,
   InvalidListenerException,

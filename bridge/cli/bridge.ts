@@ -4,14 +4,15 @@ import { createLogger } from '../log.js';
 import { closeOnSignal } from '../signals.js';
 import { WebSocketBridge } from '../websocket/bridge.js';
 import { parseCommandArgs, required, starting } from './args.js';
-import { BRIDGE_FLAGS_USAGE, bridgeFlagOptions, bridgeOptionsFromFlags } from './bridge-flags.js';
+import { BRIDGE_FLAGS_USAGE, bridgeFlagOptions, bridgeOptionsFromFlags, reloadOnHangup } from './bridge-flags.js';
 import type { Subcommand } from './command.js';
 
 export const bridge: Subcommand = {
   summary: 'a WebSocket bridge to a socket server, for browsers',
   usage: `Usage: eric-bus bridge --socket PATH [--port N] [--host H] [--token T | --token-file FILE]
                       [--origin O]... [--allow VERBS] [--max-frame BYTES] [--max-streams N]
-                      [--tls-cert FILE --tls-key FILE] [--verbose]
+                      [--tls-cert FILE --tls-key FILE] [--jwt-key FILE [--jwt-issuer ISS]
+                      [--jwt-audience AUD] [--jwt-leeway S]] [--verbose]
 
 Accepts WebSocket connections and relays each command frame to the socket server at PATH
 (eric-bus's or eric-sse's). On the same port, plain HTTP: REST routes and Server-Sent Events
@@ -32,7 +33,8 @@ ${BRIDGE_FLAGS_USAGE}`,
     const running = await starting(() =>
       WebSocketBridge.start({ ...options, socketPath, logger: createLogger(values.verbose) }),
     );
-    closeOnSignal(() => running.close());
+    const reload = reloadOnHangup(values, 'eric-bus bridge', () => running);
+    closeOnSignal(() => running.close(), reload);
     console.log(`eric-bus bridge: forwarding to ${socketPath}`);
     console.log(`eric-bus bridge: connect to ${running.url}`);
   },

@@ -5,7 +5,7 @@ import { closeOnSignal } from '../signals.js';
 import { channelsIn } from '../store/redis-url.js';
 import { startUp } from '../up.js';
 import { parseCommandArgs, starting } from './args.js';
-import { BRIDGE_FLAGS_USAGE, bridgeFlagOptions, bridgeOptionsFromFlags } from './bridge-flags.js';
+import { BRIDGE_FLAGS_USAGE, bridgeFlagOptions, bridgeOptionsFromFlags, reloadOnHangup } from './bridge-flags.js';
 import type { Subcommand } from './command.js';
 import { serverFlagOptions, serverFlagsUsage, serverOptionsFromFlags, storeFromFlags } from './server-flags.js';
 
@@ -14,6 +14,7 @@ export const up: Subcommand = {
   usage: `Usage: eric-bus up [--socket PATH] [--port N] [--host H] [--token T | --token-file FILE]
                   [--origin O]... [--allow VERBS] [--max-frame BYTES] [--max-streams N]
                   [--tls-cert FILE --tls-key FILE] [--thread] [--verbose]
+                  [--jwt-key FILE [--jwt-issuer ISS] [--jwt-audience AUD] [--jwt-leeway S]]
                   [--history N] [--history-bytes N] [--watch-grace MS] [--max-channels N]
                   [--max-listeners N] [--redis URL]
 
@@ -47,7 +48,8 @@ ${BRIDGE_FLAGS_USAGE}`,
         verbose: values.verbose ?? false,
       }),
     );
-    closeOnSignal(() => running.close());
+    const reload = reloadOnHangup(values, 'eric-bus up', () => running.bridge);
+    closeOnSignal(() => running.close(), reload);
     console.log(`eric-bus up: socket server on ${running.socketPath}${channelsIn(values.redis)}`);
     console.log(`eric-bus up: bridge at ${running.url}`);
   },

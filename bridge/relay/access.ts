@@ -50,12 +50,19 @@ const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
  * page and is judged by its token alone.
  */
 export function checkAccess(request: IncomingMessage, url: URL, policy: AccessPolicy): Refusal | undefined {
-  const origin = request.headers.origin;
-  if (origin !== undefined && !isAllowedOrigin(origin, policy))
-    return { status: 403, reason: `origin ${origin} is not allowed` };
+  const refusal = checkOrigin(request, policy);
+  if (refusal) return refusal;
   const token = presentedToken(request, url);
   if (token === undefined) return { status: 401, reason: 'no token' };
   if (!sameSecret(token, policy.token)) return { status: 401, reason: 'wrong token' };
+  return undefined;
+}
+
+/** The refusal (403) of a request whose `Origin` is not allowed; none without an `Origin`. */
+export function checkOrigin(request: IncomingMessage, policy: AccessPolicy): Refusal | undefined {
+  const origin = request.headers.origin;
+  if (origin !== undefined && !isAllowedOrigin(origin, policy))
+    return { status: 403, reason: `origin ${origin} is not allowed` };
   return undefined;
 }
 
@@ -82,7 +89,7 @@ function normalizeOrigin(origin: string): string | undefined {
  * token with a space in it (one from a --token-file, say) is still a token, judged (right or
  * wrong) like any other, not taken for a missing one.
  */
-function presentedToken(request: IncomingMessage, url: URL): string | undefined {
+export function presentedToken(request: IncomingMessage, url: URL): string | undefined {
   const fromQuery = url.searchParams.get('token');
   if (fromQuery !== null) return fromQuery;
   const header = request.headers.authorization ?? '';
@@ -94,7 +101,7 @@ function presentedToken(request: IncomingMessage, url: URL): string | undefined 
 }
 
 /** Constant-time comparison (of digests, so the lengths need not match). */
-function sameSecret(given: string, expected: string): boolean {
+export function sameSecret(given: string, expected: string): boolean {
   const digest = (s: string) => createHash('sha256').update(s).digest();
   return timingSafeEqual(digest(given), digest(expected));
 }
