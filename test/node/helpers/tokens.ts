@@ -2,7 +2,7 @@
 import { createHmac, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { exportJWK } from 'jose';
+import { exportJWK, SignJWT } from 'jose';
 import { signToken, type TokenRequest } from '../../../bridge/index.js';
 
 /** An HMAC secret as a key file (with the trailing newline `echo` leaves), and the secret itself. */
@@ -26,7 +26,7 @@ export function pemKeyFiles(dir: string, type: 'rsa' | 'ec' | 'ed25519' = 'rsa',
   const privateFile = join(dir, `${name}.pem`);
   writeFileSync(publicFile, publicPem);
   writeFileSync(privateFile, privatePem, { mode: 0o600 });
-  return { publicFile, privateFile, publicPem, privatePem, publicKey: pair.publicKey };
+  return { publicFile, privateFile, publicPem, privatePem, publicKey: pair.publicKey, privateKey: pair.privateKey };
 }
 
 /** A JWKS file holding public keys by `kid`. */
@@ -61,4 +61,14 @@ export function unsecuredToken(payload = claims()): string {
 export function hmacSigned(secret: string | Buffer, payload = claims(), header: Record<string, unknown> = {}): string {
   const head = `${b64({ alg: 'HS256', typ: 'JWT', ...header })}.${b64(payload)}`;
   return `${head}.${createHmac('sha256', secret).update(head).digest('base64url')}`;
+}
+
+/** A token of any claims, signed by jose with `key` (a secret's text, or a private key) in `alg`. */
+export async function signedClaims(
+  key: string | KeyObject,
+  payload: Record<string, unknown> = claims(),
+  header: { alg: string; kid?: string } = { alg: 'HS256' },
+): Promise<string> {
+  const signing = typeof key === 'string' ? new TextEncoder().encode(key) : key;
+  return new SignJWT(payload).setProtectedHeader(header).sign(signing);
 }
