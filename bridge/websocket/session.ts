@@ -23,6 +23,7 @@ import {
   okFrame,
   parseClientFrame,
   type RelayedCommand,
+  TOKEN_EXPIRED_CLOSE,
 } from '../../src/wire/bridge-frames.js';
 import { formatError, isStreamingVerb, type Verb } from '../../src/wire/socket-protocol.js';
 import type { AccessGate, OwnerCache, Principal } from '../access/gate.js';
@@ -56,8 +57,6 @@ export interface SessionOptions {
 
 const OPEN = 1;
 
-/** The close code of a WebSocket whose signed token expired (docs/security.md, "Refreshing a token"). */
-export const TOKEN_EXPIRED_CLOSE = 4401;
 
 /** The longest a timer waits (about 24.8 days); a later expiry is waited for in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;

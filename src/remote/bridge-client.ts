@@ -2,6 +2,7 @@ import type { SSEEvent } from '../bus/sse.js';
 import { BridgeRefused, ClientClosed, ConnectionLost, errorFromFrame, InvalidMessageFormat } from '../errors.js';
 import { log } from '../log.js';
 import {
+  AUTH_VERB,
   CANCEL_VERB,
   CREDIT_VERB,
   commandKeysOf,
@@ -9,11 +10,13 @@ import {
   frameText,
   parseReplyFrame,
   type ReplyFrame,
+  TOKEN_EXPIRED_CLOSE,
 } from '../wire/bridge-frames.js';
 import { type Command, eventLimitOf } from '../wire/socket-protocol.js';
 import { type BackoffOptions, backoffDelay } from './backoff.js';
 import { ProtocolClient } from './protocol-client.js';
 import { creditDue, pushStream, type StreamSink } from './push-stream.js';
+import { TokenRefresher, type TokenSource } from './token-refresh.js';
 
 /** Where a {@link BridgeClient} stands. `refused` and `closed` are final. */
 export type BridgeState = 'connecting' | 'connected' | 'reconnecting' | 'refused' | 'closed';
@@ -40,8 +43,14 @@ export type ProbeFetch = (url: string) => Promise<{ status: number }>;
 
 /** Options of a {@link BridgeClient}. */
 export interface BridgeClientOptions {
-  /** The bridge's token, sent as `?token=` (it may also be in the URL already). */
-  token?: string;
+  /**
+   * The bridge's token, sent as `?token=` (it may also be in the URL already); or a function that
+   * fetches a signed one from the application's backend, called before connecting, after three
+   * quarters of each token's lifetime (the fresh one goes to the open connection), and when the
+   * bridge closed the connection for an expired token (4401) before reconnecting
+   * (docs/security.md, "Refreshing a token").
+   */
+  token?: TokenSource;
   /** WebSocket implementation; the global `WebSocket` by default. */
   WebSocket?: WebSocketConstructor;
   /** Reconnection backoff, or `false` to give up at the first lost connection. */
@@ -102,8 +111,10 @@ type Pending =
  * may have run: they are not replayed).
  */
 export class BridgeClient extends ProtocolClient<SSEEvent> {
-  /** The bridge's URL, token included. */
-  readonly url: string;
+  readonly #target: URL;
+  readonly #refresher: TokenRefresher | undefined;
+  /** The bridge closed the last connection for an expired token: fetch a fresh one before reconnecting. */
+  #tokenExpired = false;
   readonly #WebSocket: WebSocketConstructor;
   readonly #reconnect: BackoffOptions | false;
   readonly #fetch: ProbeFetch | undefined;
@@ -122,8 +133,10 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
     const target = new URL(url);
     if (target.protocol === 'http:') target.protocol = 'ws:';
     else if (target.protocol === 'https:') target.protocol = 'wss:';
-    if (options.token !== undefined) target.searchParams.set('token', options.token);
-    this.url = target.href;
+    const token = options.token;
+    if (typeof token === 'string') target.searchParams.set('token', token);
+    this.#target = target;
+    this.#refresher = typeof token === 'function' ? new TokenRefresher(token, (fresh) => this.#auth(fresh)) : undefined;
     const Impl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (!Impl) throw new TypeError('No WebSocket implementation: pass one as the WebSocket option');
     this.#WebSocket = Impl;
@@ -133,7 +146,16 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
     if (!(window === Infinity || (Number.isSafeInteger(window) && window > 0)))
       throw new RangeError(`streamWindow is a positive whole number of events or Infinity, not ${window}`);
     this.#window = window;
-    this.#open();
+    this.#connect();
+  }
+
+  /** The bridge's URL, token included (with a token function: the current token, once fetched). */
+  get url(): string {
+    const current = this.#refresher?.current;
+    if (current === undefined) return this.#target.href;
+    const url = new URL(this.#target);
+    url.searchParams.set('token', current);
+    return url.href;
   }
 
   /** `connecting`, `connected`, `reconnecting`, or the final `refused` / `closed`. */
@@ -250,6 +272,38 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
     for (const listener of [...this.#stateListeners]) listener(state);
   }
 
+  /** Opens a WebSocket; with a token function, once it has given a token (a fresh one after a 4401). */
+  #connect(): void {
+    this.#timer = undefined;
+    const refresher = this.#refresher;
+    if (!refresher || (refresher.current !== undefined && !this.#tokenExpired)) return this.#open();
+    refresher.fresh().then(
+      () => {
+        this.#tokenExpired = false;
+        if (!this.#failure) this.#open();
+      },
+      (error: unknown) => {
+        // No token yet is an outage of the application's backend: tried again with backoff.
+        log().warn('eric-bus: could not fetch a token for the bridge:', error);
+        this.#retry();
+      },
+    );
+  }
+
+  /** Hands a fresh token to the open connection (`auth`); a refusal leaves the old one in force until it expires. */
+  #auth(token: string): void {
+    if (this.#failure || this.#socket?.readyState !== OPEN) return;
+    const id = this.#nextId++;
+    const frame = frameText(id, { v: AUTH_VERB, token });
+    this.#track(id, {
+      kind: 'request',
+      frame,
+      sent: false,
+      resolve: () => {},
+      reject: (error) => log().warn('eric-bus: the bridge refused a fresh token:', error),
+    });
+  }
+
   #open(): void {
     this.#timer = undefined;
     let socket: WebSocketLike;
@@ -281,6 +335,12 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
       if (this.#socket !== socket) return;
       this.#socket = null;
       this.#lost(`WebSocket closed (${event.code}${event.reason ? ` ${event.reason}` : ''})`);
+      if (event.code === TOKEN_EXPIRED_CLOSE && this.#refresher) {
+        // Expired: a fresh token, then at once a new connection that resumes the streams.
+        this.#tokenExpired = true;
+        this.#setState('reconnecting');
+        return this.#connect();
+      }
       if (opened) this.#retry();
       else void this.#probeThenRetry();
     };
@@ -338,6 +398,11 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
   async #probeThenRetry(): Promise<void> {
     const status = await this.#probe();
     if (this.#failure) return;
+    if (status === 401 && this.#refresher && !this.#tokenExpired) {
+      // Refused a token fetched before: once, a fresh one (it may have expired meanwhile).
+      this.#tokenExpired = true;
+      return this.#retry();
+    }
     if (status === 401 || status === 403) {
       const why = status === 401 ? 'wrong or missing token' : 'origin not allowed';
       this.#fail(new BridgeRefused(`The bridge refused the connection: HTTP ${status} (${why})`, status), 'refused');
@@ -363,12 +428,13 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
       return;
     }
     this.#setState('reconnecting');
-    this.#timer = setTimeout(() => this.#open(), backoffDelay(this.#attempt++, options));
+    this.#timer = setTimeout(() => this.#connect(), backoffDelay(this.#attempt++, options));
   }
 
   #fail(error: Error, state: 'refused' | 'closed'): void {
     this.#failure = error;
     clearTimeout(this.#timer);
+    this.#refresher?.stop();
     const socket = this.#socket;
     this.#socket = null;
     if (socket && socket.readyState <= OPEN) socket.close(1000);

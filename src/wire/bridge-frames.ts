@@ -33,6 +33,9 @@ export const CREDIT_VERB = 'credit';
  */
 export const AUTH_VERB = 'auth';
 
+/** The close code of a WebSocket whose signed token expired (docs/security.md, "Refreshing a token"). */
+export const TOKEN_EXPIRED_CLOSE = 4401;
+
 /** The bridge's plain reply: `{"id": 7, "ok": "ack"}`. */
 export interface OkFrame {
   id: FrameId;

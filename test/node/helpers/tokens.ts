@@ -13,7 +13,7 @@ export function hmacKeyFile(dir: string, secret = 'a-test-secret-of-32-bytes-or-
 }
 
 /** A key pair as PEM files: the public one for `--jwt-key`, the private one to sign with. */
-export function pemKeyFiles(dir: string, type: 'rsa' | 'ec' | 'ed25519' = 'rsa', name = type) {
+export function pemKeyFiles(dir: string, type: 'rsa' | 'ec' | 'ed25519' = 'rsa', name: string = type) {
   const pair =
     type === 'rsa'
       ? generateKeyPairSync('rsa', { modulusLength: 2048 })
