@@ -57,7 +57,6 @@ export interface SessionOptions {
 
 const OPEN = 1;
 
-
 /** The longest a timer waits (about 24.8 days); a later expiry is waited for in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -344,8 +343,10 @@ export class BridgeSession {
             this.#pump();
           },
           reply: (text) => {
-            // A channel created for this token's subject is its own: no need to ask the server later.
+            // A channel created for this token's subject is its own: no need to ask the server later;
+            // one removed has no owner any more.
             if (call.command.v === 'c' && typeof call.command.o === 'string') this.#owners.set(text, call.command.o);
+            if (call.command.v === 'rc') this.#owners.delete(String(call.command.c));
             this.#finish(call, okFrame(id, text));
           },
           lines: (batch) => this.#sendLines(call, batch),
