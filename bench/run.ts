@@ -8,5 +8,6 @@ const suites = [
   './workers.js',
   './workers-browser.js',
   './bridge.js',
+  './tokens.js',
 ];
 for (const suite of suites) await import(suite);
