@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { SocketServer, signToken, WebSocketBridge } from '../bridge/index.js';
-import { alternating, median, printTable, printTargets, times } from './table.js';
+import { BACKEND_SESSIONS } from '../bridge/relay/backend.js';
+import { median, printTable, printTargets, times } from './table.js';
 
 const ROUND_TRIPS = 1_000;
 const ROUNDS = 9;
@@ -22,9 +23,6 @@ writeFileSync(keyFile, `${secret}\n`, { mode: 0o600 });
 const server = new SocketServer(socketPath);
 await server.listen();
 const bridge = await WebSocketBridge.start({ socketPath, localServer: server, port: 0, jwt: { keyFile } });
-const channel = server.channels.add();
-const listener = channel.addListener().id;
-const granted = await signToken(secret, { sub: 'bench', grants: { channels: { [channel.id]: ['d'] } } });
 const owner = await signToken(secret, { sub: 'owner', grants: { create: true } });
 
 /** A WebSocket to the bridge with `token`: `call` sends a command and resolves at its reply frame. */
@@ -44,16 +42,32 @@ async function openClient(token: string) {
   };
 }
 
-const shared = await openClient(bridge.token);
-const scoped = await openClient(granted);
-const owning = await openClient(owner);
-const owned = (JSON.parse(await owning.call({ v: 'c' })) as { ok: string }).ok;
-const ownedListener = (JSON.parse(await owning.call({ v: 'r', c: owned })) as { ok: string }).ok;
+/**
+ * A WebSocket on each of the bridge's sessions to the server ({@link BACKEND_SESSIONS}, given out in
+ * turn), used in turn: each kind of token then runs on every session alike (they differ by more than
+ * a token does).
+ */
+async function openClients(token: string) {
+  const clients: Awaited<ReturnType<typeof openClient>>[] = [];
+  for (let i = 0; i < BACKEND_SESSIONS; i++) clients.push(await openClient(token));
+  let next = 0;
+  return {
+    call: (command: object) => clients[next++ % clients.length]!.call(command),
+    close: () => {
+      for (const client of clients) client.close();
+    },
+  };
+}
 
-const dispatch = { v: 'd', c: channel.id, r: listener, t: 'ping', p: 1 };
-const sequence = (send: () => Promise<unknown>) => async () => {
-  for (let i = 0; i < ROUND_TRIPS; i++) await send();
-};
+const shared = await openClients(bridge.token);
+const owning = await openClients(owner);
+// One channel and listener for every path: its owner's, which the other tokens are granted.
+const channel = (JSON.parse(await owning.call({ v: 'c' })) as { ok: string }).ok;
+const listener = (JSON.parse(await owning.call({ v: 'r', c: channel })) as { ok: string }).ok;
+const granted = await signToken(secret, { sub: 'bench', grants: { channels: { [channel]: ['d'] } } });
+const scoped = await openClients(granted);
+
+const dispatch = { v: 'd', c: channel, r: listener, t: 'ping', p: 1 };
 
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });
 /** One REST dispatch with `token`, on a kept-alive connection. */
@@ -61,7 +75,7 @@ function post(token: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const body = '{"type":"ping","payload":1}';
     const req = request(
-      `http://127.0.0.1:${bridge.port}/channels/${channel.id}/listeners/${listener}/messages`,
+      `http://127.0.0.1:${bridge.port}/channels/${channel}/listeners/${listener}/messages`,
       {
         method: 'POST',
         agent,
@@ -81,14 +95,38 @@ function post(token: string): Promise<void> {
   });
 }
 
-const workloads = [
-  sequence(() => shared.call(dispatch)),
-  sequence(() => scoped.call(dispatch)),
-  sequence(() => owning.call({ ...dispatch, c: owned, r: ownedListener })),
-  sequence(() => post(bridge.token)),
-  sequence(() => post(granted)),
+const paths = [
+  () => shared.call(dispatch),
+  () => scoped.call(dispatch),
+  () => owning.call(dispatch),
+  () => post(bridge.token),
+  () => post(granted),
 ];
-const { wallMs } = await alternating(workloads, ROUNDS);
+// Command by command in turn, each timed alone: whatever else loads the machine weighs on all of them
+// alike. Round 0 warms up.
+const wallMs = paths.map((): number[] => []);
+const order = paths.map((_, k) => k);
+/** `items` in a random order (Fisher–Yates), in place. */
+function shuffled(items: number[]): number[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+  return items;
+}
+for (let round = 0; round <= ROUNDS; round++) {
+  const spent = paths.map(() => 0);
+  (globalThis as { gc?: () => void }).gc?.();
+  for (let i = 0; i < ROUND_TRIPS; i++) {
+    // In a new order each time: what a command follows (a REST request, say) weighs on all alike.
+    for (const k of shuffled(order)) {
+      const start = performance.now();
+      await paths[k]!();
+      spent[k]! += performance.now() - start;
+    }
+  }
+  if (round > 0) for (const [k, ms] of spent.entries()) wallMs[k]!.push(ms);
+}
 // Per round, then the median: a drift in the machine's load between rounds cancels out.
 const cost = (path: number, baseline: number) =>
   median(wallMs[path]!.map((ms, round) => ms / wallMs[baseline]![round]!));

@@ -84,16 +84,17 @@ export class AccessGate {
     if (principal.kind === 'shared') return undefined;
     const verdict = judge(principal.grants, command);
     if (verdict === 'granted') return undefined;
-    const refused = new Forbidden(forbiddenDetail(command));
+    // Made only when refused: an error's stack trace costs more than the judgement.
+    const refused = () => new Forbidden(forbiddenDetail(command));
     const sub = principal.sub;
-    if (verdict === 'refused' || sub === undefined) return refused;
+    if (verdict === 'refused' || sub === undefined) return refused();
     const channel = String(command.c);
     const known = owners.get(channel);
-    if (known !== undefined) return known === sub ? undefined : refused;
+    if (known !== undefined) return known === sub ? undefined : refused();
     return this.#owners(channel).then((owner) => {
       // Only an owner is remembered: a channel without one may be removed and its id given again.
       if (owner === sub) owners.set(channel, owner);
-      return owner === sub ? undefined : refused;
+      return owner === sub ? undefined : refused();
     });
   }
 }
