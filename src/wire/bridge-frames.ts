@@ -28,8 +28,8 @@ export const CREDIT_VERB = 'credit';
 
 /**
  * The bridge's own verb that hands it a fresh signed token on an open WebSocket:
- * `{"id": 7, "v": "auth", "token": "…"}`, answered `{"id": 7, "ok": "auth"}` (docs/security.md,
- * "Refreshing a token").
+ * `{"id": 7, "v": "auth", "token": "…"}`, answered `{"id": 7, "ok": "auth"}`
+ * (docs/security.md, "Refreshing a token").
  */
 export const AUTH_VERB = 'auth';
 
