@@ -132,7 +132,8 @@ const cost = (path: number, baseline: number) =>
   median(wallMs[path]!.map((ms, round) => ms / wallMs[baseline]![round]!));
 const perCall = (path: number) => `${((median(wallMs[path]!) / ROUND_TRIPS) * 1000).toFixed(0)} µs`;
 printTable(
-  `Signed tokens: a \`d\` command answered \`ack\` through the bridge (in-process), ${ROUND_TRIPS.toLocaleString('en')} in sequence (median of ${ROUNDS} rounds)`,
+  `Signed tokens: a \`d\` command answered \`ack\` through the bridge (in-process), ` +
+    `${ROUND_TRIPS.toLocaleString('en')} in sequence (median of ${ROUNDS} rounds)`,
   ['token', 'per command', 'vs the shared token'],
   [
     ['baseline: the shared token, WebSocket', perCall(0), times(1)],

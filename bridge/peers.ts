@@ -1,7 +1,8 @@
 /**
  * The optional peer dependencies: ws (the bridge, and the command line's `--url`), ioredis
- * (`RedisStore`) and jose (signed tokens: `--jwt-key`, `eric-bus token`). A browser-only install has neither, so each is imported only when something
- * needs it, and its absence is one typed error saying what to install.
+ * (`RedisStore`) and jose (signed tokens: `--jwt-key`, `eric-bus token`). A browser-only install has
+ * none of them, so each is imported only when something needs it, and its absence is one typed error
+ * saying what to install.
  */
 import type { Redis } from 'ioredis';
 import { StartError } from './errors.js';
@@ -16,7 +17,7 @@ export async function loadRedis(): Promise<typeof Redis> {
   return (await importPeer(() => import('ioredis'), 'ioredis', 'RedisStore')).Redis;
 }
 
-/** jose, for `user` (`--jwt-key`, `eric-bus token`); a {@link StartError} (`… needs jose: npm install jose`) without it. */
+/** jose, for `user` (`--jwt-key`, `eric-bus token`); a {@link StartError} (`… needs jose: …`) without it. */
 export function loadJose(user: string): Promise<typeof import('jose')> {
   return importPeer(() => import('jose'), 'jose', user);
 }

@@ -132,6 +132,7 @@ function pemAlgorithms(key: KeyObject, where: string): string[] {
       if (alg) return [alg];
     }
   }
-  const type = `${key.asymmetricKeyType ?? '?'}${key.asymmetricKeyDetails?.namedCurve ? ` ${key.asymmetricKeyDetails.namedCurve}` : ''}`;
+  const curve = key.asymmetricKeyDetails?.namedCurve;
+  const type = `${key.asymmetricKeyType ?? '?'}${curve ? ` ${curve}` : ''}`;
   throw new StartError(`${where} is a ${type} key, which JWTs do not use (RSA, RSA-PSS, EC P-256/384/521, Ed25519)`);
 }

@@ -12,7 +12,7 @@ import { readVerificationKey, type VerificationKey } from './keys.js';
 
 /** How the bridge checks signed tokens (serializable: it crosses to the bridge's thread). */
 export interface JwtOptions {
-  /** The key file: a PEM key, a JWKS, or an HMAC secret. Reread by {@link TokenVerifier.reload} (SIGHUP). */
+  /** The key file: a PEM key, a JWKS, or an HMAC secret; reread on SIGHUP (`WebSocketBridge.reloadKeys`). */
   keyFile: string;
   /** The `iss` every token must carry. */
   issuer?: string;

@@ -159,7 +159,7 @@ async function overHttp(stack: Stack, token: string, command: Record<string, unk
 }
 
 describe('scoped tokens: grants × verbs × faces', () => {
-  it('allows exactly what each token grants, on the WebSocket and over HTTP, and refused commands never reach the server', async ({
+  it('allows what each token grants, by WebSocket and HTTP; what it refuses never reaches the server', async ({
     startStack,
     dir,
   }) => {

@@ -15,7 +15,7 @@ const base = (stack: Stack) => `http://127.0.0.1:${stack.bridge.port}`;
 describe.skipIf(!hasRedisServer)('channel owners on Redis', () => {
   const redis = redisForTests();
 
-  it('a channel alice created through one server is hers through another on the same Redis, and after both restart; bob gets Forbidden', async ({
+  it('alice’s channel is hers through another server on one Redis, and after restarts; bob gets Forbidden', async ({
     startStack,
     bridgeClient,
     dir,
@@ -70,10 +70,7 @@ describe.skipIf(!hasRedisServer)('channel owners on Redis', () => {
 });
 
 describe('channel owners in memory', () => {
-  it('a channel created with the shared token, or a token without sub, has no owner; one created over REST with a sub is its subject’s', async ({
-    startStack,
-    dir,
-  }) => {
+  it('no owner with the shared token or a token without sub; over REST, the sub’s', async ({ startStack, dir }) => {
     const { file, secret } = hmacKeyFile(dir);
     const stack = await startStack({ token: 'shared', jwt: { keyFile: file } });
     const client = new SocketClient(stack.backend.path);

@@ -14,9 +14,7 @@ const header = (token: string) =>
   JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()) as { alg: string };
 
 describe('eric-bus token', () => {
-  it('prints a token alone on stdout: its sub, grants and lifetime as asked; HS256 for a secret, the key’s algorithm for a PEM key', async ({
-    dir,
-  }) => {
+  it('prints a token alone: sub, grants and lifetime as asked; HS256, or the PEM key’s algorithm', async ({ dir }) => {
     const { file } = hmacKeyFile(dir);
     const args = [
       '--sub',
@@ -81,7 +79,7 @@ describe('eric-bus token', () => {
 });
 
 describe('SIGHUP', () => {
-  it('with --jwt-key rereads the key file: the old key’s tokens are refused, the new key’s taken, and the process goes on', async ({
+  it('with --jwt-key rereads the key: the old key’s tokens refused, the new key’s taken, the process on', async ({
     startCli,
     dir,
   }) => {

@@ -5,10 +5,10 @@
 import { describe, expect } from 'vitest';
 import { WebSocket } from 'ws';
 import { SocketClient, signToken, type TokenGrants } from '../../../bridge/index.js';
-import { type BridgeState, Message, type SSEEvent } from '../../../src/index.js';
+import { type BridgeClient, type BridgeState, Message, type SSEChannel, type SSEEvent } from '../../../src/index.js';
 import type { ReplyFrame } from '../../../src/wire/bridge-frames.js';
 import { sleep } from '../helpers/async.js';
-import { FrameClient } from '../helpers/bridge.js';
+import { FrameClient, type Stack } from '../helpers/bridge.js';
 import { it } from '../helpers/fixtures.js';
 import { openSse } from '../helpers/http.js';
 import { hmacKeyFile } from '../helpers/tokens.js';
@@ -17,7 +17,7 @@ const range = (from: number, to: number) => Array.from({ length: to - from + 1 }
 const numbers = (events: readonly { data: unknown }[]) => events.map((event) => event.data);
 
 describe('a fresh token on an open WebSocket', () => {
-  it('auth keeps the WebSocket past the first token’s expiry with its stream running; grants that no longer cover the stream end it with Forbidden', async ({
+  it('auth keeps a WebSocket past the first token’s exp, its stream running; narrower grants end it', async ({
     startStack,
     dir,
   }) => {
@@ -80,7 +80,7 @@ describe('a fresh token on an open WebSocket', () => {
     expect(await frames.closed).toEqual({ code: 4401, reason: 'token expired' });
   });
 
-  it('a Server-Sent Events stream ends at its token’s expiry with an _eric_error event naming it, after every event sent', async ({
+  it('a Server-Sent Events stream ends at its token’s expiry with an _eric_error, after every event', async ({
     startStack,
     dir,
   }) => {
@@ -105,15 +105,37 @@ describe('a fresh token on an open WebSocket', () => {
 });
 
 describe('BridgeClient with a token function', () => {
-  /** Calls `dispatch` with 1…`count`, one every `everyMs`. */
-  async function produceSlowly(dispatch: (n: number) => void, count: number, everyMs: number) {
+  /**
+   * A BridgeClient of `stack` on `token` streams a listener while `count` messages are dispatched to it,
+   * one every 30 ms (a few seconds: past the tokens' lifetimes); resolves with the numbers it got and
+   * the client's state changes.
+   */
+  async function streamThrough(
+    stack: Stack,
+    channel: SSEChannel,
+    listenerId: string,
+    client: (url: string) => BridgeClient,
+    count: number,
+  ) {
+    const remote = client(`ws://127.0.0.1:${stack.bridge.port}/`);
+    const states: BridgeState[] = [];
+    remote.onStateChange((state) => states.push(state));
+    const got: SSEEvent[] = [];
+    const reading = (async () => {
+      for await (const event of remote.stream(channel.id, listenerId)) {
+        got.push(event);
+        if (got.length === count) break;
+      }
+    })();
     for (let n = 1; n <= count; n++) {
-      dispatch(n);
-      await sleep(everyMs);
+      channel.dispatch(listenerId, new Message('n', n));
+      await sleep(30);
     }
+    await reading;
+    return { got: numbers(got), states };
   }
 
-  it('asks for a fresh token at three quarters of each one’s lifetime and hands it to the open connection: one connection, every message once', async ({
+  it('a fresh token at 3/4 of each one’s lifetime, on the open connection: one connection, all once', async ({
     startStack,
     bridgeClient,
     dir,
@@ -127,25 +149,14 @@ describe('BridgeClient with a token function', () => {
       asked++;
       return signToken(secret, { sub: 'page', grants: { channels: { [channel.id]: ['l', 'w'] } }, ttlSeconds: 2 });
     };
-    const remote = bridgeClient(`ws://127.0.0.1:${stack.bridge.port}/`, { WebSocket, token });
-    const states: BridgeState[] = [];
-    remote.onStateChange((state) => states.push(state));
-    const got: SSEEvent[] = [];
-    const reading = (async () => {
-      for await (const event of remote.stream(channel.id, listener.id)) {
-        got.push(event);
-        if (got.length === 150) break;
-      }
-    })();
-    await produceSlowly((n) => channel.dispatch(listener.id, new Message('n', n)), 150, 30);
-    await reading;
-    expect(numbers(got)).toEqual(range(1, 150));
+    const run = await streamThrough(stack, channel, listener.id, (url) => bridgeClient(url, { WebSocket, token }), 150);
+    expect(run.got).toEqual(range(1, 150));
     // About 4.5 s of 2-second tokens: fresh ones on the way, and never a new connection.
     expect(asked).toBeGreaterThanOrEqual(3);
-    expect(states).toEqual(['connected']);
+    expect(run.states).toEqual(['connected']);
   });
 
-  it('after a 4401 (no fresh token in time), fetches one and reconnects; its streams resume: every message once', async ({
+  it('after a 4401 (no fresh token in time), fetches one, reconnects, resumes: every message once', async ({
     startStack,
     bridgeClient,
     dir,
@@ -162,24 +173,10 @@ describe('BridgeClient with a token function', () => {
       if (asked === 2) throw new Error('backend busy');
       return signToken(secret, { sub: 'page', grants, ttlSeconds: asked === 1 ? 2 : 60 });
     };
-    const remote = bridgeClient(`ws://127.0.0.1:${stack.bridge.port}/`, {
-      WebSocket,
-      token,
-      reconnect: { initialDelayMs: 20 },
-    });
-    const states: BridgeState[] = [];
-    remote.onStateChange((state) => states.push(state));
-    const got: SSEEvent[] = [];
-    const reading = (async () => {
-      for await (const event of remote.stream(channel.id, listener.id)) {
-        got.push(event);
-        if (got.length === 120) break;
-      }
-    })();
-    await produceSlowly((n) => channel.dispatch(listener.id, new Message('n', n)), 120, 30);
-    await reading;
-    expect(numbers(got)).toEqual(range(1, 120));
+    const options = { WebSocket, token, reconnect: { initialDelayMs: 20 } };
+    const run = await streamThrough(stack, channel, listener.id, (url) => bridgeClient(url, options), 120);
+    expect(run.got).toEqual(range(1, 120));
     expect(asked).toBe(3);
-    expect(states).toEqual(['connected', 'reconnecting', 'connected']);
+    expect(run.states).toEqual(['connected', 'reconnecting', 'connected']);
   });
 });
