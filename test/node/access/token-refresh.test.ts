@@ -4,7 +4,7 @@
 // counted: none lost, none twice, in order.
 import { describe, expect } from 'vitest';
 import { WebSocket } from 'ws';
-import { SocketClient, signToken, type TokenGrants } from '../../../bridge/index.js';
+import { type BridgeOptions, SocketClient, signToken, type TokenGrants } from '../../../bridge/index.js';
 import { type BridgeClient, type BridgeState, Message, type SSEChannel, type SSEEvent } from '../../../src/index.js';
 import type { ReplyFrame } from '../../../src/wire/bridge-frames.js';
 import { sleep } from '../helpers/async.js';
@@ -12,6 +12,14 @@ import { FrameClient, type Stack } from '../helpers/bridge.js';
 import { it } from '../helpers/fixtures.js';
 import { openSse } from '../helpers/http.js';
 import { hmacKeyFile } from '../helpers/tokens.js';
+
+/** A bridge that takes tokens signed with `secret`, and a channel with a listener on its server. */
+async function channelBehindBridge(startStack: (options: Partial<BridgeOptions>) => Promise<Stack>, dir: string) {
+  const { file, secret } = hmacKeyFile(dir);
+  const stack = await startStack({ jwt: { keyFile: file } });
+  const channel = stack.backend.server.channels.add();
+  return { stack, secret, channel, listener: channel.addListener() };
+}
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, k) => from + k);
 const numbers = (events: readonly { data: unknown }[]) => events.map((event) => event.data);
@@ -140,10 +148,7 @@ describe('BridgeClient with a token function', () => {
     bridgeClient,
     dir,
   }) => {
-    const { file, secret } = hmacKeyFile(dir);
-    const stack = await startStack({ jwt: { keyFile: file } });
-    const channel = stack.backend.server.channels.add();
-    const listener = channel.addListener();
+    const { stack, secret, channel, listener } = await channelBehindBridge(startStack, dir);
     let asked = 0;
     const token = () => {
       asked++;
@@ -161,10 +166,7 @@ describe('BridgeClient with a token function', () => {
     bridgeClient,
     dir,
   }) => {
-    const { file, secret } = hmacKeyFile(dir);
-    const stack = await startStack({ jwt: { keyFile: file } });
-    const channel = stack.backend.server.channels.add();
-    const listener = channel.addListener();
+    const { stack, secret, channel, listener } = await channelBehindBridge(startStack, dir);
     const grants: TokenGrants = { channels: { [channel.id]: ['l'] } };
     let asked = 0;
     const token = async () => {
