@@ -105,6 +105,23 @@ describe('SIGHUP', () => {
     expect(up.child.exitCode).toBe(null);
   });
 
+  it('up --thread: the bridge on its own thread takes signed tokens and rereads its key too', async ({
+    startCli,
+    dir,
+  }) => {
+    const { file } = hmacKeyFile(dir, 'the thread’s first secret');
+    const up = await startCli(['up', '--port', '0', '--thread', '--jwt-key', file], /bridge at (ws:\/\/\S+)/);
+    const bare = up.match![1]!.split('?')[0]!;
+    const mint = async () => (await run(['token', '--jwt-key', file, '--create'])).stdout.trim();
+    const before = await mint();
+    expect(await upgrade(`${bare}?token=${before}`)).toBe('open');
+    hmacKeyFile(dir, 'the thread’s second secret');
+    up.child.kill('SIGHUP');
+    await until(() => up.stderr().includes('reloaded the keys'), 'the bridge thread to reload its keys');
+    expect(await upgrade(`${bare}?token=${before}`)).toBe(401);
+    expect(await upgrade(`${bare}?token=${await mint()}`)).toBe('open');
+  });
+
   it('without --jwt-key stops the process, as before', async ({ startCli }) => {
     const up = await startCli(['up', '--port', '0'], /bridge at (ws:\/\/\S+)/);
     up.child.kill('SIGHUP');
