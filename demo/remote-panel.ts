@@ -13,17 +13,13 @@ export interface BridgeConfig {
 export const TOKEN_PATH = '/demo-token';
 
 /**
- * The page's token for its BridgeClient: a signed token (what `npm start` hands the page) comes with
- * fresh ones from the page's backend as it nears expiry (docs/security.md, "Refreshing a token"); any
- * other (a shared token) is used as it is.
+ * The page's token for its BridgeClient: with a signed token in its URL (what `npm start` hands the
+ * page), the page asks its backend for a fresh one each time it needs one
+ * (docs/security.md, "Refreshing a token"); any other token (a shared one) is used as it is.
  */
 export function pageToken(config: BridgeConfig): string | (() => Promise<string>) {
   if (config.token.split('.').length !== 3) return config.token;
-  let first: string | undefined = config.token;
   return async () => {
-    const token = first;
-    first = undefined;
-    if (token !== undefined) return token;
     const response = await fetch(TOKEN_PATH, { cache: 'no-store' });
     if (!response.ok) throw new Error(`${TOKEN_PATH} answered ${response.status}`);
     return (await response.text()).trim();

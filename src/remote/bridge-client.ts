@@ -115,6 +115,8 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
   readonly #refresher: TokenRefresher | undefined;
   /** The bridge closed the last connection for an expired token: fetch a fresh one before reconnecting. */
   #tokenExpired = false;
+  /** The token of the current attempt was fetched for it: a 401 then is a refusal, not an old token. */
+  #freshToken = false;
   readonly #WebSocket: WebSocketConstructor;
   readonly #reconnect: BackoffOptions | false;
   readonly #fetch: ProbeFetch | undefined;
@@ -276,10 +278,12 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
   #connect(): void {
     this.#timer = undefined;
     const refresher = this.#refresher;
+    this.#freshToken = false;
     if (!refresher || (refresher.current !== undefined && !this.#tokenExpired)) return this.#open();
     refresher.fresh().then(
       () => {
         this.#tokenExpired = false;
+        this.#freshToken = true;
         if (!this.#failure) this.#open();
       },
       (error: unknown) => {
@@ -398,8 +402,8 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
   async #probeThenRetry(): Promise<void> {
     const status = await this.#probe();
     if (this.#failure) return;
-    if (status === 401 && this.#refresher && !this.#tokenExpired) {
-      // Refused a token fetched before: once, a fresh one (it may have expired meanwhile).
+    if (status === 401 && this.#refresher && !this.#freshToken) {
+      // Refused a token fetched before: a fresh one (it may have expired meanwhile); a fresh one refused is final.
       this.#tokenExpired = true;
       return this.#retry();
     }

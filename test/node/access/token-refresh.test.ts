@@ -5,7 +5,14 @@
 import { describe, expect } from 'vitest';
 import { WebSocket } from 'ws';
 import { type BridgeOptions, SocketClient, signToken, type TokenGrants } from '../../../bridge/index.js';
-import { type BridgeClient, type BridgeState, Message, type SSEChannel, type SSEEvent } from '../../../src/index.js';
+import {
+  type BridgeClient,
+  BridgeRefused,
+  type BridgeState,
+  Message,
+  type SSEChannel,
+  type SSEEvent,
+} from '../../../src/index.js';
 import type { ReplyFrame } from '../../../src/wire/bridge-frames.js';
 import { sleep } from '../helpers/async.js';
 import { FrameClient, type Stack } from '../helpers/bridge.js';
@@ -180,5 +187,21 @@ describe('BridgeClient with a token function', () => {
     expect(run.got).toEqual(range(1, 120));
     expect(asked).toBe(3);
     expect(run.states).toEqual(['connected', 'reconnecting', 'connected']);
+  });
+
+  it('a fresh token the bridge refuses (401) is final: refused, its commands fail with BridgeRefused', async ({
+    startStack,
+    bridgeClient,
+    dir,
+  }) => {
+    const { stack } = await channelBehindBridge(startStack, dir);
+    let asked = 0;
+    const token = () => {
+      asked++;
+      return signToken('not the bridge’s secret', { grants: { create: true } });
+    };
+    const remote = bridgeClient(`ws://127.0.0.1:${stack.bridge.port}/`, { WebSocket, token });
+    await expect(remote.createChannel()).rejects.toThrow(BridgeRefused);
+    expect([remote.state, asked]).toEqual(['refused', 1]);
   });
 });
