@@ -1,4 +1,7 @@
-/** Who may open a WebSocket on the bridge: the token and the allowed origins, checked at the upgrade. */
+/**
+ * The bridge's shared token and its allowed origins, as every face checks them (bridge/access/gate.ts
+ * judges a request with them, then a signed token if it is one).
+ */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
@@ -43,20 +46,6 @@ export function requestUrl(request: IncomingMessage): URL | undefined {
 export const MALFORMED_TARGET: Refusal = { status: 400, reason: 'the request target is not a valid URL' };
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
-
-/**
- * Checks a request against the policy. The origin comes first, so a page of a foreign origin
- * learns nothing about the token. A request without an `Origin` header is not from a browser
- * page and is judged by its token alone.
- */
-export function checkAccess(request: IncomingMessage, url: URL, policy: AccessPolicy): Refusal | undefined {
-  const refusal = checkOrigin(request, policy);
-  if (refusal) return refusal;
-  const token = presentedToken(request, url);
-  if (token === undefined) return { status: 401, reason: 'no token' };
-  if (!sameSecret(token, policy.token)) return { status: 401, reason: 'wrong token' };
-  return undefined;
-}
 
 /** The refusal (403) of a request whose `Origin` is not allowed; none without an `Origin`. */
 export function checkOrigin(request: IncomingMessage, policy: AccessPolicy): Refusal | undefined {
