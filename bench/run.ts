@@ -11,5 +11,6 @@ const suites = [
   './queue.js',
   './bridge.js',
   './metrics.js',
+  './tokens.js',
 ];
 for (const suite of suites) await import(suite);

@@ -81,15 +81,17 @@ export function printTable(title: string, header: string[], rows: (string | numb
   for (const r of cells.slice(1)) console.log(line(r));
 }
 
-/** A target README's "Benchmark targets" states for a table: this run's figure must reach `atLeast`. */
-export interface Target {
+/**
+ * A target README's "Benchmark targets" states for a table: this run's figure must reach `atLeast`
+ * (a speed), or stay within `atMost` (a cost).
+ */
+export type Target = {
   /** What is measured, as README says it. */
   what: string;
   value: number;
-  atLeast: number;
   /** How the figures read (`1.45×`, `86 %`). */
   format: (value: number) => string;
-}
+} & ({ atLeast: number; atMost?: undefined } | { atMost: number; atLeast?: undefined });
 
 /** A ratio as `1.45×`. */
 export const times = (value: number): string => `${value.toFixed(2)}×`;
@@ -99,10 +101,11 @@ export const percent = (value: number): string => `${(value * 100).toFixed(0)} %
 /** Prints, under a table, each of its targets and whether this run met it. */
 export function printTargets(targets: readonly Target[]): void {
   console.log('');
-  for (const { what, value, atLeast, format } of targets)
-    console.log(
-      `target: ${what} ≥ ${format(atLeast)}: ${format(value)} in this run — ${value >= atLeast ? 'met' : 'MISSED'}`,
-    );
+  for (const { what, value, atLeast, atMost, format } of targets) {
+    const [bound, met] =
+      atMost === undefined ? [`≥ ${format(atLeast)}`, value >= atLeast] : [`≤ ${format(atMost)}`, value <= atMost];
+    console.log(`target: ${what} ${bound}: ${format(value)} in this run — ${met ? 'met' : 'MISSED'}`);
+  }
 }
 
 /** Runs `count` calls of `fn` with at most `window` in flight. */

@@ -4,6 +4,10 @@
  * @module eric-bus/node
  */
 
+export type { TokenGrants, TokenRequest } from './access/sign.js';
+export { DEFAULT_TTL_SECONDS, signToken } from './access/sign.js';
+export type { JwtOptions } from './access/tokens.js';
+export { MAX_TOKEN_BYTES } from './access/tokens.js';
 export { SocketPathUnavailable, StartError } from './errors.js';
 export type { Readiness } from './health/ops-routes.js';
 export { askReady } from './health/ops-routes.js';

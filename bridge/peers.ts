@@ -1,7 +1,8 @@
 /**
  * The optional peer dependencies: ws (the bridge, and the command line's `--url`), ioredis
- * (`RedisStore`) and prom-client (metrics). A browser-only install has neither, so each is imported only when something
- * needs it, and its absence is one typed error saying what to install.
+ * (`RedisStore`), jose (signed tokens: `--jwt-key`, `eric-bus token`) and prom-client (metrics). A
+ * browser-only install has none of them, so each is imported only when something needs it, and its
+ * absence is one typed error saying what to install.
  */
 import type { Redis } from 'ioredis';
 import { StartError } from './errors.js';
@@ -19,6 +20,11 @@ export async function loadRedis(user = 'RedisStore'): Promise<typeof Redis> {
 /** prom-client, for metrics; a {@link StartError} (`Metrics needs prom-client: …`) without it. */
 export async function loadPromClient(): Promise<typeof import('prom-client')> {
   return importPeer(() => import('prom-client'), 'prom-client', 'Metrics');
+}
+
+/** jose, for `user` (`--jwt-key`, `eric-bus token`); a {@link StartError} (`… needs jose: …`) without it. */
+export function loadJose(user: string): Promise<typeof import('jose')> {
+  return importPeer(() => import('jose'), 'jose', user);
 }
 
 /**

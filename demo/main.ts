@@ -1,6 +1,6 @@
 import { BridgeClient } from '../src/index.js';
 import { busPanel } from './bus-panel.js';
-import { bridgeConfig, remotePanel, showConnectionState } from './remote-panel.js';
+import { bridgeConfig, pageToken, remotePanel, showConnectionState } from './remote-panel.js';
 import { DEMO_SHARE, tabsNote } from './tabs-note.js';
 import { workersPanel } from './workers-panel.js';
 import './style.css';
@@ -9,7 +9,9 @@ const app = document.querySelector<HTMLElement>('#app')!;
 const badge = document.querySelector<HTMLElement>('#connection')!;
 const config = bridgeConfig();
 // Every tab of the demo shares one WebSocket to the bridge (docs/tabs.md).
-const client = config ? new BridgeClient(config.url, { token: config.token, shareAcrossTabs: DEMO_SHARE }) : undefined;
+const client = config
+  ? new BridgeClient(config.url, { token: pageToken(config), shareAcrossTabs: DEMO_SHARE })
+  : undefined;
 if (client) showConnectionState(client, badge);
 else badge.textContent = 'bridge: not configured';
 const remote = remotePanel(client, config);

@@ -9,6 +9,23 @@ export interface BridgeConfig {
   socket?: string;
 }
 
+/** The path on the page's own server where `npm start` mints a fresh token for the page (scripts/start.ts). */
+export const TOKEN_PATH = '/demo-token';
+
+/**
+ * The page's token for its BridgeClient: with a signed token in its URL (what `npm start` hands the
+ * page), the page asks its backend for a fresh one each time it needs one
+ * (docs/security.md, "Refreshing a token"); any other token (a shared one) is used as it is.
+ */
+export function pageToken(config: BridgeConfig): string | (() => Promise<string>) {
+  if (config.token.split('.').length !== 3) return config.token;
+  return async () => {
+    const response = await fetch(TOKEN_PATH, { cache: 'no-store' });
+    if (!response.ok) throw new Error(`${TOKEN_PATH} answered ${response.status}`);
+    return (await response.text()).trim();
+  };
+}
+
 /** Reads the bridge settings from the page URL; none when the page was opened without them. */
 export function bridgeConfig(search = location.search): BridgeConfig | undefined {
   const params = new URLSearchParams(search);

@@ -94,6 +94,15 @@ export class BridgeRefused extends EricBusError {
 }
 
 /**
+ * A signed token's grants do not cover the command (docs/security.md, "Scoped tokens"): it never
+ * reached the server. The detail names the verb and the channel: `Forbidden('d on channel 7')`.
+ */
+export class Forbidden extends EricBusError {
+  override name = 'Forbidden';
+  override readonly code = 'ERR_FORBIDDEN';
+}
+
+/**
  * The connection that carried a command (a WebSocket to the bridge, a session to the socket server)
  * closed before its reply: it may or may not have run, and is not sent again by itself.
  */
@@ -119,6 +128,7 @@ const wireClasses: Record<string, new (message: string) => EricBusError> = {
   BackendUnavailable,
   LimitExceeded,
   StoreUnavailable,
+  Forbidden,
 };
 
 /** Renders an error the way eric-sse writes it on the wire: `Name('detail')`. */

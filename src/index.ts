@@ -61,9 +61,11 @@ export type { StreamOptions } from './remote/protocol-client.js';
 export { ProtocolClient } from './remote/protocol-client.js';
 export type { RemoteListener } from './remote/remote-channel.js';
 export { RemoteChannel } from './remote/remote-channel.js';
+export type { TokenSource } from './remote/token-refresh.js';
 export type { TabShare } from './tabs/shared-socket.js';
 export type { TabChannelOptions } from './tabs/tab-channel.js';
 export { TabChannel } from './tabs/tab-channel.js';
+export { TOKEN_EXPIRED_CLOSE } from './wire/bridge-frames.js';
 export { MAX_JSON_DEPTH } from './wire/json-depth.js';
 export type { Command, Verb } from './wire/socket-protocol.js';
 
@@ -75,6 +77,7 @@ export {
   ClientClosed,
   ConnectionLost,
   EricBusError,
+  Forbidden,
   formatException,
   InvalidChannelException,
   InvalidListenerException,

@@ -2,9 +2,10 @@
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { isVerb, VERBS, type Verb } from '../../src/wire/socket-protocol.js';
+import type { JwtOptions } from '../access/tokens.js';
 import { StartError, UsageError } from '../errors.js';
 import type { BridgeOptions, BridgeTls } from '../websocket/bridge.js';
-import { portArg, positiveInt, stringFlags } from './args.js';
+import { nonNegativeInt, portArg, positiveInt, stringFlags } from './args.js';
 
 /** The port both commands use when `--port` is not given. */
 export const DEFAULT_PORT = 8765;
@@ -29,12 +30,20 @@ export const BRIDGE_FLAGS_USAGE = `  --port N            TCP port (default ${DEF
   --tls-cert FILE     serve wss:// with this certificate (PEM; with --tls-key)
   --tls-key FILE      the certificate's private key (PEM); like --token-file, warned
                       about when other users may read it
+  --jwt-key FILE      also accept signed tokens (JWT) that grant channels and verbs,
+                      checked with FILE: a PEM key, a JWKS (keys chosen by kid), else
+                      an HMAC secret (the file less one trailing newline); SIGHUP
+                      rereads it (without --jwt-key, SIGHUP stops the process)
+  --jwt-issuer ISS    signed tokens must carry this iss
+  --jwt-audience AUD  signed tokens must carry this aud
+  --jwt-leeway S      seconds of clock skew allowed on exp and nbf (default 0)
   --verbose           log connections and refusals to stderr
   -h, --help          show this help`;
 
 /** parseCommandArgs options for the bridge flags. */
 export const bridgeFlagOptions = {
   ...stringFlags('port', 'host', 'token', 'token-file', 'allow', 'max-frame', 'max-streams', 'tls-cert', 'tls-key'),
+  ...stringFlags('jwt-key', 'jwt-issuer', 'jwt-audience', 'jwt-leeway'),
   origin: { type: 'string', multiple: true },
   verbose: { type: 'boolean' },
 } as const;
@@ -51,6 +60,10 @@ export interface BridgeFlagValues {
   'max-streams'?: string;
   'tls-cert'?: string;
   'tls-key'?: string;
+  'jwt-key'?: string;
+  'jwt-issuer'?: string;
+  'jwt-audience'?: string;
+  'jwt-leeway'?: string;
 }
 
 /** Where {@link bridgeOptionsFromFlags} reads the environment and says what is worth a warning. */
@@ -84,7 +97,49 @@ export function bridgeOptionsFromFlags(
   if (maxStreams !== undefined) options.maxStreams = maxStreams;
   const tls = tlsFromFlags(values['tls-cert'], values['tls-key'], program);
   if (tls) options.tls = tls;
+  const jwt = jwtFromFlags(values);
+  if (jwt) options.jwt = jwt;
   return options;
+}
+
+/** The signed tokens' settings; `--jwt-issuer`, `--jwt-audience` and `--jwt-leeway` need `--jwt-key`. */
+function jwtFromFlags(values: BridgeFlagValues): JwtOptions | undefined {
+  const keyFile = values['jwt-key'];
+  const leeway = nonNegativeInt(values['jwt-leeway'], '--jwt-leeway');
+  if (keyFile === undefined) {
+    const given = (['jwt-issuer', 'jwt-audience', 'jwt-leeway'] as const).find((flag) => values[flag] !== undefined);
+    if (given) throw new UsageError(`--${given} checks signed tokens: it needs --jwt-key`);
+    return undefined;
+  }
+  const jwt: JwtOptions = { keyFile };
+  if (values['jwt-issuer'] !== undefined) jwt.issuer = values['jwt-issuer'];
+  if (values['jwt-audience'] !== undefined) jwt.audience = values['jwt-audience'];
+  if (leeway !== undefined) jwt.leewaySeconds = leeway;
+  return jwt;
+}
+
+/**
+ * What SIGHUP does for a bridge given these flags: with `--jwt-key`, reread the key file (saying so
+ * on stderr, or why the old keys stay); without it, nothing here (SIGHUP then stops the process).
+ */
+export function reloadOnHangup(
+  values: BridgeFlagValues,
+  program: string,
+  bridge: () => { reloadKeys(): Promise<void> } | undefined,
+): (() => void) | undefined {
+  const file = values['jwt-key'];
+  if (file === undefined) return undefined;
+  return () => {
+    const running = bridge();
+    if (!running) return;
+    running.reloadKeys().then(
+      () => process.stderr.write(`${program}: reloaded the keys of --jwt-key ${file}\n`),
+      (error: unknown) =>
+        process.stderr.write(
+          `${program}: warning: kept the old keys: ${error instanceof Error ? error.message : String(error)}\n`,
+        ),
+    );
+  };
 }
 
 function tokenFrom(values: BridgeFlagValues, env: NodeJS.ProcessEnv, program: string): string | undefined {

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { WebSocketBridge } from '../websocket/bridge.js';
 import { parseCommandArgs, required, starting } from './args.js';
-import { BRIDGE_FLAGS_USAGE, bridgeFlagOptions, bridgeOptionsFromFlags } from './bridge-flags.js';
+import { BRIDGE_FLAGS_USAGE, bridgeFlagOptions, bridgeOptionsFromFlags, reloadOnHangup } from './bridge-flags.js';
 import type { Subcommand } from './command.js';
 import { bridgeOpsFromFlags, bridgeOpsOptions, bridgeOpsUsage, loggerFromFlags, runOps } from './ops-flags.js';
 
@@ -10,7 +10,8 @@ export const bridge: Subcommand = {
   summary: 'a WebSocket bridge to a socket server, for browsers',
   usage: `Usage: eric-bus bridge --socket PATH [--port N] [--host H] [--token T | --token-file FILE]
                       [--origin O]... [--allow VERBS] [--max-frame BYTES] [--max-streams N]
-                      [--tls-cert FILE --tls-key FILE] [--verbose] [--drain-ms MS]
+                      [--tls-cert FILE --tls-key FILE] [--jwt-key FILE [--jwt-issuer ISS]
+                      [--jwt-audience AUD] [--jwt-leeway S]] [--verbose] [--drain-ms MS]
                       [--metrics | --metrics-port N] [--log-format text|json]
 
 Accepts WebSocket connections and relays each command frame to the socket server at PATH
@@ -40,6 +41,7 @@ ${BRIDGE_FLAGS_USAGE}`,
       WebSocketBridge.start({ ...options, socketPath, logger, metricsOnPort: ops.metricsOnPort }),
     );
     const where = { program: 'eric-bus bridge', host: options.host, socketPath };
-    await runOps(ops, running, where, [`forwarding to ${socketPath}`, `connect to ${running.url}`]);
+    const reload = reloadOnHangup(values, 'eric-bus bridge', () => running);
+    await runOps(ops, running, where, [`forwarding to ${socketPath}`, `connect to ${running.url}`], reload);
   },
 };

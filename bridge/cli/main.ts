@@ -10,6 +10,7 @@ const commands: Record<string, () => Promise<Subcommand>> = {
   listen: async () => (await import('./listen.js')).listen,
   bridge: async () => (await import('./bridge.js')).bridge,
   up: async () => (await import('./up.js')).up,
+  token: async () => (await import('./token.js')).token,
 };
 
 async function help(): Promise<string> {

@@ -113,8 +113,9 @@ export async function runOps(
   running: { drain(deadlineMs: number): Promise<void> },
   where: { program: string; host: string | undefined; socketPath: string },
   banner: readonly string[],
+  hangup?: () => void,
 ): Promise<void> {
-  drainOnSignal((deadlineMs) => running.drain(deadlineMs), ops.drainMs);
+  drainOnSignal((deadlineMs) => running.drain(deadlineMs), ops.drainMs, hangup);
   for (const line of banner) console.log(`${where.program}: ${line}`);
   if (ops.metricsPort === undefined) return;
   const at = await serveOps(ops.metricsPort, where.host ?? '127.0.0.1', where.socketPath);
@@ -123,11 +124,16 @@ export async function runOps(
 
 /**
  * On SIGTERM or SIGINT, drains (`drain`), then exits; whatever happens, within `drainMs` (a
- * client that holds on is not waited for longer).
+ * client that holds on is not waited for longer). SIGHUP too, unless `hangup` is given: then SIGHUP
+ * runs it and the process goes on (`--jwt-key`: the keys are reread).
  */
-export function drainOnSignal(drain: (deadlineMs: number) => Promise<void>, drainMs: number): void {
+export function drainOnSignal(
+  drain: (deadlineMs: number) => Promise<void>,
+  drainMs: number,
+  hangup?: () => void,
+): void {
   closeOnSignal(() => {
     setTimeout(() => process.exit(0), drainMs).unref();
     return drain(drainMs);
-  });
+  }, hangup);
 }

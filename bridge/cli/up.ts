@@ -3,7 +3,7 @@
 import { channelsIn } from '../store/redis-url.js';
 import { startUp } from '../up.js';
 import { parseCommandArgs, starting } from './args.js';
-import { BRIDGE_FLAGS_USAGE, bridgeFlagOptions, bridgeOptionsFromFlags } from './bridge-flags.js';
+import { BRIDGE_FLAGS_USAGE, bridgeFlagOptions, bridgeOptionsFromFlags, reloadOnHangup } from './bridge-flags.js';
 import type { Subcommand } from './command.js';
 import { bridgeOpsFromFlags, bridgeOpsOptions, bridgeOpsUsage, loggerFromFlags, runOps } from './ops-flags.js';
 import { serverFlagOptions, serverFlagsUsage, serverOptionsFromFlags, storeFromFlags } from './server-flags.js';
@@ -13,6 +13,7 @@ export const up: Subcommand = {
   usage: `Usage: eric-bus up [--socket PATH] [--port N] [--host H] [--token T | --token-file FILE]
                   [--origin O]... [--allow VERBS] [--max-frame BYTES] [--max-streams N]
                   [--tls-cert FILE --tls-key FILE] [--thread] [--verbose]
+                  [--jwt-key FILE [--jwt-issuer ISS] [--jwt-audience AUD] [--jwt-leeway S]]
                   [--history N] [--history-bytes N] [--watch-grace MS] [--max-channels N]
                   [--max-listeners N] [--redis URL] [--drain-ms MS]
                   [--metrics | --metrics-port N] [--log-format text|json]
@@ -52,9 +53,13 @@ ${BRIDGE_FLAGS_USAGE}`,
       }),
     );
     const where = { program: 'eric-bus up', host: options.host, socketPath: running.socketPath };
-    await runOps(ops, running, where, [
-      `socket server on ${running.socketPath}${channelsIn(values.redis)}`,
-      `bridge at ${running.url}`,
-    ]);
+    const reload = reloadOnHangup(values, 'eric-bus up', () => running.bridge);
+    await runOps(
+      ops,
+      running,
+      where,
+      [`socket server on ${running.socketPath}${channelsIn(values.redis)}`, `bridge at ${running.url}`],
+      reload,
+    );
   },
 };

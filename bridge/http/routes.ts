@@ -15,10 +15,11 @@ import {
 } from '../../src/errors.js';
 import type { RelayedCommand } from '../../src/wire/bridge-frames.js';
 import { isStreamingVerb, type Verb } from '../../src/wire/socket-protocol.js';
+import type { AccessGate } from '../access/gate.js';
 import { MethodNotAllowed, NoSuchRoute } from '../errors.js';
 import { fields, type ServerLogger } from '../log.js';
 import { metrics } from '../metrics/metrics.js';
-import { type AccessPolicy, checkAccess, isAllowedOrigin } from '../relay/access.js';
+import { type AccessPolicy, isAllowedOrigin } from '../relay/access.js';
 import type { Backend, Pending } from '../relay/backend.js';
 import { discardRest } from '../socket/read-command.js';
 import { bodyTooLarge, messageFields, pathCommand, takesMessage } from './request-command.js';
@@ -32,6 +33,8 @@ export interface HttpFaceOptions {
   backend: Backend;
   /** Token and origins, shared with the WebSocket upgrade. */
   policy: AccessPolicy;
+  /** Who may do what: the token of each request, and each command against it. */
+  gate: AccessGate;
   /** Verbs this bridge forwards. */
   allow: ReadonlySet<Verb>;
   /** Largest request body accepted, in bytes (the bridge's maximum frame size). */
@@ -81,7 +84,9 @@ const SUCCESS: Record<Exclude<Verb, 'l' | 'w'>, { status: number; key: 'id' | 'o
  */
 const ERROR_STATUS: Record<string, number> = {
   InvalidMessageFormat: 400,
+  BridgeRefused: 401,
   VerbNotAllowed: 403,
+  Forbidden: 403,
   InvalidChannelException: 404,
   InvalidListenerException: 404,
   NoSuchRoute: 404,
@@ -188,10 +193,10 @@ export class HttpFace {
         return fail(new BridgeRefused(`origin ${origin} is not allowed`), 403);
       return void response.writeHead(204, { ...cors, ...PREFLIGHT_HEADERS }).end();
     }
-    const refusal = checkAccess(request, url, policy);
-    if (refusal) {
-      metrics?.refusal(refusal.status === 401 ? 'token' : 'origin');
-      return fail(new BridgeRefused(refusal.reason), refusal.status);
+    const admitted = await this.#options.gate.admit(request, url);
+    if ('status' in admitted) {
+      metrics?.refusal(admitted.status === 401 ? 'token' : 'origin');
+      return fail(new BridgeRefused(admitted.reason), admitted.status);
     }
     if (this.#closed) return fail(new BackendUnavailable('The bridge is shutting down'));
 
@@ -231,10 +236,15 @@ export class HttpFace {
       }
     }
 
+    const verdict = this.#options.gate.authorize(admitted, command);
+    const refused = verdict instanceof Promise ? await verdict.catch((error: Error) => error) : verdict;
+    if (refused) return fail(refused);
+
     if (isStreamingVerb(route.verb)) {
       const lastEventId = request.headers['last-event-id'] || url.searchParams.get('lastEventId');
       if (typeof lastEventId === 'string' && lastEventId !== '') command.i = lastEventId;
-      return this.#stream(response, command, cors, fail);
+      const expiresAt = admitted.kind === 'token' ? admitted.expiresAt : undefined;
+      return this.#stream(response, command, cors, fail, expiresAt);
     }
     this.#relay(response, route, command, cors, fail);
   }
@@ -244,10 +254,12 @@ export class HttpFace {
     command: RelayedCommand,
     headers: OutgoingHttpHeaders,
     fail: (error: string) => void,
+    expiresAt: number | undefined,
   ): void {
     const stream: SseStream = new SseStream(response, command, {
       socketPath: this.#options.socketPath,
       headers,
+      ...(expiresAt === undefined ? {} : { expiresAt }),
       openWaitMs: this.#options.sseOpenWaitMs,
       fail,
       done: () => this.#streams.delete(stream),

@@ -5,7 +5,7 @@
  */
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { MESSAGE_TYPE_INTERNAL_ERROR } from '../../src/bus/message.js';
-import { formatException } from '../../src/errors.js';
+import { BridgeRefused, formatException } from '../../src/errors.js';
 import type { RelayedCommand } from '../../src/wire/bridge-frames.js';
 import { metrics } from '../metrics/metrics.js';
 import type { LineBatch } from '../relay/backend-call.js';
@@ -25,7 +25,15 @@ export interface SseStreamOptions {
   fail(error: string): void;
   /** Called once, when the response is over, whichever way it ended. */
   done(): void;
+  /**
+   * When the signed token that opened it expires, in ms since the epoch: the stream then ends with an
+   * `_eric_error` event naming the expiry (docs/security.md, "Refreshing a token").
+   */
+  expiresAt?: number;
 }
+
+/** The longest a timer waits (about 24.8 days); a later expiry is waited for in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The headers of an open stream: no caching, no proxy buffering (nginx), every event on its way at once. */
 const EVENT_STREAM_HEADERS: OutgoingHttpHeaders = {
@@ -49,6 +57,7 @@ export class SseStream {
   readonly #options: SseStreamOptions;
   readonly #call: BackendCall;
   readonly #openTimer: ReturnType<typeof setTimeout>;
+  #expiry: ReturnType<typeof setTimeout> | undefined;
   #open = false;
   #done = false;
   #paused = false;
@@ -71,6 +80,21 @@ export class SseStream {
       reply: (text) => this.#error(text),
     });
     this.#openTimer = setTimeout(() => this.#openNow(), options.openWaitMs);
+    if (options.expiresAt !== undefined) this.#armExpiry(options.expiresAt);
+  }
+
+  /** Ends the stream when its token expires: the client reconnects with a fresh one, after the last id it got. */
+  #armExpiry(at: number): void {
+    const wait = at - Date.now();
+    this.#expiry = setTimeout(
+      () => {
+        if (wait > MAX_TIMER_MS) return this.#armExpiry(at);
+        this.#cancelCall();
+        this.#error(formatException(new BridgeRefused(`token expired at ${new Date(at).toISOString()}`, 401)));
+      },
+      Math.min(Math.max(0, wait), MAX_TIMER_MS),
+    );
+    this.#expiry.unref();
   }
 
   /** Called every keep-alive interval: writes a comment unless something went out since the last call. */
@@ -149,6 +173,7 @@ export class SseStream {
     if (this.#done) return;
     this.#done = true;
     clearTimeout(this.#openTimer);
+    clearTimeout(this.#expiry);
     this.#cancelCall();
     this.#options.done();
   }

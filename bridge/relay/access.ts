@@ -1,4 +1,7 @@
-/** Who may open a WebSocket on the bridge: the token and the allowed origins, checked at the upgrade. */
+/**
+ * The bridge's shared token and its allowed origins, as every face checks them (bridge/access/gate.ts
+ * judges a request with them, then a signed token if it is one).
+ */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
@@ -44,18 +47,11 @@ export const MALFORMED_TARGET: Refusal = { status: 400, reason: 'the request tar
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
-/**
- * Checks a request against the policy. The origin comes first, so a page of a foreign origin
- * learns nothing about the token. A request without an `Origin` header is not from a browser
- * page and is judged by its token alone.
- */
-export function checkAccess(request: IncomingMessage, url: URL, policy: AccessPolicy): Refusal | undefined {
+/** The refusal (403) of a request whose `Origin` is not allowed; none without an `Origin`. */
+export function checkOrigin(request: IncomingMessage, policy: AccessPolicy): Refusal | undefined {
   const origin = request.headers.origin;
   if (origin !== undefined && !isAllowedOrigin(origin, policy))
     return { status: 403, reason: `origin ${origin} is not allowed` };
-  const token = presentedToken(request, url);
-  if (token === undefined) return { status: 401, reason: 'no token' };
-  if (!sameSecret(token, policy.token)) return { status: 401, reason: 'wrong token' };
   return undefined;
 }
 
@@ -82,7 +78,7 @@ function normalizeOrigin(origin: string): string | undefined {
  * token with a space in it (one from a --token-file, say) is still a token, judged (right or
  * wrong) like any other, not taken for a missing one.
  */
-function presentedToken(request: IncomingMessage, url: URL): string | undefined {
+export function presentedToken(request: IncomingMessage, url: URL): string | undefined {
   const fromQuery = url.searchParams.get('token');
   if (fromQuery !== null) return fromQuery;
   const header = request.headers.authorization ?? '';
@@ -94,7 +90,7 @@ function presentedToken(request: IncomingMessage, url: URL): string | undefined 
 }
 
 /** Constant-time comparison (of digests, so the lengths need not match). */
-function sameSecret(given: string, expected: string): boolean {
+export function sameSecret(given: string, expected: string): boolean {
   const digest = (s: string) => createHash('sha256').update(s).digest();
   return timingSafeEqual(digest(given), digest(expected));
 }

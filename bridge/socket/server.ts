@@ -91,7 +91,7 @@ export interface SocketServerOptions extends ReadCommandOptions {
 }
 
 /** What an eric-bus server offers, as `hello` lists it. */
-const FEATURES = ['ids', 'rs', 'session', 'n'];
+const FEATURES = ['ids', 'rs', 'session', 'n', 'own'];
 /** How long an idle session stays open by default (ms): at least the 60 s clients may count on. */
 export const DEFAULT_SESSION_IDLE_MS = 120_000;
 
@@ -321,7 +321,10 @@ export class SocketServer {
     const store = this.store;
     switch (command.v) {
       case 'c':
-        return await store.createChannel();
+        return await store.createChannel(command.o);
+      case 'own':
+        // As JSON (`"alice"`, or `null`): an empty reply would read as a server gone without one.
+        return JSON.stringify((await store.ownerOf(command.c)) || null);
       case 'r':
         return await this.#withRoom(() => store.addListener(command.c));
       case 'd':

@@ -150,6 +150,10 @@ export class ServerSession {
     if (frame.kind === 'invalid') return this.#send(errorFrame(frame.id, frame.error));
     if (frame.kind === 'cancel') return this.#cancel(frame.id);
     if (frame.kind === 'credit') return this.#streams.get(frame.id)?.grant(frame.credit);
+    if (frame.kind === 'auth') {
+      const error = new InvalidMessageFormat("Verb 'auth' is the bridge's: a socket server takes no tokens");
+      return this.#send(errorFrame(frame.id, formatError(error)));
+    }
     const { id } = frame;
     if (this.#ids.has(id))
       return this.#send(

@@ -90,6 +90,8 @@ export class MemoryStore implements ChannelStore {
   readonly #watches = new Map<MessageQueueListener, Watch>();
   /** The watches waiting out their grace period, oldest first: the first to give way at the listener limit. */
   readonly #graced = new Set<MessageQueueListener>();
+  /** Channels' owners, by channel id (only those created with one). */
+  readonly #owners = new Map<string, string>();
   #closed = false;
 
   constructor({
@@ -109,10 +111,17 @@ export class MemoryStore implements ChannelStore {
     this.#maxListeners = maxListeners;
   }
 
-  createChannel(): string {
+  createChannel(owner?: string): string {
     if (this.channels.size >= this.#maxChannels)
       throw new LimitExceeded(`Too many channels: this server holds at most ${this.#maxChannels}`);
-    return this.channels.add().id;
+    const id = this.channels.add().id;
+    if (owner) this.#owners.set(id, owner);
+    return id;
+  }
+
+  ownerOf(channelId: string): string {
+    this.channels.get(channelId);
+    return this.#owners.get(channelId) ?? '';
   }
 
   addListener(channelId: string): string {
@@ -135,6 +144,7 @@ export class MemoryStore implements ChannelStore {
 
   removeChannel(channelId: string): void {
     this.channels.rm(channelId);
+    this.#owners.delete(channelId);
   }
 
   listen(channelId: string, listenerId: string, { lastEventId }: FeedOptions = {}): EventFeed {

@@ -5,6 +5,7 @@
  * Keys (all under a prefix `P`, `eric-bus:` by default):
  * - `P next:channel`, `P next:listener`: counters (INCR), so ids are unique across servers.
  * - `P channels`: the set of channel ids.
+ * - `P owners`: a hash, channel id → the owner it was created with (only channels that have one).
  * - `P c:<channel>`: the set of a channel's listener ids.
  * - `P l:<listener>`: a hash: `c` its channel, `seq` the number of its newest queued event,
  *   `cur` the newest delivered (written to a client), `cut` the newest dropped from the history,
@@ -62,11 +63,18 @@ end`,
 
 /** The scripts, by command name: `numberOfKeys` 0, every argument in ARGV (prefix first). */
 export const SCRIPTS = {
-  /** () → the new channel id. */
+  /** (owner, '' for none) → the new channel id. */
   ericCreate: `
 local id = redis.call('INCR', P .. 'next:channel')
 redis.call('SADD', P .. 'channels', id)
+if ARGV[2] ~= '' then redis.call('HSET', P .. 'owners', id, ARGV[2]) end
 return tostring(id)`,
+
+  /** (c) → the channel's owner, '' for none. */
+  ericOwner: `
+local c = ARGV[2]
+if redis.call('SISMEMBER', P .. 'channels', c) == 0 then return redis.error_reply('ERIC_NOCHANNEL') end
+return redis.call('HGET', P .. 'owners', c) or ''`,
 
   /**
    * (c, watch 0|1, ttl ms) → the new listener id. A watch's listener goes after `ttl` unless a
@@ -113,6 +121,7 @@ if redis.call('SISMEMBER', P .. 'channels', c) == 0 then return redis.error_repl
 for _, r in ipairs(redis.call('SMEMBERS', P .. 'c:' .. c)) do drop(r, ARGV[3]) end
 redis.call('DEL', P .. 'c:' .. c)
 redis.call('SREM', P .. 'channels', c)
+redis.call('HDEL', P .. 'owners', c)
 return 1`,
 
   /**

@@ -268,8 +268,12 @@ export class RedisStore implements ChannelStore {
     return store;
   }
 
-  createChannel(): Promise<string> {
-    return this.#run('ericCreate') as Promise<string>;
+  createChannel(owner?: string): Promise<string> {
+    return this.#run('ericCreate', owner ?? '') as Promise<string>;
+  }
+
+  ownerOf(channelId: string): Promise<string> {
+    return this.#run('ericOwner', channelId) as Promise<string>;
   }
 
   addListener(channelId: string): Promise<string> {

@@ -113,8 +113,13 @@ export interface EventFeed {
  * (`InvalidChannelException`, …), which the server replies as they are.
  */
 export interface ChannelStore {
-  /** `c`: creates a channel; its id. */
-  createChannel(): Awaitable<string>;
+  /**
+   * `c`: creates a channel; its id. `owner`, the subject of the signed token it was created under,
+   * is kept with it for as long as it lives (docs/security.md, "Scoped tokens").
+   */
+  createChannel(owner?: string): Awaitable<string>;
+  /** `own`: the owner a channel was created with, `''` for none; `InvalidChannelException` when it is gone. */
+  ownerOf(channelId: string): Awaitable<string>;
   /** `r`: adds a listener to a channel; its id. */
   addListener(channelId: string): Awaitable<string>;
   /** `d`: queues a message for one listener. */

@@ -4,6 +4,7 @@
  * {@link WebSocketBridge}, reached through a handle.
  */
 import { Worker } from 'node:worker_threads';
+import { StartError } from '../errors.js';
 import { loadWs } from '../peers.js';
 import type { BridgeOptions } from '../websocket/bridge.js';
 
@@ -17,6 +18,8 @@ export interface RunningBridge {
   readonly url: string;
   /** Stops accepting, closes every WebSocket (and the Unix connections they opened). */
   close(): Promise<void>;
+  /** Rereads the signed tokens' key file; rejects (keeping the old keys) when it cannot be used. */
+  reloadKeys(): Promise<void>;
 }
 
 /**
@@ -59,6 +62,20 @@ export class BridgeThread implements RunningBridge {
     worker.removeAllListeners('exit');
     worker.on('error', (error) => process.stderr.write(`eric-bus: error: bridge thread: ${error.message}\n`));
     return new BridgeThread(worker, options.socketPath, started.host, started.port, started.token, started.url);
+  }
+
+  /** Rereads the key file in the thread (as WebSocketBridge.reloadKeys). */
+  reloadKeys(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onMessage = (message: { reloaded?: boolean; error?: string }) => {
+        if (message.reloaded === undefined) return;
+        this.#worker.off('message', onMessage);
+        if (message.reloaded) resolve();
+        else reject(new StartError(message.error ?? 'the keys could not be reloaded'));
+      };
+      this.#worker.on('message', onMessage);
+      this.#worker.postMessage('reload');
+    });
   }
 
   /** Closes the bridge (as WebSocketBridge.close) and ends the thread. */

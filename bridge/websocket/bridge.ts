@@ -12,19 +12,14 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { silentLogger } from '../../src/log.js';
 import { VERBS, type Verb } from '../../src/wire/socket-protocol.js';
+import { AccessGate, ownerLookup, type Principal } from '../access/gate.js';
+import { type JwtOptions, TokenVerifier } from '../access/tokens.js';
 import { answerOps, askReady, type OpsOptions } from '../health/ops-routes.js';
 import { HttpFace } from '../http/routes.js';
 import { fields, type ServerLogger } from '../log.js';
 import { metrics } from '../metrics/metrics.js';
 import { loadWs } from '../peers.js';
-import {
-  type AccessPolicy,
-  checkAccess,
-  generateToken,
-  MALFORMED_TARGET,
-  type Refusal,
-  requestUrl,
-} from '../relay/access.js';
+import { type AccessPolicy, generateToken, MALFORMED_TARGET, type Refusal, requestUrl } from '../relay/access.js';
 import { Backend } from '../relay/backend.js';
 import { InFlightLimit } from '../relay/in-flight.js';
 import { DEFAULT_DRAIN_MS } from '../signals.js';
@@ -82,6 +77,11 @@ export interface BridgeOptions {
    * a port of their own (`--metrics-port`).
    */
   metricsOnPort?: boolean;
+  /**
+   * Signed tokens (JWT) that grant a client only some channels and verbs, checked with this key
+   * file; the shared token still grants everything (docs/security.md, "Scoped tokens").
+   */
+  jwt?: JwtOptions;
 }
 
 /** The bridge's TLS identity: PEM text (or its bytes) of a certificate chain and its private key. */
@@ -125,6 +125,7 @@ export class WebSocketBridge {
   readonly #http: Server;
   readonly #face: HttpFace;
   readonly #backend: Backend;
+  readonly #verifier: TokenVerifier | undefined;
   readonly #peers = new Map<WebSocket, Peer>();
   readonly #heartbeat: ReturnType<typeof setInterval>;
   readonly #secure: boolean;
@@ -139,11 +140,13 @@ export class WebSocketBridge {
       port: number;
       secure: boolean;
       backend: Backend;
+      verifier: TokenVerifier | undefined;
     },
   ) {
     this.#http = http;
     this.#face = face;
     this.#backend = options.backend;
+    this.#verifier = options.verifier;
     this.#secure = options.secure;
     this.socketPath = options.socketPath;
     this.host = options.host;
@@ -173,7 +176,10 @@ export class WebSocketBridge {
     const allow = new Set(options.allow ?? VERBS);
     const logger = options.logger ?? silentLogger;
     const local = options.localServer;
+    const verifier = options.jwt ? await TokenVerifier.start(options.jwt) : undefined;
     const backend = new Backend(options.socketPath, local ? () => local.connectInProcess() : undefined);
+    const policy: AccessPolicy = { token, ownOrigin: '', ...(options.origins ? { origins: options.origins } : {}) };
+    const gate = new AccessGate(policy, verifier, ownerLookup(options.socketPath));
     const sessionOptions: SessionOptions = {
       socketPath: options.socketPath,
       backend,
@@ -182,8 +188,8 @@ export class WebSocketBridge {
       maxInFlight: options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
       inFlight: new InFlightLimit(options.maxInFlightTotal ?? DEFAULT_MAX_IN_FLIGHT_TOTAL),
       logger,
+      gate,
     };
-    const policy: AccessPolicy = { token, ownOrigin: '', ...(options.origins ? { origins: options.origins } : {}) };
 
     const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     const wss = new WebSocketServer({
@@ -196,6 +202,7 @@ export class WebSocketBridge {
       socketPath: options.socketPath,
       backend,
       policy,
+      gate,
       allow,
       maxBodyBytes: maxFrameBytes,
       keepAliveMs: options.sseKeepAliveMs ?? DEFAULT_SSE_KEEP_ALIVE_MS,
@@ -206,12 +213,19 @@ export class WebSocketBridge {
     const ops: OpsOptions = {
       ready: () => askReady(options.socketPath),
       draining: () => bridge?.draining ?? false,
-      metrics: options.metricsOnPort === false ? false : (request, url) => !checkAccess(request, url, policy),
+      metrics: options.metricsOnPort === false ? false : (request, url) => gate.holdsSharedToken(request, url),
     };
     // Health, readiness and metrics first (docs/operations.md); the HTTP face takes the routes under
     // /channels; any other plain request gets the upgrade's answer. Whatever a request holds, it gets
     // an answer: nothing it sends may throw past it and end the bridge.
     const onRequest = (request: IncomingMessage, response: ServerResponse) => {
+      const failed = (error: unknown) => {
+        logger.error(
+          `bridge: HTTP ${request.method} failed: ${error instanceof Error ? error.message : String(error)}`,
+        );
+        if (response.headersSent) response.destroy();
+        else response.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' }).end('Internal bridge error\n');
+      };
       try {
         const url = requestUrl(request);
         if (url === undefined) return answerPlainRequest(request, response, MALFORMED_TARGET);
@@ -221,13 +235,11 @@ export class WebSocketBridge {
           return answerPlainRequest(request, response, DRAINING);
         }
         if (!face.handle(request, response, url))
-          answerPlainRequest(request, response, checkAccess(request, url, policy));
+          gate
+            .admit(request, url)
+            .then((admitted) => answerPlainRequest(request, response, refusalOf(admitted)), failed);
       } catch (error) {
-        logger.error(
-          `bridge: HTTP ${request.method} failed: ${error instanceof Error ? error.message : String(error)}`,
-        );
-        if (response.headersSent) response.destroy();
-        else response.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' }).end('Internal bridge error\n');
+        failed(error);
       }
     };
     // With TLS the same server speaks HTTPS: WebSocket upgrades and plain requests alike.
@@ -236,9 +248,12 @@ export class WebSocketBridge {
       : createServer(onRequest);
     http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on('error', () => {});
-      try {
-        const url = requestUrl(request);
-        const refusal = url === undefined ? MALFORMED_TARGET : checkAccess(request, url, policy);
+      const failed = (error: unknown) => {
+        logger.error(`bridge: an upgrade failed: ${error instanceof Error ? error.message : String(error)}`);
+        socket.destroy();
+      };
+      const upgrade = (admitted: Principal | Refusal) => {
+        const refusal = refusalOf(admitted);
         if (refusal || !bridge || bridge.#closing !== undefined || bridge.#draining) {
           const from = request.socket.remoteAddress ?? '?';
           const why = refusal ?? DRAINING;
@@ -247,10 +262,15 @@ export class WebSocketBridge {
           return refuseUpgrade(socket, why);
         }
         const open = bridge;
-        wss.handleUpgrade(request, socket, head, (ws) => open.#accept(ws, socket as Socket, sessionOptions));
+        const principal = admitted as Principal;
+        wss.handleUpgrade(request, socket, head, (ws) => open.#accept(ws, socket as Socket, sessionOptions, principal));
+      };
+      try {
+        const url = requestUrl(request);
+        if (url === undefined) return upgrade(MALFORMED_TARGET);
+        gate.admit(request, url).then(upgrade).catch(failed);
       } catch (error) {
-        logger.error(`bridge: an upgrade failed: ${error instanceof Error ? error.message : String(error)}`);
-        socket.destroy();
+        failed(error);
       }
     });
     await new Promise<void>((resolve, reject) => {
@@ -273,6 +293,7 @@ export class WebSocketBridge {
       heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
       secure: options.tls !== undefined,
       backend,
+      verifier,
     });
     policy.ownOrigin = `${bridge.#secure ? 'https' : 'http'}://${bridge.#hostForUrl()}:${port}`;
     logger.info(`bridge: listening on ${bridge.#urlWith('…')}, forwarding to ${options.socketPath}`);
@@ -287,6 +308,16 @@ export class WebSocketBridge {
   /** The URL with `token` as it is (the log writes `…` there, whatever the token shares with the rest). */
   #urlWith(token: string): string {
     return `${this.#secure ? 'wss' : 'ws'}://${this.#hostForUrl()}:${this.port}/?token=${token}`;
+  }
+
+  /**
+   * Rereads `jwt.keyFile` (SIGHUP with `--jwt-key`): tokens are checked against its keys from now
+   * on. Rejects, keeping the old keys, when the file cannot be used; and when the bridge takes no
+   * signed tokens.
+   */
+  async reloadKeys(): Promise<void> {
+    if (!this.#verifier) throw new Error('This bridge takes no signed tokens (no jwt option)');
+    await this.#verifier.reload();
   }
 
   /** Open WebSockets. */
@@ -367,9 +398,9 @@ export class WebSocketBridge {
     await this.#backend.close();
   }
 
-  #accept(ws: WebSocket, tcp: Socket, options: SessionOptions): void {
+  #accept(ws: WebSocket, tcp: Socket, options: SessionOptions, principal: Principal): void {
     const logger = options.logger;
-    const peer: Peer = { session: new BridgeSession(ws, tcp, options), alive: true };
+    const peer: Peer = { session: new BridgeSession(ws, tcp, options, principal), alive: true };
     const from = `${tcp.remoteAddress ?? '?'}:${tcp.remotePort ?? '?'}`;
     this.#peers.set(ws, peer);
     const about = fields({ connection: from });
@@ -429,6 +460,11 @@ const DRAINING: Answer = { status: 503, reason: 'draining: connect to another br
 
 /** A refusal, or the draining bridge's 503. */
 type Answer = Omit<Refusal, 'status'> & { status: Refusal['status'] | 503 };
+
+/** The refusal among an admission's outcomes, or undefined when it admitted someone. */
+function refusalOf(admitted: Principal | Refusal): Refusal | undefined {
+  return 'status' in admitted ? admitted : undefined;
+}
 
 function refuseUpgrade(socket: Duplex, refusal: Answer): void {
   const body = `${STATUS_CODES[refusal.status]}: ${refusal.reason}\n`;

@@ -6,8 +6,17 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { ChunkedQueue } from '../../src/bus/queue.js';
-import { formatException, InvalidMessageFormat, TooManyStreams, VerbNotAllowed } from '../../src/errors.js';
 import {
+  BridgeRefused,
+  Forbidden,
+  formatException,
+  InvalidMessageFormat,
+  TooManyStreams,
+  VerbNotAllowed,
+} from '../../src/errors.js';
+import {
+  AUTH_VERB,
+  type ClientFrame,
   endFrame,
   errorFrame,
   type FrameId,
@@ -15,8 +24,11 @@ import {
   parseClientFrame,
   type RelayedCommand,
   reconnectFrame,
+  TOKEN_EXPIRED_CLOSE,
 } from '../../src/wire/bridge-frames.js';
 import { formatError, isStreamingVerb, type Verb } from '../../src/wire/socket-protocol.js';
+import type { AccessGate, OwnerCache, Principal } from '../access/gate.js';
+import { TokenRefused } from '../access/tokens.js';
 import type { ServerLogger } from '../log.js';
 import { metrics } from '../metrics/metrics.js';
 import type { Backend, Pending } from '../relay/backend.js';
@@ -41,9 +53,14 @@ export interface SessionOptions {
   inFlight: InFlightLimit;
   /** Where a fault of the bridge is reported. */
   logger: ServerLogger;
+  /** Who may do what: every command is judged against the WebSocket's token. */
+  gate: AccessGate;
 }
 
 const OPEN = 1;
+
+/** The longest a timer waits (about 24.8 days); a later expiry is waited for in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** One command or stream of this WebSocket, from its frame to its last reply. */
 interface Call {
@@ -89,12 +106,26 @@ export class BridgeSession {
   #idle: (() => void) | undefined;
   /** The backend session this WebSocket's commands go on, in the order they came. */
   readonly #lane: number;
+  /** Whose token this WebSocket holds (a fresh one comes in an `auth` frame). */
+  #principal: Principal;
+  /** Owners of the channels this WebSocket has learned to be its token subject's. */
+  readonly #owners: OwnerCache = new Map();
+  /** Closes the WebSocket when its signed token expires. */
+  #expiry: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * Frames waiting behind one whose judgement needs the server (who owns a channel) or a token to be
+   * verified: frames take effect in the order they came, so these wait their turn. Undefined when none.
+   */
+  #chain: Promise<void> | undefined;
+  #chained = 0;
 
-  constructor(ws: WebSocket, tcp: Socket, options: SessionOptions) {
+  constructor(ws: WebSocket, tcp: Socket, options: SessionOptions, principal: Principal) {
     this.#ws = ws;
     this.#lane = options.backend.lane();
     this.#tcp = tcp;
     this.#options = options;
+    this.#principal = principal;
+    this.#armExpiry();
     ws.on('message', (data: Buffer, isBinary: boolean) => this.#onMessage(data, isBinary));
     ws.once('close', () => this.close());
     tcp.on('drain', () => this.#updateFlow());
@@ -136,6 +167,7 @@ export class BridgeSession {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#expiry);
     if (this.#asking) this.#options.inFlight.cancel(this.#onSlot);
     const keys: string[] = [];
     for (const call of this.#calls.values()) {
@@ -151,32 +183,81 @@ export class BridgeSession {
 
   #onMessage(data: Buffer, isBinary: boolean): void {
     if (this.#closed) return;
-    try {
-      this.#onFrame(data, isBinary);
-    } catch (error) {
-      // A fault of the bridge: that frame fails, the WebSocket and the process go on.
-      this.#options.logger.error(`bridge: a frame failed: ${error instanceof Error ? error.message : String(error)}`);
-      this.#send(errorFrame(null, formatError(error)));
-    }
-    this.#updateFlow();
+    if (this.#chain) return this.#later(() => this.#handle(data, isBinary));
+    const waiting = this.#handle(data, isBinary);
+    if (waiting) this.#later(() => waiting);
   }
 
-  #onFrame(data: Buffer, isBinary: boolean): void {
-    if (isBinary)
-      return this.#send(
-        errorFrame(null, formatException(new InvalidMessageFormat('Frames are JSON text, not binary'))),
-      );
+  /** Handles a frame; a promise while its judgement waits (the frames after it then wait for it). */
+  #handle(data: Buffer, isBinary: boolean): Promise<void> | undefined {
+    if (this.#closed) return undefined;
+    let waiting: Promise<void> | undefined;
+    try {
+      waiting = this.#onFrame(data, isBinary);
+    } catch (error) {
+      this.#frameFailed(error);
+    }
+    this.#updateFlow();
+    return waiting?.then(
+      () => this.#updateFlow(),
+      (error: unknown) => this.#frameFailed(error),
+    );
+  }
+
+  /** A fault of the bridge: that frame fails, the WebSocket and the process go on. */
+  #frameFailed(error: unknown): void {
+    this.#options.logger.error(`bridge: a frame failed: ${error instanceof Error ? error.message : String(error)}`);
+    this.#send(errorFrame(null, formatError(error)));
+  }
+
+  /** Runs `step` once every frame before it has taken effect. */
+  #later(step: () => Promise<void> | undefined): void {
+    this.#chained++;
+    const link: Promise<void> = (this.#chain ?? Promise.resolve()).then(step).then(() => {
+      this.#chained--;
+      if (this.#chain === link) this.#chain = undefined;
+      this.#updateFlow();
+    });
+    this.#chain = link;
+  }
+
+  /** Handles a frame; a promise while its judgement waits (a token to verify, a channel's owner to ask). */
+  #onFrame(data: Buffer, isBinary: boolean): Promise<void> | undefined {
+    if (isBinary) return this.#refuse(null, new InvalidMessageFormat('Frames are JSON text, not binary'));
     const frame = parseClientFrame(data.toString('utf8'));
-    if (frame.kind === 'invalid') return this.#send(errorFrame(frame.id, frame.error));
-    if (frame.kind === 'cancel') return this.#cancel(frame.id);
-    if (frame.kind === 'credit') return this.#credit(frame.id, frame.credit);
+    if (frame.kind === 'invalid') this.#send(errorFrame(frame.id, frame.error));
+    else if (frame.kind === 'cancel') this.#cancel(frame.id);
+    else if (frame.kind === 'credit') this.#credit(frame.id, frame.credit);
+    else if (frame.kind === 'auth') return this.#auth(frame.id, frame.token);
+    else return this.#command(frame, data.length);
+    return undefined;
+  }
+
+  /** A command: judged against the token, then admitted or refused. */
+  #command(frame: Extract<ClientFrame, { kind: 'command' }>, bytes: number): Promise<void> | undefined {
     const { id, verb, command } = frame;
     if (this.#calls.has(id))
       return this.#refuse(id, new InvalidMessageFormat(`Id ${JSON.stringify(id)} is already in flight`), 'id');
     if (!this.#options.allow.has(verb))
       return this.#refuse(id, new VerbNotAllowed(`Verb '${verb}' is not allowed on this bridge`), 'verb');
+    const verdict = this.#options.gate.authorize(this.#principal, command, this.#owners);
+    if (verdict === undefined) return this.#admit(frame, bytes);
+    if (!(verdict instanceof Promise)) return this.#refuse(id, verdict, 'forbidden');
+    return verdict.then(
+      (refused) => {
+        if (this.#closed) return;
+        if (refused) this.#refuse(id, refused, 'forbidden');
+        else this.#admit(frame, bytes);
+      },
+      (error: unknown) => this.#refuse(id, error instanceof Error ? error : new Error(String(error))),
+    );
+  }
+
+  /** A command its token allows: it waits for a slot, then goes to the server. */
+  #admit(frame: Extract<ClientFrame, { kind: 'command' }>, bytes: number): undefined {
+    const { id, verb, command } = frame;
     const streaming = isStreamingVerb(verb);
-    if (streaming && this.#idle) return this.#send(reconnectFrame(id));
+    if (streaming && this.#idle) return void this.#send(reconnectFrame(id));
     if (streaming && this.#streams >= this.#options.maxStreams) {
       return this.#refuse(
         id,
@@ -188,7 +269,7 @@ export class BridgeSession {
       id,
       command,
       streaming,
-      bytes: data.length,
+      bytes,
       state: 'waiting',
       holdsSlot: false,
       credit: streaming ? (frame.credit ?? Infinity) : Infinity,
@@ -200,6 +281,52 @@ export class BridgeSession {
     this.#waitingCount++;
     this.#waitingBytes += call.bytes;
     this.#pump();
+    return undefined;
+  }
+
+  /**
+   * A fresh token for this WebSocket (`auth`): of the same subject; its grants replace the old
+   * token's, and a stream they no longer cover ends with `Forbidden(…)`. A token refused leaves the
+   * old one in force.
+   */
+  async #auth(id: FrameId, token: string): Promise<void> {
+    let principal: Principal;
+    try {
+      principal = await this.#options.gate.principal(token);
+    } catch (error) {
+      if (!(error instanceof TokenRefused)) throw error;
+      return this.#refuse(id, new BridgeRefused(error.message, 401), 'token');
+    }
+    if (this.#closed) return;
+    const old = this.#principal;
+    const subject = (p: Principal) => (p.kind === 'shared' ? undefined : p.sub);
+    if (principal.kind !== old.kind || subject(principal) !== subject(old))
+      return this.#refuse(id, new Forbidden(`${AUTH_VERB}: a fresh token must be of the same subject`), 'forbidden');
+    this.#principal = principal;
+    this.#armExpiry();
+    for (const call of [...this.#calls.values()]) {
+      if (!call.streaming) continue;
+      let refused = this.#options.gate.authorize(principal, call.command, this.#owners);
+      if (refused instanceof Promise) refused = await refused;
+      if (refused && this.#calls.get(call.id) === call) {
+        this.#cancel(call.id);
+        this.#refuse(call.id, refused, 'forbidden');
+      }
+    }
+    this.#send(okFrame(id, AUTH_VERB));
+  }
+
+  /** Closes the WebSocket (4401) when its signed token expires, unless a fresh one comes first. */
+  #armExpiry(): void {
+    clearTimeout(this.#expiry);
+    const principal = this.#principal;
+    if (principal.kind === 'shared') return;
+    const wait = principal.expiresAt - Date.now();
+    this.#expiry = setTimeout(
+      () => (wait > MAX_TIMER_MS ? this.#armExpiry() : this.#ws.close(TOKEN_EXPIRED_CLOSE, 'token expired')),
+      Math.min(Math.max(0, wait), MAX_TIMER_MS),
+    );
+    this.#expiry.unref();
   }
 
   /** Starts waiting calls while this WebSocket and the bridge have slots for them. */
@@ -257,6 +384,10 @@ export class BridgeSession {
           },
           reply: (text) => {
             if (since !== undefined) metrics?.latency('bridge', since);
+            // A channel created for this token's subject is its own: no need to ask the server later;
+            // one removed has no owner any more.
+            if (call.command.v === 'c' && typeof call.command.o === 'string') this.#owners.set(text, call.command.o);
+            if (call.command.v === 'rc') this.#owners.delete(String(call.command.c));
             this.#finish(call, okFrame(id, text));
           },
           lines: (batch) => this.#sendLines(call, batch),
@@ -336,9 +467,11 @@ export class BridgeSession {
     this.#applyFlow(call);
   }
 
-  #refuse(id: FrameId, error: Error, reason: string): void {
-    metrics?.refusal(reason);
+  /** Replies `error` under `id`; a refusal (`reason`) is counted in the metrics too. */
+  #refuse(id: FrameId | null, error: Error, reason?: string): undefined {
+    if (reason !== undefined) metrics?.refusal(reason);
     this.#send(errorFrame(id, formatException(error)));
+    return undefined;
   }
 
   #send(frame: string | Buffer): void {
@@ -428,7 +561,11 @@ export class BridgeSession {
       for (const call of this.#calls.values()) if (call.streaming) this.#applyFlow(call);
     }
     // The queue's length counts cancelled calls not yet skipped too: they hold memory as well.
-    const backlog = full || this.#waiting.length >= this.#options.maxInFlight || this.#waitingBytes >= HIGH_WATER;
+    const backlog =
+      full ||
+      this.#waiting.length >= this.#options.maxInFlight ||
+      this.#chained >= this.#options.maxInFlight ||
+      this.#waitingBytes >= HIGH_WATER;
     if (backlog === this.#readingPaused) return;
     this.#readingPaused = backlog;
     if (backlog) this.#ws.pause();

@@ -3,6 +3,7 @@ import { BridgeRefused, ClientClosed, ConnectionLost, errorFromFrame, InvalidMes
 import { log } from '../log.js';
 import { type TabShare, tabSharedWebSocket } from '../tabs/shared-socket.js';
 import {
+  AUTH_VERB,
   CANCEL_VERB,
   CREDIT_VERB,
   commandKeysOf,
@@ -10,6 +11,7 @@ import {
   frameText,
   parseReplyFrame,
   type ReplyFrame,
+  TOKEN_EXPIRED_CLOSE,
 } from '../wire/bridge-frames.js';
 import { type Command, eventLimitOf } from '../wire/socket-protocol.js';
 import type { WebSocketConstructor, WebSocketLike } from '../wire/websocket-like.js';
@@ -17,6 +19,7 @@ import { type BackoffOptions, backoffDelay } from './backoff.js';
 import { type BridgeUrls, UrlRotation, urlList, webSocketUrl } from './bridge-urls.js';
 import { ProtocolClient } from './protocol-client.js';
 import { creditDue, pushStream, type StreamSink } from './push-stream.js';
+import { TokenRefresher, type TokenSource } from './token-refresh.js';
 
 export type { WebSocketConstructor, WebSocketLike } from '../wire/websocket-like.js';
 
@@ -28,8 +31,14 @@ export type ProbeFetch = (url: string) => Promise<{ status: number }>;
 
 /** Options of a {@link BridgeClient}. */
 export interface BridgeClientOptions {
-  /** The bridge's token, sent as `?token=` (it may also be in the URL already). */
-  token?: string;
+  /**
+   * The bridge's token, sent as `?token=` (it may also be in the URL already); or a function that
+   * fetches a signed one from the application's backend, called before connecting, after three
+   * quarters of each token's lifetime (the fresh one goes to the open connection), and when the
+   * bridge closed the connection for an expired token (4401) before reconnecting
+   * (docs/security.md, "Refreshing a token").
+   */
+  token?: TokenSource;
   /** WebSocket implementation; the global `WebSocket` by default. */
   WebSocket?: WebSocketConstructor;
   /** Reconnection backoff, or `false` to give up at the first lost connection. */
@@ -47,7 +56,7 @@ export interface BridgeClientOptions {
   /**
    * Share one WebSocket with the other tabs of this origin that give the same name, URL and token
    * (docs/tabs.md): one tab holds it, the others go through that tab. Where the browser lacks Web
-   * Locks or BroadcastChannel, this tab connects on its own.
+   * Locks or BroadcastChannel, or `token` is a function, this tab connects on its own.
    */
   shareAcrossTabs?: string;
 }
@@ -111,6 +120,11 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
   readonly #urls: UrlRotation;
   /** With `shareAcrossTabs`, where the browser can share: whether this tab holds the shared WebSocket. */
   readonly sharedAcrossTabs: TabShare | undefined;
+  readonly #refresher: TokenRefresher | undefined;
+  /** The bridge closed the last connection for an expired token: fetch a fresh one before reconnecting. */
+  #tokenExpired = false;
+  /** The token of the current attempt was fetched for it: a 401 then is a refusal, not an old token. */
+  #freshToken = false;
   readonly #WebSocket: WebSocketConstructor;
   readonly #reconnect: BackoffOptions | false;
   readonly #fetch: ProbeFetch | undefined;
@@ -129,11 +143,17 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
   /** `url`: a bridge, or a list of bridges that share one Redis, tried in turn. */
   constructor(url: BridgeUrls, options: BridgeClientOptions = {}) {
     super();
-    this.#urls = new UrlRotation(urlList(url).map((u) => webSocketUrl(u, options.token)));
+    const token = options.token;
+    this.#urls = new UrlRotation(
+      urlList(url).map((u) => webSocketUrl(u, typeof token === 'string' ? token : undefined)),
+    );
+    this.#refresher = typeof token === 'function' ? new TokenRefresher(token, (fresh) => this.#auth(fresh)) : undefined;
     const Impl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (!Impl) throw new TypeError('No WebSocket implementation: pass one as the WebSocket option');
-    const shared =
-      options.shareAcrossTabs === undefined ? undefined : tabSharedWebSocket(options.shareAcrossTabs, this.url, Impl);
+    // A token function gives each tab tokens of its own, which one shared WebSocket cannot carry: each
+    // tab then connects on its own (docs/tabs.md, "Where tabs cannot share").
+    const shares = options.shareAcrossTabs !== undefined && typeof token !== 'function';
+    const shared = shares ? tabSharedWebSocket(options.shareAcrossTabs!, this.url, Impl) : undefined;
     this.#WebSocket = shared?.WebSocket ?? Impl;
     this.sharedAcrossTabs = shared?.share;
     this.#reconnect = options.reconnect ?? {};
@@ -142,12 +162,16 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
     if (!(window === Infinity || (Number.isSafeInteger(window) && window > 0)))
       throw new RangeError(`streamWindow is a positive whole number of events or Infinity, not ${window}`);
     this.#window = window;
-    this.#open();
+    this.#connect();
   }
 
-  /** The URL of the bridge in use (or tried next), token included. */
+  /**
+   * The URL of the bridge in use (or tried next), token included (with a token function: the
+   * current token, once fetched).
+   */
   get url(): string {
-    return this.#urls.current;
+    const current = this.#refresher?.current;
+    return current === undefined ? this.#urls.current : webSocketUrl(this.#urls.current, current);
   }
 
   /** `connecting`, `connected`, `reconnecting`, or the final `refused` / `closed`. */
@@ -267,6 +291,40 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
     for (const listener of [...this.#stateListeners]) listener(state);
   }
 
+  /** Opens a WebSocket; with a token function, once it has given a token (a fresh one after a 4401). */
+  #connect(): void {
+    this.#timer = undefined;
+    const refresher = this.#refresher;
+    this.#freshToken = false;
+    if (!refresher || (refresher.current !== undefined && !this.#tokenExpired)) return this.#open();
+    refresher.fresh().then(
+      () => {
+        this.#tokenExpired = false;
+        this.#freshToken = true;
+        if (!this.#failure) this.#open();
+      },
+      (error: unknown) => {
+        // No token yet is an outage of the application's backend: tried again with backoff.
+        log().warn('eric-bus: could not fetch a token for the bridge:', error);
+        this.#retry();
+      },
+    );
+  }
+
+  /** Hands a fresh token to the open connection (`auth`); a refusal leaves the old one in force until it expires. */
+  #auth(token: string): void {
+    if (this.#failure || this.#socket?.readyState !== OPEN) return;
+    const id = this.#nextId++;
+    const frame = frameText(id, { v: AUTH_VERB, token });
+    this.#track(id, {
+      kind: 'request',
+      frame,
+      sent: false,
+      resolve: () => {},
+      reject: (error) => log().warn('eric-bus: the bridge refused a fresh token:', error),
+    });
+  }
+
   #open(): void {
     this.#timer = undefined;
     let socket: WebSocketLike;
@@ -302,6 +360,12 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
       if (this.#socket !== socket) return;
       this.#socket = null;
       this.#lost(`WebSocket closed (${event.code}${event.reason ? ` ${event.reason}` : ''})`, socket);
+      if (event.code === TOKEN_EXPIRED_CLOSE && this.#refresher) {
+        // Expired: a fresh token, then at once a new connection that resumes the streams.
+        this.#tokenExpired = true;
+        this.#setState('reconnecting');
+        return this.#connect();
+      }
       if (opened) this.#retry();
       else void this.#probeThenRetry();
     };
@@ -377,7 +441,7 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
     this.#closeIfIdle(socket);
     this.#urls.moveOn();
     this.#setState('reconnecting');
-    this.#open();
+    this.#connect();
   }
 
   /** Closes a retired socket once no command sent on it waits for its reply. */
@@ -399,6 +463,11 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
   async #probeThenRetry(): Promise<void> {
     const status = await this.#probe();
     if (this.#failure) return;
+    if (status === 401 && this.#refresher && !this.#freshToken) {
+      // Refused a token fetched before: a fresh one (it may have expired meanwhile); a fresh one refused is final.
+      this.#tokenExpired = true;
+      return this.#retry();
+    }
     if (status === 401 || status === 403) {
       const why = status === 401 ? 'wrong or missing token' : 'origin not allowed';
       this.#fail(new BridgeRefused(`The bridge refused the connection: HTTP ${status} (${why})`, status), 'refused');
@@ -427,12 +496,13 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
       return;
     }
     this.#setState('reconnecting');
-    this.#timer = setTimeout(() => this.#open(), round ? backoffDelay(this.#attempt++, options) : 0);
+    this.#timer = setTimeout(() => this.#connect(), round ? backoffDelay(this.#attempt++, options) : 0);
   }
 
   #fail(error: Error, state: 'refused' | 'closed'): void {
     this.#failure = error;
     clearTimeout(this.#timer);
+    this.#refresher?.stop();
     const socket = this.#socket;
     this.#socket = null;
     if (socket && socket.readyState <= OPEN) socket.close(1000);

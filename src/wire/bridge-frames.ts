@@ -26,6 +26,16 @@ export const CANCEL_VERB = 'cancel';
  */
 export const CREDIT_VERB = 'credit';
 
+/**
+ * The bridge's own verb that hands it a fresh signed token on an open WebSocket:
+ * `{"id": 7, "v": "auth", "token": "…"}`, answered `{"id": 7, "ok": "auth"}`
+ * (docs/security.md, "Refreshing a token").
+ */
+export const AUTH_VERB = 'auth';
+
+/** The close code of a WebSocket whose signed token expired (docs/security.md, "Refreshing a token"). */
+export const TOKEN_EXPIRED_CLOSE = 4401;
+
 /** The bridge's plain reply: `{"id": 7, "ok": "ack"}`. */
 export interface OkFrame {
   id: FrameId;
@@ -52,7 +62,8 @@ export interface EndFrame {
 export type ReplyFrame = OkFrame | ErrorFrame | DataFrame | EndFrame;
 
 /** The socket command's keys a frame may carry; anything else in a frame stays at the bridge. */
-const COMMAND_KEYS = ['v', 'c', 'r', 't', 'p', 'i', 'n'] as const;
+// `o` (a channel's owner) is the bridge's to set: it replaces or removes a client's (docs/security.md, "Owners").
+const COMMAND_KEYS = ['v', 'c', 'r', 't', 'p', 'i', 'n', 'o'] as const;
 
 /** True for a value usable as a frame id. */
 export function isFrameId(id: unknown): id is FrameId {
@@ -89,12 +100,13 @@ export type ClientFrame =
   | { kind: 'command'; id: FrameId; verb: Verb; command: RelayedCommand; credit?: number }
   | { kind: 'cancel'; id: FrameId }
   | { kind: 'credit'; id: FrameId; credit: number }
+  | { kind: 'auth'; id: FrameId; token: string }
   | { kind: 'invalid'; id: FrameId | null; error: string };
 
 /**
  * Reads one client frame. A frame that is not a JSON object with a usable `id` is `invalid`
  * with id null; one with an id but no known verb is `invalid` with that id. The socket
- * command is the frame's protocol keys (`v c r t p i n`) only: the rest stays at the bridge. A frame
+ * command is the frame's protocol keys (`v c r t p i n o`) only: the rest stays at the bridge. A frame
  * nesting deeper than the socket protocol allows is `invalid` before it is parsed (its id is
  * read from its top level alone).
  */
@@ -117,6 +129,10 @@ export function parseClientFrame(text: string): ClientFrame {
   if (!isFrameId(id)) return invalid(null, "Frame 'id' must be a number or a string");
   const verb = fields.v;
   if (verb === CANCEL_VERB) return { kind: 'cancel', id };
+  if (verb === AUTH_VERB) {
+    const { token } = fields;
+    return typeof token === 'string' ? { kind: 'auth', id, token } : invalid(id, "Missing 'token' (a string)");
+  }
   const credit = fields.credit;
   if (credit !== undefined && !(Number.isSafeInteger(credit) && (credit as number) >= 0))
     return invalid(id, "Frame 'credit' must be a whole number of events, 0 or more");
@@ -132,7 +148,7 @@ export function parseClientFrame(text: string): ClientFrame {
 }
 
 /**
- * The socket command's keys of `fields` (`v c r t p i n`), those that are set: what a frame carries
+ * The socket command's keys of `fields` (`v c r t p i n o`), those that are set: what a frame carries
  * to a socket server. Anything else (a frame's own `id` and `credit`, a stream key `s`) is left out.
  */
 export function commandKeysOf(fields: Readonly<Record<string, unknown>>): Record<string, unknown> {

@@ -36,6 +36,11 @@ export function isStreamingVerb(verb: Verb): boolean {
  */
 export interface CreateChannelCommand {
   v: 'c';
+  /**
+   * The channel's owner, the subject of the signed token it was created under (an eric-bus
+   * extension the bridge sets; eric-sse ignores it). docs/protocol.md, "Channel owners"
+   */
+  o?: string;
 }
 /**
  * `r`: add a listener to channel `c`; the reply is its id.
@@ -160,7 +165,22 @@ export interface HelloReply {
   store: { kind: 'memory' | 'redis' | (string & {}); ok: boolean };
 }
 
-export type ServerCommand = Command | RemoveStreamsCommand | HelloCommand;
+/**
+ * eric-bus's extension `{"v": "own", "c": "7"}`: the owner of channel `c` (the `o` of its `c`) as a
+ * JSON string, or `null` when it has none; the bridge asks it to judge a signed token's subject.
+ */
+export interface OwnerCommand {
+  v: typeof OWNER_VERB;
+  c: string;
+}
+
+/** The verb that asks a server who owns a channel (docs/protocol.md, "Channel owners"). */
+export const OWNER_VERB = 'own';
+
+/** Longest owner (`o`) accepted: a token's subject. */
+export const MAX_OWNER_LENGTH = 256;
+
+export type ServerCommand = Command | RemoveStreamsCommand | HelloCommand | OwnerCommand;
 
 /** Longest stream key (`s`) accepted; a client's keys are random and short. */
 export const MAX_STREAM_KEY_LENGTH = 128;
@@ -208,11 +228,12 @@ export function commandFrom(parsed: unknown): ServerCommand {
   if (v === undefined) throw new InvalidMessageFormat("Missing verb 'v'");
   if (v === 'rs') return { v, s: streamKeys(fields.s) };
   if (v === HELLO_VERB) return { v };
+  if (v === OWNER_VERB) return { v, c: requireId(fields, 'c', 'channel id', v) };
   if (!isVerb(v))
     throw new InvalidMessageFormat(
-      `Unknown verb ${JSON.stringify(v)} (expected one of ${VERBS.join(', ')}, rs, ${HELLO_VERB})`,
+      `Unknown verb ${JSON.stringify(v)} (expected one of ${VERBS.join(', ')}, rs, ${HELLO_VERB}, ${OWNER_VERB})`,
     );
-  if (v === 'c') return { v };
+  if (v === 'c') return withOwner({ v }, fields.o);
   const c = requireId(fields, 'c', 'channel id', v);
   switch (v) {
     case 'r':
@@ -231,6 +252,14 @@ export function commandFrom(parsed: unknown): ServerCommand {
     case 'b':
       return withPayload({ v, c, t: requireType(fields, v) }, fields.p);
   }
+}
+
+function withOwner(command: CreateChannelCommand, owner: unknown): CreateChannelCommand {
+  if (owner === undefined || owner === '') return command;
+  if (typeof owner !== 'string' || owner.length > MAX_OWNER_LENGTH)
+    throw new InvalidMessageFormat(`An owner 'o' is a string of at most ${MAX_OWNER_LENGTH} characters`);
+  command.o = owner;
+  return command;
 }
 
 function requireType(fields: Record<string, unknown>, verb: Verb): string {
@@ -307,7 +336,7 @@ function streamKeys(keys: unknown): string[] {
   throw new InvalidMessageFormat("Verb 'rs' takes a stream key 's', or a non-empty array of them");
 }
 
-function requireId(fields: Record<string, unknown>, key: 'c' | 'r', what: string, verb: Verb): string {
+function requireId(fields: Record<string, unknown>, key: 'c' | 'r', what: string, verb: string): string {
   const value = fields[key];
   if (typeof value === 'string') return value;
   // eric-sse's ids are strings; a number is accepted as its decimal form, as a shell user would type it.

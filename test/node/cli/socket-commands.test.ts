@@ -166,7 +166,7 @@ describe('eric-bus serve / send / listen', () => {
     expect(refused).toEqual({
       code: 1,
       stdout: '',
-      stderr: `InvalidMessageFormat('Unknown verb "x" (expected one of c, r, d, b, l, w, rl, rc, rs, hello)')\n`,
+      stderr: `InvalidMessageFormat('Unknown verb "x" (expected one of c, r, d, b, l, w, rl, rc, rs, hello, own)')\n`,
     });
     const notAnObject = await runCli(['send', '--socket', path, 'raw', '[1, 2]']);
     expect(notAnObject.code).toBe(1);

@@ -67,7 +67,7 @@ describe('npm start', () => {
       const port = Number(running.match![1]);
       expect(port).not.toBe(5173);
       expect(running.stdout()).toContain(`(port 5173 is in use, so the page is on port ${port}; --port N picks one)`);
-      expect(readdirSync(dir)).toHaveLength(1); // the socket's private dir
+      expect(readdirSync(dir)).toHaveLength(2); // the socket's private dir, and the one of the page's token key
       running.child.kill('SIGINT');
       expect(await running.exited).toBe(0);
       expect(readdirSync(dir)).toEqual([]);

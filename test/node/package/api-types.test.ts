@@ -132,7 +132,7 @@ describe('the public API, by type', () => {
   it("BridgeClient options: all optional; the browser's WebSocket and the `ws` package's both fit", () => {
     // biome-ignore lint/complexity/noBannedTypes: the empty object is the point: no option is required.
     expectTypeOf<{}>().toExtend<BridgeClientOptions>();
-    expectTypeOf<BridgeClientOptions['token']>().toEqualTypeOf<string | undefined>();
+    expectTypeOf<BridgeClientOptions['token']>().toEqualTypeOf<string | (() => Promise<string>) | undefined>();
     expectTypeOf<BridgeClientOptions['reconnect']>().toEqualTypeOf<BackoffOptions | false | undefined>();
     expectTypeOf<BridgeClientOptions['WebSocket']>().toEqualTypeOf<WebSocketConstructor | undefined>();
     expectTypeOf<typeof globalThis.WebSocket>().toExtend<WebSocketConstructor>();

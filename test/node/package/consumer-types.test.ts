@@ -1,6 +1,6 @@
 // A project that uses eric-bus as a user's does: the package packed (`npm pack`) and installed in
 // a temp dir outside this repo (so nothing resolves to our node_modules) without dev dependencies
-// and without its optional peers, ws and ioredis (what a browser-only project installs); then the
+// and without its optional peers, ws, ioredis, jose and prom-client (what a browser-only project installs); then the
 // project's own `tsc` (strict, skipLibCheck off, NodeNext, no @types but @types/node for the Node
 // script) and plain Node on what it installed; last, the same project after `npm install ws`.
 // Packs the built dist/ as it is (`npm test` builds it first).
@@ -109,15 +109,17 @@ await server.shutdown();
 }, 180_000);
 
 describe('a project using the packed package, without dev dependencies or its optional peers', () => {
-  it('installs comlink, and no ws, no ioredis, no prom-client and no @types', () => {
+  it('installs comlink, and no ws, no ioredis, no jose, no prom-client and no @types', () => {
     expect(existsSync(join(dir, 'node_modules/comlink'))).toBe(true);
     expect(existsSync(join(dir, 'node_modules/ws'))).toBe(false);
     expect(existsSync(join(dir, 'node_modules/ioredis'))).toBe(false);
+    expect(existsSync(join(dir, 'node_modules/jose'))).toBe(false);
     expect(existsSync(join(dir, 'node_modules/prom-client'))).toBe(false);
     expect(existsSync(join(dir, 'node_modules/@types/ws'))).toBe(false);
     const installed = JSON.parse(readFileSync(join(dir, 'node_modules/eric-bus/package.json'), 'utf8'));
     expect(installed.peerDependenciesMeta).toEqual({
       ioredis: { optional: true },
+      jose: { optional: true },
       'prom-client': { optional: true },
       ws: { optional: true },
     });
@@ -170,6 +172,16 @@ await RedisStore.connect('redis://127.0.0.1:1').catch((e) => console.log(e insta
     );
     const { stdout } = await run(process.execPath, ['redis.mjs'], { cwd: dir, timeout: 20_000 });
     expect(stdout).toBe('true RedisStore needs ioredis: npm install ioredis\n');
+  });
+
+  it('eric-bus token without jose says in one line what to install, and exits 2', async () => {
+    const key = join(dir, 'jwt.key');
+    writeFileSync(key, 'a secret\n');
+    const failed = await run(join(dir, 'node_modules/.bin/eric-bus'), ['token', '--jwt-key', key], {
+      cwd: dir,
+      timeout: 20_000,
+    }).catch((error: { code: number; stderr: string }) => error);
+    expect(failed).toMatchObject({ code: 2, stderr: 'eric-bus token: signToken needs jose: npm install jose\n' });
   });
 
   it('the CLI with --redis prints that line and exits 2, as for any server that cannot start as asked', async () => {

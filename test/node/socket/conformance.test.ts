@@ -126,7 +126,7 @@ const badInput: {
     what: 'an unknown verb',
     bytes: () => '{"v": "zz", "c": "1"}',
     reply: {
-      ours: `InvalidMessageFormat('Unknown verb "zz" (expected one of c, r, d, b, l, w, rl, rc, rs, hello)')`,
+      ours: `InvalidMessageFormat('Unknown verb "zz" (expected one of c, r, d, b, l, w, rl, rc, rs, hello, own)')`,
       // An unknown verb is taken for one that carries a message, and 't' is missing.
       'eric-sse': echoed,
     },

@@ -75,7 +75,7 @@ async function scriptedSessions(
     socket.once('end', () => {
       if (session !== 0) return void socket.end();
       hellos++;
-      const features = ['ids', 'rs', 'session', 'n'];
+      const features = ['ids', 'rs', 'session', 'n', 'own'];
       socket.end(JSON.stringify({ server: 'eric-bus', version: '0', features, store: { kind: 'memory', ok: true } }));
     });
   });

@@ -1,0 +1,139 @@
+/**
+ * Who may do what on the bridge, for all its faces (WebSocket, REST, Server-Sent Events): the
+ * `Origin`, then the token — the shared one, which grants everything, or a signed one, whose grants
+ * and owned channels bound every command (docs/security.md, "Scoped tokens"). A command outside
+ * them gets `Forbidden(…)` and never reaches the socket server.
+ */
+import type { IncomingMessage } from 'node:http';
+import { Forbidden, parseException } from '../../src/errors.js';
+import type { RelayedCommand } from '../../src/wire/bridge-frames.js';
+import { OWNER_VERB } from '../../src/wire/socket-protocol.js';
+import { type AccessPolicy, checkOrigin, presentedToken, type Refusal, sameSecret } from '../relay/access.js';
+import { BackendCall } from '../relay/backend-call.js';
+import { forbiddenDetail, judge } from './grants.js';
+import { TokenRefused, type TokenScope, type TokenVerifier } from './tokens.js';
+
+/** Who a request or WebSocket speaks for: the holder of the shared token, or a signed token's scope. */
+export type Principal = { readonly kind: 'shared' } | ({ readonly kind: 'token' } & TokenScope);
+
+/** The holder of the shared token: everything is granted. */
+export const SHARED: Principal = { kind: 'shared' };
+
+/** Channel id → its owner (`''` for none), as one connection has learned them. */
+export type OwnerCache = Map<string, string>;
+
+/** Asks the socket server who owns a channel: its owner, `''` for none (or a server that keeps none). */
+export type OwnerLookup = (channelId: string) => Promise<string>;
+
+/** Judges the bridge's requests and commands. */
+export class AccessGate {
+  readonly #policy: AccessPolicy;
+  readonly #verifier: TokenVerifier | undefined;
+  readonly #owners: OwnerLookup;
+
+  constructor(policy: AccessPolicy, verifier: TokenVerifier | undefined, owners: OwnerLookup) {
+    this.#policy = policy;
+    this.#verifier = verifier;
+    this.#owners = owners;
+  }
+
+  /** Whether signed tokens are accepted (`--jwt-key`). */
+  get verifier(): TokenVerifier | undefined {
+    return this.#verifier;
+  }
+
+  /**
+   * Checks a request (an upgrade, a route): the origin first, so a foreign page learns nothing about
+   * tokens, then the token. Resolves its principal, or the refusal (401, 403).
+   */
+  async admit(request: IncomingMessage, url: URL): Promise<Principal | Refusal> {
+    const refusal = checkOrigin(request, this.#policy);
+    if (refusal) return refusal;
+    const token = presentedToken(request, url);
+    if (token === undefined) return { status: 401, reason: 'no token' };
+    try {
+      return await this.principal(token);
+    } catch (error) {
+      if (error instanceof TokenRefused) return { status: 401, reason: error.message };
+      throw error;
+    }
+  }
+
+  /** Whether a request holds the shared token, from an allowed origin (`/metrics` on the bridge's port). */
+  holdsSharedToken(request: IncomingMessage, url: URL): boolean {
+    const token = presentedToken(request, url);
+    return (
+      checkOrigin(request, this.#policy) === undefined && token !== undefined && sameSecret(token, this.#policy.token)
+    );
+  }
+
+  /** The principal of a token; rejects with a {@link TokenRefused} (a wrong token, a bad signed one). */
+  async principal(token: string): Promise<Principal> {
+    if (sameSecret(token, this.#policy.token)) return SHARED;
+    // Not the shared token: a signed one, if the bridge takes them and it has a JWT's three parts.
+    if (this.#verifier === undefined || token.split('.').length !== 3) throw new TokenRefused('wrong token');
+    return { kind: 'token', ...(await this.#verifier.verify(token)) };
+  }
+
+  /**
+   * Judges a command: undefined when it may go, else the {@link Forbidden} to reply. A `c` gets the
+   * owner it is created for (`o`: a signed token's subject; none otherwise). Synchronous when the
+   * grants decide, or `owners` knows the channel's owner; a promise when the server must be asked.
+   */
+  authorize(
+    principal: Principal,
+    command: RelayedCommand,
+    owners: OwnerCache = new Map(),
+  ): Forbidden | undefined | Promise<Forbidden | undefined> {
+    if (command.v === 'c') {
+      if (principal.kind === 'token' && principal.sub !== undefined) command.o = principal.sub;
+      else delete command.o;
+    }
+    if (principal.kind === 'shared') return undefined;
+    const verdict = judge(principal.grants, command);
+    if (verdict === 'granted') return undefined;
+    // Made only when refused: an error's stack trace costs more than the judgement.
+    const refused = () => new Forbidden(forbiddenDetail(command));
+    const sub = principal.sub;
+    if (verdict === 'refused' || sub === undefined) return refused();
+    const channel = String(command.c);
+    const known = owners.get(channel);
+    if (known !== undefined) return known === sub ? undefined : refused();
+    return this.#owners(channel).then((owner) => {
+      // Only an owner is remembered: a channel without one may be removed and its id given again.
+      if (owner === sub) owners.set(channel, owner);
+      return owner === sub ? undefined : refused();
+    });
+  }
+}
+
+/**
+ * Asks the socket server at `socketPath` who owns a channel, one command on its own connection
+ * (`own`, docs/protocol.md, "Channel owners"). A channel that does not exist, or a server that keeps no
+ * owners (eric-sse's), has none; a server that cannot be reached rejects with its error text.
+ */
+export function ownerLookup(socketPath: string): OwnerLookup {
+  return (channelId) =>
+    new Promise((resolve, reject) => {
+      new BackendCall(socketPath, { v: OWNER_VERB, c: channelId }, false, {
+        reply: (text) => resolve(ownerIn(text)),
+        error: (text) => {
+          const name = parseException(text)?.name;
+          if (name === 'InvalidChannelException' || name === 'InvalidMessageFormat') resolve('');
+          else reject(parseException(text) ?? new Error(text));
+        },
+        lines: () => {},
+        end: () => resolve(''),
+      });
+    });
+}
+
+/** The owner in an `own` reply (`"alice"`, or `null`: none). */
+function ownerIn(text: string): string {
+  try {
+    const owner: unknown = JSON.parse(text);
+    return typeof owner === 'string' ? owner : '';
+  } catch {
+    return '';
+  }
+}
