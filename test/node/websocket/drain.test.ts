@@ -118,7 +118,7 @@ describe('a draining bridge', () => {
 describe.skipIf(!hasRedisServer)('a draining eric-bus up --thread (the bridge on its own worker thread)', () => {
   const redis = redisForTests();
 
-  it('drains on SIGTERM as without --thread: streams end with reconnect, SSE closes, 503s, the command in flight answered, exit 0', async () => {
+  it('drains on SIGTERM as up does: reconnect ends, SSE closed, 503s, in-flight command answered, exit 0', async () => {
     const args = ['up', '--thread', '--redis', redis().url, '--port', '0', '--token', 'drain', '--drain-ms', '60000'];
     const up = await startCli(args, /bridge at (ws:\/\/\S+)/);
     try {
