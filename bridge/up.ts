@@ -31,7 +31,7 @@ export interface Up {
   close(): Promise<void>;
   /**
    * Drains the bridge within `deadlineMs` (docs/bridge.md, "Draining a bridge"), then closes as
-   * {@link Up.close} does; a bridge on a thread (`thread`) closes at once.
+   * {@link Up.close} does; a bridge on a thread (`thread`) drains there alike.
    */
   drain(deadlineMs?: number): Promise<void>;
 }
@@ -83,7 +83,6 @@ export async function startUp(options: UpOptions = {}): Promise<Up> {
     server,
     bridge,
     close: () => closeWith(() => bridge.close()),
-    drain: (deadlineMs) =>
-      closeWith(() => (bridge instanceof WebSocketBridge ? bridge.drain(deadlineMs) : bridge.close())),
+    drain: (deadlineMs) => closeWith(() => bridge.drain(deadlineMs)),
   };
 }

@@ -19,8 +19,8 @@ export type Hop = 'bridge' | 'server';
 export interface OpenCounts {
   connections?: Partial<Record<Face, number>>;
   streams?: Partial<Record<Face, number>>;
-  /** Messages waiting in the queues of the store, where it can say cheaply. */
-  waiting?: () => number | undefined;
+  /** Messages waiting in the queues of the store, where it can say cheaply (on Redis, one GET). */
+  waiting?: () => number | undefined | Promise<number | undefined>;
 }
 
 /**
@@ -147,12 +147,11 @@ class PromMetrics implements BusMetrics {
     plain('ericbus_redis_errors_total', 'Redis commands that failed', () => counts.redisErrors);
     new prom.Gauge({
       name: 'ericbus_messages_waiting',
-      help: 'Messages waiting in the queues of the store (in memory)',
+      help: 'Messages waiting in the queues of the store (on Redis: of every server on it)',
       registers,
-      collect(this: { set(value: number): void }) {
-        let waiting = 0;
-        for (const source of sources()) waiting += source.waiting?.() ?? 0;
-        this.set(waiting);
+      async collect(this: { set(value: number): void }) {
+        const counts = await Promise.all(sources().map((source) => source.waiting?.()));
+        this.set(counts.reduce<number>((sum, count) => sum + (count ?? 0), 0));
       },
     });
   }

@@ -20,6 +20,9 @@
  *   holds it, its server renews a lease (now + lease + grace) now and then; once the stream ended
  *   cleanly, now + grace. Any server's sweep removes those past their time, so the watches of a
  *   server that died go too, a lease and a grace period after its last renewal.
+ * - `P waiting`: events queued and not yet delivered, over every listener (the sum of their `seq`
+ *   − `cur`), kept by the scripts that change either, so the metrics read it with one GET
+ *   (docs/operations.md, "Metrics").
  * - pub/sub channel `P superseded`: `<listener> <own>` when a new stream of a listener opens.
  *
  * Script errors are replies `ERIC_NOCHANNEL`, `ERIC_NOLISTENER`, `ERIC_NOWATCH`.
@@ -50,7 +53,9 @@ end`,
 local function drop(r, closed)
   local l = P .. 'l:' .. r
   local n = redis.call('HINCRBY', l, 'seq', 1)
-  local c = redis.call('HGET', l, 'c')
+  local m = redis.call('HMGET', l, 'c', 'cur')
+  local c = m[1]
+  redis.call('DECRBY', P .. 'waiting', n - 1 - tonumber(m[2] or n - 1))
   redis.call('DEL', l)
   if c then redis.call('SREM', P .. 'c:' .. c, r) end
   redis.call('ZREM', P .. 'graces', r)
@@ -95,6 +100,7 @@ local c, r = ARGV[2], ARGV[3]
 local l = P .. 'l:' .. r
 if redis.call('HGET', l, 'c') ~= c then return redis.error_reply(missing(c)) end
 redis.call('XADD', P .. 'q:' .. r, redis.call('HINCRBY', l, 'seq', 1), 'e', ARGV[4])
+redis.call('INCR', P .. 'waiting')
 return 1`,
 
   /** (c, line) → how many listeners it reached. */
@@ -105,6 +111,7 @@ local ids = redis.call('SMEMBERS', P .. 'c:' .. c)
 for _, r in ipairs(ids) do
   redis.call('XADD', P .. 'q:' .. r, redis.call('HINCRBY', P .. 'l:' .. r, 'seq', 1), 'e', line)
 end
+redis.call('INCRBY', P .. 'waiting', #ids)
 return #ids`,
 
   /** (c, r, closed line) → 1. */
@@ -172,7 +179,10 @@ local l = P .. 'l:' .. r
 local m = redis.call('HMGET', l, 'own', 'cur', 'cut', 'wb', 'wc')
 if not m[1] then return -1 end
 if tonumber(m[1]) ~= own then return 0 end
-if to > tonumber(m[2]) then redis.call('HSET', l, 'cur', to) end
+if to > tonumber(m[2]) then
+  redis.call('HSET', l, 'cur', to)
+  redis.call('DECRBY', P .. 'waiting', to - tonumber(m[2]))
+end
 local newest = to
 if window > 0 and keep > 0 then
   local q, wb, wc = P .. 'q:' .. r, tonumber(m[4]) or 0, (tonumber(m[5]) or 0) + bytes

@@ -123,6 +123,18 @@ export class RedisStore implements ChannelStore {
     return { kind: 'redis', ok: this.#commands.status === 'ready' };
   }
 
+  /**
+   * Events queued and not yet delivered, over every listener of this Redis and prefix (every
+   * server on it reports the same number): one GET of the count the scripts keep. Undefined while
+   * Redis is unreachable.
+   */
+  async waiting(): Promise<number | undefined> {
+    if (this.#commands.status !== 'ready') return undefined;
+    const count = await this.#commands.get(this.#key('waiting')).catch(() => null);
+    // Queues filled before a version that kept the count are not in it: it never reads below 0.
+    return count === null ? undefined : Math.max(0, Number(count));
+  }
+
   readonly #commands: Redis;
   readonly #subscriber: Redis;
   readonly #prefix: string;

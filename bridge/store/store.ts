@@ -142,6 +142,9 @@ export interface ChannelStore {
   close(): Promise<void>;
   /** What kind of store it is and whether it can serve commands now (a `hello` says so). */
   status?(): StoreStatus;
-  /** Messages waiting in the queues, where the store can count them cheaply (in memory); for the metrics. */
-  waiting?(): number;
+  /**
+   * Messages waiting in the queues, for the metrics: in memory, one pass at the scrape; on Redis, one
+   * GET of a count its scripts keep (undefined while it cannot say).
+   */
+  waiting?(): number | undefined | Promise<number | undefined>;
 }

@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { StartError } from '../errors.js';
 import { loadWs } from '../peers.js';
 import type { BridgeOptions } from '../websocket/bridge.js';
+import type { ThreadOrder } from './bridge-thread-entry.js';
 
 /** What a running bridge offers, wherever it runs. */
 export interface RunningBridge {
@@ -20,6 +21,8 @@ export interface RunningBridge {
   close(): Promise<void>;
   /** Rereads the signed tokens' key file; rejects (keeping the old keys) when it cannot be used. */
   reloadKeys(): Promise<void>;
+  /** Drains within `deadlineMs`, then closes (docs/bridge.md, "Draining a bridge"). */
+  drain(deadlineMs?: number): Promise<void>;
 }
 
 /**
@@ -80,8 +83,18 @@ export class BridgeThread implements RunningBridge {
 
   /** Closes the bridge (as WebSocketBridge.close) and ends the thread. */
   close(): Promise<void> {
+    return this.#end({ close: true });
+  }
+
+  /** Drains the bridge (as WebSocketBridge.drain), then ends the thread; once closing, waits for that. */
+  drain(deadlineMs?: number): Promise<void> {
+    return this.#end({ drain: deadlineMs });
+  }
+
+  /** Tells the thread how to end, once: a later close or drain waits for the first. */
+  #end(order: ThreadOrder): Promise<void> {
     this.#closing ??= (async () => {
-      this.#worker.postMessage('close');
+      this.#worker.postMessage(order);
       await this.#exited;
     })();
     return this.#closing;

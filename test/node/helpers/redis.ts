@@ -28,6 +28,10 @@ export interface RedisServer {
   stop(): Promise<void>;
   /** Starts it again after {@link stop}. */
   start(): Promise<void>;
+  /** Freezes it (SIGSTOP): connections stay open, commands wait unanswered until {@link thaw}. */
+  freeze(): void;
+  /** Lets a frozen server go on (SIGCONT): it answers the commands that waited. */
+  thaw(): void;
   /** Stops it and removes its data dir. */
   close(): Promise<void>;
 }
@@ -107,7 +111,10 @@ export async function startRedis(extra: string[] = []): Promise<RedisServer> {
       await server.stop();
       await server.start();
     },
+    freeze: () => void child?.kill('SIGSTOP'),
+    thaw: () => void child?.kill('SIGCONT'),
     close: async () => {
+      child?.kill('SIGCONT');
       await stopped(child);
       cleanup();
     },

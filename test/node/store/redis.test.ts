@@ -5,6 +5,7 @@ import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SocketClient } from '../../../bridge/index.js';
+import { disableMetrics, enableMetrics } from '../../../bridge/metrics/metrics.js';
 import { RedisStore } from '../../../bridge/store/redis.js';
 import { InvalidChannelException, InvalidListenerException, StoreUnavailable } from '../../../src/index.js';
 import { sleep, take, until } from '../helpers/async.js';
@@ -231,6 +232,56 @@ describe.skipIf(!hasRedisServer)('Redis store: histories', () => {
       expect(gapped[0]).toMatchObject({ event: '_eric_gap' });
       expect(gapped.slice(1).map((e) => e.id)).toEqual(first.slice(8).map((e) => e.id));
     } finally {
+      await running.close();
+    }
+  });
+});
+
+describe.skipIf(!hasRedisServer)('Redis store: messages waiting (the metrics gauge)', () => {
+  const redis = redisForTests();
+
+  it('counts what is queued, over every server on the Redis: dispatch, broadcast, streams, removals', async () => {
+    const metrics = await enableMetrics();
+    const running = await startServer({ store: await RedisStore.connect(redis().url, { prefix: 'waiting:' }) });
+    // Another server's store on the same Redis and prefix: it reports the same count.
+    const other = await RedisStore.connect(redis().url, { prefix: 'waiting:' });
+    const gauge = async () => {
+      const line = (await metrics.scrape()).text.split('\n').find((l) => l.startsWith('ericbus_messages_waiting '));
+      return Number(line?.split(' ')[1]);
+    };
+    /** Waits (bounded) until the gauge reads `expected`: a stream tells Redis what it delivered just after. */
+    const settlesAt = async (expected: number) => {
+      for (let i = 0; i < 500 && (await gauge()) !== expected; i++) await sleep(10);
+      expect(await gauge()).toBe(expected);
+      expect(await other.waiting()).toBe(expected);
+    };
+    try {
+      const client = new SocketClient(running.path);
+      const c = await client.createChannel();
+      const [l1, l2, l3] = [await client.register(c), await client.register(c), await client.register(c)];
+      expect(await gauge()).toBe(0);
+      for (let i = 1; i <= 7; i++) await client.dispatch(c, l1!, 'n', i);
+      for (let i = 1; i <= 4; i++) await client.broadcastMessage(c, 'b', i);
+      // l1: 7 + 4, l2: 4, l3: 4.
+      await settlesAt(19);
+      const got = events(await take(client.stream(c, l2!, { limit: 3 }), 3));
+      expect(got.map((e) => e.data)).toEqual([1, 2, 3]);
+      await settlesAt(16);
+      // A resume after the first: 2 and 3 again from the history (delivered already), then 4, new.
+      const resumed = events(await take(client.stream(c, l2!, { lastEventId: got[0]!.id, limit: 3 }), 3));
+      expect(resumed.map((e) => e.data)).toEqual([2, 3, 4]);
+      await settlesAt(15);
+      // Removing a listener takes what it still had queued: 11.
+      await client.removeListener(c, l1!);
+      await settlesAt(4);
+      expect(events(await take(client.stream(c, l3!, { limit: 2 }), 2)).map((e) => e.data)).toEqual([1, 2]);
+      await settlesAt(2);
+      // Removing the channel takes what its listeners still had: l3's last 2.
+      await client.removeChannel(c);
+      await settlesAt(0);
+    } finally {
+      disableMetrics();
+      await other.close();
       await running.close();
     }
   });

@@ -1,6 +1,7 @@
 // Draining a bridge (docs/bridge.md, "Draining a bridge"): streams end with reconnect, commands in
 // flight are answered, new clients get 503, /readyz 503 and /healthz 200 until it closes; a
-// BridgeClient on two bridges in front of one server moves at once, with nothing lost or twice.
+// BridgeClient on two bridges in front of one server moves at once, with nothing lost or twice;
+// `eric-bus up --thread` (the bridge on a worker thread) drains alike.
 import { join } from 'node:path';
 import { describe, expect } from 'vitest';
 import { WebSocket } from 'ws';
@@ -8,11 +9,13 @@ import { WebSocketBridge } from '../../../bridge/index.js';
 import { Message, type SSEEvent } from '../../../src/index.js';
 import { until } from '../helpers/async.js';
 import { FrameClient, heldBackend, upgrade } from '../helpers/bridge.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, startCli } from '../helpers/cli.js';
 import { it } from '../helpers/fixtures.js';
+import { openSse } from '../helpers/http.js';
+import { hasRedisServer, redisForTests } from '../helpers/redis.js';
 
 /** GET `path` on the bridge's port: its status and body. */
-async function get(bridge: WebSocketBridge, path: string): Promise<{ status: number; body: string }> {
+async function get(bridge: { port: number }, path: string): Promise<{ status: number; body: string }> {
   const response = await fetch(`http://127.0.0.1:${bridge.port}${path}`);
   return { status: response.status, body: await response.text() };
 }
@@ -109,5 +112,69 @@ describe('a draining bridge', () => {
         .split('\n')
         .map((line) => (JSON.parse(line) as SSEEvent).data),
     ).toEqual([1, 2, 3]);
+  });
+});
+
+describe.skipIf(!hasRedisServer)('a draining eric-bus up --thread (the bridge on its own worker thread)', () => {
+  const redis = redisForTests();
+
+  it('drains on SIGTERM as up does: reconnect ends, SSE closed, 503s, in-flight command answered, exit 0', async () => {
+    const args = ['up', '--thread', '--redis', redis().url, '--port', '0', '--token', 'drain', '--drain-ms', '60000'];
+    const up = await startCli(args, /bridge at (ws:\/\/\S+)/);
+    try {
+      const url = up.match![1]!;
+      const bridge = { port: Number(new URL(url).port) };
+      const frames = await FrameClient.open(url);
+      const c = ((await frames.call(1, { v: 'c' })) as { ok: string }).ok;
+      const r = ((await frames.call(2, { v: 'r', c })) as { ok: string }).ok;
+      const r2 = ((await frames.call(3, { v: 'r', c })) as { ok: string }).ok;
+      frames.send({ id: 4, v: 'l', c, r });
+      const sse = await openSse(`http://127.0.0.1:${bridge.port}/channels/${c}/listeners/${r2}/events?token=drain`);
+      expect(await frames.call(5, { v: 'd', c, r, t: 'n', p: 1 })).toEqual({ id: 5, ok: 'ack' });
+      expect(await frames.call(6, { v: 'd', c, r: r2, t: 'n', p: 1 })).toEqual({ id: 6, ok: 'ack' });
+      expect('data' in (await frames.next(4))).toBe(true);
+      await sse.events(1);
+
+      // Redis frozen, a dispatch stays in flight; the bridge refusing the same id again shows it holds it.
+      redis().freeze();
+      frames.send({ id: 7, v: 'd', c, r, t: 'n', p: 2 });
+      expect(await frames.call(7, { v: 'd', c, r, t: 'n', p: 3 })).toMatchObject({ id: 7, error: expect.any(String) });
+      up.child.kill('SIGTERM');
+      // A bridge that closed at once instead would close the WebSocket without that frame.
+      const ended = await Promise.race([frames.next(4), frames.closed.then(({ code }) => `closed (${code})`)]);
+      expect(ended).toEqual({ id: 4, end: true, reconnect: true });
+      await sse.ended;
+      expect(await upgrade(url)).toBe(503);
+      expect((await get(bridge, '/readyz')).status).toBe(503);
+      expect(await get(bridge, '/healthz')).toEqual({ status: 200, body: 'ok\n' });
+      expect((await get(bridge, '/channels?token=drain')).status).toBe(503);
+      expect(up.child.exitCode).toBe(null);
+
+      redis().thaw();
+      expect(await frames.next(7)).toEqual({ id: 7, ok: 'ack' });
+      expect((await frames.closed).code).toBe(1001);
+      expect(await up.exited).toBe(0);
+    } finally {
+      redis().thaw();
+      await up.close();
+    }
+  });
+
+  it('exits at --drain-ms when a command in flight is never answered', async () => {
+    const args = ['up', '--thread', '--redis', redis().url, '--port', '0', '--token', 'drain', '--drain-ms', '2000'];
+    const up = await startCli(args, /bridge at (ws:\/\/\S+)/);
+    try {
+      const frames = await FrameClient.open(up.match![1]!);
+      expect(await frames.call(1, { v: 'c' })).toMatchObject({ id: 1, ok: expect.any(String) });
+      redis().freeze();
+      frames.send({ id: 2, v: 'c' });
+      expect(await frames.call(2, { v: 'c' })).toMatchObject({ id: 2, error: expect.any(String) });
+      up.child.kill('SIGTERM');
+      expect(await up.exited).toBe(0);
+      expect(frames.pending(2)).toBe(0);
+    } finally {
+      redis().thaw();
+      await up.close();
+    }
   });
 });
