@@ -1,5 +1,6 @@
 import { log } from '../log.js';
 import {
+  AUTH_VERB,
   CANCEL_VERB,
   CREDIT_VERB,
   DATA_FRAME_END,
@@ -9,8 +10,10 @@ import {
   isFrameId,
   parseReplyFrame,
   readDataFrame,
+  TOKEN_EXPIRED_CLOSE,
 } from '../wire/bridge-frames.js';
 import { handleSocket, type WebSocketConstructor, type WebSocketLike } from '../wire/websocket-like.js';
+import { SharedToken } from './shared-token.js';
 
 /**
  * One client's end of a {@link SocketHub}: a WebSocket as a `BridgeClient` sees it, in this tab or
@@ -49,9 +52,10 @@ const OPEN = 1;
  * detaches has its streams cancelled. The WebSocket opens when the first client attaches, closes
  * when the last detaches, and when it drops every client is told, as a WebSocket's own close
  * would: each then reconnects (and resumes its streams) in its own time, through the hub again.
+ * With signed tokens, it opens with the newest token a client gave ({@link SharedToken}).
  */
 export class SocketHub {
-  readonly #url: string;
+  readonly #token: SharedToken;
   readonly #WebSocket: WebSocketConstructor;
   readonly #ports = new Map<string, Attached>();
   readonly #routes = new Map<number, Route>();
@@ -61,7 +65,7 @@ export class SocketHub {
   opened = 0;
 
   constructor(url: string, WebSocket: WebSocketConstructor) {
-    this.#url = url;
+    this.#token = new SharedToken(url);
     this.#WebSocket = WebSocket;
   }
 
@@ -75,9 +79,18 @@ export class SocketHub {
     return [...this.#ports.keys()].filter((key) => key.startsWith(prefix));
   }
 
-  /** Attaches a client under `key` (again: a no-op); it is told `open` once the shared WebSocket is. */
-  attach(key: string, port: HubPort): void {
+  /**
+   * Attaches a client under `key` (again: a no-op); it is told `open` once the shared WebSocket is.
+   * `url` is the one the client would have connected to, its current token included: offered as the
+   * token to open with; a client whose token has expired is closed at once with 4401, as the bridge
+   * would, so that it fetches a fresh one (docs/tabs.md, "Tokens and tabs").
+   */
+  attach(key: string, port: HubPort, url?: string): void {
     if (this.#ports.has(key)) return;
+    if (url !== undefined) {
+      if (this.#token.isExpired(url)) return port.close(TOKEN_EXPIRED_CLOSE, 'token expired');
+      this.#token.offer(url);
+    }
     const attached: Attached = { port, ids: new Map(), opened: false };
     this.#ports.set(key, attached);
     if (this.#socket?.readyState === OPEN) this.#welcome(attached);
@@ -104,6 +117,7 @@ export class SocketHub {
       socket.send(frameText(hubId, withoutId(frame)));
       return;
     }
+    if (frame.v === AUTH_VERB && typeof frame.token === 'string') this.#token.authed(frame.token);
     const hubId = this.#nextId++;
     attached.ids.set(id, hubId);
     this.#routes.set(hubId, { key, id });
@@ -131,7 +145,7 @@ export class SocketHub {
   #open(): void {
     let socket: WebSocketLike;
     try {
-      socket = new this.#WebSocket(this.#url);
+      socket = new this.#WebSocket(this.#token.open());
     } catch (error) {
       return this.#closed(1006, `Cannot open a WebSocket: ${(error as Error).message}`);
     }
@@ -144,6 +158,7 @@ export class SocketHub {
       text: (data) => this.#receive(data),
       close: (code, reason) => {
         this.#socket = null;
+        if (code === TOKEN_EXPIRED_CLOSE) this.#token.expired();
         this.#closed(code, reason);
       },
     });
