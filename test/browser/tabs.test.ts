@@ -245,7 +245,7 @@ describe('BridgeClient shared across tabs: the state follows the shared connecti
 });
 
 describe('BridgeClient shared across tabs with a token function (Chromium)', () => {
-  it('two tabs, one WebSocket: tokens refresh on it, then it expires (4401) and reopens with a fresh one', async ({
+  it('two tabs, one WebSocket: tokens refresh, it expires (4401), reopens with a fresh token; a takeover', async ({
     startStack,
     dir,
   }) => {
@@ -331,6 +331,21 @@ describe('BridgeClient shared across tabs with a token function (Chromium)', () 
     expect(await holder.evaluate(() => (window as unknown as TabWindow).closeCodes)).toEqual([4401]);
     expect(await other.evaluate(() => (window as unknown as TabWindow).opened)).toEqual([]);
     expect(stack.bridge.connections).toBe(1);
+
+    // The holder closes: the other tab takes over, its hub opens the one WebSocket with the token
+    // that tab gave it, and its stream goes on after its last event.
+    await holder.close();
+    for (let k = 0; k < 50; k++) await direct.dispatch(c, l2, 'n', ++produced);
+    await other.waitForFunction((n) => (window as unknown as TabWindow).received.length >= n, produced);
+    expect(await received(other)).toEqual(sequence(1, produced));
+    const taken = await other.evaluate(() => (window as unknown as TabWindow).opened);
+    expect(taken).toHaveLength(1);
+    const takenToken = new URL(taken[0]!).searchParams.get('token')!;
+    expect(minted).toContain(takenToken);
+    expect(expired.has(takenToken)).toBe(false);
+    expect(bridgeLog.accepted()).toBe(3);
+    expect(bridgeLog.mostOpen()).toBe(1);
+    expect(await states(other)).toEqual(['connected', 'reconnecting', 'connected', 'reconnecting', 'connected']);
     direct.close();
   });
 });
