@@ -35,6 +35,8 @@ export class SharedToken {
   #inUse: string | undefined;
   /** The token the bridge closed the shared WebSocket for as expired, and its `exp`. */
   #expired: { token: string; exp: number | undefined } | undefined;
+  /** The last open failed: the next URL a tab gives is taken, whatever its token. */
+  #failed = false;
 
   constructor(url: string) {
     this.#url = url;
@@ -50,8 +52,9 @@ export class SharedToken {
   offer(url: string): void {
     if (this.isExpired(url)) return;
     const current = tokenOf(this.#url);
-    if (current === undefined || this.isExpired(this.#url)) {
+    if (this.#failed || current === undefined || this.isExpired(this.#url)) {
       this.#url = url;
+      this.#failed = false;
       return;
     }
     const exp = expiryOf(tokenOf(url));
@@ -59,12 +62,20 @@ export class SharedToken {
     if (exp === undefined || currentExp === undefined || exp >= currentExp) this.#url = url;
   }
 
-  /** A tab's fresh token went to the open WebSocket in an `auth` frame: in use, and offered for the next. */
+  /** The bridge took a tab's fresh token in an `auth` frame: in use, and offered for the next open. */
   authed(token: string): void {
     this.#inUse = token;
     const target = new URL(this.#url);
     target.searchParams.set('token', token);
     this.offer(target.href);
+  }
+
+  /**
+   * The shared WebSocket did not open (the bridge is down, or refused the token: a tab's token
+   * function may have given a bad one): the next URL a tab gives is opened with, not this one again.
+   */
+  failed(): void {
+    this.#failed = true;
   }
 
   /** The bridge closed the shared WebSocket because the token in use expired (4401). */

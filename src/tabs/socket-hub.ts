@@ -9,6 +9,7 @@ import {
   frameText,
   isFrameId,
   parseReplyFrame,
+  type ReplyFrame,
   readDataFrame,
   TOKEN_EXPIRED_CLOSE,
 } from '../wire/bridge-frames.js';
@@ -59,6 +60,8 @@ export class SocketHub {
   readonly #WebSocket: WebSocketConstructor;
   readonly #ports = new Map<string, Attached>();
   readonly #routes = new Map<number, Route>();
+  /** The tokens of `auth` frames sent, by the hub's id, until the bridge answers. */
+  readonly #auths = new Map<number, string>();
   #socket: WebSocketLike | null = null;
   #nextId = 1;
   /** How many WebSockets this hub has opened (for tests and the demo). */
@@ -117,8 +120,8 @@ export class SocketHub {
       socket.send(frameText(hubId, withoutId(frame)));
       return;
     }
-    if (frame.v === AUTH_VERB && typeof frame.token === 'string') this.#token.authed(frame.token);
     const hubId = this.#nextId++;
+    if (frame.v === AUTH_VERB && typeof frame.token === 'string') this.#auths.set(hubId, frame.token);
     attached.ids.set(id, hubId);
     this.#routes.set(hubId, { key, id });
     socket.send(frameText(hubId, withoutId(frame)));
@@ -151,14 +154,17 @@ export class SocketHub {
     }
     this.opened++;
     this.#socket = socket;
+    let opened = false;
     handleSocket(socket, () => this.#socket === socket, {
       open: () => {
+        opened = true;
         for (const attached of [...this.#ports.values()]) if (!attached.opened) this.#welcome(attached);
       },
       text: (data) => this.#receive(data),
       close: (code, reason) => {
         this.#socket = null;
         if (code === TOKEN_EXPIRED_CLOSE) this.#token.expired();
+        else if (!opened) this.#token.failed();
         this.#closed(code, reason);
       },
     });
@@ -181,6 +187,7 @@ export class SocketHub {
     if (!frame) return log().warn('eric-bus: ignoring a frame that is not in the bridge envelope:', text);
     if (frame.id === null || typeof frame.id !== 'number')
       return log().warn('eric-bus: the bridge rejected a frame:', text);
+    this.#answered(frame);
     const route = this.#routes.get(frame.id);
     if (!route) return;
     const attached = this.#ports.get(route.key);
@@ -190,6 +197,14 @@ export class SocketHub {
       attached?.ids.delete(route.id);
     }
     attached?.port.frame(frameText(route.id, withoutId(frame)));
+  }
+
+  /** A reply to an `auth`: a token the bridge took is the one the WebSocket carries now. */
+  #answered(frame: ReplyFrame): void {
+    const token = this.#auths.get(frame.id as number);
+    if (token === undefined || 'data' in frame) return;
+    this.#auths.delete(frame.id as number);
+    if ('ok' in frame) this.#token.authed(token);
   }
 
   #forget(attached: Attached, id: FrameId, hubId: number): void {
@@ -207,6 +222,7 @@ export class SocketHub {
   /** The shared WebSocket is gone: every attached client is told and detached. */
   #closed(code: number, reason: string): void {
     this.#routes.clear();
+    this.#auths.clear();
     const ports = [...this.#ports.values()];
     this.#ports.clear();
     for (const { port } of ports) port.close(code, reason);

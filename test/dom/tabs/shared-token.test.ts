@@ -38,6 +38,17 @@ describe('SharedToken', () => {
     expect(shared.open()).toBe(withToken('two'));
   });
 
+  it('after an open that failed (a bad token, or no bridge), the next URL a tab gives is opened with', () => {
+    const [good, bad] = [token(60), token(600)];
+    const shared = new SharedToken(base);
+    shared.offer(withToken(bad));
+    shared.offer(withToken(good));
+    expect(shared.open()).toBe(withToken(bad));
+    shared.failed();
+    shared.offer(withToken(good));
+    expect(shared.open()).toBe(withToken(good));
+  });
+
   it('after a 4401, the token in use and older ones are expired; a fresh one is opened with', () => {
     const [first, refreshed] = [token(60), token(120)];
     const shared = new SharedToken(withToken(first));
