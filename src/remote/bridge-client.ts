@@ -54,9 +54,9 @@ export interface BridgeClientOptions {
    */
   streamWindow?: number;
   /**
-   * Share one WebSocket with the other tabs of this origin that give the same name, URL and token
-   * (docs/tabs.md): one tab holds it, the others go through that tab. Where the browser lacks Web
-   * Locks or BroadcastChannel, or `token` is a function, this tab connects on its own.
+   * Share one WebSocket with the other tabs of this origin that give the same name and URL, token
+   * aside (docs/tabs.md): one tab holds it, the others go through that tab; it opens with the newest
+   * token a tab gave. Where the browser lacks Web Locks or BroadcastChannel, this tab connects on its own.
    */
   shareAcrossTabs?: string;
 }
@@ -150,10 +150,8 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
     this.#refresher = typeof token === 'function' ? new TokenRefresher(token, (fresh) => this.#auth(fresh)) : undefined;
     const Impl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (!Impl) throw new TypeError('No WebSocket implementation: pass one as the WebSocket option');
-    // A token function gives each tab tokens of its own, which one shared WebSocket cannot carry: each
-    // tab then connects on its own (docs/tabs.md, "Where tabs cannot share").
-    const shares = options.shareAcrossTabs !== undefined && typeof token !== 'function';
-    const shared = shares ? tabSharedWebSocket(options.shareAcrossTabs!, this.url, Impl) : undefined;
+    const share = options.shareAcrossTabs;
+    const shared = share === undefined ? undefined : tabSharedWebSocket(share, this.url, Impl);
     this.#WebSocket = shared?.WebSocket ?? Impl;
     this.sharedAcrossTabs = shared?.share;
     this.#reconnect = options.reconnect ?? {};

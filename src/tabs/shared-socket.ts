@@ -8,11 +8,12 @@ import {
   thisTab,
   whenReleased,
 } from './platform.js';
+import { urlWithoutToken } from './shared-token.js';
 import { type HubPort, SocketHub } from './socket-hub.js';
 
 /** To the holder, on the group's hub channel. */
 type ToHolder =
-  | { t: 'open'; tab: string; sock: number }
+  | { t: 'open'; tab: string; sock: number; url: string }
   | { t: 'send'; tab: string; sock: number; data: string }
   | { t: 'close'; tab: string; sock: number };
 
@@ -52,9 +53,12 @@ export class TabSocket implements WebSocketLike {
   readonly sock: number;
   /** The tab whose WebSocket carries this one, once open. */
   holder: string | undefined;
+  /** The URL the client asked for, its current token included: the holder may open with it. */
+  readonly url: string;
 
-  constructor(group: TabGroup) {
+  constructor(group: TabGroup, url: string) {
     this.#group = group;
+    this.url = url;
     this.sock = group.connect(this);
   }
 
@@ -104,7 +108,7 @@ export interface TabShare {
 }
 
 /**
- * The tabs of one origin that share a connection under one name, URL and token, seen from one of
+ * The tabs of one origin that share a connection under one name and URL (its token aside), seen from one of
  * them: the election of the holder (an exclusive Web Lock; the browser releases it when the
  * holding tab closes or crashes, so two tabs never hold it at once), the holder's {@link SocketHub},
  * and this tab's {@link TabSocket}s, attached to the hub directly in the holder and through
@@ -189,8 +193,8 @@ export class TabGroup implements TabShare {
 
   #ask(socket: TabSocket, sock: number): void {
     if (socket.readyState !== CONNECTING || this.#sockets.get(sock) !== socket) return;
-    if (this.#hub) this.#hub.attach(this.#key(this.#me.id, sock), this.#localPort(socket));
-    else this.#post({ t: 'open', tab: this.#me.id, sock });
+    if (this.#hub) this.#hub.attach(this.#key(this.#me.id, sock), this.#localPort(socket), socket.url);
+    else this.#post({ t: 'open', tab: this.#me.id, sock, url: socket.url });
   }
 
   #post(message: ToHolder): void {
@@ -236,7 +240,7 @@ export class TabGroup implements TabShare {
     if (message.t === 'send') return hub.send(key, message.data);
     if (message.t === 'close') return hub.detach(key);
     this.#watch(hub, message.tab);
-    hub.attach(key, this.#remotePort(message.tab, message.sock));
+    hub.attach(key, this.#remotePort(message.tab, message.sock), message.url);
   }
 
   /** Detaches every socket of `tab` once it has gone (closed or crashed): the hub cancels its streams. */
@@ -305,7 +309,7 @@ export class TabGroup implements TabShare {
 
 const groups = new Map<string, TabGroup>();
 
-/** The group of this tab for a name and URL (one per tab, kept for the tab's life). */
+/** The group of this tab for a name and URL without its token (one per tab, kept for the tab's life). */
 export function tabGroup(platform: TabPlatform, name: string, url: string, WebSocket: WebSocketConstructor): TabGroup {
   const key = `${name}\n${url}`;
   let group = groups.get(key);
@@ -317,9 +321,10 @@ export function tabGroup(platform: TabPlatform, name: string, url: string, WebSo
 }
 
 /**
- * A WebSocket constructor whose sockets share one WebSocket per name and URL across this origin's
- * tabs, and the share it joins; undefined where the browser lacks Web Locks or BroadcastChannel
- * (then each tab connects on its own).
+ * A WebSocket constructor whose sockets share one WebSocket per name and URL (its token aside)
+ * across this origin's tabs, and the share it joins; undefined where the browser lacks Web Locks or
+ * BroadcastChannel (then each tab connects on its own). Each socket gives the holder its URL, token
+ * included: the holder opens with the newest token (docs/tabs.md, "Tokens and tabs").
  */
 export function tabSharedWebSocket(
   name: string,
@@ -329,12 +334,14 @@ export function tabSharedWebSocket(
   const found = tabPlatform();
   if (!found) return undefined;
   const platform: TabPlatform = found;
-  const group = tabGroup(platform, name, url, WebSocket);
+  const base = urlWithoutToken(url);
+  const group = tabGroup(platform, name, base, WebSocket);
   return {
     share: group,
     WebSocket: class SharedTabSocket extends TabSocket {
       constructor(target: string) {
-        super(target === url ? group : tabGroup(platform, name, target, WebSocket));
+        const targetBase = urlWithoutToken(target);
+        super(targetBase === base ? group : tabGroup(platform, name, targetBase, WebSocket), target);
       }
     },
   };

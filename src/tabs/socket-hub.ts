@@ -1,5 +1,6 @@
 import { log } from '../log.js';
 import {
+  AUTH_VERB,
   CANCEL_VERB,
   CREDIT_VERB,
   DATA_FRAME_END,
@@ -8,9 +9,12 @@ import {
   frameText,
   isFrameId,
   parseReplyFrame,
+  type ReplyFrame,
   readDataFrame,
+  TOKEN_EXPIRED_CLOSE,
 } from '../wire/bridge-frames.js';
 import { handleSocket, type WebSocketConstructor, type WebSocketLike } from '../wire/websocket-like.js';
+import { SharedToken } from './shared-token.js';
 
 /**
  * One client's end of a {@link SocketHub}: a WebSocket as a `BridgeClient` sees it, in this tab or
@@ -49,19 +53,22 @@ const OPEN = 1;
  * detaches has its streams cancelled. The WebSocket opens when the first client attaches, closes
  * when the last detaches, and when it drops every client is told, as a WebSocket's own close
  * would: each then reconnects (and resumes its streams) in its own time, through the hub again.
+ * With signed tokens, it opens with the newest token a client gave ({@link SharedToken}).
  */
 export class SocketHub {
-  readonly #url: string;
+  readonly #token: SharedToken;
   readonly #WebSocket: WebSocketConstructor;
   readonly #ports = new Map<string, Attached>();
   readonly #routes = new Map<number, Route>();
+  /** The tokens of `auth` frames sent, by the hub's id, until the bridge answers. */
+  readonly #auths = new Map<number, string>();
   #socket: WebSocketLike | null = null;
   #nextId = 1;
   /** How many WebSockets this hub has opened (for tests and the demo). */
   opened = 0;
 
   constructor(url: string, WebSocket: WebSocketConstructor) {
-    this.#url = url;
+    this.#token = new SharedToken(url);
     this.#WebSocket = WebSocket;
   }
 
@@ -75,9 +82,18 @@ export class SocketHub {
     return [...this.#ports.keys()].filter((key) => key.startsWith(prefix));
   }
 
-  /** Attaches a client under `key` (again: a no-op); it is told `open` once the shared WebSocket is. */
-  attach(key: string, port: HubPort): void {
+  /**
+   * Attaches a client under `key` (again: a no-op); it is told `open` once the shared WebSocket is.
+   * `url` is the one the client would have connected to, its current token included: offered as the
+   * token to open with; a client whose token has expired is closed at once with 4401, as the bridge
+   * would, so that it fetches a fresh one (docs/tabs.md, "Tokens and tabs").
+   */
+  attach(key: string, port: HubPort, url?: string): void {
     if (this.#ports.has(key)) return;
+    if (url !== undefined) {
+      if (this.#token.isExpired(url)) return port.close(TOKEN_EXPIRED_CLOSE, 'token expired');
+      this.#token.offer(url);
+    }
     const attached: Attached = { port, ids: new Map(), opened: false };
     this.#ports.set(key, attached);
     if (this.#socket?.readyState === OPEN) this.#welcome(attached);
@@ -105,6 +121,7 @@ export class SocketHub {
       return;
     }
     const hubId = this.#nextId++;
+    if (frame.v === AUTH_VERB && typeof frame.token === 'string') this.#auths.set(hubId, frame.token);
     attached.ids.set(id, hubId);
     this.#routes.set(hubId, { key, id });
     socket.send(frameText(hubId, withoutId(frame)));
@@ -131,19 +148,23 @@ export class SocketHub {
   #open(): void {
     let socket: WebSocketLike;
     try {
-      socket = new this.#WebSocket(this.#url);
+      socket = new this.#WebSocket(this.#token.open());
     } catch (error) {
       return this.#closed(1006, `Cannot open a WebSocket: ${(error as Error).message}`);
     }
     this.opened++;
     this.#socket = socket;
+    let opened = false;
     handleSocket(socket, () => this.#socket === socket, {
       open: () => {
+        opened = true;
         for (const attached of [...this.#ports.values()]) if (!attached.opened) this.#welcome(attached);
       },
       text: (data) => this.#receive(data),
       close: (code, reason) => {
         this.#socket = null;
+        if (code === TOKEN_EXPIRED_CLOSE) this.#token.expired();
+        else if (!opened) this.#token.failed();
         this.#closed(code, reason);
       },
     });
@@ -166,6 +187,7 @@ export class SocketHub {
     if (!frame) return log().warn('eric-bus: ignoring a frame that is not in the bridge envelope:', text);
     if (frame.id === null || typeof frame.id !== 'number')
       return log().warn('eric-bus: the bridge rejected a frame:', text);
+    this.#answered(frame);
     const route = this.#routes.get(frame.id);
     if (!route) return;
     const attached = this.#ports.get(route.key);
@@ -175,6 +197,14 @@ export class SocketHub {
       attached?.ids.delete(route.id);
     }
     attached?.port.frame(frameText(route.id, withoutId(frame)));
+  }
+
+  /** A reply to an `auth`: a token the bridge took is the one the WebSocket carries now. */
+  #answered(frame: ReplyFrame): void {
+    const token = this.#auths.get(frame.id as number);
+    if (token === undefined || 'data' in frame) return;
+    this.#auths.delete(frame.id as number);
+    if ('ok' in frame) this.#token.authed(token);
   }
 
   #forget(attached: Attached, id: FrameId, hubId: number): void {
@@ -192,6 +222,7 @@ export class SocketHub {
   /** The shared WebSocket is gone: every attached client is told and detached. */
   #closed(code: number, reason: string): void {
     this.#routes.clear();
+    this.#auths.clear();
     const ports = [...this.#ports.values()];
     this.#ports.clear();
     for (const { port } of ports) port.close(code, reason);

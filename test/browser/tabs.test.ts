@@ -3,10 +3,11 @@
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect } from 'vitest';
-import { SocketClient, WebSocketBridge } from '../../bridge/index.js';
+import { SocketClient, signToken, WebSocketBridge } from '../../bridge/index.js';
 import type { ServerLogger } from '../../bridge/log.js';
-import { until } from '../node/helpers/async.js';
+import { sleep, until } from '../node/helpers/async.js';
 import { it } from '../node/helpers/fixtures.js';
+import { hmacKeyFile } from '../node/helpers/tokens.js';
 import { launchChromium } from './chromium.js';
 import type { TabWindow } from './fixtures/tabs/main.js';
 import { type ServedPage, serveSourcePage } from './vite-page.js';
@@ -46,19 +47,32 @@ async function openTab(): Promise<Page> {
   return page;
 }
 
-/** A bridge logger that counts the WebSockets the bridge accepted. */
-function countingLogger(): { logger: ServerLogger; accepted: () => number } {
+/**
+ * A bridge logger that counts the WebSockets the bridge accepted, the most it had open at once, and
+ * the close codes of those that closed.
+ */
+function countingLogger(): { logger: ServerLogger; accepted: () => number; mostOpen: () => number; closes: number[] } {
   let accepted = 0;
+  let mostOpen = 0;
+  const closes: number[] = [];
   const ignore = () => {};
   return {
     logger: {
       info: (message: string) => {
-        if (message.startsWith('bridge: accepted a WebSocket')) accepted++;
+        const open = /^bridge: accepted a WebSocket .* \((\d+) open\)$/.exec(message);
+        if (open) {
+          accepted++;
+          mostOpen = Math.max(mostOpen, Number(open[1]));
+        }
+        const closed = /^bridge: WebSocket from .* closed \((\d+)\)$/.exec(message);
+        if (closed) closes.push(Number(closed[1]));
       },
       warn: ignore,
       error: ignore,
     },
     accepted: () => accepted,
+    mostOpen: () => mostOpen,
+    closes,
   };
 }
 
@@ -227,6 +241,112 @@ describe('BridgeClient shared across tabs: the state follows the shared connecti
       await tab.waitForFunction(() => (window as unknown as TabWindow).states.includes('refused'));
     }
     expect(stack.bridge.connections).toBe(0);
+  });
+});
+
+describe('BridgeClient shared across tabs with a token function (Chromium)', () => {
+  it('two tabs, one WebSocket: tokens refresh, it expires (4401), reopens with a fresh token; a takeover', async ({
+    startStack,
+    dir,
+  }) => {
+    const bridgeLog = countingLogger();
+    const { file, secret } = hmacKeyFile(dir);
+    const stack = await startStack({ jwt: { keyFile: file }, logger: bridgeLog.logger });
+    const direct = new SocketClient(stack.backend.path);
+    const c = await direct.createChannel();
+    const [l1, l2] = [await direct.register(c), await direct.register(c)];
+    await newContext();
+    // The application's token endpoint, as the tabs' token functions reach it: short-lived tokens of
+    // one subject, or an outage, which lets the token on the shared WebSocket expire.
+    let outage = false;
+    const minted: string[] = [];
+    await context.exposeFunction('mintToken', async () => {
+      if (outage) throw new Error('the token service is down');
+      const token = await signToken(secret, { sub: 'alice', grants: { channels: { [c]: ['l'] } }, ttlSeconds: 4 });
+      minted.push(token);
+      return token;
+    });
+    const tabs: Page[] = [];
+    for (const l of [l1, l2]) {
+      const tab = await openTab();
+      await tab.evaluate(({ url, c, l }) => (window as unknown as TabWindow).shareSigned(url, 'signed', c, l), {
+        url: `ws://127.0.0.1:${stack.bridge.port}/`,
+        c,
+        l,
+      });
+      await tab.waitForFunction(() => (window as unknown as TabWindow).states.includes('connected'));
+      tabs.push(tab);
+    }
+    const [holder, other] = tabs as [Page, Page];
+    expect(bridgeLog.accepted()).toBe(1);
+
+    // Events flow to both tabs all along, paced so that the stream spans the tokens' lifetimes.
+    let produced = 0;
+    let producing = true;
+    const producer = (async () => {
+      for (let round = 0; producing && round < 10_000; round++) {
+        produced++;
+        await Promise.all([direct.dispatch(c, l1, 'n', produced), direct.dispatch(c, l2, 'n', produced)]);
+        await sleep(10);
+      }
+    })();
+
+    // Each tab refreshes its token twice (at 3/4 of each lifetime): the shared WebSocket outlives
+    // the first tokens on the fresh ones the tabs sent on it.
+    await until(() => minted.length >= 6, 'each tab refreshed its token twice');
+    expect(bridgeLog.accepted()).toBe(1);
+    expect(bridgeLog.closes).toEqual([]);
+
+    // No fresh token: the bridge closes the shared WebSocket at the token's expiry (4401); every tab
+    // takes it as an expired token and asks for a fresh one before reconnecting.
+    outage = true;
+    const expired = new Set(minted);
+    for (const tab of tabs)
+      await tab.waitForFunction(
+        () =>
+          (window as unknown as TabWindow).warnings.some((w) => w.includes('could not fetch a token for the bridge')),
+        undefined,
+        { timeout: 30_000 },
+      );
+    outage = false;
+    for (const tab of tabs)
+      await tab.waitForFunction(() => (window as unknown as TabWindow).states.at(-1) === 'connected', undefined, {
+        timeout: 30_000,
+      });
+    producing = false;
+    await producer;
+    for (const tab of tabs) {
+      await tab.waitForFunction((n) => (window as unknown as TabWindow).received.length >= n, produced);
+      expect(await received(tab)).toEqual(sequence(1, produced));
+      expect(await states(tab)).toEqual(['connected', 'reconnecting', 'connected']);
+    }
+    // One WebSocket at a time: the first, closed for its expired token, then one opened with a
+    // token fetched after the expiry, by the same holder.
+    expect(bridgeLog.accepted()).toBe(2);
+    expect(bridgeLog.mostOpen()).toBe(1);
+    expect(bridgeLog.closes).toEqual([4401]);
+    const opened = await holder.evaluate(() => (window as unknown as TabWindow).opened);
+    expect(opened).toHaveLength(2);
+    expect(expired.has(new URL(opened[1]!).searchParams.get('token')!)).toBe(false);
+    expect(await holder.evaluate(() => (window as unknown as TabWindow).closeCodes)).toEqual([4401]);
+    expect(await other.evaluate(() => (window as unknown as TabWindow).opened)).toEqual([]);
+    expect(stack.bridge.connections).toBe(1);
+
+    // The holder closes: the other tab takes over, its hub opens the one WebSocket with the token
+    // that tab gave it, and its stream goes on after its last event.
+    await holder.close();
+    for (let k = 0; k < 50; k++) await direct.dispatch(c, l2, 'n', ++produced);
+    await other.waitForFunction((n) => (window as unknown as TabWindow).received.length >= n, produced);
+    expect(await received(other)).toEqual(sequence(1, produced));
+    const taken = await other.evaluate(() => (window as unknown as TabWindow).opened);
+    expect(taken).toHaveLength(1);
+    const takenToken = new URL(taken[0]!).searchParams.get('token')!;
+    expect(minted).toContain(takenToken);
+    expect(expired.has(takenToken)).toBe(false);
+    expect(bridgeLog.accepted()).toBe(3);
+    expect(bridgeLog.mostOpen()).toBe(1);
+    expect(await states(other)).toEqual(['connected', 'reconnecting', 'connected', 'reconnecting', 'connected']);
+    direct.close();
   });
 });
 
