@@ -5,6 +5,7 @@
  * an expired token (4401). Browser-safe: the token's claims are read, never verified (the bridge does that).
  */
 import { log } from '../log.js';
+import { jwtClaims } from '../wire/jwt-claims.js';
 
 /** A bridge token: the token itself, or a function that fetches a fresh signed one. */
 export type TokenSource = string | (() => Promise<string>);
@@ -14,20 +15,6 @@ export const REFRESH_AT = 0.75;
 
 /** The longest a timer waits (about 24.8 days); a later refresh is waited for in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** The claims of a JWT, unverified; undefined when the text is not one. */
-export function jwtClaims(token: string): Record<string, unknown> | undefined {
-  const part = token.split('.')[1];
-  if (part === undefined) return undefined;
-  try {
-    const base64 = part.replace(/-/g, '+').replace(/_/g, '/');
-    const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
-    const claims: unknown = JSON.parse(new TextDecoder().decode(bytes));
-    return typeof claims === 'object' && claims !== null ? (claims as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * When a fresh token is due, in ms from `now`: {@link REFRESH_AT} of the way from its `iat` (else from

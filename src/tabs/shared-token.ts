@@ -5,7 +5,7 @@
  * newest token given: the one that expires last. A token the bridge closed the WebSocket for (4401)
  * is never opened with again.
  */
-import { jwtClaims } from '../remote/token-refresh.js';
+import { jwtClaims } from '../wire/jwt-claims.js';
 
 /** `url` without its `token` parameter: what the tabs of one share have in common. */
 export function urlWithoutToken(url: string): string {

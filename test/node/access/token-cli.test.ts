@@ -3,7 +3,7 @@
 // stops the process as before.
 import { writeFileSync } from 'node:fs';
 import { describe, expect } from 'vitest';
-import { jwtClaims } from '../../../src/remote/token-refresh.js';
+import { jwtClaims } from '../../../src/wire/jwt-claims.js';
 import { until } from '../helpers/async.js';
 import { upgrade } from '../helpers/bridge.js';
 import { type CliOptions, type Running, runCli as run } from '../helpers/cli.js';
