@@ -3,6 +3,7 @@ import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { LogFormat } from './log.js';
 import { SocketServer, type SocketServerOptions } from './socket/server.js';
 import { BridgeThread } from './threads/bridge-thread.js';
 import { type BridgeOptions, WebSocketBridge } from './websocket/bridge.js';
@@ -17,6 +18,8 @@ export interface UpOptions extends Omit<BridgeOptions, 'socketPath'> {
   thread?: boolean;
   /** With `thread`: log the bridge's connections and refusals to stderr. */
   verbose?: boolean;
+  /** With `thread`: the bridge's log lines as text (the default) or JSON. */
+  logFormat?: LogFormat;
 }
 
 /** A running server + bridge pair. */
@@ -38,7 +41,7 @@ export interface Up {
 
 /** Starts a SocketServer and a bridge to it. */
 export async function startUp(options: UpOptions = {}): Promise<Up> {
-  const { socketPath: given, server: serverOptions, thread, verbose, ...bridgeOptions } = options;
+  const { socketPath: given, server: serverOptions, thread, verbose, logFormat, ...bridgeOptions } = options;
   const dir = given === undefined ? await mkdtemp(join(tmpdir(), 'eric-bus-')) : undefined;
   const socketPath = given ?? join(dir!, 'bus.sock');
   // Removed however the process ends short of SIGKILL: a second Ctrl-C while closing, say.
@@ -62,7 +65,7 @@ export async function startUp(options: UpOptions = {}): Promise<Up> {
   try {
     if (thread) {
       const { logger: _logger, ...threadOptions } = bridgeOptions;
-      bridge = await BridgeThread.start({ ...threadOptions, socketPath, verbose: verbose ?? false });
+      bridge = await BridgeThread.start({ ...threadOptions, socketPath, verbose: verbose ?? false, logFormat });
     } else bridge = await WebSocketBridge.start({ ...bridgeOptions, socketPath, localServer: server });
   } catch (error) {
     await server.shutdown();

@@ -1,5 +1,6 @@
 /** `eric-bus up`: a socket server and a bridge to it, together. */
 
+import type { LogFormat } from '../log.js';
 import { channelsIn } from '../store/redis-url.js';
 import { startUp } from '../up.js';
 import { parseCommandArgs, starting } from './args.js';
@@ -50,6 +51,7 @@ ${BRIDGE_FLAGS_USAGE}`,
         server: { logger, store },
         thread: values.thread ?? false,
         verbose: values.verbose ?? false,
+        logFormat: values['log-format'] as LogFormat | undefined,
       }),
     );
     const where = { program: 'eric-bus up', host: options.host, socketPath: running.socketPath };

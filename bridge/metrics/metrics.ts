@@ -47,8 +47,12 @@ export interface BusMetrics {
   gap(): void;
   /** A command sent to Redis, and whether it failed. */
   redis(failed: boolean): void;
-  /** The text a scrape gets (Prometheus' text format), and its content type. */
+  /** The text a scrape gets (Prometheus' text format) and its content type: this thread's families and its peers'. */
   scrape(): Promise<{ text: string; contentType: string }>;
+  /** This thread's families alone, as prom-client's JSON (what a peer's scrape adds to its own). */
+  snapshot(): Promise<unknown[]>;
+  /** Adds another thread's families to each scrape (`up --thread`); returns its removal. */
+  addPeer(peer: () => Promise<unknown[]>): () => void;
 }
 
 /** The families and the calls that count them, on prom-client's registry. */
@@ -59,6 +63,8 @@ class PromMetrics implements BusMetrics {
   /** Commands by verb, then by result. */
   readonly #commands: Record<string, { ok: number; error: number }> = {};
   readonly #sources = new Set<() => OpenCounts>();
+  readonly #peers = new Set<() => Promise<unknown[]>>();
+  readonly #prom: typeof import('prom-client');
   /** Plain counts, read at each scrape. */
   readonly #counts = {
     events: new Map<Face, number>(),
@@ -73,6 +79,7 @@ class PromMetrics implements BusMetrics {
   constructor(prom: typeof import('prom-client')) {
     const registry = new prom.Registry();
     this.#registry = registry;
+    this.#prom = prom;
     const registers = [registry];
     const counts = this.#counts;
     const open = (key: 'connections' | 'streams') =>
@@ -206,9 +213,25 @@ class PromMetrics implements BusMetrics {
     if (failed) this.#counts.redisErrors++;
   }
 
-  /** The text a scrape gets, and its content type. */
+  /** The text a scrape gets, and its content type; with peers, their families summed into this thread's. */
   async scrape(): Promise<{ text: string; contentType: string }> {
-    return { text: await this.#registry.metrics(), contentType: this.#registry.contentType };
+    const contentType = this.#registry.contentType;
+    if (this.#peers.size === 0) return { text: await this.#registry.metrics(), contentType };
+    const snapshots = await Promise.all([this.snapshot(), ...[...this.#peers].map((peer) => peer())]);
+    // prom-client's own merge of registries (made for a cluster's workers): counters and gauges summed.
+    const merged = this.#prom.AggregatorRegistry.aggregate(snapshots);
+    return { text: await merged.metrics(), contentType };
+  }
+
+  /** This thread's families alone, as prom-client's JSON. */
+  snapshot(): Promise<unknown[]> {
+    return this.#registry.getMetricsAsJSON();
+  }
+
+  /** Adds another thread's families to each scrape; returns its removal. */
+  addPeer(peer: () => Promise<unknown[]>): () => void {
+    this.#peers.add(peer);
+    return () => this.#peers.delete(peer);
   }
 }
 

@@ -5,9 +5,11 @@
  */
 import { Worker } from 'node:worker_threads';
 import { StartError } from '../errors.js';
+import type { LogFormat } from '../log.js';
+import { metrics } from '../metrics/metrics.js';
 import { loadWs } from '../peers.js';
 import type { BridgeOptions } from '../websocket/bridge.js';
-import type { ThreadOrder } from './bridge-thread-entry.js';
+import { linkMetrics } from './thread-metrics.js';
 
 /** What a running bridge offers, wherever it runs. */
 export interface RunningBridge {
@@ -29,7 +31,17 @@ export interface RunningBridge {
  * Options of {@link BridgeThread.start}: the bridge's, with `verbose` for a logger (functions cannot
  * cross threads).
  */
-export type BridgeThreadOptions = Omit<BridgeOptions, 'logger'> & { verbose?: boolean };
+export type BridgeThreadOptions = Omit<BridgeOptions, 'logger'> & { verbose?: boolean; logFormat?: LogFormat };
+
+/**
+ * What BridgeThread asks of the thread: `reload`, reread the key file (SIGHUP with --jwt-key),
+ * answered `{ reloaded, error? }`; or, once, close at once or drain within `drain` ms (undefined:
+ * the default).
+ */
+export type ThreadOrder = 'reload' | { close: true } | { drain: number | undefined };
+
+/** What the thread is given: the options, and whether metrics are on (they are counted there too). */
+export type BridgeThreadData = BridgeThreadOptions & { metrics: boolean };
 
 /** A {@link WebSocketBridge} on its own worker thread, so it does not share a core with the socket server. */
 export class BridgeThread implements RunningBridge {
@@ -56,13 +68,16 @@ export class BridgeThread implements RunningBridge {
   static async start(options: BridgeThreadOptions): Promise<BridgeThread> {
     // Looked for here, not only in the thread: an error thrown there comes back without its class.
     await loadWs('The bridge');
-    const worker = new Worker(new URL('./bridge-thread-entry.js', import.meta.url), { workerData: options });
+    const workerData: BridgeThreadData = { ...options, metrics: metrics !== undefined };
+    const worker = new Worker(new URL('./bridge-thread-entry.js', import.meta.url), { workerData });
     const started = await new Promise<{ url: string; token: string; host: string; port: number }>((resolve, reject) => {
       worker.once('message', resolve);
       worker.once('error', reject);
       worker.once('exit', (code) => reject(new Error(`The bridge thread exited (${code}) before listening`)));
     });
     worker.removeAllListeners('exit');
+    const unlink = linkMetrics(worker);
+    worker.once('exit', unlink);
     worker.on('error', (error) => process.stderr.write(`eric-bus: error: bridge thread: ${error.message}\n`));
     return new BridgeThread(worker, options.socketPath, started.host, started.port, started.token, started.url);
   }

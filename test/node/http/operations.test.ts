@@ -117,6 +117,50 @@ describe('/metrics', () => {
 });
 
 describe('the server commands', () => {
+  it("up --thread: /metrics has the bridge thread's families and the server's; the thread logs JSON", async ({
+    startCli,
+    dir,
+  }) => {
+    const up = await startCli(
+      [
+        'up',
+        '--thread',
+        '--port',
+        '0',
+        '--metrics',
+        '--log-format',
+        'json',
+        '--verbose',
+        '--socket',
+        `${dir}/bus.sock`,
+      ],
+      /bridge at (\S+)/,
+    );
+    const url = up.match![1]!;
+    const ws = new WebSocket(url);
+    const reply = new Promise<string>((resolve) => ws.once('message', (data) => resolve(String(data))));
+    await new Promise((resolve) => ws.once('open', resolve));
+    ws.send(JSON.stringify({ id: 1, v: 'c' }));
+    expect(JSON.parse(await reply)).toEqual({ id: 1, ok: '1' });
+    const scraped = await fetch(url.replace('ws:', 'http:').replace('/?', '/metrics?'));
+    expect(scraped.status).toBe(200);
+    const text = await scraped.text();
+    // Counted in the bridge's thread, and in the main thread by the server.
+    expect(sample(text, 'ericbus_connections_open', 'face="websocket"')).toBe(1);
+    expect(sample(text, 'ericbus_command_duration_seconds_count', 'hop="bridge"')).toBe(1);
+    expect(sample(text, 'ericbus_commands_total', 'verb="c",result="ok"')).toBe(1);
+    // The server's hop also times the bridge's session opening (hello).
+    expect(sample(text, 'ericbus_command_duration_seconds_count', 'hop="server"')).toBeGreaterThanOrEqual(1);
+    ws.close();
+    await until(() => up.stderr().includes('bridge: accepted a WebSocket'), 'the bridge thread to log');
+    const accepted = up
+      .stderr()
+      .split('\n')
+      .find((line) => line.includes('bridge: accepted a WebSocket'))!;
+    expect(JSON.parse(accepted)).toMatchObject({ level: 'info', msg: expect.stringMatching(/^bridge: accepted/) });
+    await up.close();
+  });
+
   it('--log-format json: one JSON object per line on stderr, with verb and channel; the banner stays text', async ({
     startCli,
     dir,
