@@ -47,6 +47,18 @@ async function openTab(): Promise<Page> {
   return page;
 }
 
+/** A tab per listener, each sharing `name`'s connection to `url` and streaming its listener of `c`; once connected. */
+async function sharingTabs(url: string, name: string, c: string, listeners: readonly string[]): Promise<Page[]> {
+  const tabs: Page[] = [];
+  for (const l of listeners) {
+    const tab = await openTab();
+    await tab.evaluate((a) => (window as unknown as TabWindow).share(a.url, a.name, a.c, a.l), { url, name, c, l });
+    await tab.waitForFunction(() => (window as unknown as TabWindow).states.includes('connected'));
+    tabs.push(tab);
+  }
+  return tabs;
+}
+
 /**
  * A bridge logger that counts the WebSockets the bridge accepted, the most it had open at once, and
  * the close codes of those that closed.
@@ -106,17 +118,7 @@ describe('BridgeClient shared across tabs (Chromium)', () => {
         await direct.register(c),
       ];
       await newContext();
-      const tabs: Page[] = [];
-      for (const l of [l1, l2, l3]) {
-        const tab = await openTab();
-        await tab.evaluate(({ url, c, l }) => (window as unknown as TabWindow).share(url, 'test', c, l), {
-          url: stack.bridge.url,
-          c,
-          l,
-        });
-        await tab.waitForFunction(() => (window as unknown as TabWindow).states.includes('connected'));
-        tabs.push(tab);
-      }
+      const tabs = await sharingTabs(stack.bridge.url, 'test', c, [l1, l2, l3]);
       const [holder, b, cTab] = tabs as [Page, Page, Page];
       expect(bridgeLog.accepted()).toBe(1);
       expect(stack.bridge.connections).toBe(1);
@@ -161,16 +163,7 @@ describe('BridgeClient shared across tabs (Chromium)', () => {
     const c = await direct.createChannel();
     const [l1, l2] = [await direct.register(c), await direct.register(c)];
     await newContext();
-    const tabs: Page[] = [];
-    for (const l of [l1, l2]) {
-      const tab = await openTab();
-      await tab.evaluate(({ url, c, l }) => (window as unknown as TabWindow).share(url, 'cancel', c, l), {
-        url: stack.bridge.url,
-        c,
-        l,
-      });
-      tabs.push(tab);
-    }
+    const tabs = await sharingTabs(stack.bridge.url, 'cancel', c, [l1, l2]);
     const [holder, follower] = tabs as [Page, Page];
     const channel = stack.backend.server.channels.get(c);
     await until(() => stack.backend.server.streams === 2, 'both streams open');
@@ -196,17 +189,7 @@ describe('BridgeClient shared across tabs: the state follows the shared connecti
     const c = await direct.createChannel();
     const [l1, l2] = [await direct.register(c), await direct.register(c)];
     await newContext();
-    const tabs: Page[] = [];
-    for (const l of [l1, l2]) {
-      const tab = await openTab();
-      await tab.evaluate(({ url, c, l }) => (window as unknown as TabWindow).share(url, 'restart', c, l), {
-        url: stack.bridge.url,
-        c,
-        l,
-      });
-      await tab.waitForFunction(() => (window as unknown as TabWindow).states.includes('connected'));
-      tabs.push(tab);
-    }
+    const tabs = await sharingTabs(stack.bridge.url, 'restart', c, [l1, l2]);
     for (let n = 1; n <= 5; n++) await Promise.all([direct.dispatch(c, l1, 'n', n), direct.dispatch(c, l2, 'n', n)]);
     for (const tab of tabs) await tab.waitForFunction(() => (window as unknown as TabWindow).received.length === 5);
     await stack.bridge.close();
