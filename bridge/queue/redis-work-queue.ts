@@ -16,7 +16,7 @@ import type {
 import { createLogger, type ServerLogger } from '../log.js';
 import { loadRedis } from '../peers.js';
 import type { RedisConnectionOptions } from '../store/redis.js';
-import { redactRedisUrl } from '../store/redis-url.js';
+import { checkRedisUrl, redactRedisUrl } from '../store/redis-url.js';
 import {
   QUEUE_GROUP,
   QUEUE_SCRIPTS,
@@ -121,6 +121,7 @@ export class RedisWorkQueue implements WorkQueue {
   #cursor = '0-0';
 
   constructor(url: string, name: string, options: RedisWorkQueueOptions = {}) {
+    checkRedisUrl(url, 'redisWorkQueue');
     const { visibilityMs = 5000, maxDeliveries = 3, prefetch = DEFAULT_PREFETCH } = options;
     if (!(Number.isSafeInteger(visibilityMs) && visibilityMs >= 30))
       throw new RangeError(`visibilityMs is a duration in ms of at least 30, not ${visibilityMs}`);

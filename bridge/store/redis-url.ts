@@ -3,6 +3,15 @@
 const MASK = '***';
 
 /**
+ * Checks that `url` is a Redis URL's text: JavaScript callers (an unset environment variable, say)
+ * get a TypeError naming `user`, not a failure deep inside.
+ */
+export function checkRedisUrl(url: unknown, user: string): asserts url is string {
+  if (typeof url !== 'string' || url.trim() === '')
+    throw new TypeError(`${user} needs a Redis URL (redis://host:port), not ${JSON.stringify(url) ?? String(url)}`);
+}
+
+/**
  * `url` with its password masked: the user info's (`redis://alice:***@host`, `redis://:***@host`)
  * and a `password` query parameter's, which ioredis also takes. The URL is read as ioredis reads
  * it (WHATWG URL, `redis://` assumed without a scheme), so what it would send as a password is what

@@ -19,7 +19,7 @@ import { metrics } from '../metrics/metrics.js';
 import { loadRedis } from '../peers.js';
 import { idOf, listenerOfId, numberOfId } from './history.js';
 import { SCRIPTS, type ScriptName, scriptSource } from './redis-scripts.js';
-import { redactRedisUrl } from './redis-url.js';
+import { checkRedisUrl, redactRedisUrl } from './redis-url.js';
 import {
   type ChannelStore,
   checkStoreSettings,
@@ -190,6 +190,7 @@ export class RedisStore implements ChannelStore {
    * installed (`RedisStore needs ioredis: npm install ioredis`).
    */
   static async connect(url: string, options: RedisStoreOptions = {}): Promise<RedisStore> {
+    checkRedisUrl(url, 'RedisStore.connect');
     const logger = options.logger ?? createLogger();
     const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     if (!(Number.isSafeInteger(timeoutMs) && timeoutMs > 0 && timeoutMs <= MAX_WATCH_GRACE_MS))

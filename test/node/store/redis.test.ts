@@ -293,6 +293,9 @@ describe.skipIf(!hasRedisServer)('Redis store: Redis unreachable', () => {
     const url = redis.url;
     await redis.close();
     await expect(RedisStore.connect(url)).rejects.toThrow(StoreUnavailable);
+    await expect(RedisStore.connect('')).rejects.toThrow(
+      new TypeError('RedisStore.connect needs a Redis URL (redis://host:port), not ""'),
+    );
     await expect(RedisStore.connect(url)).rejects.toThrow(/Cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+/);
     // The commands say so and exit non-zero.
     const { dir, cleanup } = tempDir();

@@ -231,6 +231,10 @@ describe.skipIf(!hasRedisServer)('DataProcessingChannel on a Redis work queue', 
     for (const options of [{ visibilityMs: 10 }, { maxDeliveries: 0 }, { prefetch: -1 }, { prefetch: 1.5 }])
       expect(() => redisWorkQueue(redis().url, uniqueName(), options)).toThrow(RangeError);
     expect(() => redisWorkQueue(redis().url, '')).toThrow(RangeError);
+    // A URL from an unset environment variable: a TypeError that says so, not one from deep inside.
+    expect(() => redisWorkQueue(process.env.ERIC_BUS_NO_SUCH_VARIABLE!, uniqueName())).toThrow(
+      new TypeError('redisWorkQueue needs a Redis URL (redis://host:port), not undefined'),
+    );
     const { channel, listener } = dispatcher(uniqueName(), 1000);
     await expect(channel.dispatch(listener.id, new Message('job', { n: 1n }))).rejects.toBeInstanceOf(TypeError);
     expect(channel.progress.pending).toBe(0);
