@@ -6,6 +6,7 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { MESSAGE_TYPE_INTERNAL_ERROR } from '../../src/bus/message.js';
 import { BridgeRefused, formatException } from '../../src/errors.js';
+import { timerAt } from '../../src/timer-at.js';
 import type { RelayedCommand } from '../../src/wire/bridge-frames.js';
 import { metrics } from '../metrics/metrics.js';
 import type { LineBatch } from '../relay/backend-call.js';
@@ -32,9 +33,6 @@ export interface SseStreamOptions {
   expiresAt?: number;
 }
 
-/** The longest a timer waits (about 24.8 days); a later expiry is waited for in steps. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 /** The headers of an open stream: no caching, no proxy buffering (nginx), every event on its way at once. */
 const EVENT_STREAM_HEADERS: OutgoingHttpHeaders = {
   'Content-Type': 'text/event-stream; charset=utf-8',
@@ -57,7 +55,7 @@ export class SseStream {
   readonly #options: SseStreamOptions;
   readonly #call: BackendCall;
   readonly #openTimer: ReturnType<typeof setTimeout>;
-  #expiry: ReturnType<typeof setTimeout> | undefined;
+  #cancelExpiry: (() => void) | undefined;
   #open = false;
   #done = false;
   #paused = false;
@@ -85,16 +83,14 @@ export class SseStream {
 
   /** Ends the stream when its token expires: the client reconnects with a fresh one, after the last id it got. */
   #armExpiry(at: number): void {
-    const wait = at - Date.now();
-    this.#expiry = setTimeout(
+    this.#cancelExpiry = timerAt(
+      at,
       () => {
-        if (wait > MAX_TIMER_MS) return this.#armExpiry(at);
         this.#cancelCall();
         this.#error(formatException(new BridgeRefused(`token expired at ${new Date(at).toISOString()}`, 401)));
       },
-      Math.min(Math.max(0, wait), MAX_TIMER_MS),
+      true,
     );
-    this.#expiry.unref();
   }
 
   /** Called every keep-alive interval: writes a comment unless something went out since the last call. */
@@ -173,7 +169,7 @@ export class SseStream {
     if (this.#done) return;
     this.#done = true;
     clearTimeout(this.#openTimer);
-    clearTimeout(this.#expiry);
+    this.#cancelExpiry?.();
     this.#cancelCall();
     this.#options.done();
   }

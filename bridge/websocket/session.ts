@@ -14,6 +14,7 @@ import {
   TooManyStreams,
   VerbNotAllowed,
 } from '../../src/errors.js';
+import { timerAt } from '../../src/timer-at.js';
 import {
   AUTH_VERB,
   type ClientFrame,
@@ -58,9 +59,6 @@ export interface SessionOptions {
 }
 
 const OPEN = 1;
-
-/** The longest a timer waits (about 24.8 days); a later expiry is waited for in steps. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** One command or stream of this WebSocket, from its frame to its last reply. */
 interface Call {
@@ -111,7 +109,7 @@ export class BridgeSession {
   /** Owners of the channels this WebSocket has learned to be its token subject's. */
   readonly #owners: OwnerCache = new Map();
   /** Closes the WebSocket when its signed token expires. */
-  #expiry: ReturnType<typeof setTimeout> | undefined;
+  #cancelExpiry: (() => void) | undefined;
   /**
    * Frames waiting behind one whose judgement needs the server (who owns a channel) or a token to be
    * verified: frames take effect in the order they came, so these wait their turn. Undefined when none.
@@ -167,7 +165,7 @@ export class BridgeSession {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    clearTimeout(this.#expiry);
+    this.#cancelExpiry?.();
     if (this.#asking) this.#options.inFlight.cancel(this.#onSlot);
     const keys: string[] = [];
     for (const call of this.#calls.values()) {
@@ -318,15 +316,10 @@ export class BridgeSession {
 
   /** Closes the WebSocket (4401) when its signed token expires, unless a fresh one comes first. */
   #armExpiry(): void {
-    clearTimeout(this.#expiry);
+    this.#cancelExpiry?.();
     const principal = this.#principal;
     if (principal.kind === 'shared') return;
-    const wait = principal.expiresAt - Date.now();
-    this.#expiry = setTimeout(
-      () => (wait > MAX_TIMER_MS ? this.#armExpiry() : this.#ws.close(TOKEN_EXPIRED_CLOSE, 'token expired')),
-      Math.min(Math.max(0, wait), MAX_TIMER_MS),
-    );
-    this.#expiry.unref();
+    this.#cancelExpiry = timerAt(principal.expiresAt, () => this.#ws.close(TOKEN_EXPIRED_CLOSE, 'token expired'), true);
   }
 
   /** Starts waiting calls while this WebSocket and the bridge have slots for them. */

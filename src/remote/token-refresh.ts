@@ -5,6 +5,7 @@
  * an expired token (4401). Browser-safe: the token's claims are read, never verified (the bridge does that).
  */
 import { log } from '../log.js';
+import { timerAt } from '../timer-at.js';
 import { jwtClaims } from '../wire/jwt-claims.js';
 
 /** A bridge token: the token itself, or a function that fetches a fresh signed one. */
@@ -12,9 +13,6 @@ export type TokenSource = string | (() => Promise<string>);
 
 /** Share of a token's lifetime after which a fresh one is asked for. */
 export const REFRESH_AT = 0.75;
-
-/** The longest a timer waits (about 24.8 days); a later refresh is waited for in steps. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * When a fresh token is due, in ms from `now`: {@link REFRESH_AT} of the way from its `iat` (else from
@@ -38,7 +36,7 @@ export class TokenRefresher {
   readonly #onRefreshed: (token: string) => void;
   #current: string | undefined;
   #fetching: Promise<string> | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #cancelTimer: (() => void) | undefined;
   #stopped = false;
 
   constructor(source: () => Promise<string>, onRefreshed: (token: string) => void) {
@@ -72,25 +70,21 @@ export class TokenRefresher {
   /** Stops refreshing (the client closed). */
   stop(): void {
     this.#stopped = true;
-    clearTimeout(this.#timer);
+    this.#cancelTimer?.();
   }
 
   #schedule(token: string): void {
-    clearTimeout(this.#timer);
+    this.#cancelTimer?.();
     if (this.#stopped) return;
     const delay = refreshDelay(token);
     if (delay === undefined) return;
-    this.#timer = setTimeout(
-      () => {
-        if (delay > MAX_TIMER_MS) return this.#schedule(token);
-        this.fresh().then(
-          (fresh) => this.#onRefreshed(fresh),
-          // The current token stays in force until it expires; the bridge then says so (4401), and a
-          // fresh one is asked for again before reconnecting.
-          (error: unknown) => log().warn('eric-bus: could not fetch a fresh token:', error),
-        );
-      },
-      Math.min(delay, MAX_TIMER_MS),
+    this.#cancelTimer = timerAt(Date.now() + delay, () =>
+      this.fresh().then(
+        (fresh) => this.#onRefreshed(fresh),
+        // The current token stays in force until it expires; the bridge then says so (4401), and a
+        // fresh one is asked for again before reconnecting.
+        (error: unknown) => log().warn('eric-bus: could not fetch a fresh token:', error),
+      ),
     );
   }
 }
