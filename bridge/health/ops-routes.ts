@@ -6,8 +6,9 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { HELLO_VERB } from '../../src/wire/socket-protocol.js';
 import { metrics } from '../metrics/metrics.js';
-import { openCommand } from '../socket/connect.js';
+import { oneShotReply } from '../socket/connect.js';
 
 /** Whether a server can serve now, and why not. */
 export interface Readiness {
@@ -84,27 +85,21 @@ function plain(response: ServerResponse, status: number, body: string, headers: 
  * `InvalidMessageFormat(…)`) is up, with no store to ask about.
  */
 export function askReady(socketPath: string): Promise<Readiness> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let socket: Socket | undefined;
-    const timer = setTimeout(() => {
+  let socket: Socket | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<Readiness>((resolve) => {
+    timer = setTimeout(() => {
       socket?.destroy();
       resolve({ ready: false, reason: 'the socket server did not answer in time' });
     }, READY_TIMEOUT_MS);
-    const settle = (readiness: Readiness) => {
-      clearTimeout(timer);
-      resolve(readiness);
-    };
-    openCommand(socketPath, '{"v": "hello"}', (connected) => {
-      socket = connected;
-      connected.on('data', (chunk: Buffer) => chunks.push(chunk));
-      connected.on('error', () => {});
-      connected.once('close', () => settle(readinessOf(Buffer.concat(chunks).toString('utf8'))));
-    }).catch((error: unknown) => {
-      const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-      settle({ ready: false, reason: `the socket server is unreachable (${code})` });
-    });
   });
+  const answered = oneShotReply(socketPath, JSON.stringify({ v: HELLO_VERB }), (connected) => {
+    socket = connected;
+  }).then(readinessOf, (error: unknown) => {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    return { ready: false, reason: `the socket server is unreachable (${code})` };
+  });
+  return Promise.race([answered, late]).finally(() => clearTimeout(timer));
 }
 
 function readinessOf(reply: string): Readiness {

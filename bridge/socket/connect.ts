@@ -61,6 +61,24 @@ export function openCommand(target: Target, command: string, attach: (socket: So
   });
 }
 
+/**
+ * Sends `command` on a connection of its own (see {@link openCommand}) and resolves with the whole
+ * reply, read until the server closes ('' when it said nothing); rejects when no connection could
+ * be made. `connected` gets the socket, to give up on it (destroy) when the caller waits no longer.
+ */
+export function oneShotReply(target: Target, command: string, connected?: (socket: Socket) => void): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    openCommand(target, command, (socket) => {
+      connected?.(socket);
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      // The close that follows an error settles it.
+      socket.on('error', () => {});
+      socket.once('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    }).catch(reject);
+  });
+}
+
 /** True for the codes of a socket file with no server behind it: none there, or nobody accepting. */
 export function isNoServer(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;

@@ -25,7 +25,7 @@ import {
   readDataFrame,
 } from '../../src/wire/bridge-frames.js';
 import { HELLO_VERB, isStreamingVerb, isVerb, SESSION_OPENING } from '../../src/wire/socket-protocol.js';
-import { connectFailure, connectTo, openCommand, type Target } from './connect.js';
+import { connectFailure, connectTo, oneShotReply, type Target } from './connect.js';
 import { LineSplitter } from './lines.js';
 
 /**
@@ -241,15 +241,7 @@ function settle<T>(run: (session: Session | undefined) => T | Promise<T>, sessio
  * there was no reply to go by (no server, a connection dropped, a busy server turning it away).
  */
 function askHello(target: Target): Promise<boolean | undefined> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    openCommand(target, JSON.stringify({ v: HELLO_VERB }), (socket) => {
-      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-      // The close that follows an error settles it.
-      socket.on('error', () => {});
-      socket.once('close', () => resolve(offersSessions(Buffer.concat(chunks).toString('utf8'))));
-    }).catch(() => resolve(undefined));
-  });
+  return oneShotReply(target, JSON.stringify({ v: HELLO_VERB })).then(offersSessions, () => undefined);
 }
 
 /** What a reply to `hello` says about sessions (see {@link askHello}). */
