@@ -317,9 +317,18 @@ describe('BridgeClient shared across tabs with a token function (Chromium)', () 
 
     // The holder closes: the other tab takes over, its hub opens the one WebSocket with the token
     // that tab gave it, and its stream goes on after its last event.
+    // A closed page's renderer can still run for a moment after page.close() resolves, so the old
+    // holder may forward some of these events before it goes: wait for the takeover itself too.
     await holder.close();
     for (let k = 0; k < 50; k++) await direct.dispatch(c, l2, 'n', ++produced);
-    await other.waitForFunction((n) => (window as unknown as TabWindow).received.length >= n, produced);
+    await other.waitForFunction(
+      (n) => {
+        const w = window as unknown as TabWindow;
+        return w.received.length >= n && w.opened.length > 0 && w.states.length === 5;
+      },
+      produced,
+      { timeout: 30_000 },
+    );
     expect(await received(other)).toEqual(sequence(1, produced));
     const taken = await other.evaluate(() => (window as unknown as TabWindow).opened);
     expect(taken).toHaveLength(1);
