@@ -8,25 +8,12 @@ import { Piscina } from 'piscina';
 import { DataProcessingChannel, Message, MessageQueueListener } from '../bridge/node-library.js';
 import { nodeEndpoint } from '../bridge/workers/comlink-endpoint.js';
 import { alternating, median, printTable, printTargets, times } from './table.js';
+import { processAll } from './workers-drain.js';
 import { roundsFor, spin } from './workers-spin.js';
 
 const HANDLER = new URL('./workers-handler.js', import.meta.url);
 const PISCINA = new URL('./workers-piscina.js', import.meta.url).href;
 const PLAIN = new URL('./workers-plain.js', import.meta.url);
-
-/** Dispatches `count` messages to the listener and drains processQueue; resolves with the work split per worker. */
-async function processAll(
-  channel: DataProcessingChannel,
-  listener: MessageQueueListener,
-  type: string,
-  payload: (i: number) => unknown,
-  count: number,
-): Promise<void> {
-  for (let i = 0; i < count; i++) channel.dispatch(listener.id, new Message(type, payload(i)));
-  let n = 0;
-  for await (const _ of channel.processQueue(listener)) n++;
-  if (n !== count) throw new Error(`expected ${count} events, got ${n}`);
-}
 
 /** Runs `count` tasks through piscina, all submitted at once, as a user would. */
 async function runAll(pool: Piscina, type: string, payload: (i: number) => unknown, count: number): Promise<void> {
@@ -47,7 +34,7 @@ let split: number[] = [];
 async function ericCold(workers: number): Promise<void> {
   const channel = new DataProcessingChannel({ maxWorkers: workers, worker: HANDLER });
   const listener = channel.addListener();
-  await processAll(channel, listener, 'spin', () => coldRounds, COLD_MESSAGES);
+  await processAll(channel, listener, () => new Message('spin', coldRounds), COLD_MESSAGES);
   if (workers === 2) split = channel.progress.perWorker;
   await channel.close();
 }
@@ -91,8 +78,10 @@ await Promise.all(channels.map((channel) => channel.warmUp()));
 const listeners = channels.map((channel) => channel.addListener());
 const warm = await alternating(
   [
-    () => processAll(inThread, spinner, 'spin', () => warmRounds, WARM_MESSAGES),
-    ...channels.map((channel, i) => () => processAll(channel, listeners[i]!, 'spin', () => warmRounds, WARM_MESSAGES)),
+    () => processAll(inThread, spinner, () => new Message('spin', warmRounds), WARM_MESSAGES),
+    ...channels.map(
+      (channel, i) => () => processAll(channel, listeners[i]!, () => new Message('spin', warmRounds), WARM_MESSAGES),
+    ),
     ...pools.map((pool) => () => runAll(pool, 'spin', () => warmRounds, WARM_MESSAGES)),
   ],
   3,
@@ -125,7 +114,7 @@ const remote = wrap<{ handle(payload: unknown): unknown }>(nodeEndpoint(thread))
 await remote.handle(0);
 const trivial = await alternating(
   [
-    () => processAll(trivialChannel, trivialListener, 'echo', (i) => i, SMALL_MESSAGES),
+    () => processAll(trivialChannel, trivialListener, (i) => new Message('echo', i), SMALL_MESSAGES),
     () => runAll(trivialPool, 'echo', (i) => i, SMALL_MESSAGES),
     async () => {
       const calls: Promise<unknown>[] = new Array(SMALL_MESSAGES);

@@ -2,6 +2,7 @@
 import { wrap } from 'comlink';
 import { DataProcessingChannel, Message, MessageQueueListener } from 'eric-bus';
 import { medianMs } from '../table.js';
+import { processAll } from '../workers-drain.js';
 import { roundsFor, spin } from '../workers-spin.js';
 
 export interface BrowserFigures {
@@ -20,19 +21,6 @@ const plainWorker = () => {
   };
 };
 
-async function processAll(
-  channel: DataProcessingChannel,
-  listener: MessageQueueListener,
-  type: string,
-  payload: (i: number) => unknown,
-  count: number,
-): Promise<void> {
-  for (let i = 0; i < count; i++) channel.dispatch(listener.id, new Message(type, payload(i)));
-  let n = 0;
-  for await (const _ of channel.processQueue(listener)) n++;
-  if (n !== count) throw new Error(`expected ${count} events, got ${n}`);
-}
-
 async function onWorkers(
   workers: number,
   type: string,
@@ -44,7 +32,7 @@ async function onWorkers(
   await channel.warmUp();
   const listener = channel.addListener();
   try {
-    return await medianMs(() => processAll(channel, listener, type, payload, count), runs);
+    return await medianMs(() => processAll(channel, listener, (i) => new Message(type, payload(i)), count), runs);
   } finally {
     await channel.close();
   }
@@ -59,7 +47,7 @@ async function run(): Promise<BrowserFigures> {
     }
   })();
   inThread.registerListener(spinner);
-  const main = await medianMs(() => processAll(inThread, spinner, 'spin', () => rounds, CPU_MESSAGES), 3);
+  const main = await medianMs(() => processAll(inThread, spinner, () => new Message('spin', rounds), CPU_MESSAGES), 3);
   const one = await onWorkers(1, 'spin', () => rounds, CPU_MESSAGES, 3);
   const two = await onWorkers(2, 'spin', () => rounds, CPU_MESSAGES, 3);
   // What two workers can do here at best: the work split in half by hand, one call each.
