@@ -119,6 +119,26 @@ function jwtFromFlags(values: BridgeFlagValues): JwtOptions | undefined {
 }
 
 /**
+ * With `--jwt-key`, the start-up line that says signed tokens are taken and how to mint one: with
+ * the same file for an HMAC secret; a public key or a JWKS verifies, so minting needs its private key.
+ */
+export function signedTokensBanner(values: BridgeFlagValues): string[] {
+  const file = values['jwt-key'];
+  if (file === undefined) return [];
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8').trimStart();
+  } catch {} // read at start already: gone since, the line still says which file
+  const secret = !text.startsWith('-----BEGIN') && !text.startsWith('{');
+  const mint = `eric-bus token --jwt-key ${secret ? file : 'PRIVATE_KEY_FILE'} --sub alice --create`;
+  return [
+    secret
+      ? `takes signed tokens (HS256, secret in ${file}); mint one: ${mint}`
+      : `takes signed tokens verified with ${file}; mint one with its private key: ${mint}`,
+  ];
+}
+
+/**
  * What SIGHUP does for a bridge given these flags: with `--jwt-key`, reread the key file (saying so
  * on stderr, or why the old keys stay); without it, nothing here (SIGHUP then stops the process).
  */

@@ -2,7 +2,13 @@
 import { existsSync } from 'node:fs';
 import { WebSocketBridge } from '../websocket/bridge.js';
 import { parseCommandArgs, required, starting } from './args.js';
-import { BRIDGE_FLAGS_USAGE, bridgeFlagOptions, bridgeOptionsFromFlags, reloadOnHangup } from './bridge-flags.js';
+import {
+  BRIDGE_FLAGS_USAGE,
+  bridgeFlagOptions,
+  bridgeOptionsFromFlags,
+  reloadOnHangup,
+  signedTokensBanner,
+} from './bridge-flags.js';
 import type { Subcommand } from './command.js';
 import { bridgeOpsFromFlags, bridgeOpsOptions, bridgeOpsUsage, loggerFromFlags, runOps } from './ops-flags.js';
 
@@ -42,6 +48,7 @@ ${BRIDGE_FLAGS_USAGE}`,
     );
     const where = { program: 'eric-bus bridge', host: options.host, socketPath };
     const reload = reloadOnHangup(values, 'eric-bus bridge', () => running);
-    await runOps(ops, running, where, [`forwarding to ${socketPath}`, `connect to ${running.url}`], reload);
+    const banner = [`forwarding to ${socketPath}`, `connect to ${running.url}`, ...signedTokensBanner(values)];
+    await runOps(ops, running, where, banner, reload);
   },
 };

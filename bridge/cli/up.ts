@@ -4,7 +4,13 @@ import type { LogFormat } from '../log.js';
 import { channelsIn } from '../store/redis-url.js';
 import { startUp } from '../up.js';
 import { parseCommandArgs, starting } from './args.js';
-import { BRIDGE_FLAGS_USAGE, bridgeFlagOptions, bridgeOptionsFromFlags, reloadOnHangup } from './bridge-flags.js';
+import {
+  BRIDGE_FLAGS_USAGE,
+  bridgeFlagOptions,
+  bridgeOptionsFromFlags,
+  reloadOnHangup,
+  signedTokensBanner,
+} from './bridge-flags.js';
 import type { Subcommand } from './command.js';
 import { bridgeOpsFromFlags, bridgeOpsOptions, bridgeOpsUsage, loggerFromFlags, runOps } from './ops-flags.js';
 import { serverFlagOptions, serverFlagsUsage, serverOptionsFromFlags, storeFromFlags } from './server-flags.js';
@@ -60,7 +66,11 @@ ${BRIDGE_FLAGS_USAGE}`,
       ops,
       running,
       where,
-      [`socket server on ${running.socketPath}${channelsIn(values.redis)}`, `bridge at ${running.url}`],
+      [
+        `socket server on ${running.socketPath}${channelsIn(values.redis)}`,
+        `bridge at ${running.url}`,
+        ...signedTokensBanner(values),
+      ],
       reload,
     );
   },

@@ -62,13 +62,17 @@ describe('eric-bus token', () => {
     expect((await run(['token', '--jwt-key', file, '--ttl', '3w'])).stderr).toMatch(/--ttl takes N\[s\|m\|h\|d\]/);
   });
 
-  it('up --jwt-key takes the tokens it mints, on send --url too; a command outside them is Forbidden', async ({
+  it('up --jwt-key says it takes signed tokens and takes those `token` mints, on send --url too; others are Forbidden', async ({
     startCli,
     dir,
   }) => {
     const pem = pemKeyFiles(dir, 'ec');
-    const up = await startCli(['up', '--port', '0', '--jwt-key', pem.publicFile], /bridge at (ws:\/\/\S+)/);
-    const bare = up.match![1]!.split('?')[0]!;
+    const up = await startCli(
+      ['up', '--port', '0', '--jwt-key', pem.publicFile],
+      /mint one with its private key: (.+)/,
+    );
+    expect(up.match![1]).toBe('eric-bus token --jwt-key PRIVATE_KEY_FILE --sub alice --create');
+    const bare = /bridge at (ws:\/\/\S+)/.exec(up.stdout())![1]!.split('?')[0]!;
     const token = (await run(['token', '--jwt-key', pem.privateFile, '--sub', 'ann', '--create'])).stdout.trim();
     const url = `${bare}?token=${token}`;
     const created = await run(['send', '--url', url, 'create-channel']);
@@ -89,9 +93,11 @@ describe('SIGHUP', () => {
   /** Runs `up` with `args` and a key file; rotates the key with SIGHUP, checking the tokens before and after. */
   async function rotateKey(startCli: StartCli, dir: string, args: string[]) {
     const { file } = hmacKeyFile(dir, 'the first secret of this bridge');
-    const up = await startCli(['up', '--port', '0', ...args, '--jwt-key', file], /bridge at (ws:\/\/\S+)/);
-    const bare = up.match![1]!.split('?')[0]!;
-    const mint = async () => (await run(['token', '--jwt-key', file, '--create'])).stdout.trim();
+    const up = await startCli(['up', '--port', '0', ...args, '--jwt-key', file], /mint one: eric-bus (.+)\n/);
+    const bare = /bridge at (ws:\/\/\S+)/.exec(up.stdout())![1]!.split('?')[0]!;
+    // The command the start-up line gives, as printed.
+    expect(up.match![1]).toBe(`token --jwt-key ${file} --sub alice --create`);
+    const mint = async () => (await run(up.match![1]!.split(' '))).stdout.trim();
     const before = await mint();
     expect(await upgrade(`${bare}?token=${before}`)).toBe('open');
     hmacKeyFile(dir, 'the second secret, rotated in');
