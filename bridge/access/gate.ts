@@ -8,7 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import { Forbidden, parseException } from '../../src/errors.js';
 import type { RelayedCommand } from '../../src/wire/bridge-frames.js';
 import { OWNER_VERB } from '../../src/wire/socket-protocol.js';
-import { type AccessPolicy, checkOrigin, presentedToken, type Refusal, sameSecret } from '../relay/access.js';
+import { type AccessPolicy, checkOrigin, NO_TOKEN, presentedToken, type Refusal, sameSecret } from '../relay/access.js';
 import { BackendCall } from '../relay/backend-call.js';
 import { forbiddenDetail, judge } from './grants.js';
 import { TokenRefused, type TokenScope, type TokenVerifier } from './tokens.js';
@@ -50,7 +50,7 @@ export class AccessGate {
     const refusal = checkOrigin(request, this.#policy);
     if (refusal) return refusal;
     const token = presentedToken(request, url);
-    if (token === undefined) return { status: 401, reason: 'no token' };
+    if (token === undefined) return { status: 401, reason: NO_TOKEN };
     try {
       return await this.principal(token);
     } catch (error) {

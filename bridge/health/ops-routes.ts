@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import { HELLO_VERB } from '../../src/wire/socket-protocol.js';
 import { metrics } from '../metrics/metrics.js';
+import { challengeHeaders, NO_TOKEN } from '../relay/access.js';
 import { oneShotReply } from '../socket/connect.js';
 
 /** Whether a server can serve now, and why not. */
@@ -63,7 +64,11 @@ async function metricsText(
 ): Promise<void> {
   const access = options.metrics;
   if (access === false || metrics === undefined) return plain(response, 404, 'Not Found: metrics are off\n');
-  if (access !== 'open' && !access(request, url)) return plain(response, 401, 'Unauthorized: the token is needed\n');
+  if (access !== 'open' && !access(request, url)) {
+    // Only the shared token reads metrics here: a signed token is no credential for them.
+    const headers = challengeHeaders({ status: 401, reason: NO_TOKEN });
+    return plain(response, 401, 'Unauthorized: the token is needed\n', headers);
+  }
   const { text, contentType } = await metrics.scrape();
   plain(response, 200, text, { 'Content-Type': contentType });
 }

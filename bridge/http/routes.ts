@@ -19,7 +19,7 @@ import type { AccessGate } from '../access/gate.js';
 import { MethodNotAllowed, NoSuchRoute } from '../errors.js';
 import { fields, type ServerLogger } from '../log.js';
 import { metrics } from '../metrics/metrics.js';
-import { type AccessPolicy, isAllowedOrigin } from '../relay/access.js';
+import { type AccessPolicy, challengeHeaders, isAllowedOrigin } from '../relay/access.js';
 import type { Backend, Pending } from '../relay/backend.js';
 import { discardRest } from '../socket/read-command.js';
 import { bodyTooLarge, messageFields, pathCommand, takesMessage } from './request-command.js';
@@ -196,7 +196,7 @@ export class HttpFace {
     const admitted = await this.#options.gate.admit(request, url);
     if ('status' in admitted) {
       metrics?.refusal(admitted.status === 401 ? 'token' : 'origin');
-      return fail(new BridgeRefused(admitted.reason), admitted.status);
+      return fail(new BridgeRefused(admitted.reason), admitted.status, challengeHeaders(admitted));
     }
     if (this.#closed) return fail(new BackendUnavailable('The bridge is shutting down'));
 

@@ -42,6 +42,20 @@ export function requestUrl(request: IncomingMessage): URL | undefined {
   }
 }
 
+/** The reason of the refusal of a request that carries no token. */
+export const NO_TOKEN = 'no token';
+
+/**
+ * The headers a refusal's reply carries: a 401 names the scheme that would be taken (RFC 9110 asks
+ * every 401 for a `WWW-Authenticate`; this is RFC 6750's Bearer, `error="invalid_token"` when a
+ * token was given and refused). Other statuses carry none.
+ */
+export function challengeHeaders(refusal: { status: number; reason: string }): Record<string, string> {
+  if (refusal.status !== 401) return {};
+  const error = refusal.reason === NO_TOKEN ? '' : ', error="invalid_token"';
+  return { 'WWW-Authenticate': `Bearer realm="eric-bus"${error}` };
+}
+
 /** The refusal of a request whose target is not a URL. */
 export const MALFORMED_TARGET: Refusal = { status: 400, reason: 'the request target is not a valid URL' };
 

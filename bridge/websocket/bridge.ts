@@ -19,7 +19,14 @@ import { HttpFace } from '../http/routes.js';
 import { fields, type ServerLogger } from '../log.js';
 import { metrics } from '../metrics/metrics.js';
 import { loadWs } from '../peers.js';
-import { type AccessPolicy, generateToken, MALFORMED_TARGET, type Refusal, requestUrl } from '../relay/access.js';
+import {
+  type AccessPolicy,
+  challengeHeaders,
+  generateToken,
+  MALFORMED_TARGET,
+  type Refusal,
+  requestUrl,
+} from '../relay/access.js';
 import { Backend } from '../relay/backend.js';
 import { InFlightLimit } from '../relay/in-flight.js';
 import { DEFAULT_DRAIN_MS } from '../signals.js';
@@ -446,6 +453,7 @@ function answerPlainRequest(request: IncomingMessage, response: ServerResponse, 
   response.writeHead(status, {
     'Content-Type': 'text/plain; charset=utf-8',
     ...cors,
+    ...(refusal ? challengeHeaders(refusal) : {}),
     ...(refusal ? {} : { Upgrade: 'websocket' }),
   });
   response.end(
@@ -473,6 +481,7 @@ function refuseUpgrade(socket: Duplex, refusal: Answer): void {
     'Connection: close',
     'Content-Type: text/plain; charset=utf-8',
     `Content-Length: ${Buffer.byteLength(body)}`,
+    ...Object.entries(challengeHeaders(refusal)).map(([name, value]) => `${name}: ${value}`),
   ];
   socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
 }

@@ -62,7 +62,7 @@ describe('eric-bus token', () => {
     expect((await run(['token', '--jwt-key', file, '--ttl', '3w'])).stderr).toMatch(/--ttl takes N\[s\|m\|h\|d\]/);
   });
 
-  it('up --jwt-key says it takes signed tokens and takes those `token` mints, on send --url too; others are Forbidden', async ({
+  it('up --jwt-key says it takes signed tokens, takes what `token` mints (send --url too); others: Forbidden', async ({
     startCli,
     dir,
   }) => {

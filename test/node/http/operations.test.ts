@@ -12,7 +12,12 @@ import { hasRedisServer, startRedis } from '../helpers/redis.js';
 /** GET `path` on the bridge's port: its status, body and content type. */
 async function get(up: Up, path: string) {
   const response = await fetch(`${up.url.replace('ws:', 'http:').replace(/\/\?.*/, '')}${path}`);
-  return { status: response.status, body: await response.text(), type: response.headers.get('content-type') };
+  return {
+    status: response.status,
+    body: await response.text(),
+    type: response.headers.get('content-type'),
+    challenge: response.headers.get('www-authenticate'),
+  };
 }
 
 /** Polls `path` (bounded: 30 s) until it answers `status`. */
@@ -85,7 +90,7 @@ describe('/metrics', () => {
       });
       expect(refused.status).toBe(401);
 
-      expect((await get(up, '/metrics')).status).toBe(401);
+      expect(await get(up, '/metrics')).toMatchObject({ status: 401, challenge: 'Bearer realm="eric-bus"' });
       const scraped = await get(up, `/metrics?token=${up.token}`);
       expect(scraped.status).toBe(200);
       expect(scraped.type).toMatch(/^text\/plain; version=0\.0\.4/);

@@ -51,6 +51,42 @@ describe('bridge security: token and origins at the upgrade', () => {
     expect([...stack.backend.server.channels].length).toBe(channelsBefore);
   });
 
+  it('a 401 names the scheme (WWW-Authenticate: Bearer), invalid_token when a token was refused; a 403 none', async ({
+    stack,
+  }) => {
+    const base = bare(stack);
+    /** The WWW-Authenticate header of a refused upgrade. */
+    const challenge = (url: string, headers: Record<string, string> = {}) =>
+      new Promise<unknown>((resolve, reject) => {
+        const ws = new WebSocket(url, { headers });
+        ws.once('unexpected-response', (_request, response) => {
+          resolve(response.headers['www-authenticate']);
+          ws.terminate();
+        });
+        ws.once('open', () => reject(new Error('the upgrade was taken')));
+        ws.once('error', () => {});
+      });
+    const none = 'Bearer realm="eric-bus"';
+    const invalid = 'Bearer realm="eric-bus", error="invalid_token"';
+    expect(await challenge(base)).toBe(none);
+    expect(await challenge(`${base}?token=wrong`)).toBe(invalid);
+    expect(await challenge(base, { Origin: 'https://evil.example' })).toBeUndefined();
+    const http = base.replace(/^ws/, 'http');
+    for (const [target, expected] of [
+      [http, none],
+      [`${http}?token=wrong`, invalid],
+      [`${http}channels`, none],
+      [`${http}channels?token=wrong`, invalid],
+    ] as const) {
+      const reply = await httpRequest(target.endsWith('/') ? 'GET' : 'POST', target);
+      expect([target, reply.status, reply.headers['www-authenticate']]).toEqual([target, 401, expected]);
+    }
+    const foreign = await httpRequest('POST', `${http}channels?token=s3cret-token`, {
+      headers: { Origin: 'https://evil.example' },
+    });
+    expect([foreign.status, foreign.headers['www-authenticate']]).toEqual([403, undefined]);
+  });
+
   it('allows localhost on any port and its own origin by default; other origins get 403, token or not', async ({
     stack,
   }) => {
