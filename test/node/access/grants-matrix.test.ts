@@ -3,11 +3,10 @@
 // (`Forbidden`, HTTP 403, and the server never saw it).
 import { describe, expect } from 'vitest';
 import { SocketClient } from '../../../bridge/index.js';
-import { silentLogger } from '../../../src/log.js';
 import { FrameClient, type Stack } from '../helpers/bridge.js';
 import { it } from '../helpers/fixtures.js';
 import { httpRequest, openSse } from '../helpers/http.js';
-import { hmacKeyFile, mint } from '../helpers/tokens.js';
+import { mint } from '../helpers/tokens.js';
 
 /** The channels of one run: A and B (created with the shared token), O (owned by alice); their listeners. */
 interface World {
@@ -160,13 +159,9 @@ async function overHttp(stack: Stack, token: string, command: Record<string, unk
 
 describe('scoped tokens: grants × verbs × faces', () => {
   it('allows what each token grants, by WebSocket and HTTP; what it refuses never reaches the server', async ({
-    startStack,
-    dir,
+    signedStack,
   }) => {
-    const { file, secret } = hmacKeyFile(dir);
-    const seen: string[] = [];
-    const logger = { ...silentLogger, info: (line: string) => void seen.push(line) };
-    const stack = await startStack({ token: 'shared-token', jwt: { keyFile: file } }, { logger });
+    const { stack, secret, logged: seen } = await signedStack({ bridge: { token: 'shared-token' } });
     const client = new SocketClient(stack.backend.path);
     /** Commands the server ran (the owner lookups and the test's own set-up left out). */
     const ran = () => seen.filter((line) => /command (c|r|d|b|l|w|rl|rc)\b/.test(line)).length;

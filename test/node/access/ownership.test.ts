@@ -70,9 +70,8 @@ describe.skipIf(!hasRedisServer)('channel owners on Redis', () => {
 });
 
 describe('channel owners in memory', () => {
-  it('no owner with the shared token or a token without sub; over REST, the sub’s', async ({ startStack, dir }) => {
-    const { file, secret } = hmacKeyFile(dir);
-    const stack = await startStack({ token: 'shared', jwt: { keyFile: file } });
+  it('no owner with the shared token or a token without sub; over REST, the sub’s', async ({ signedStack }) => {
+    const { stack, secret } = await signedStack({ bridge: { token: 'shared' } });
     const client = new SocketClient(stack.backend.path);
     const create = async (token: string) =>
       (

@@ -4,7 +4,7 @@
 // counted: none lost, none twice, in order.
 import { describe, expect } from 'vitest';
 import { WebSocket } from 'ws';
-import { type BridgeOptions, SocketClient, signToken, type TokenGrants } from '../../../bridge/index.js';
+import { SocketClient, signToken, type TokenGrants } from '../../../bridge/index.js';
 import {
   type BridgeClient,
   BridgeRefused,
@@ -16,14 +16,12 @@ import {
 import type { ReplyFrame } from '../../../src/wire/bridge-frames.js';
 import { sleep } from '../helpers/async.js';
 import { FrameClient, type Stack } from '../helpers/bridge.js';
-import { it } from '../helpers/fixtures.js';
+import { it, type SignedStack } from '../helpers/fixtures.js';
 import { openSse } from '../helpers/http.js';
-import { hmacKeyFile } from '../helpers/tokens.js';
 
 /** A bridge that takes tokens signed with `secret`, and a channel with a listener on its server. */
-async function channelBehindBridge(startStack: (options: Partial<BridgeOptions>) => Promise<Stack>, dir: string) {
-  const { file, secret } = hmacKeyFile(dir);
-  const stack = await startStack({ jwt: { keyFile: file } });
+async function channelBehindBridge(signedStack: SignedStack) {
+  const { stack, secret } = await signedStack();
   const channel = stack.backend.server.channels.add();
   return { stack, secret, channel, listener: channel.addListener() };
 }
@@ -33,11 +31,9 @@ const numbers = (events: readonly { data: unknown }[]) => events.map((event) => 
 
 describe('a fresh token on an open WebSocket', () => {
   it('auth keeps a WebSocket past the first token’s exp, its stream running; narrower grants end it', async ({
-    startStack,
-    dir,
+    signedStack,
   }) => {
-    const { file, secret } = hmacKeyFile(dir);
-    const stack = await startStack({ jwt: { keyFile: file } });
+    const { stack, secret } = await signedStack();
     const client = new SocketClient(stack.backend.path);
     const A = await client.createChannel();
     const l = await client.register(A);
@@ -86,9 +82,8 @@ describe('a fresh token on an open WebSocket', () => {
     client.close();
   });
 
-  it('without a fresh token, the bridge closes the WebSocket with 4401 at its expiry', async ({ startStack, dir }) => {
-    const { file, secret } = hmacKeyFile(dir);
-    const stack = await startStack({ jwt: { keyFile: file } });
+  it('without a fresh token, the bridge closes the WebSocket with 4401 at its expiry', async ({ signedStack }) => {
+    const { stack, secret } = await signedStack();
     const token = await signToken(secret, { grants: { create: true }, ttlSeconds: 1 });
     const frames = await FrameClient.open(`ws://127.0.0.1:${stack.bridge.port}/?token=${token}`);
     expect(await frames.call(1, { v: 'c' })).toMatchObject({ ok: expect.any(String) });
@@ -96,11 +91,9 @@ describe('a fresh token on an open WebSocket', () => {
   });
 
   it('a Server-Sent Events stream ends at its token’s expiry with an _eric_error, after every event', async ({
-    startStack,
-    dir,
+    signedStack,
   }) => {
-    const { file, secret } = hmacKeyFile(dir);
-    const stack = await startStack({ jwt: { keyFile: file } });
+    const { stack, secret } = await signedStack();
     const direct = stack.backend.server.channels;
     const channel = direct.add();
     const listener = channel.addListener();
@@ -151,11 +144,10 @@ describe('BridgeClient with a token function', () => {
   }
 
   it('a fresh token at 3/4 of each one’s lifetime, on the open connection: one connection, all once', async ({
-    startStack,
+    signedStack,
     bridgeClient,
-    dir,
   }) => {
-    const { stack, secret, channel, listener } = await channelBehindBridge(startStack, dir);
+    const { stack, secret, channel, listener } = await channelBehindBridge(signedStack);
     let asked = 0;
     const token = () => {
       asked++;
@@ -169,11 +161,10 @@ describe('BridgeClient with a token function', () => {
   });
 
   it('after a 4401 (no fresh token in time), fetches one, reconnects, resumes: every message once', async ({
-    startStack,
+    signedStack,
     bridgeClient,
-    dir,
   }) => {
-    const { stack, secret, channel, listener } = await channelBehindBridge(startStack, dir);
+    const { stack, secret, channel, listener } = await channelBehindBridge(signedStack);
     const grants: TokenGrants = { channels: { [channel.id]: ['l'] } };
     let asked = 0;
     const token = async () => {
@@ -190,11 +181,10 @@ describe('BridgeClient with a token function', () => {
   });
 
   it('a fresh token the bridge refuses (401) is final: refused, its commands fail with BridgeRefused', async ({
-    startStack,
+    signedStack,
     bridgeClient,
-    dir,
   }) => {
-    const { stack } = await channelBehindBridge(startStack, dir);
+    const { stack } = await channelBehindBridge(signedStack);
     let asked = 0;
     const token = () => {
       asked++;

@@ -3,20 +3,10 @@
 // and the keys it takes: HMAC secrets, PEM public keys (RSA, EC, Ed25519), JWKS by kid.
 import { describe, expect } from 'vitest';
 import { MAX_TOKEN_BYTES } from '../../../bridge/index.js';
-import { silentLogger } from '../../../src/log.js';
 import { type Stack, upgrade } from '../helpers/bridge.js';
 import { it } from '../helpers/fixtures.js';
 import { httpRequest } from '../helpers/http.js';
-import {
-  claims,
-  hmacKeyFile,
-  hmacSigned,
-  jwksFile,
-  mint,
-  pemKeyFiles,
-  signedClaims,
-  unsecuredToken,
-} from '../helpers/tokens.js';
+import { claims, hmacSigned, jwksFile, mint, pemKeyFiles, signedClaims, unsecuredToken } from '../helpers/tokens.js';
 
 const now = () => Math.floor(Date.now() / 1000);
 
@@ -32,14 +22,11 @@ async function faces(stack: Stack, token: string) {
 
 describe('signed tokens refused', () => {
   it('alg none, wrong alg, bad signature, no or past exp, future nbf, too large: 401, nothing forwarded', async ({
-    startStack,
+    signedStack,
     dir,
   }) => {
-    const { file, secret } = hmacKeyFile(dir);
+    const { stack, secret, logged: seen } = await signedStack({ bridge: { token: 'shared-token' } });
     const rsa = pemKeyFiles(dir, 'rsa');
-    const seen: string[] = [];
-    const logger = { ...silentLogger, info: (line: string) => void seen.push(line) };
-    const stack = await startStack({ token: 'shared-token', jwt: { keyFile: file } }, { logger });
     const { exp: _exp, ...noExp } = claims();
     const cases: [string, string, string][] = [
       ['alg none', unsecuredToken(), 'token algorithm not allowed for this key'],
@@ -106,13 +93,9 @@ describe('signed tokens refused', () => {
   });
 
   it('checks iss and aud when configured, and allows --jwt-leeway seconds of skew on exp and nbf', async ({
-    startStack,
-    dir,
+    signedStack,
   }) => {
-    const { file, secret } = hmacKeyFile(dir);
-    const stack = await startStack({
-      jwt: { keyFile: file, issuer: 'https://app', audience: 'bus', leewaySeconds: 30 },
-    });
+    const { stack, secret } = await signedStack({ jwt: { issuer: 'https://app', audience: 'bus', leewaySeconds: 30 } });
     const right = { iss: 'https://app', aud: 'bus' };
     const cases: [Record<string, unknown>, number | string, string | undefined][] = [
       [right, 'open', undefined],

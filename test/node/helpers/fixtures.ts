@@ -9,20 +9,33 @@ import { test as base } from 'vitest';
 import { WebSocket } from 'ws';
 import {
   type BridgeOptions,
+  type JwtOptions,
   RedisStore,
   SocketClient,
   type SocketClientOptions,
   type SocketServer,
 } from '../../../bridge/index.js';
 import { BridgeClient, type BridgeClientOptions, type BridgeUrls } from '../../../src/index.js';
+import { silentLogger } from '../../../src/log.js';
 import { BridgeProcess, FrameClient, type Stack, startStack } from './bridge.js';
 import { type CliOptions, type Running, startCli } from './cli.js';
 import { startPythonServer } from './python.js';
 import { startRedis } from './redis.js';
 import { startServer, type TestServerOptions, tempDir } from './socket.js';
+import { hmacKeyFile } from './tokens.js';
 
 /** The servers of eric-sse's socket protocol the conformance scenarios run against (ours: in memory, on Redis). */
 export type ProtocolServer = 'ours' | 'ours-on-redis' | 'eric-sse';
+
+/** What the `signedStack` fixture starts: the bridge's options, its `jwt` ones but the key, the server's. */
+export interface SignedStackOptions {
+  bridge?: Omit<Partial<BridgeOptions>, 'jwt'>;
+  jwt?: Omit<JwtOptions, 'keyFile'>;
+  server?: TestServerOptions;
+}
+
+/** The `signedStack` fixture. */
+export type SignedStack = (options?: SignedStackOptions) => Promise<{ stack: Stack; secret: string; logged: string[] }>;
 
 /** Registers a cleanup to run once the test (or the file, for a file fixture) is over. */
 type OnCleanup = (cleanup: () => Promise<void> | void) => void;
@@ -109,6 +122,21 @@ export const it = base
   .extend('bridgeOptions', {} as Partial<BridgeOptions>)
   /** A SocketServer with `serverOptions` and a bridge with `bridgeOptions`. */
   .extend('stack', ({ startStack, bridgeOptions, serverOptions }) => startStack(bridgeOptions, serverOptions))
+  /**
+   * Starts a stack whose bridge also takes tokens signed with an HMAC secret (`jwt` adds to that):
+   * the stack, the secret to sign with, and the lines its server logged.
+   */
+  .extend(
+    'signedStack',
+    ({ startStack, dir }): SignedStack =>
+      async ({ bridge = {}, jwt = {}, server = {} } = {}) => {
+        const { file, secret } = hmacKeyFile(dir);
+        const logged: string[] = [];
+        const logger = { ...silentLogger, info: (line: string) => void logged.push(line) };
+        const stack = await startStack({ ...bridge, jwt: { ...jwt, keyFile: file } }, { logger, ...server });
+        return { stack, secret, logged };
+      },
+  )
   /** A raw frame client of `stack`'s bridge. */
   .extend('frames', async ({ stack }, { onCleanup }) => {
     const frames = await FrameClient.open(stack.bridge.url);
