@@ -9,6 +9,7 @@ import { Forbidden, parseException } from '../../src/errors.js';
 import type { RelayedCommand } from '../../src/wire/bridge-frames.js';
 import { OWNER_VERB } from '../../src/wire/socket-protocol.js';
 import { type AccessPolicy, checkOrigin, NO_TOKEN, presentedToken, type Refusal, sameSecret } from '../relay/access.js';
+import type { Backend } from '../relay/backend.js';
 import { BackendCall } from '../relay/backend-call.js';
 import { forbiddenDetail, judge } from './grants.js';
 import { TokenRefused, type TokenScope, type TokenVerifier } from './tokens.js';
@@ -19,22 +20,60 @@ export type Principal = { readonly kind: 'shared' } | ({ readonly kind: 'token' 
 /** The holder of the shared token: everything is granted. */
 export const SHARED: Principal = { kind: 'shared' };
 
-/** Channel id → its owner (`''` for none), as one connection has learned them. */
-export type OwnerCache = Map<string, string>;
+/**
+ * Channel id → its owner, as one connection has learned them (its `c` replies, the server's `own`
+ * answers). All forgotten once a session to the socket server has ended since: the server may have
+ * restarted, and one in memory gives its channel ids again from 1 (docs/security.md, "Owners").
+ */
+export class OwnerCache {
+  readonly #owners = new Map<string, string>();
+  readonly #epoch: () => number;
+  #learnedIn: number;
 
-/** Asks the socket server who owns a channel: its owner, `''` for none (or a server that keeps none). */
-export type OwnerLookup = (channelId: string) => Promise<string>;
+  /** `epoch`: a number that changes whenever what the server said may no longer hold ({@link Backend.epoch}). */
+  constructor(epoch: () => number = () => 0) {
+    this.#epoch = epoch;
+    this.#learnedIn = epoch();
+  }
+
+  get(channel: string): string | undefined {
+    this.#fresh();
+    return this.#owners.get(channel);
+  }
+
+  set(channel: string, owner: string): void {
+    this.#fresh();
+    this.#owners.set(channel, owner);
+  }
+
+  delete(channel: string): void {
+    this.#owners.delete(channel);
+  }
+
+  #fresh(): void {
+    const now = this.#epoch();
+    if (now === this.#learnedIn) return;
+    this.#owners.clear();
+    this.#learnedIn = now;
+  }
+}
 
 /** Judges the bridge's requests and commands. */
 export class AccessGate {
   readonly #policy: AccessPolicy;
   readonly #verifier: TokenVerifier | undefined;
-  readonly #owners: OwnerLookup;
+  readonly #backend: Backend;
 
-  constructor(policy: AccessPolicy, verifier: TokenVerifier | undefined, owners: OwnerLookup) {
+  /** `backend`: the socket server the bridge forwards to, asked who owns a channel. */
+  constructor(policy: AccessPolicy, verifier: TokenVerifier | undefined, backend: Backend) {
     this.#policy = policy;
     this.#verifier = verifier;
-    this.#owners = owners;
+    this.#backend = backend;
+  }
+
+  /** A connection's memory of owners, forgotten when the server behind may have changed. */
+  ownerCache(): OwnerCache {
+    return new OwnerCache(() => this.#backend.epoch);
   }
 
   /** Whether signed tokens are accepted (`--jwt-key`). */
@@ -83,7 +122,7 @@ export class AccessGate {
   authorize(
     principal: Principal,
     command: RelayedCommand,
-    owners: OwnerCache = new Map(),
+    owners: OwnerCache = this.ownerCache(),
   ): Forbidden | undefined | Promise<Forbidden | undefined> {
     if (command.v === 'c') {
       if (principal.kind === 'token' && principal.sub !== undefined) command.o = principal.sub;
@@ -99,7 +138,7 @@ export class AccessGate {
     const channel = String(command.c);
     const known = owners.get(channel);
     if (known !== undefined) return known === sub ? undefined : refused();
-    return this.#owners(channel).then((owner) => {
+    return ownerOf(this.#backend, channel).then((owner) => {
       // Only an owner is remembered: a channel without one may be removed and its id given again.
       if (owner === sub) owners.set(channel, owner);
       return owner === sub ? undefined : refused();
@@ -108,24 +147,23 @@ export class AccessGate {
 }
 
 /**
- * Asks the socket server at `socketPath` who owns a channel, one command on its own connection
- * (`own`, docs/protocol.md, "Channel owners"). A channel that does not exist, or a server that keeps no
- * owners (eric-sse's), has none; a server that cannot be reached rejects with its error text.
+ * Asks the socket server who owns a channel, one command on its own connection (`own`, a one-shot
+ * verb: docs/protocol.md, "Channel owners"): its owner, `''` for none. A channel that does not exist,
+ * or a server that keeps no owners (eric-sse's), has none; a server that cannot be reached rejects.
  */
-export function ownerLookup(socketPath: string): OwnerLookup {
-  return (channelId) =>
-    new Promise((resolve, reject) => {
-      new BackendCall(socketPath, { v: OWNER_VERB, c: channelId }, false, {
-        reply: (text) => resolve(ownerIn(text)),
-        error: (text) => {
-          const name = parseException(text)?.name;
-          if (name === 'InvalidChannelException' || name === 'InvalidMessageFormat') resolve('');
-          else reject(parseException(text) ?? new Error(text));
-        },
-        lines: () => {},
-        end: () => resolve(''),
-      });
+function ownerOf(backend: Backend, channelId: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    new BackendCall(backend.socketPath, { v: OWNER_VERB, c: channelId }, false, {
+      reply: (text) => resolve(ownerIn(text)),
+      error: (text) => {
+        const name = parseException(text)?.name;
+        if (name === 'InvalidChannelException' || name === 'InvalidMessageFormat') resolve('');
+        else reject(parseException(text) ?? new Error(text));
+      },
+      lines: () => {},
+      end: () => resolve(''),
     });
+  });
 }
 
 /** The owner in an `own` reply (`"alice"`, or `null`: none). */

@@ -83,6 +83,16 @@ export class Backend {
     };
   }
 
+  /**
+   * How many sessions to the server have ended so far: unchanged since a fact was learned, that fact
+   * comes from the server running now (a restarted one ends every session of the one before).
+   */
+  get epoch(): number {
+    let ended = 0;
+    for (const client of this.#pool) ended += client.sessionsEnded;
+    return ended;
+  }
+
   /** Closes the sessions; commands still in flight on them fail as the bridge closes. */
   async close(): Promise<void> {
     await Promise.all(this.#pool.map((client) => client.close()));

@@ -142,6 +142,7 @@ export class SessionClient {
   #waiting: ((session: Session | undefined) => void)[] = [];
   #closed = false;
   #closing: Promise<void> = Promise.resolve();
+  #ended = 0;
 
   constructor(path: string, { idleMs = DEFAULT_CLIENT_SESSION_IDLE_MS, connect }: SessionClientOptions = {}) {
     if (!(Number.isFinite(idleMs) && idleMs >= 0))
@@ -174,6 +175,14 @@ export class SessionClient {
   }
 
   /**
+   * How many of this client's sessions have ended (closed when idle, lost, refused): what the server
+   * said on one may no longer hold on the next, which may be another server on the same path.
+   */
+  get sessionsEnded(): number {
+    return this.#ended;
+  }
+
+  /**
    * Says that the server was found gone (a connection refused, no socket file) outside a session: the
    * next command asks `hello` again, since another server may come on that path.
    */
@@ -202,6 +211,7 @@ export class SessionClient {
     if (this.#closed) return this.#drain(closedSession);
     if (offers) {
       const connection = new SessionConnection(this.path, this.#target, this.#idleMs, () => {
+        this.#ended++;
         if (this.#connection === connection) this.#connection = undefined;
       });
       this.#connection = connection;

@@ -12,7 +12,7 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { silentLogger } from '../../src/log.js';
 import { VERBS, type Verb } from '../../src/wire/socket-protocol.js';
-import { AccessGate, ownerLookup, type Principal } from '../access/gate.js';
+import { AccessGate, type Principal } from '../access/gate.js';
 import { type JwtOptions, TokenVerifier } from '../access/tokens.js';
 import { answerOps, askReady, type OpsOptions } from '../health/ops-routes.js';
 import { HttpFace } from '../http/routes.js';
@@ -186,7 +186,7 @@ export class WebSocketBridge {
     const verifier = options.jwt ? await TokenVerifier.start(options.jwt) : undefined;
     const backend = new Backend(options.socketPath, local ? () => local.connectInProcess() : undefined);
     const policy: AccessPolicy = { token, ownOrigin: '', ...(options.origins ? { origins: options.origins } : {}) };
-    const gate = new AccessGate(policy, verifier, ownerLookup(options.socketPath));
+    const gate = new AccessGate(policy, verifier, backend);
     const sessionOptions: SessionOptions = {
       socketPath: options.socketPath,
       backend,

@@ -107,7 +107,7 @@ export class BridgeSession {
   /** Whose token this WebSocket holds (a fresh one comes in an `auth` frame). */
   #principal: Principal;
   /** Owners of the channels this WebSocket has learned to be its token subject's. */
-  readonly #owners: OwnerCache = new Map();
+  readonly #owners: OwnerCache;
   /** Closes the WebSocket when its signed token expires. */
   #cancelExpiry: (() => void) | undefined;
   /**
@@ -123,6 +123,7 @@ export class BridgeSession {
     this.#tcp = tcp;
     this.#options = options;
     this.#principal = principal;
+    this.#owners = options.gate.ownerCache();
     this.#armExpiry();
     ws.on('message', (data: Buffer, isBinary: boolean) => this.#onMessage(data, isBinary));
     ws.once('close', () => this.close());

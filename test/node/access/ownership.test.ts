@@ -1,14 +1,24 @@
 // Channels belong to the subject of the token they were created under, and the store keeps it: on
 // Redis, for every server on it and across restarts (docs/security.md, "Owners").
+
+import { join } from 'node:path';
 import { describe, expect } from 'vitest';
 import { WebSocket } from 'ws';
-import { RedisStore, SocketClient, signToken } from '../../../bridge/index.js';
+import { RedisStore, SocketClient, signToken, WebSocketBridge } from '../../../bridge/index.js';
 import { BridgeClient, Forbidden } from '../../../src/index.js';
-import type { Stack } from '../helpers/bridge.js';
+import type { ReplyFrame } from '../../../src/wire/bridge-frames.js';
+import { FrameClient, type Stack } from '../helpers/bridge.js';
 import { it } from '../helpers/fixtures.js';
 import { httpRequest } from '../helpers/http.js';
 import { hasRedisServer, redisForTests } from '../helpers/redis.js';
 import { hmacKeyFile } from '../helpers/tokens.js';
+
+/** The `ok` of a reply frame, which must be one. */
+async function ok(reply: Promise<ReplyFrame>): Promise<string> {
+  const frame = await reply;
+  if (!('ok' in frame)) throw new Error(`expected ok, got ${JSON.stringify(frame)}`);
+  return String(frame.ok);
+}
 
 const base = (stack: Stack) => `http://127.0.0.1:${stack.bridge.port}`;
 
@@ -85,5 +95,45 @@ describe('channel owners in memory', () => {
       '"carol"',
     );
     client.close();
+  });
+
+  it('a restarted server that gives a channel id again: the bridge forgets whose it was, bob’s stays his', async ({
+    startCli,
+    dir,
+  }) => {
+    // eric-bus serve in memory, restarted: its channel ids start at 1 again. The bridge, a process of
+    // its own in front, stays up, and so do its WebSockets.
+    const socket = join(dir, 'bus.sock');
+    const { file, secret } = hmacKeyFile(dir);
+    const serve = () => startCli(['serve', '--socket', socket], /serving on/);
+    const first = await serve();
+    const bridge = await WebSocketBridge.start({ socketPath: socket, port: 0, jwt: { keyFile: file } });
+    try {
+      const tokenOf = (sub: string) => signToken(secret, { sub, grants: { create: true } });
+      const url = (token: string) => `ws://127.0.0.1:${bridge.port}/?token=${token}`;
+      const alice = await FrameClient.open(url(await tokenOf('alice')));
+      const c = await ok(alice.call(1, { v: 'c' }));
+      const l = await ok(alice.call(2, { v: 'r', c }));
+      expect(await alice.call(3, { v: 'd', c, r: l, t: 'hi', p: 1 })).toEqual({ id: 3, ok: 'ack' });
+      await first.close();
+      await serve();
+      // Bob's channels, after the restart: one of them has the id alice's had.
+      const bob = await FrameClient.open(url(await tokenOf('bob')));
+      const his: string[] = [];
+      for (let k = 0; k < 5 && !his.includes(c); k++) his.push(await ok(bob.call(10 + k, { v: 'c' })));
+      expect(his).toContain(c);
+      const bobs = await ok(bob.call(20, { v: 'r', c }));
+      // Alice's WebSocket had learned that channel id was hers: no longer.
+      expect(await alice.call(4, { v: 'd', c, r: bobs, t: 'hi', p: 2 })).toEqual({
+        id: 4,
+        error: `Forbidden('d on channel ${c}')`,
+      });
+      expect(await alice.call(5, { v: 'rc', c })).toEqual({ id: 5, error: `Forbidden('rc on channel ${c}')` });
+      expect(await bob.call(21, { v: 'd', c, r: bobs, t: 'hi', p: 3 })).toEqual({ id: 21, ok: 'ack' });
+      alice.close();
+      bob.close();
+    } finally {
+      await bridge.close();
+    }
   });
 });
