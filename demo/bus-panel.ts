@@ -1,40 +1,31 @@
 import { Message, SimpleDistributedApplicationListener, SSEChannel, type SSEEvent } from '../src/index.js';
-import { h, parsePayload, streamCard } from './dom.js';
+import { h, messageFields, streamCard } from './dom.js';
 
 /** Panel 1: an in-page channel, its listeners' live streams, and the alice/bob scenario. */
 export function busPanel(): HTMLElement {
   const channel = new SSEChannel();
   const listenersBox = h('div', { class: 'listeners', 'data-testid': 'bus-listeners' });
-  const target = h(
-    'select',
-    { 'aria-label': 'Send to', 'data-testid': 'bus-target' },
-    h('option', { value: '*' }, 'everyone (broadcast)'),
-  );
-  const type = h('input', { value: 'hello', 'aria-label': 'Message type', 'data-testid': 'bus-type' });
-  const payload = h('input', {
-    value: '{"text": "hi"}',
-    'aria-label': 'Payload (JSON or text)',
-    'data-testid': 'bus-payload',
-  });
+  const fields = messageFields('bus', { type: 'hello', payload: '{"text": "hi"}' });
+  const { target } = fields;
   const status = h('p', { class: 'hint', 'data-testid': 'bus-status' }, 'Add a listener, then send it something.');
 
   function addListener(): void {
     const listener = channel.addListener();
     listener.startSync();
     const remove = h('button', { class: 'small', onclick: () => channel.removeListener(listener.id) }, 'remove');
-    const onEnd = () => target.querySelector(`option[value="${listener.id}"]`)?.remove();
+    const onEnd = () => fields.removeTarget(listener.id);
     listenersBox.append(
       streamCard(`listener ${listener.id}`, `bus-log-${listener.id}`, channel.messageStream(listener), {
         actions: [remove],
         onEnd,
       }),
     );
-    target.append(h('option', { value: listener.id }, `listener ${listener.id}`));
+    fields.addTarget(listener.id);
   }
 
   function send(event: Event): void {
     event.preventDefault();
-    const msg = new Message(type.value.trim() || 'message', parsePayload(payload.value));
+    const msg = fields.message();
     if (channel.size === 0) return void (status.textContent = 'No listener yet: add one first.');
     if (target.value === '*') channel.broadcast(msg);
     else channel.dispatch(target.value, msg);
@@ -59,8 +50,8 @@ export function busPanel(): HTMLElement {
       'form',
       { class: 'row', onsubmit: send },
       h('button', { type: 'button', onclick: addListener, 'data-testid': 'bus-add' }, 'Add listener'),
-      type,
-      payload,
+      fields.type,
+      fields.payload,
       target,
       h('button', { type: 'submit', class: 'primary', 'data-testid': 'bus-send' }, 'Send'),
     ),

@@ -1,4 +1,4 @@
-import type { JsonValue } from '../src/index.js';
+import { type JsonValue, Message } from '../src/index.js';
 
 /** A tiny element builder: h('button', { class: 'x', onclick }, 'label'). */
 type Attrs = Record<string, string | number | boolean | ((event: Event) => void) | undefined>;
@@ -28,6 +28,42 @@ export function parsePayload(text: string): JsonValue | undefined {
   } catch {
     return text;
   }
+}
+
+/** A panel's message fields: its type, its payload, and whom it goes to (everyone, or one listener). */
+export interface MessageFields {
+  type: HTMLInputElement;
+  payload: HTMLInputElement;
+  target: HTMLSelectElement;
+  /** The message the fields describe now. */
+  message(): Message<JsonValue | undefined>;
+  /** Adds a listener to send to, labelled `label`. */
+  addTarget(id: string, label?: string): void;
+  /** Takes a listener off the list. */
+  removeTarget(id: string): void;
+  /** Leaves only "everyone". */
+  clearTargets(): void;
+}
+
+/** The message fields of panel `prefix` (its test ids `prefix-type`, `prefix-payload`, `prefix-target`). */
+export function messageFields(prefix: string, defaults: { type: string; payload: string }): MessageFields {
+  const everyone = () => h('option', { value: '*' }, 'everyone (broadcast)');
+  const target = h('select', { 'aria-label': 'Send to', 'data-testid': `${prefix}-target` }, everyone());
+  const type = h('input', { value: defaults.type, 'aria-label': 'Message type', 'data-testid': `${prefix}-type` });
+  const payload = h('input', {
+    value: defaults.payload,
+    'aria-label': 'Payload (JSON or text)',
+    'data-testid': `${prefix}-payload`,
+  });
+  return {
+    type,
+    payload,
+    target,
+    message: () => new Message(type.value.trim() || 'message', parsePayload(payload.value)),
+    addTarget: (id, label = `listener ${id}`) => target.append(h('option', { value: id }, label)),
+    removeTarget: (id) => target.querySelector(`option[value="${id}"]`)?.remove(),
+    clearTargets: () => target.replaceChildren(everyone()),
+  };
 }
 
 /** Appends a line to a log element, keeping at most `max` lines, newest at the bottom; returns the line. */

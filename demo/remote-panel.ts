@@ -1,5 +1,5 @@
-import { type BridgeClient, type BridgeState, InvalidChannelException, Message, RemoteChannel } from '../src/index.js';
-import { commandBox, h, parsePayload, streamCard } from './dom.js';
+import { type BridgeClient, type BridgeState, InvalidChannelException, RemoteChannel } from '../src/index.js';
+import { commandBox, h, messageFields, streamCard } from './dom.js';
 import { httpView } from './http-view.js';
 
 /** Where the bridge is: `npm start` puts it in the page URL (`?bridge=ws://…&token=…&socket=…`). */
@@ -98,17 +98,8 @@ export function remotePanel(client: BridgeClient | undefined, config: BridgeConf
   let note = 'Create a channel on the backend to begin.';
   const channelLabel = h('strong', { 'data-testid': 'remote-channel' }, 'none');
   const listenersBox = h('div', { class: 'listeners', 'data-testid': 'remote-listeners' });
-  const target = h(
-    'select',
-    { 'aria-label': 'Send to', 'data-testid': 'remote-target' },
-    h('option', { value: '*' }, 'everyone (broadcast)'),
-  );
-  const type = h('input', { value: 'ping', 'aria-label': 'Message type', 'data-testid': 'remote-type' });
-  const payload = h('input', {
-    value: '{"from": "page"}',
-    'aria-label': 'Payload (JSON or text)',
-    'data-testid': 'remote-payload',
-  });
+  const fields = messageFields('remote', { type: 'ping', payload: '{"from": "page"}' });
+  const { target } = fields;
   const status = h('p', { class: 'hint', 'data-testid': 'remote-status' });
   const terminal = commandBox('remote-terminal', 'Create a channel to see the terminal command.');
   const controls: HTMLButtonElement[] = [];
@@ -118,7 +109,7 @@ export function remotePanel(client: BridgeClient | undefined, config: BridgeConf
     'Create channel',
   );
   const http = httpView(config, listenersBox, {
-    onListener: (id) => target.append(h('option', { value: id }, `listener ${id} (EventSource)`)),
+    onListener: (id) => fields.addTarget(id, `listener ${id} (EventSource)`),
   });
 
   /**
@@ -183,7 +174,7 @@ export function remotePanel(client: BridgeClient | undefined, config: BridgeConf
     channelGone = false;
     const id = channel.id;
     listenersBox.replaceChildren();
-    target.replaceChildren(h('option', { value: '*' }, 'everyone (broadcast)'));
+    fields.clearTargets();
     const socket = config!.socket ?? '$SOCKET';
     terminal.show([`npx eric-bus send --socket ${socket} broadcast ${id} hello '{"from": "terminal"}'`]);
     http.setChannel(id);
@@ -193,9 +184,9 @@ export function remotePanel(client: BridgeClient | undefined, config: BridgeConf
   async function addListener(): Promise<string> {
     const current = channel!;
     const { id } = await current.addListener();
-    target.append(h('option', { value: id }, `listener ${id}`));
+    fields.addTarget(id);
     const onEnd = () => {
-      target.querySelector(`option[value="${id}"]`)?.remove();
+      fields.removeTarget(id);
       checkChannel();
     };
     listenersBox.append(streamCard(`listener ${id}`, `remote-log-${id}`, current.messageStream(id), { onEnd }));
@@ -209,7 +200,7 @@ export function remotePanel(client: BridgeClient | undefined, config: BridgeConf
   }
 
   async function send(): Promise<string> {
-    const msg = new Message(type.value.trim() || 'message', parsePayload(payload.value));
+    const msg = fields.message();
     http.listenFor(msg.type);
     if (target.value === '*') await channel!.broadcast(msg);
     else await channel!.dispatch(target.value, msg);
@@ -259,8 +250,8 @@ export function remotePanel(client: BridgeClient | undefined, config: BridgeConf
           run(send);
         },
       },
-      type,
-      payload,
+      fields.type,
+      fields.payload,
       target,
       button('Send', 'remote-send', undefined, 'submit'),
     ),
