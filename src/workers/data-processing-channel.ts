@@ -37,6 +37,11 @@ export interface ProcessingProgress {
   inFlight: number;
   /** Messages finished by each worker slot (or in-thread slot), index = slot. */
   perWorker: number[];
+  /**
+   * With a `queue`: outcomes dropped because their message had been answered already (it ran twice,
+   * in two processes) or was not waited for (its dispatch was refused). 0 without one.
+   */
+  duplicates: number;
 }
 
 /** The payload of an error event: the message's type and what went wrong. */
@@ -154,6 +159,7 @@ export class DataProcessingChannel<Out = { event: string; data: unknown }> exten
       pending,
       inFlight: this.#inFlight,
       perWorker: [...this.#perWorker],
+      duplicates: this.#outcomes?.duplicates ?? 0,
     };
   }
 

@@ -6,6 +6,8 @@ import {
   Message,
   MessageQueueListener,
   type ProcessingProgress,
+  type QueueOutcome,
+  type WorkQueue,
 } from 'eric-bus';
 import { describe, expect, it } from 'vitest';
 import { collect } from '../../node/helpers/async.js';
@@ -111,7 +113,7 @@ describe('DataProcessingChannel in the calling thread', () => {
     const channel = new DataProcessingChannel({ maxWorkers: 2 });
     const listener = channel.addListener();
     for (let i = 0; i < 6; i++) channel.dispatch(listener.id, new Message('n', i));
-    expect(channel.progress).toEqual({ done: 0, failed: 0, pending: 6, inFlight: 0, perWorker: [0, 0] });
+    expect(channel.progress).toEqual({ done: 0, failed: 0, pending: 6, inFlight: 0, perWorker: [0, 0], duplicates: 0 });
     const seen: ProcessingProgress[] = [];
     const off = channel.onProgress((p) => seen.push(p));
     await collect(channel.processQueue(listener));
@@ -154,5 +156,51 @@ describe('DataProcessingChannel in the calling thread', () => {
     const hasWorker = typeof Worker !== 'undefined';
     if (hasWorker) return; // happy-dom may one day ship Worker; nothing to check then
     await expect(channel.processQueue(listener).next()).rejects.toThrow(/nodeWorker/);
+  });
+});
+
+/**
+ * A work queue of the test's own, as a user may write one ({@link WorkQueue}): it keeps what is
+ * dispatched, runs nothing (no process joins it), and hands back the outcomes the test makes.
+ */
+class HeldQueue implements WorkQueue {
+  readonly added: { id: string; route: string }[] = [];
+  readonly #listeners = new Set<(outcome: QueueOutcome) => void>();
+  #next = 0;
+  nextId = () => `m${++this.#next}`;
+  add = async (message: { id: string; route: string }) => void this.added.push(message);
+  onOutcome(callback: (outcome: QueueOutcome) => void) {
+    this.#listeners.add(callback);
+    return () => this.#listeners.delete(callback);
+  }
+  join = () => ({ settle() {} });
+  close = async () => {};
+  /** An outcome comes back, as from another process. */
+  answer(outcome: QueueOutcome): void {
+    for (const listener of this.#listeners) listener(outcome);
+  }
+}
+
+describe('DataProcessingChannel on a work queue', () => {
+  it('one event per message dispatched; an outcome that comes again, or unasked, is counted and dropped', async () => {
+    const queue = new HeldQueue();
+    const channel = new DataProcessingChannel({ maxWorkers: 1, queue });
+    const listener = channel.addListener();
+    for (let n = 1; n <= 3; n++) await channel.dispatch(listener.id, new Message('job', n));
+    expect(channel.progress).toMatchObject({ pending: 3, done: 0, duplicates: 0 });
+    const [first, second, third] = queue.added as [{ id: string; route: string }, ...{ id: string; route: string }[]];
+    queue.answer({ ...first, data: 'one' });
+    queue.answer({ ...first, data: 'one, run again' });
+    queue.answer({ id: 'm99', route: listener.id, data: 'never dispatched' });
+    queue.answer({ ...second!, error: 'it threw' });
+    queue.answer({ ...third!, data: 'three' });
+    const events = await collect(channel.processQueue(listener));
+    expect(events.map((event) => [event.event, event.data])).toEqual([
+      ['job', 'one'],
+      [MESSAGE_TYPE_INTERNAL_ERROR, { type: 'job', message: 'it threw' }],
+      ['job', 'three'],
+    ]);
+    expect(channel.progress).toMatchObject({ pending: 0, done: 2, failed: 1, duplicates: 2 });
+    await channel.close();
   });
 });
