@@ -1,7 +1,7 @@
 // Signed tokens: what a verified token costs a command through the bridge, against the shared token,
 // in the same run. A `d` round trip on a WebSocket (verified once, at the upgrade; each frame judged
 // against its grants, or against an owner the connection has learned) and over REST (each request's
-// token: its verification is remembered until it expires).
+// token: its verification is remembered until it expires; an owner the bridge has learned).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -101,6 +101,7 @@ const paths = [
   () => owning.call(dispatch),
   () => post(bridge.token),
   () => post(granted),
+  () => post(owner),
 ];
 // Command by command in turn, each timed alone: whatever else loads the machine weighs on all of them
 // alike. Round 0 warms up.
@@ -141,6 +142,7 @@ printTable(
     ['a signed token whose subject owns the channel, WebSocket', perCall(2), times(cost(2, 0))],
     ['baseline: the shared token, REST (kept-alive connection)', perCall(3), times(1)],
     ['a signed token granting d on the channel, REST', perCall(4), times(cost(4, 3))],
+    ['a signed token whose subject owns the channel, REST', perCall(5), times(cost(5, 3))],
   ],
 );
 printTargets([
@@ -157,6 +159,7 @@ printTargets([
     format: times,
   },
   { what: 'a command with a verified token vs the shared token (REST)', value: cost(4, 3), atMost: 1.1, format: times },
+  { what: 'a command on an owned channel vs the shared token (REST)', value: cost(5, 3), atMost: 1.1, format: times },
 ]);
 
 for (const client of [shared, scoped, owning]) client.close();

@@ -20,19 +20,26 @@ export type Principal = { readonly kind: 'shared' } | ({ readonly kind: 'token' 
 /** The holder of the shared token: everything is granted. */
 export const SHARED: Principal = { kind: 'shared' };
 
+/** Most channels whose owner a bridge remembers; past it, the longest known is forgotten first. */
+export const MAX_KNOWN_OWNERS = 65_536;
+
 /**
- * Channel id → its owner, as one connection has learned them (its `c` replies, the server's `own`
- * answers). All forgotten once a session to the socket server has ended since: the server may have
- * restarted, and one in memory gives its channel ids again from 1 (docs/security.md, "Owners").
+ * Channel id → its owner (`''`: none), as the bridge has learned them (from `c` replies and the
+ * server's `own` answers), for every WebSocket and request. A running server never gives a
+ * channel's id again, so an owner holds as long as the server does; all are forgotten once a
+ * session to the server has ended, since the server may have restarted, and one in memory gives
+ * its channel ids again from 1 (docs/security.md, "Owners").
  */
 export class OwnerCache {
   readonly #owners = new Map<string, string>();
   readonly #epoch: () => number;
+  readonly #max: number;
   #learnedIn: number;
 
   /** `epoch`: a number that changes whenever what the server said may no longer hold ({@link Backend.epoch}). */
-  constructor(epoch: () => number = () => 0) {
+  constructor(epoch: () => number = () => 0, max = MAX_KNOWN_OWNERS) {
     this.#epoch = epoch;
+    this.#max = max;
     this.#learnedIn = epoch();
   }
 
@@ -43,7 +50,9 @@ export class OwnerCache {
 
   set(channel: string, owner: string): void {
     this.#fresh();
+    this.#owners.delete(channel);
     this.#owners.set(channel, owner);
+    if (this.#owners.size > this.#max) this.#owners.delete(this.#owners.keys().next().value!);
   }
 
   delete(channel: string): void {
@@ -63,17 +72,14 @@ export class AccessGate {
   readonly #policy: AccessPolicy;
   readonly #verifier: TokenVerifier | undefined;
   readonly #backend: Backend;
+  readonly #owners: OwnerCache;
 
   /** `backend`: the socket server the bridge forwards to, asked who owns a channel. */
   constructor(policy: AccessPolicy, verifier: TokenVerifier | undefined, backend: Backend) {
     this.#policy = policy;
     this.#verifier = verifier;
     this.#backend = backend;
-  }
-
-  /** A connection's memory of owners, forgotten when the server behind may have changed. */
-  ownerCache(): OwnerCache {
-    return new OwnerCache(() => this.#backend.epoch);
+    this.#owners = new OwnerCache(() => backend.epoch);
   }
 
   /** Whether signed tokens are accepted (`--jwt-key`). */
@@ -117,13 +123,9 @@ export class AccessGate {
   /**
    * Judges a command: undefined when it may go, else the {@link Forbidden} to reply. A `c` gets the
    * owner it is created for (`o`: a signed token's subject; none otherwise). Synchronous when the
-   * grants decide, or `owners` knows the channel's owner; a promise when the server must be asked.
+   * grants decide, or the bridge knows the channel's owner; a promise when the server must be asked.
    */
-  authorize(
-    principal: Principal,
-    command: RelayedCommand,
-    owners: OwnerCache = this.ownerCache(),
-  ): Forbidden | undefined | Promise<Forbidden | undefined> {
+  authorize(principal: Principal, command: RelayedCommand): Forbidden | undefined | Promise<Forbidden | undefined> {
     if (command.v === 'c') {
       if (principal.kind === 'token' && principal.sub !== undefined) command.o = principal.sub;
       else delete command.o;
@@ -136,42 +138,48 @@ export class AccessGate {
     const sub = principal.sub;
     if (verdict === 'refused' || sub === undefined) return refused();
     const channel = String(command.c);
-    const known = owners.get(channel);
+    const known = this.#owners.get(channel);
     if (known !== undefined) return known === sub ? undefined : refused();
     return ownerOf(this.#backend, channel).then((owner) => {
-      // Only an owner is remembered: a channel without one may be removed and its id given again.
-      if (owner === sub) owners.set(channel, owner);
+      // A channel that does not exist (yet) is not remembered: it may be made for someone.
+      if (owner !== undefined) this.#owners.set(channel, owner);
       return owner === sub ? undefined : refused();
     });
+  }
+
+  /** What a command's reply teaches: a channel made for a subject is its; a channel removed has no owner. */
+  learn(command: RelayedCommand, reply: string): void {
+    if (command.v === 'c') this.#owners.set(reply, typeof command.o === 'string' ? command.o : '');
+    else if (command.v === 'rc') this.#owners.delete(String(command.c));
   }
 }
 
 /**
  * Asks the socket server who owns a channel, one command on its own connection (`own`, a one-shot
- * verb: docs/protocol.md, "Channel owners"): its owner, `''` for none. A channel that does not exist,
- * or a server that keeps no owners (eric-sse's), has none; a server that cannot be reached rejects.
+ * verb: docs/protocol.md, "Channel owners"): its owner, `''` for none, undefined for a channel that
+ * does not exist or a server that keeps no owners (eric-sse's); a server out of reach rejects.
  */
-function ownerOf(backend: Backend, channelId: string): Promise<string> {
+function ownerOf(backend: Backend, channelId: string): Promise<string | undefined> {
   return new Promise((resolve, reject) => {
     new BackendCall(backend.socketPath, { v: OWNER_VERB, c: channelId }, false, {
       reply: (text) => resolve(ownerIn(text)),
       error: (text) => {
         const name = parseException(text)?.name;
-        if (name === 'InvalidChannelException' || name === 'InvalidMessageFormat') resolve('');
+        if (name === 'InvalidChannelException' || name === 'InvalidMessageFormat') resolve(undefined);
         else reject(parseException(text) ?? new Error(text));
       },
       lines: () => {},
-      end: () => resolve(''),
+      end: () => resolve(undefined),
     });
   });
 }
 
 /** The owner in an `own` reply (`"alice"`, or `null`: none). */
-function ownerIn(text: string): string {
+function ownerIn(text: string): string | undefined {
   try {
     const owner: unknown = JSON.parse(text);
-    return typeof owner === 'string' ? owner : '';
+    return typeof owner === 'string' ? owner : owner === null ? '' : undefined;
   } catch {
-    return '';
+    return undefined;
   }
 }

@@ -284,6 +284,7 @@ export class HttpFace {
     const call = this.#options.backend.send(command, false, {
       reply: (text) => {
         settle();
+        this.#options.gate.learn(command, text);
         const { status, key } = SUCCESS[route.verb as keyof typeof SUCCESS];
         const location = key === 'id' ? { Location: locationOf(command, text) } : {};
         reply(response, status, { [key]: text }, { ...headers, ...location });

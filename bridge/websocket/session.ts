@@ -28,7 +28,7 @@ import {
   TOKEN_EXPIRED_CLOSE,
 } from '../../src/wire/bridge-frames.js';
 import { formatError, isStreamingVerb, type Verb } from '../../src/wire/socket-protocol.js';
-import type { AccessGate, OwnerCache, Principal } from '../access/gate.js';
+import type { AccessGate, Principal } from '../access/gate.js';
 import { TokenRefused } from '../access/tokens.js';
 import type { ServerLogger } from '../log.js';
 import { metrics } from '../metrics/metrics.js';
@@ -107,7 +107,6 @@ export class BridgeSession {
   /** Whose token this WebSocket holds (a fresh one comes in an `auth` frame). */
   #principal: Principal;
   /** Owners of the channels this WebSocket has learned to be its token subject's. */
-  readonly #owners: OwnerCache;
   /** Closes the WebSocket when its signed token expires. */
   #cancelExpiry: (() => void) | undefined;
   /**
@@ -123,7 +122,6 @@ export class BridgeSession {
     this.#tcp = tcp;
     this.#options = options;
     this.#principal = principal;
-    this.#owners = options.gate.ownerCache();
     this.#armExpiry();
     ws.on('message', (data: Buffer, isBinary: boolean) => this.#onMessage(data, isBinary));
     ws.once('close', () => this.close());
@@ -239,7 +237,7 @@ export class BridgeSession {
       return this.#refuse(id, new InvalidMessageFormat(`Id ${JSON.stringify(id)} is already in flight`), 'id');
     if (!this.#options.allow.has(verb))
       return this.#refuse(id, new VerbNotAllowed(`Verb '${verb}' is not allowed on this bridge`), 'verb');
-    const verdict = this.#options.gate.authorize(this.#principal, command, this.#owners);
+    const verdict = this.#options.gate.authorize(this.#principal, command);
     if (verdict === undefined) return this.#admit(frame, bytes);
     if (!(verdict instanceof Promise)) return this.#refuse(id, verdict, 'forbidden');
     return verdict.then(
@@ -305,7 +303,7 @@ export class BridgeSession {
     this.#armExpiry();
     for (const call of [...this.#calls.values()]) {
       if (!call.streaming) continue;
-      let refused = this.#options.gate.authorize(principal, call.command, this.#owners);
+      let refused = this.#options.gate.authorize(principal, call.command);
       if (refused instanceof Promise) refused = await refused;
       if (refused && this.#calls.get(call.id) === call) {
         this.#cancel(call.id);
@@ -378,10 +376,7 @@ export class BridgeSession {
           },
           reply: (text) => {
             if (since !== undefined) metrics?.latency('bridge', since);
-            // A channel created for this token's subject is its own: no need to ask the server later;
-            // one removed has no owner any more.
-            if (call.command.v === 'c' && typeof call.command.o === 'string') this.#owners.set(text, call.command.o);
-            if (call.command.v === 'rc') this.#owners.delete(String(call.command.c));
+            this.#options.gate.learn(call.command, text);
             this.#finish(call, okFrame(id, text));
           },
           lines: (batch) => this.#sendLines(call, batch),

@@ -136,4 +136,47 @@ describe('channel owners in memory', () => {
       await bridge.close();
     }
   });
+
+  it('the bridge asks who owns a channel once, for all its WebSockets and requests; one removed is forgotten', async ({
+    signedStack,
+  }) => {
+    const { stack, secret, logged } = await signedStack({ bridge: { token: 'shared' } });
+    const asked = () => logged.filter((line) => /command own\b/.test(line)).length;
+    const tokenOf = (sub: string) => signToken(secret, { sub, grants: { create: true } });
+    const [alice, bob] = [await tokenOf('alice'), await tokenOf('bob')];
+    const ws = (token: string) => FrameClient.open(`ws://127.0.0.1:${stack.bridge.port}/?token=${token}`);
+    const post = (token: string, path: string, body?: unknown) =>
+      httpRequest('POST', `${base(stack)}${path}`, { headers: { Authorization: `Bearer ${token}` }, body });
+    // Made on a WebSocket: the bridge learns the owner from the reply; no connection asks after.
+    const first = await ws(alice);
+    const c = await ok(first.call(1, { v: 'c' }));
+    const l = await ok(first.call(2, { v: 'r', c }));
+    const second = await ws(alice);
+    expect(await second.call(1, { v: 'd', c, r: l, t: 'hi', p: 1 })).toEqual({ id: 1, ok: 'ack' });
+    for (let n = 0; n < 3; n++)
+      expect((await post(alice, `/channels/${c}/listeners/${l}/messages`, { type: 'hi', payload: n })).status).toBe(
+        202,
+      );
+    expect((await post(bob, `/channels/${c}/messages`, { type: 'hi' })).status).toBe(403);
+    expect(asked()).toBe(0);
+    // Made by the shared token over REST: known to have no owner, from the reply too.
+    const open = ((await post('shared', '/channels')).json as { id: string }).id;
+    const refusedOn = async (channel: string) =>
+      (await post(alice, `/channels/${channel}/messages`, { type: 'x' })).status === 403;
+    for (let n = 0; n < 3; n++) expect(await refusedOn(open)).toBe(true);
+    expect(asked()).toBe(0);
+    // Made on the server directly: asked once, then known to every request.
+    const direct = stack.backend.server.channels.add().id;
+    for (let n = 0; n < 3; n++) expect(await refusedOn(direct)).toBe(true);
+    expect(asked()).toBe(1);
+    // Removed: forgotten, so a later question goes to the server, which knows no such channel.
+    expect(await first.call(3, { v: 'rc', c })).toEqual({ id: 3, ok: 'ack' });
+    expect(await second.call(2, { v: 'd', c, r: l, t: 'hi', p: 2 })).toEqual({
+      id: 2,
+      error: `Forbidden('d on channel ${c}')`,
+    });
+    expect(asked()).toBe(2);
+    first.close();
+    second.close();
+  });
 });
