@@ -9,6 +9,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import {
   BackendUnavailable,
   BridgeRefused,
+  Forbidden,
   formatException,
   parseException,
   VerbNotAllowed,
@@ -208,8 +209,10 @@ export class HttpFace {
       const allowed = matches.map((r) => r.method).join(', ');
       return fail(new MethodNotAllowed(`${request.method} ${path}: use ${allowed}`), 405, { Allow: allowed });
     }
-    if (!this.#options.allow.has(route.verb))
+    if (!this.#options.allow.has(route.verb)) {
+      metrics?.refusal('verb');
       return fail(new VerbNotAllowed(`this bridge does not allow ${request.method} ${path} (verb "${route.verb}")`));
+    }
 
     let command: RelayedCommand;
     try {
@@ -238,7 +241,10 @@ export class HttpFace {
 
     const verdict = this.#options.gate.authorize(admitted, command);
     const refused = verdict instanceof Promise ? await verdict.catch((error: Error) => error) : verdict;
-    if (refused) return fail(refused);
+    if (refused) {
+      if (refused instanceof Forbidden) metrics?.refusal('forbidden');
+      return fail(refused);
+    }
 
     if (isStreamingVerb(route.verb)) {
       const lastEventId = request.headers['last-event-id'] || url.searchParams.get('lastEventId');

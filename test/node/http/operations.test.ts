@@ -1,13 +1,16 @@
 // What an operator asks (docs/operations.md): /healthz, /readyz following Redis down and back,
 // /metrics counting what the test did, JSON log lines, and serve --http-port.
+
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { WebSocket } from 'ws';
-import { disableMetrics, enableMetrics, RedisStore, startUp, type Up } from '../../../bridge/index.js';
+import { disableMetrics, enableMetrics, RedisStore, signToken, startUp, type Up } from '../../../bridge/index.js';
 import { BridgeClient, InvalidListenerException, type SSEEvent, silentLogger } from '../../../src/index.js';
 import { pokeUntil, sleep, take, until } from '../helpers/async.js';
 import { runCli } from '../helpers/cli.js';
 import { it } from '../helpers/fixtures.js';
 import { hasRedisServer, startRedis } from '../helpers/redis.js';
+import { hmacKeyFile } from '../helpers/tokens.js';
 
 /** GET `path` on the bridge's port: its status, body and content type. */
 async function get(up: Up, path: string) {
@@ -121,6 +124,40 @@ describe('/metrics', () => {
   });
 });
 
+describe('/metrics: refusals by reason on the HTTP face', () => {
+  beforeAll(async () => {
+    await enableMetrics();
+  });
+  afterAll(() => disableMetrics());
+
+  it('counts a wrong token, a foreign origin, a verb not allowed and a command outside the grants', async ({ dir }) => {
+    const { file, secret } = hmacKeyFile(dir);
+    const up = await startUp({ allow: ['c', 'r', 'd', 'b', 'l', 'w', 'rl'], jwt: { keyFile: file } });
+    try {
+      const base = up.url.replace('ws:', 'http:').replace(/\/\?.*/, '');
+      const scrape = async () => (await get(up, `/metrics?token=${up.token}`)).body;
+      const before = await scrape();
+      const post = (path: string, headers: Record<string, string>) =>
+        fetch(`${base}${path}`, { method: 'POST', headers });
+      const noCreate = await signToken(secret, { sub: 'ann', grants: { channels: { '*': ['b'] } } });
+      const statuses = [
+        (await post('/channels?token=wrong', {})).status,
+        (await post(`/channels?token=${up.token}`, { Origin: 'https://evil.example' })).status,
+        (await fetch(`${base}/channels/1?token=${up.token}`, { method: 'DELETE' })).status,
+        (await post('/channels', { Authorization: `Bearer ${noCreate}` })).status,
+      ];
+      expect(statuses).toEqual([401, 403, 403, 403]);
+      const after = await scrape();
+      const delta = (reason: string) =>
+        sample(after, 'ericbus_refusals_total', `reason="${reason}"`) -
+        sample(before, 'ericbus_refusals_total', `reason="${reason}"`);
+      expect(['token', 'origin', 'verb', 'forbidden'].map(delta)).toEqual([1, 1, 1, 1]);
+    } finally {
+      await up.close();
+    }
+  });
+});
+
 describe('the server commands', () => {
   it("up --thread: /metrics has the bridge thread's families and the server's; the thread logs JSON", async ({
     startCli,
@@ -191,5 +228,32 @@ describe('the server commands', () => {
     for (const line of lines) expect(Object.keys(line).slice(0, 3)).toEqual(['time', 'level', 'msg']);
     expect(lines.find((line) => line.verb === 'c')).toMatchObject({ level: 'info', msg: 'command c', verb: 'c' });
     await served.close();
+  });
+
+  it('--metrics-port N: health and metrics on a port of their own, no token; /readyz 503 with the server gone', async ({
+    startCli,
+    dir,
+  }) => {
+    const socket = `${dir}/bus.sock`;
+    const up = await startCli(['up', '--port', '0', '--socket', socket, '--metrics-port', '0'], /metrics at (\S+)\n/);
+    const base = up.match![1]!.replace(/metrics$/, '');
+    expect((await runCli(['send', '--socket', socket, 'create-channel'])).stdout.trim()).toBe('1');
+    const metrics = await fetch(`${base}metrics`);
+    expect(metrics.status).toBe(200);
+    expect(sample(await metrics.text(), 'ericbus_commands_total', 'verb="c",result="ok"')).toBe(1);
+    expect((await fetch(`${base}healthz`)).status).toBe(200);
+    expect((await fetch(`${base}readyz`)).status).toBe(200);
+    // The bridge's own port serves no metrics without --metrics.
+    const bridge = /bridge at ws:\/\/([^/]+)\/\?token=(\S+)/.exec(up.stdout())!;
+    expect((await fetch(`http://${bridge[1]}/metrics?token=${bridge[2]}`)).status).toBe(404);
+    // The socket server gone (its socket file removed): not ready, saying why; still alive.
+    rmSync(socket);
+    const readyz = await fetch(`${base}readyz`);
+    expect([readyz.status, await readyz.text()]).toEqual([
+      503,
+      'not ready: the socket server is unreachable (ENOENT)\n',
+    ]);
+    expect((await fetch(`${base}healthz`)).status).toBe(200);
+    await up.close();
   });
 });
