@@ -263,7 +263,8 @@ export class WebSocketBridge {
         const refusal = refusalOf(admitted);
         if (refusal || !bridge || bridge.#closing !== undefined || bridge.#draining) {
           const from = request.socket.remoteAddress ?? '?';
-          const why = refusal ?? DRAINING;
+          // A bridge that is going says so first, as to a plain request: the client moves on either way.
+          const why = refusal && bridge && bridge.#closing === undefined && !bridge.#draining ? refusal : DRAINING;
           metrics?.refusal(why === DRAINING ? 'draining' : why.status === 401 ? 'token' : 'origin');
           logger.info(`bridge: refused a WebSocket from ${from}: ${why.reason}`);
           return refuseUpgrade(socket, why);

@@ -52,6 +52,8 @@ describe('a draining bridge', () => {
       frames.send({ id: 2, v: 'w', c: '1' });
       expect(await frames.next(2)).toEqual({ id: 2, end: true, reconnect: true });
       expect(await upgrade(bridge.url)).toBe(503);
+      // Going, whatever the token: a client tries another bridge rather than giving up.
+      expect(await upgrade(bridge.url.replace(/token=[^&]+/, 'token=wrong'))).toBe(503);
       expect((await get(bridge, '/readyz')).status).toBe(503);
       expect(await get(bridge, '/healthz')).toEqual({ status: 200, body: 'ok\n' });
       expect((await get(bridge, `/channels?token=${bridge.token}`)).status).toBe(503);
