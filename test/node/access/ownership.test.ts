@@ -179,4 +179,37 @@ describe('channel owners in memory', () => {
     first.close();
     second.close();
   });
+
+  it('an owner has every verb on its channel, its token’s listeners aside; c without create is refused', async ({
+    signedStack,
+  }) => {
+    const { stack, secret } = await signedStack();
+    const url = (token: string) => `ws://127.0.0.1:${stack.bridge.port}/?token=${token}`;
+    const creator = await FrameClient.open(url(await signToken(secret, { sub: 'ann', grants: { create: true } })));
+    const c = await ok(creator.call(1, { v: 'c' }));
+    const [l1, l2] = [await ok(creator.call(2, { v: 'r', c })), await ok(creator.call(3, { v: 'r', c }))];
+    creator.close();
+    // Her later token grants her nothing on c but l on l1 only, and may not create.
+    const narrow = await signToken(secret, {
+      sub: 'ann',
+      grants: { channels: { [c]: ['l'] }, listeners: { [c]: [l1] } },
+    });
+    const ann = await FrameClient.open(url(narrow));
+    expect(await ann.call(1, { v: 'd', c, r: l2, t: 'hi', p: 1 })).toEqual({ id: 1, ok: 'ack' });
+    expect(await ann.call(2, { v: 'rl', c, r: l2 })).toEqual({ id: 2, ok: 'ack' });
+    expect(await ann.call(3, { v: 'c' })).toEqual({
+      id: 3,
+      error: "Forbidden('c: this token may not create channels')",
+    });
+    // Another subject with the same grants: only l on l1.
+    const bob = await FrameClient.open(
+      url(await signToken(secret, { sub: 'bob', grants: { channels: { [c]: ['l'] }, listeners: { [c]: [l1] } } })),
+    );
+    expect(await bob.call(1, { v: 'd', c, r: l1, t: 'hi', p: 1 })).toEqual({
+      id: 1,
+      error: `Forbidden('d on channel ${c}')`,
+    });
+    ann.close();
+    bob.close();
+  });
 });
