@@ -462,11 +462,15 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
     const status = await this.#probe();
     if (this.#failure) return;
     if (status === 401 && this.#refresher && !this.#freshToken) {
-      // Refused a token fetched before: a fresh one (it may have expired meanwhile); a fresh one refused is final.
+      // Refused a token fetched before: a fresh one (it may have expired meanwhile), on the same bridge
+      // at once, so that each bridge's verdict is on a fresh token; a fresh one refused counts.
       this.#tokenExpired = true;
-      return this.#retry();
+      this.#setState('reconnecting');
+      return this.#connect();
     }
     if (status === 401 || status === 403) {
+      // Final only once every bridge of the list has refused: another may take what this one did not.
+      if (!this.#urls.refused()) return this.#retry();
       const why = status === 401 ? 'wrong or missing token' : 'origin not allowed';
       this.#fail(new BridgeRefused(`The bridge refused the connection: HTTP ${status} (${why})`, status), 'refused');
     } else this.#retry();

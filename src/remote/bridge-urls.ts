@@ -21,6 +21,8 @@ export class UrlRotation {
   readonly urls: readonly string[];
   #index = 0;
   #failures = 0;
+  /** The URLs whose bridges refused (401, 403) since the last connection. */
+  readonly #refused = new Set<number>();
 
   constructor(urls: readonly string[]) {
     if (urls.length === 0) throw new RangeError('A BridgeClient needs at least one URL');
@@ -35,6 +37,17 @@ export class UrlRotation {
   /** A connection opened: the next failure starts a new round. */
   connected(): void {
     this.#failures = 0;
+    this.#refused.clear();
+  }
+
+  /**
+   * The current URL's bridge refused: true once every URL's has since the last connection (the
+   * refusal is then final), false while another may still take the client (one whose keys differ
+   * during a rotation, say).
+   */
+  refused(): boolean {
+    this.#refused.add(this.#index);
+    return this.#refused.size === this.urls.length;
   }
 
   /**

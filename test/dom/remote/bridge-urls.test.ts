@@ -29,6 +29,17 @@ describe('UrlRotation', () => {
     expect(urls.current).toBe('ws://a/');
   });
 
+  it('says a refusal is final once every URL has refused since the last connection', () => {
+    const urls = new UrlRotation(['ws://a/', 'ws://b/']);
+    expect(urls.refused()).toBe(false);
+    urls.advance();
+    urls.connected();
+    expect(urls.refused()).toBe(false);
+    urls.advance();
+    expect(urls.refused()).toBe(true);
+    expect(new UrlRotation(['ws://a/']).refused()).toBe(true);
+  });
+
   it('refuses an empty list', () => {
     expect(() => new UrlRotation([])).toThrow(RangeError);
   });

@@ -18,6 +18,7 @@ import { sleep } from '../helpers/async.js';
 import { FrameClient, type Stack } from '../helpers/bridge.js';
 import { it, type SignedStack } from '../helpers/fixtures.js';
 import { openSse } from '../helpers/http.js';
+import { hmacKeyFile } from '../helpers/tokens.js';
 
 /** A bridge that takes tokens signed with `secret`, and a channel with a listener on its server. */
 async function channelBehindBridge(signedStack: SignedStack) {
@@ -193,5 +194,26 @@ describe('BridgeClient with a token function', () => {
     const remote = bridgeClient(`ws://127.0.0.1:${stack.bridge.port}/`, { WebSocket, token });
     await expect(remote.createChannel()).rejects.toThrow(BridgeRefused);
     expect([remote.state, asked]).toEqual(['refused', 1]);
+  });
+
+  it('during a key rotation across bridges: refused by the one on the old key, taken by the next', async ({
+    startStack,
+    dir,
+    bridgeClient,
+  }) => {
+    const rotated = hmacKeyFile(dir, 'the new secret, rolled out to one bridge so far', 'new.key');
+    const old = await startStack({ jwt: { keyFile: hmacKeyFile(dir, 'the old secret', 'old.key').file } });
+    const renewed = await startStack({ jwt: { keyFile: rotated.file } });
+    let asked = 0;
+    const token = () => {
+      asked++;
+      return signToken(rotated.secret, { sub: 'ann', grants: { create: true } });
+    };
+    const urls = [old, renewed].map((stack) => `ws://127.0.0.1:${stack.bridge.port}/`);
+    const remote = bridgeClient(urls, { WebSocket, token });
+    const c = await remote.createChannel();
+    expect(renewed.backend.server.channels.get(c).id).toBe(c);
+    expect(remote.state).toBe('connected');
+    expect(asked).toBe(1);
   });
 });

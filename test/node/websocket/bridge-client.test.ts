@@ -164,6 +164,36 @@ describe('BridgeClient (Node, ws injected) against a real bridge and SocketServe
     await expect(take(client.watch('1'), 1)).rejects.toBeInstanceOf(BridgeRefused);
   });
 
+  it('on a list of bridges, a refusal is final only once every one has refused; one that takes it is used', async ({
+    startStack,
+    startServer,
+    bridgeClient,
+  }) => {
+    const good = await startStack({ token: 'right' });
+    const server = await startServer();
+    const refusing = [];
+    for (let k = 0; k < 2; k++)
+      refusing.push(await WebSocketBridge.start({ socketPath: server.path, port: 0, token: 'other' }));
+    try {
+      const bare = (port: number) => `ws://127.0.0.1:${port}/`;
+      const [a, b] = refusing.map((bridge) => bare(bridge.port)) as [string, string];
+      // Refused by the first, taken by the second.
+      const taken = bridgeClient([a, bare(good.bridge.port)], { WebSocket, token: 'right', reconnect: fast });
+      await taken.whenConnected();
+      const made = await taken.createChannel();
+      expect(good.backend.server.channels.get(made).id).toBe(made);
+      // Refused by both: final, after both were asked.
+      const states: BridgeState[] = [];
+      const refused = bridgeClient([a, b], { WebSocket, token: 'right', reconnect: fast });
+      refused.onStateChange((state) => states.push(state));
+      const error = await refused.whenConnected().catch((reason: unknown) => reason);
+      expect(error).toBeInstanceOf(BridgeRefused);
+      expect(states).toEqual(['reconnecting', 'refused']);
+    } finally {
+      for (const bridge of refusing) await bridge.close();
+    }
+  });
+
   it('survives a bridge restart mid-stream: reconnects, resumes the stream, loses nothing queued', async ({
     startStack,
     bridgeClient,
