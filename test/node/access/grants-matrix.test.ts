@@ -199,4 +199,28 @@ describe('scoped tokens: grants × verbs × faces', () => {
     // 20 cases × 6 tokens × 2 ways in: 22 allowed per way in (3 + 2 + 3 + 8 + 6 + 0), the rest refused.
     expect(counts).toEqual({ allowed: 44, refused: 196, expectedAllowed: 44, expectedRefused: 196 });
   });
+
+  it('--allow applies to every token: a verb it leaves out is refused to one granting all, and to an owner', async ({
+    signedStack,
+  }) => {
+    const { stack, secret } = await signedStack({ bridge: { allow: ['c', 'r', 'd', 'b', 'l', 'w', 'rl'] } });
+    const all = await mint(secret, { sub: 'ann', grants: { create: true, channels: { '*': ['*'] } } });
+    const frames = await FrameClient.open(`ws://127.0.0.1:${stack.bridge.port}/?token=${all}`);
+    const made = await frames.call(1, { v: 'c' });
+    if (!('ok' in made)) throw new Error(JSON.stringify(made));
+    const c = String(made.ok);
+    expect(await frames.call(2, { v: 'rc', c })).toEqual({
+      id: 2,
+      error: `VerbNotAllowed("Verb 'rc' is not allowed on this bridge")`,
+    });
+    const rest = await httpRequest('DELETE', `http://127.0.0.1:${stack.bridge.port}/channels/${c}`, {
+      headers: { Authorization: `Bearer ${all}` },
+    });
+    expect([rest.status, (rest.json as { error: string }).error]).toEqual([
+      403,
+      expect.stringMatching(/^VerbNotAllowed/),
+    ]);
+    expect(stack.backend.server.channels.get(c).id).toBe(c);
+    frames.close();
+  });
 });
