@@ -90,11 +90,14 @@ describe('eric-bus token', () => {
 });
 
 describe('SIGHUP', () => {
-  /** Runs `up` with `args` and a key file; rotates the key with SIGHUP, checking the tokens before and after. */
-  async function rotateKey(startCli: StartCli, dir: string, args: string[]) {
+  /**
+   * Runs `command` (`up` by default, or `bridge`) with a key file; rotates the key with SIGHUP,
+   * checking the tokens before and after.
+   */
+  async function rotateKey(startCli: StartCli, dir: string, args: string[], command = ['up', '--port', '0']) {
     const { file } = hmacKeyFile(dir, 'the first secret of this bridge');
-    const up = await startCli(['up', '--port', '0', ...args, '--jwt-key', file], /mint one: eric-bus (.+)\n/);
-    const bare = /bridge at (ws:\/\/\S+)/.exec(up.stdout())![1]!.split('?')[0]!;
+    const up = await startCli([...command, ...args, '--jwt-key', file], /mint one: eric-bus (.+)\n/);
+    const bare = /(?:bridge at|connect to) (ws:\/\/\S+)/.exec(up.stdout())![1]!.split('?')[0]!;
     // The command the start-up line gives, as printed.
     expect(up.match![1]).toBe(`token --jwt-key ${file} --sub alice --create`);
     const mint = async () => (await run(up.match![1]!.split(' '))).stdout.trim();
@@ -127,6 +130,13 @@ describe('SIGHUP', () => {
     dir,
   }) => {
     const { up } = await rotateKey(startCli, dir, ['--thread']);
+    expect(up.child.exitCode).toBe(null);
+  });
+
+  it('eric-bus bridge with --jwt-key rereads its key too', async ({ startCli, dir }) => {
+    const socket = `${dir}/bus.sock`;
+    await startCli(['serve', '--socket', socket], /serving on/);
+    const { up } = await rotateKey(startCli, dir, [], ['bridge', '--socket', socket, '--port', '0']);
     expect(up.child.exitCode).toBe(null);
   });
 
