@@ -66,6 +66,11 @@ export class ServerSession {
   /** Streams whose feed is opening, and whether they were cancelled meanwhile (then each ends as it opens). */
   readonly #opening = new Map<FrameId, boolean>();
   #running = 0;
+  /**
+   * The rest of a chunk read when the cap of commands in flight was reached: taken up, before the
+   * socket is read again, once a command finishes (a chunk holds a thousand small commands).
+   */
+  #held: Buffer | undefined;
   /** The start of a line not ended yet; `#dropping` once it has grown past the limit. */
   #partial: Buffer[] = [];
   #partialBytes = 0;
@@ -88,7 +93,11 @@ export class ServerSession {
     socket.on('drain', () => this.#updateFlow());
     // The client's end of file ends the session once its replies are out.
     socket.once('end', () => this.#endWhenDone());
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('data', (chunk: Buffer) => {
+      // Read after the pause (it was on its way): behind what is held, in order.
+      if (this.#held !== undefined) this.#held = Buffer.concat([this.#held, chunk]);
+      else this.#onData(chunk);
+    });
     this.#send(frameText(null, { ok: 'session' }));
     if (rest.length > 0) this.#onData(rest);
     this.#updateFlow();
@@ -103,6 +112,10 @@ export class ServerSession {
     if (this.#closed) return;
     let start = 0;
     for (let newline = chunk.indexOf(NEWLINE); newline >= 0; newline = chunk.indexOf(NEWLINE, start)) {
+      if (this.#running >= SESSION_MAX_IN_FLIGHT) {
+        this.#held = chunk.subarray(start);
+        return this.#updateFlow();
+      }
       const piece = chunk.subarray(start, newline);
       start = newline + 1;
       if (this.#partialBytes + piece.length > this.#limits.maxBytes || this.#dropping) {
@@ -288,7 +301,13 @@ export class ServerSession {
     if (this.#closed) return;
     const backedUp = this.backedUp;
     if (!backedUp) for (const stream of this.#streams.values()) stream.wake();
-    const pause = backedUp || this.#running >= SESSION_MAX_IN_FLIGHT;
+    const room = !backedUp && this.#running < SESSION_MAX_IN_FLIGHT;
+    if (room && this.#held !== undefined) {
+      const held = this.#held;
+      this.#held = undefined;
+      return this.#onData(held);
+    }
+    const pause = !room || this.#held !== undefined;
     if (pause === this.#readingPaused) return;
     this.#readingPaused = pause;
     if (pause) this.#socket.pause();
@@ -300,7 +319,7 @@ export class ServerSession {
   /** After the client's end of file: closes once nothing is in flight and the replies are out. */
   #endWhenDone(): void {
     this.#ending = true;
-    if (this.#closed || this.#running > 0 || this.#out.length > 0) return;
+    if (this.#closed || this.#running > 0 || this.#out.length > 0 || this.#held !== undefined) return;
     for (const stream of this.#streams.values()) stream.finish('client-gone');
     this.#socket.end();
   }

@@ -4,7 +4,8 @@
 // and mid-stream, 10,000 pipelined commands counted, and a client that never reads its replies.
 import { connect, type Socket } from 'node:net';
 import { describe, expect } from 'vitest';
-import { formatException, InvalidMessageFormat } from '../../../src/index.js';
+import { MemoryStore } from '../../../bridge/index.js';
+import { formatException, InvalidMessageFormat, type Message } from '../../../src/index.js';
 import { collect, until } from '../helpers/async.js';
 import { it, type ProtocolServer } from '../helpers/fixtures.js';
 import { hasRedisServer } from '../helpers/redis.js';
@@ -338,5 +339,56 @@ describe('SocketServer: a session that never reads its replies', () => {
     await until(() => replies === total + 1, 'every reply');
     expect(queue()).toBe(total);
     socket.destroy();
+  });
+});
+
+describe('SocketServer: commands in flight on one session', () => {
+  it('runs at most 256 at once, pausing its reads past them, never refusing; every one answered once', async ({
+    startServer,
+  }) => {
+    /** A store whose dispatches wait until released, counting how many wait at once. */
+    class HeldStore extends MemoryStore {
+      running = 0;
+      most = 0;
+      readonly #waiting: (() => void)[] = [];
+      override async dispatch(channelId: string, listenerId: string, msg: Message): Promise<void> {
+        this.running++;
+        this.most = Math.max(this.most, this.running);
+        await new Promise<void>((resolve) => this.#waiting.push(resolve));
+        this.running--;
+        super.dispatch(channelId, listenerId, msg);
+      }
+      release(): void {
+        for (const resolve of this.#waiting.splice(0)) resolve();
+      }
+    }
+    const store = new HeldStore();
+    const server = await startServer({ store });
+    const { session, c, l } = await RawSession.withListener(server.path);
+    const total = 1_000;
+    const first = 10;
+    session.write(...Array.from({ length: total }, (_, k) => ({ id: first + k, v: 'd', c, r: l, t: 'n', p: k })));
+    await until(() => store.running === 256, '256 commands to run');
+    // The rest wait unread: another client's command still goes through meanwhile.
+    const other = await RawSession.open(server.path);
+    expect(await other.call(1, { v: 'r', c })).toMatchObject({ ok: expect.any(String) });
+    expect(store.most).toBe(256);
+    // Released as they come: the held ones finish, the paused reads go on, 256 at a time at most.
+    const replies = () => session.frames.filter((frame) => Number(frame.id) >= first);
+    for (let round = 0; replies().length < total && round < total; round++) {
+      const answered = replies().length;
+      store.release();
+      await until(() => replies().length > answered, 'the released commands to be answered');
+    }
+    expect(store.most).toBe(256);
+    expect(
+      replies()
+        .map((frame) => frame.id)
+        .sort((x, y) => Number(x) - Number(y)),
+    ).toEqual(Array.from({ length: total }, (_, k) => first + k));
+    expect(replies().every((frame) => frame.ok === 'ack')).toBe(true);
+    expect(server.channels.get(c).queueLength(l)).toBe(total);
+    session.close();
+    other.close();
   });
 });
