@@ -262,11 +262,11 @@ export class WebSocketBridge {
       const upgrade = (admitted: Principal | Refusal) => {
         const refusal = refusalOf(admitted);
         if (refusal || !bridge || bridge.#closing !== undefined || bridge.#draining) {
-          const from = request.socket.remoteAddress ?? '?';
+          const from = `${request.socket.remoteAddress ?? '?'}:${request.socket.remotePort ?? '?'}`;
           // A bridge that is going says so first, as to a plain request: the client moves on either way.
           const why = refusal && bridge && bridge.#closing === undefined && !bridge.#draining ? refusal : DRAINING;
           metrics?.refusal(why === DRAINING ? 'draining' : why.status === 401 ? 'token' : 'origin');
-          logger.info(`bridge: refused a WebSocket from ${from}: ${why.reason}`);
+          logger.info(`bridge: refused a WebSocket from ${from}: ${why.reason}`, fields({ connection: from }));
           return refuseUpgrade(socket, why);
         }
         const open = bridge;

@@ -7,6 +7,7 @@ import { WebSocket } from 'ws';
 import { disableMetrics, enableMetrics, RedisStore, signToken, startUp, type Up } from '../../../bridge/index.js';
 import { BridgeClient, InvalidListenerException, type SSEEvent, silentLogger } from '../../../src/index.js';
 import { pokeUntil, sleep, take, until } from '../helpers/async.js';
+import { upgrade } from '../helpers/bridge.js';
 import { runCli } from '../helpers/cli.js';
 import { it } from '../helpers/fixtures.js';
 import { hasRedisServer, startRedis } from '../helpers/redis.js';
@@ -200,6 +201,18 @@ describe('the server commands', () => {
       .split('\n')
       .find((line) => line.includes('bridge: accepted a WebSocket'))!;
     expect(JSON.parse(accepted)).toMatchObject({ level: 'info', msg: expect.stringMatching(/^bridge: accepted/) });
+    expect(JSON.parse(accepted).connection).toMatch(/^127\.0\.0\.1:\d+$/);
+    // A refusal names its connection too.
+    expect(await upgrade(url.replace(/token=[^&]+/, 'token=wrong'))).toBe(401);
+    await until(() => up.stderr().includes('bridge: refused a WebSocket'), 'the refusal logged');
+    const refused = up
+      .stderr()
+      .split('\n')
+      .find((line) => line.includes('bridge: refused a WebSocket'))!;
+    expect(JSON.parse(refused)).toMatchObject({
+      level: 'info',
+      connection: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
+    });
     await up.close();
   });
 
