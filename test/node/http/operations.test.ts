@@ -4,7 +4,15 @@
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { WebSocket } from 'ws';
-import { disableMetrics, enableMetrics, RedisStore, signToken, startUp, type Up } from '../../../bridge/index.js';
+import {
+  disableMetrics,
+  enableMetrics,
+  MemoryStore,
+  RedisStore,
+  signToken,
+  startUp,
+  type Up,
+} from '../../../bridge/index.js';
 import { BridgeClient, InvalidListenerException, type SSEEvent, silentLogger } from '../../../src/index.js';
 import { pokeUntil, sleep, take, until } from '../helpers/async.js';
 import { upgrade } from '../helpers/bridge.js';
@@ -118,6 +126,38 @@ describe('/metrics', () => {
       // The pokes reached listener l too, whose stream had ended: they wait in its queue.
       expect(sample(text, 'ericbus_messages_waiting')).toBeGreaterThanOrEqual(pokes);
       await watch.return?.();
+    } finally {
+      client.close();
+      await up.close();
+    }
+  });
+});
+
+describe('/metrics: resumes and gaps', () => {
+  beforeAll(async () => {
+    await enableMetrics();
+  });
+  afterAll(() => disableMetrics());
+
+  it('counts a stream resumed with an id, and the gap of one resumed after what the history still holds', async () => {
+    const up = await startUp({ server: { store: new MemoryStore({ history: 2, historyBytes: 0 }) } });
+    const client = new BridgeClient(up.url, { WebSocket });
+    try {
+      const scrape = async () => (await get(up, `/metrics?token=${up.token}`)).body;
+      const c = await client.createChannel();
+      const l = await client.register(c);
+      for (let n = 1; n <= 5; n++) await client.dispatch(c, l, 'n', n);
+      const events = await take(client.stream(c, l), 5);
+      const before = await scrape();
+      // Resumed after the fourth: the history holds it, so no gap; after the first: it is gone.
+      for (let n = 6; n <= 7; n++) await client.dispatch(c, l, 'n', n);
+      const resumed = await take(client.stream(c, l, { lastEventId: events[3]!.id! }), 1);
+      expect(resumed.map((event) => event.data)).toEqual([5]);
+      const gapped = await take(client.stream(c, l, { lastEventId: events[0]!.id! }), 1);
+      expect(gapped[0]!.event).toBe('_eric_gap');
+      const after = await scrape();
+      const delta = (name: string) => sample(after, name) - sample(before, name);
+      expect([delta('ericbus_resumes_total'), delta('ericbus_gaps_total')]).toEqual([2, 1]);
     } finally {
       client.close();
       await up.close();
