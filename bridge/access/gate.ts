@@ -134,7 +134,7 @@ export class AccessGate {
     const verdict = judge(principal.grants, command);
     if (verdict === 'granted') return undefined;
     // Made only when refused: an error's stack trace costs more than the judgement.
-    const refused = () => new Forbidden(forbiddenDetail(command));
+    const refused = () => new Forbidden(forbiddenDetail(command, principal.grants));
     const sub = principal.sub;
     if (verdict === 'refused' || sub === undefined) return refused();
     const channel = String(command.c);

@@ -60,16 +60,30 @@ export interface Judged {
 export function judge(grants: Grants, command: Judged): 'granted' | 'owner' | 'refused' {
   if (command.v === 'c') return grants.create ? 'granted' : 'refused';
   const channel = String(command.c);
-  const verbs = grants.channels.get(channel);
-  if (!(verbs?.has(command.v) || grants.channels.get(ANY)?.has(command.v))) return 'owner';
-  const only = LISTENER_VERBS.has(command.v) ? grants.listeners.get(channel) : undefined;
+  if (!verbGranted(grants, command.v, channel)) return 'owner';
+  const only = listenersOnly(grants, command.v, channel);
   return only === undefined || only.has(String(command.r)) ? 'granted' : 'owner';
 }
 
-/** The detail of a `Forbidden` reply: `d on channel 7`, `c: this token may not create channels`. */
-export function forbiddenDetail(command: Judged): string {
+/**
+ * The detail of a `Forbidden` reply: `d on channel 7`, `c: this token may not create channels`,
+ * and `d on listener 3 of channel 7` when the token grants the verb there but not on that listener.
+ */
+export function forbiddenDetail(command: Judged, grants: Grants = NO_GRANTS): string {
   if (command.v === 'c') return 'c: this token may not create channels';
-  return `${command.v} on channel ${String(command.c)}`;
+  const channel = String(command.c);
+  if (verbGranted(grants, command.v, channel) && listenersOnly(grants, command.v, channel))
+    return `${command.v} on listener ${String(command.r)} of channel ${channel}`;
+  return `${command.v} on channel ${channel}`;
+}
+
+function verbGranted(grants: Grants, verb: Verb, channel: string): boolean {
+  return grants.channels.get(channel)?.has(verb) === true || grants.channels.get(ANY)?.has(verb) === true;
+}
+
+/** The listeners a verb is limited to on a channel, if it is. */
+function listenersOnly(grants: Grants, verb: Verb, channel: string): ReadonlySet<string> | undefined {
+  return LISTENER_VERBS.has(verb) ? grants.listeners.get(channel) : undefined;
 }
 
 function record(value: unknown, what: string): Record<string, unknown> {

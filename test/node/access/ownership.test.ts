@@ -209,6 +209,11 @@ describe('channel owners in memory', () => {
       id: 1,
       error: `Forbidden('d on channel ${c}')`,
     });
+    // l is granted on c, but not on that listener: the reply says so.
+    expect(await bob.call(2, { v: 'l', c, r: l2 })).toEqual({
+      id: 2,
+      error: `Forbidden('l on listener ${l2} of channel ${c}')`,
+    });
     ann.close();
     bob.close();
   });
