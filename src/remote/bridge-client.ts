@@ -27,7 +27,7 @@ export type { WebSocketConstructor, WebSocketLike } from '../wire/websocket-like
 export type BridgeState = 'connecting' | 'connected' | 'reconnecting' | 'refused' | 'closed';
 
 /** Asks the bridge's HTTP side why an upgrade failed (only the status is read). */
-export type ProbeFetch = (url: string) => Promise<{ status: number }>;
+export type ProbeFetch = (url: string) => Promise<{ status: number; text?: () => Promise<string> }>;
 
 /** Options of a {@link BridgeClient}. */
 export interface BridgeClientOptions {
@@ -459,7 +459,7 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
   }
 
   async #probeThenRetry(): Promise<void> {
-    const status = await this.#probe();
+    const { status, reason } = await this.#probe();
     if (this.#failure) return;
     if (status === 401 && this.#refresher && !this.#freshToken) {
       // Refused a token fetched before: a fresh one (it may have expired meanwhile), on the same bridge
@@ -471,19 +471,32 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
     if (status === 401 || status === 403) {
       // Final only once every bridge of the list has refused: another may take what this one did not.
       if (!this.#urls.refused()) return this.#retry();
-      const why = status === 401 ? 'wrong or missing token' : 'origin not allowed';
+      const why = reason ?? (status === 401 ? 'wrong or missing token' : 'origin not allowed');
       this.#fail(new BridgeRefused(`The bridge refused the connection: HTTP ${status} (${why})`, status), 'refused');
     } else this.#retry();
   }
 
-  async #probe(): Promise<number | undefined> {
-    if (!this.#fetch) return undefined;
+  /**
+   * The status of a plain request to the bridge, and for a refusal the reason it gives (its body:
+   * `Unauthorized: token expired`); no status when it cannot be reached.
+   */
+  async #probe(): Promise<{ status?: number; reason?: string }> {
+    if (!this.#fetch) return {};
     const target = new URL(this.url);
     target.protocol = target.protocol === 'wss:' ? 'https:' : 'http:';
+    let response: Awaited<ReturnType<ProbeFetch>>;
     try {
-      return (await this.#fetch(target.href)).status;
+      response = await this.#fetch(target.href);
     } catch {
-      return undefined; // unreachable: an outage, not a refusal
+      return {}; // unreachable: an outage, not a refusal
+    }
+    const { status } = response;
+    if ((status !== 401 && status !== 403) || !response.text) return { status };
+    try {
+      const reason = /^[A-Za-z ]+: (.{1,200})$/.exec((await response.text()).trim())?.[1];
+      return reason === undefined ? { status } : { status, reason };
+    } catch {
+      return { status };
     }
   }
 

@@ -8,7 +8,7 @@ import { until } from '../helpers/async.js';
 import { upgrade } from '../helpers/bridge.js';
 import { type CliOptions, type Running, runCli as run } from '../helpers/cli.js';
 import { it } from '../helpers/fixtures.js';
-import { hmacKeyFile, pemKeyFiles } from '../helpers/tokens.js';
+import { claims, hmacKeyFile, pemKeyFiles, signedClaims } from '../helpers/tokens.js';
 
 /** The `startCli` fixture. */
 type StartCli = (
@@ -86,6 +86,15 @@ describe('eric-bus token', () => {
     const refused = await run(['send', '--url', `${bare}?token=${other}`, 'dispatch', c, l, 'hi', '1']);
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain(`Forbidden('d on channel ${c}')`);
+    // A token refused at the connection: the bridge's reason, as it gave it.
+    const expired = await signedClaims(pem.privateKey, claims({ exp: Math.floor(Date.now() / 1000) - 60 }), {
+      alg: 'ES256',
+    });
+    const late = await run(['send', '--url', `${bare}?token=${expired}`, 'create-channel']);
+    expect([late.code, late.stderr]).toEqual([
+      1,
+      "BridgeRefused('The bridge refused the connection: HTTP 401 (token expired)')\n",
+    ]);
   });
 });
 
