@@ -63,11 +63,16 @@ async function metricsText(
   options: OpsOptions,
 ): Promise<void> {
   const access = options.metrics;
-  if (access === false || metrics === undefined) return plain(response, 404, 'Not Found: metrics are off\n');
+  if (access === false || metrics === undefined)
+    return plain(
+      response,
+      404,
+      'Not Found: no metrics on this port (--metrics serves them here, --metrics-port N apart)\n',
+    );
   if (access !== 'open' && !access(request, url)) {
     // Only the shared token reads metrics here: a signed token is no credential for them.
     const headers = challengeHeaders({ status: 401, reason: NO_TOKEN });
-    return plain(response, 401, 'Unauthorized: the token is needed\n', headers);
+    return plain(response, 401, "Unauthorized: /metrics needs the bridge's shared token\n", headers);
   }
   const { text, contentType } = await metrics.scrape();
   plain(response, 200, text, { 'Content-Type': contentType });

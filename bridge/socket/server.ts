@@ -13,7 +13,7 @@ import {
   type SSEChannelContainer,
 } from '../../src/index.js';
 import type { HelloReply, ListenCommand, ServerCommand, WatchCommand } from '../../src/wire/socket-protocol.js';
-import { ACK, formatError, parseCommand } from '../../src/wire/socket-protocol.js';
+import { ACK, formatError, HELLO_VERB, OWNER_VERB, parseCommand } from '../../src/wire/socket-protocol.js';
 import { ClientGone } from '../errors.js';
 import { createLogger, fields, type ServerLogger } from '../log.js';
 import { metrics } from '../metrics/metrics.js';
@@ -298,10 +298,14 @@ export class SocketServer {
     this.#ended(feed, await this.#stream(feed, socket, command));
   }
 
-  /** Runs a verb that replies once: its reply text; counted and timed while metrics are on. */
+  /**
+   * Runs a verb that replies once: its reply text; counted and timed while metrics are on, but for
+   * `hello` and `own` (a client's probe, /readyz's, the bridge's owner lookup: not the users' traffic,
+   * and an owner asked of a channel that is gone is no fault).
+   */
   #execute(command: Exclude<ServerCommand, ListenCommand | WatchCommand>): Promise<string> {
     const meter = metrics;
-    if (meter === undefined) return this.#executeVerb(command);
+    if (meter === undefined || command.v === HELLO_VERB || command.v === OWNER_VERB) return this.#executeVerb(command);
     const since = performance.now();
     return this.#executeVerb(command).then(
       (reply) => {

@@ -102,7 +102,11 @@ describe('/metrics', () => {
       });
       expect(refused.status).toBe(401);
 
-      expect(await get(up, '/metrics')).toMatchObject({ status: 401, challenge: 'Bearer realm="eric-bus"' });
+      expect(await get(up, '/metrics')).toMatchObject({
+        status: 401,
+        body: "Unauthorized: /metrics needs the bridge's shared token\n",
+        challenge: 'Bearer realm="eric-bus"',
+      });
       const scraped = await get(up, `/metrics?token=${up.token}`);
       expect(scraped.status).toBe(200);
       expect(scraped.type).toMatch(/^text\/plain; version=0\.0\.4/);
@@ -186,13 +190,23 @@ describe('/metrics: refusals by reason on the HTTP face', () => {
         (await post(`/channels?token=${up.token}`, { Origin: 'https://evil.example' })).status,
         (await fetch(`${base}/channels/1?token=${up.token}`, { method: 'DELETE' })).status,
         (await post('/channels', { Authorization: `Bearer ${noCreate}` })).status,
+        // Not granted, so the bridge asks who owns the channel: nobody, it does not exist.
+        (
+          await fetch(`${base}/channels/999/listeners/1/messages`, {
+            method: 'POST',
+            headers: { Authorization: `Bearer ${noCreate}` },
+            body: '{"type": "x"}',
+          })
+        ).status,
       ];
-      expect(statuses).toEqual([401, 403, 403, 403]);
+      expect(statuses).toEqual([401, 403, 403, 403, 403]);
       const after = await scrape();
       const delta = (reason: string) =>
         sample(after, 'ericbus_refusals_total', `reason="${reason}"`) -
         sample(before, 'ericbus_refusals_total', `reason="${reason}"`);
-      expect(['token', 'origin', 'verb', 'forbidden'].map(delta)).toEqual([1, 1, 1, 1]);
+      expect(['token', 'origin', 'verb', 'forbidden'].map(delta)).toEqual([1, 1, 1, 2]);
+      // The owner lookup is the bridge's own business: not among the commands, nor their errors.
+      expect(after).not.toMatch(/ericbus_commands_total\{verb="(own|hello)"/);
     } finally {
       await up.close();
     }
@@ -298,7 +312,11 @@ describe('the server commands', () => {
     expect((await fetch(`${base}readyz`)).status).toBe(200);
     // The bridge's own port serves no metrics without --metrics.
     const bridge = /bridge at ws:\/\/([^/]+)\/\?token=(\S+)/.exec(up.stdout())!;
-    expect((await fetch(`http://${bridge[1]}/metrics?token=${bridge[2]}`)).status).toBe(404);
+    const none = await fetch(`http://${bridge[1]}/metrics?token=${bridge[2]}`);
+    expect([none.status, await none.text()]).toEqual([
+      404,
+      'Not Found: no metrics on this port (--metrics serves them here, --metrics-port N apart)\n',
+    ]);
     // The socket server gone (its socket file removed): not ready, saying why; still alive.
     rmSync(socket);
     const readyz = await fetch(`${base}readyz`);
