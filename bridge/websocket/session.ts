@@ -115,6 +115,8 @@ export class BridgeSession {
    */
   #chain: Promise<void> | undefined;
   #chained = 0;
+  /** Writes are held until the end of this turn ({@link #coalesce}). */
+  #corked = false;
 
   constructor(ws: WebSocket, tcp: Socket, options: SessionOptions, principal: Principal) {
     this.#ws = ws;
@@ -457,6 +459,20 @@ export class BridgeSession {
   }
 
   /** Replies `error` under `id`; a refusal (`reason`) is counted in the metrics too. */
+  /**
+   * Holds this turn's writes to the client and sends them together once it is over: the replies to
+   * many commands come back in one read of the session and go out in one write, not one each.
+   */
+  #coalesce(): void {
+    if (this.#corked) return;
+    this.#corked = true;
+    this.#tcp.cork();
+    process.nextTick(() => {
+      this.#corked = false;
+      this.#tcp.uncork();
+    });
+  }
+
   #refuse(id: FrameId | null, error: Error, reason?: string): undefined {
     if (reason !== undefined) metrics?.refusal(reason);
     this.#send(errorFrame(id, formatException(error)));
@@ -465,6 +481,7 @@ export class BridgeSession {
 
   #send(frame: string | Buffer): void {
     if (this.#ws.readyState !== OPEN) return;
+    this.#coalesce();
     this.#ws.send(frame, { binary: false });
     if (this.#tcp.writableLength > HIGH_WATER) this.#updateFlow();
   }
@@ -501,6 +518,7 @@ export class BridgeSession {
 
   /** `events` data frames, ready-made, straight to the TCP socket. */
   #write(frames: Buffer, events: number): void {
+    this.#coalesce();
     this.#tcp.write(frames);
     metrics?.relayed('websocket', events, frames.length);
   }
