@@ -117,6 +117,43 @@ describe('a draining bridge', () => {
   });
 });
 
+describe('a draining eric-bus bridge', () => {
+  it('drains on Ctrl-C (SIGINT): its WebSocket stream ends with reconnect, its SSE stream closes, exit 0', async ({
+    dir,
+  }) => {
+    const socket = join(dir, 'bus.sock');
+    const served = await startCli(['serve', '--socket', socket], /serving on/);
+    const bridge = await startCli(
+      ['bridge', '--socket', socket, '--port', '0', '--token', 'drain', '--drain-ms', '60000'],
+      /connect to (ws:\/\/\S+)/,
+    );
+    try {
+      const url = bridge.match![1]!;
+      const port = Number(new URL(url).port);
+      const frames = await FrameClient.open(url);
+      const c = ((await frames.call(1, { v: 'c' })) as { ok: string }).ok;
+      const [r, r2] = [
+        ((await frames.call(2, { v: 'r', c })) as { ok: string }).ok,
+        ((await frames.call(3, { v: 'r', c })) as { ok: string }).ok,
+      ];
+      frames.send({ id: 4, v: 'l', c, r });
+      const sse = await openSse(`http://127.0.0.1:${port}/channels/${c}/listeners/${r2}/events?token=drain`);
+      expect(await frames.call(5, { v: 'b', c, t: 'n', p: 1 })).toEqual({ id: 5, ok: 'ack' });
+      expect('data' in (await frames.next(4))).toBe(true);
+      await sse.events(1);
+      bridge.child.kill('SIGINT');
+      expect(await frames.next(4)).toEqual({ id: 4, end: true, reconnect: true });
+      await sse.ended;
+      expect((await frames.closed).code).toBe(1001);
+      expect(await bridge.exited).toBe(0);
+      expect(served.child.exitCode).toBe(null);
+    } finally {
+      await bridge.close();
+      await served.close();
+    }
+  });
+});
+
 describe.skipIf(!hasRedisServer)('a draining eric-bus up --thread (the bridge on its own worker thread)', () => {
   const redis = redisForTests();
 
