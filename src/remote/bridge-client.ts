@@ -26,7 +26,7 @@ export type { WebSocketConstructor, WebSocketLike } from '../wire/websocket-like
 /** Where a {@link BridgeClient} stands. `refused` and `closed` are final. */
 export type BridgeState = 'connecting' | 'connected' | 'reconnecting' | 'refused' | 'closed';
 
-/** Asks the bridge's HTTP side why an upgrade failed (only the status is read). */
+/** Asks the bridge's HTTP side why an upgrade failed: its status, and a refusal's reason from `text` when there. */
 export type ProbeFetch = (url: string) => Promise<{ status: number; text?: () => Promise<string> }>;
 
 /** Options of a {@link BridgeClient}. */
@@ -44,8 +44,9 @@ export interface BridgeClientOptions {
   /** Reconnection backoff, or `false` to give up at the first lost connection. */
   reconnect?: BackoffOptions | false;
   /**
-   * Used after a failed upgrade to tell a refusal (HTTP 401/403: final) from an outage (retry):
-   * browsers do not expose the upgrade's status. The global `fetch` by default.
+   * Used after a failed upgrade to tell a refusal (HTTP 401/403: final once every bridge of the list
+   * has refused) from an outage (retry): browsers do not expose the upgrade's status. The global
+   * `fetch` by default.
    */
   fetch?: ProbeFetch;
   /**
