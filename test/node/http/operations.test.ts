@@ -18,6 +18,7 @@ import { pokeUntil, sleep, take, until } from '../helpers/async.js';
 import { upgrade } from '../helpers/bridge.js';
 import { runCli } from '../helpers/cli.js';
 import { it } from '../helpers/fixtures.js';
+import { openSse } from '../helpers/http.js';
 import { hasRedisServer, startRedis } from '../helpers/redis.js';
 import { hmacKeyFile } from '../helpers/tokens.js';
 
@@ -101,6 +102,12 @@ describe('/metrics', () => {
         method: 'POST',
       });
       expect(refused.status).toBe(401);
+      // A Server-Sent Events stream, open while the metrics are read.
+      const l2 = await client.register(c);
+      const base = up.url.replace('ws:', 'http:').replace(/\/\?.*/, '');
+      const sse = await openSse(`${base}/channels/${c}/listeners/${l2}/events?token=${up.token}`);
+      await client.dispatch(c, l2, 'n', 1);
+      await sse.events(1);
 
       expect(await get(up, '/metrics')).toMatchObject({
         status: 401,
@@ -113,14 +120,19 @@ describe('/metrics', () => {
       const text = scraped.body;
       const delta = (name: string, labels = '') => sample(text, name, labels) - sample(before, name, labels);
       expect(delta('ericbus_commands_total', 'verb="c",result="ok"')).toBe(1);
-      expect(delta('ericbus_commands_total', 'verb="r",result="ok"')).toBe(1);
-      expect(delta('ericbus_commands_total', 'verb="d",result="ok"')).toBe(5);
+      expect(delta('ericbus_commands_total', 'verb="r",result="ok"')).toBe(2);
+      expect(delta('ericbus_commands_total', 'verb="d",result="ok"')).toBe(6);
       expect(delta('ericbus_commands_total', 'verb="d",result="error"')).toBe(1);
       expect(delta('ericbus_commands_total', 'verb="b",result="ok"')).toBe(3 + pokes);
-      expect(delta('ericbus_commands_total', 'verb="l",result="ok"')).toBe(1);
+      expect(delta('ericbus_commands_total', 'verb="l",result="ok"')).toBe(2);
       expect(delta('ericbus_commands_total', 'verb="w",result="ok"')).toBe(1);
       expect(sample(text, 'ericbus_streams_open', 'face="websocket"')).toBe(1);
       expect(sample(text, 'ericbus_connections_open', 'face="websocket"')).toBe(1);
+      expect(sample(text, 'ericbus_streams_open', 'face="sse"')).toBe(1);
+      expect(sample(text, 'ericbus_connections_open', 'face="sse"')).toBe(1);
+      expect(delta('ericbus_events_relayed_total', 'face="sse"')).toBe(1);
+      // The bridge's sessions to its server (in process, under up): at least the one its commands took.
+      expect(sample(text, 'ericbus_connections_open', 'face="session"')).toBeGreaterThanOrEqual(1);
       expect(delta('ericbus_events_relayed_total', 'face="websocket"')).toBeGreaterThanOrEqual(listened.length + 1);
       expect(delta('ericbus_refusals_total', 'reason="token"')).toBe(1);
       expect(delta('ericbus_command_duration_seconds_count', 'hop="bridge"')).toBeGreaterThanOrEqual(11);
@@ -130,6 +142,7 @@ describe('/metrics', () => {
       // The pokes reached listener l too, whose stream had ended: they wait in its queue.
       expect(sample(text, 'ericbus_messages_waiting')).toBeGreaterThanOrEqual(pokes);
       await watch.return?.();
+      sse.close();
     } finally {
       client.close();
       await up.close();
