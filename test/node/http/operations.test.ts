@@ -148,13 +148,6 @@ describe('/metrics', () => {
       await up.close();
     }
   });
-});
-
-describe('/metrics: resumes and gaps', () => {
-  beforeAll(async () => {
-    await enableMetrics();
-  });
-  afterAll(() => disableMetrics());
 
   it('counts a stream resumed with an id, and the gap of one resumed after what the history still holds', async () => {
     const up = await startUp({ server: { store: new MemoryStore({ history: 2, historyBytes: 0 }) } });
@@ -180,13 +173,6 @@ describe('/metrics: resumes and gaps', () => {
       await up.close();
     }
   });
-});
-
-describe('/metrics: refusals by reason on the HTTP face', () => {
-  beforeAll(async () => {
-    await enableMetrics();
-  });
-  afterAll(() => disableMetrics());
 
   it('counts a wrong token, a foreign origin, a verb not allowed and a command outside the grants', async ({ dir }) => {
     const { file, secret } = hmacKeyFile(dir);
