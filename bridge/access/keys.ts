@@ -39,24 +39,34 @@ export async function readVerificationKey(file: string): Promise<VerificationKey
   return verificationKey(await readKeyFile(file), file);
 }
 
-/** The key a key file's bytes hold (see the module); `where` names it in errors. */
-export async function verificationKey(bytes: Uint8Array, where = 'the key'): Promise<VerificationKey> {
+/** What a key file holds, by its content: a PEM key (its text), a JWKS, else an HMAC secret. */
+export type KeyFileContent = { kind: 'pem'; text: string } | { kind: 'jwks'; jwks: JSONWebKeySet } | { kind: 'hmac' };
+
+/** Tells what a key file's bytes hold (see the module): how `--jwt-key` and `eric-bus token` read them. */
+export function keyFileContent(bytes: Uint8Array): KeyFileContent {
   const text = new TextDecoder().decode(bytes);
   const trimmed = text.trimStart();
-  if (trimmed.startsWith('-----BEGIN')) {
+  if (trimmed.startsWith('-----BEGIN')) return { kind: 'pem', text };
+  const jwks = jwksOf(trimmed);
+  return jwks ? { kind: 'jwks', jwks } : { kind: 'hmac' };
+}
+
+/** The key a key file's bytes hold (see the module); `where` names it in errors. */
+export async function verificationKey(bytes: Uint8Array, where = 'the key'): Promise<VerificationKey> {
+  const content = keyFileContent(bytes);
+  if (content.kind === 'pem') {
     let key: KeyObject;
     try {
-      key = createPublicKey(text);
+      key = createPublicKey(content.text);
     } catch (error) {
       throw new StartError(`${where} is not a usable PEM key (${(error as Error).message})`);
     }
     return { kind: 'pem', key, algorithms: pemAlgorithms(key, where) };
   }
-  const jwks = jwksOf(trimmed);
-  if (jwks) {
+  if (content.kind === 'jwks') {
     const { createLocalJWKSet } = await loadJose('--jwt-key');
     try {
-      return { kind: 'jwks', key: createLocalJWKSet(jwks), algorithms: JWKS_ALGORITHMS };
+      return { kind: 'jwks', key: createLocalJWKSet(content.jwks), algorithms: JWKS_ALGORITHMS };
     } catch (error) {
       throw new StartError(`${where} is not a usable JWKS (${(error as Error).message})`);
     }
@@ -71,20 +81,19 @@ export async function verificationKey(bytes: Uint8Array, where = 'the key'): Pro
  * EdDSA), else an HMAC secret (HS256). A public key or a JWKS cannot sign: a {@link StartError}.
  */
 export function signingKey(bytes: Uint8Array, where = 'the key'): SigningKey {
-  const text = new TextDecoder().decode(bytes);
-  const trimmed = text.trimStart();
-  if (trimmed.startsWith('-----BEGIN')) {
-    if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(trimmed))
+  const content = keyFileContent(bytes);
+  if (content.kind === 'pem') {
+    if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(content.text))
       throw new StartError(`${where} is a public key, which verifies tokens: signing one needs the private key`);
     let key: KeyObject;
     try {
-      key = createPrivateKey(text);
+      key = createPrivateKey(content.text);
     } catch (error) {
       throw new StartError(`${where} is not a usable PEM key (${(error as Error).message})`);
     }
     return { key, alg: pemAlgorithms(key, where)[0]! };
   }
-  if (jwksOf(trimmed))
+  if (content.kind === 'jwks')
     throw new StartError(`${where} is a JWKS: tokens are signed with a PEM private key or an HMAC secret`);
   const secret = hmacSecret(bytes);
   if (secret.length === 0) throw new StartError(`${where} is empty: an HMAC secret needs bytes`);

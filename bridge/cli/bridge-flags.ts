@@ -2,6 +2,7 @@
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { isVerb, VERBS, type Verb } from '../../src/wire/socket-protocol.js';
+import { keyFileContent } from '../access/keys.js';
 import type { JwtOptions } from '../access/tokens.js';
 import { StartError, UsageError } from '../errors.js';
 import type { BridgeOptions, BridgeTls } from '../websocket/bridge.js';
@@ -125,11 +126,10 @@ function jwtFromFlags(values: BridgeFlagValues): JwtOptions | undefined {
 export function signedTokensBanner(values: BridgeFlagValues): string[] {
   const file = values['jwt-key'];
   if (file === undefined) return [];
-  let text = '';
+  let secret = true;
   try {
-    text = readFileSync(file, 'utf8').trimStart();
+    secret = keyFileContent(readFileSync(file)).kind === 'hmac';
   } catch {} // read at start already: gone since, the line still says which file
-  const secret = !text.startsWith('-----BEGIN') && !text.startsWith('{');
   const mint = `eric-bus token --jwt-key ${secret ? file : 'PRIVATE_KEY_FILE'} --sub alice --create`;
   return [
     secret
