@@ -259,17 +259,18 @@ export class WebSocketBridge {
         logger.error(`bridge: an upgrade failed: ${error instanceof Error ? error.message : String(error)}`);
         socket.destroy();
       };
+      const refuse = (why: Answer) => {
+        const from = `${request.socket.remoteAddress ?? '?'}:${request.socket.remotePort ?? '?'}`;
+        metrics?.refusal(why === DRAINING ? 'draining' : why.status === 401 ? 'token' : 'origin');
+        logger.info(`bridge: refused a WebSocket from ${from}: ${why.reason}`, fields({ connection: from }));
+        refuseUpgrade(socket, why);
+      };
       const upgrade = (admitted: Principal | Refusal) => {
-        const refusal = refusalOf(admitted);
-        if (refusal || !bridge || bridge.#closing !== undefined || bridge.#draining) {
-          const from = `${request.socket.remoteAddress ?? '?'}:${request.socket.remotePort ?? '?'}`;
-          // A bridge that is going says so first, as to a plain request: the client moves on either way.
-          const why = refusal && bridge && bridge.#closing === undefined && !bridge.#draining ? refusal : DRAINING;
-          metrics?.refusal(why === DRAINING ? 'draining' : why.status === 401 ? 'token' : 'origin');
-          logger.info(`bridge: refused a WebSocket from ${from}: ${why.reason}`, fields({ connection: from }));
-          return refuseUpgrade(socket, why);
-        }
         const open = bridge;
+        // A bridge that is going says so first, as to a plain request: the client moves on either way.
+        if (!open || open.#closing !== undefined || open.#draining) return refuse(DRAINING);
+        const refusal = refusalOf(admitted);
+        if (refusal) return refuse(refusal);
         const principal = admitted as Principal;
         wss.handleUpgrade(request, socket, head, (ws) => open.#accept(ws, socket as Socket, sessionOptions, principal));
       };
