@@ -361,9 +361,7 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
       this.#lost(`WebSocket closed (${event.code}${event.reason ? ` ${event.reason}` : ''})`, socket);
       if (event.code === TOKEN_EXPIRED_CLOSE && this.#refresher) {
         // Expired: a fresh token, then at once a new connection that resumes the streams.
-        this.#tokenExpired = true;
-        this.#setState('reconnecting');
-        return this.#connect();
+        return this.#reconnectWithFreshToken();
       }
       if (opened) this.#retry();
       else void this.#probeThenRetry();
@@ -465,9 +463,7 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
     if (status === 401 && this.#refresher && !this.#freshToken) {
       // Refused a token fetched before: a fresh one (it may have expired meanwhile), on the same bridge
       // at once, so that each bridge's verdict is on a fresh token; a fresh one refused counts.
-      this.#tokenExpired = true;
-      this.#setState('reconnecting');
-      return this.#connect();
+      return this.#reconnectWithFreshToken();
     }
     if (status === 401 || status === 403) {
       // Final only once every bridge of the list has refused: another may take what this one did not.
@@ -475,6 +471,13 @@ export class BridgeClient extends ProtocolClient<SSEEvent> {
       const why = reason ?? (status === 401 ? 'wrong or missing token' : 'origin not allowed');
       this.#fail(new BridgeRefused(`The bridge refused the connection: HTTP ${status} (${why})`, status), 'refused');
     } else this.#retry();
+  }
+
+  /** Reconnects to the same bridge at once, with a token fetched for it. */
+  #reconnectWithFreshToken(): void {
+    this.#tokenExpired = true;
+    this.#setState('reconnecting');
+    this.#connect();
   }
 
   /**
