@@ -245,24 +245,25 @@ describe('the server commands', () => {
     expect(sample(text, 'ericbus_connections_open', 'face="websocket"')).toBe(1);
     expect(sample(text, 'ericbus_command_duration_seconds_count', 'hop="bridge"')).toBe(1);
     expect(sample(text, 'ericbus_commands_total', 'verb="c",result="ok"')).toBe(1);
-    // The server's hop also times the bridge's session opening (hello).
+    // The server's hop times the `c` (not the bridge's hello, which opened its session).
     expect(sample(text, 'ericbus_command_duration_seconds_count', 'hop="server"')).toBeGreaterThanOrEqual(1);
     ws.close();
-    await until(() => up.stderr().includes('bridge: accepted a WebSocket'), 'the bridge thread to log');
-    const accepted = up
-      .stderr()
-      .split('\n')
-      .find((line) => line.includes('bridge: accepted a WebSocket'))!;
-    expect(JSON.parse(accepted)).toMatchObject({ level: 'info', msg: expect.stringMatching(/^bridge: accepted/) });
-    expect(JSON.parse(accepted).connection).toMatch(/^127\.0\.0\.1:\d+$/);
+    /** The JSON log line of the bridge's thread that holds `text`, once it is there. */
+    const logged = async (text: string) => {
+      await until(() => up.stderr().includes(text), `the bridge thread to log "${text}"`);
+      return JSON.parse(
+        up
+          .stderr()
+          .split('\n')
+          .find((line) => line.includes(text))!,
+      ) as Record<string, string>;
+    };
+    const accepted = await logged('bridge: accepted a WebSocket');
+    expect(accepted).toMatchObject({ level: 'info', msg: expect.stringMatching(/^bridge: accepted/) });
+    expect(accepted.connection).toMatch(/^127\.0\.0\.1:\d+$/);
     // A refusal names its connection too.
     expect(await upgrade(url.replace(/token=[^&]+/, 'token=wrong'))).toBe(401);
-    await until(() => up.stderr().includes('bridge: refused a WebSocket'), 'the refusal logged');
-    const refused = up
-      .stderr()
-      .split('\n')
-      .find((line) => line.includes('bridge: refused a WebSocket'))!;
-    expect(JSON.parse(refused)).toMatchObject({
+    expect(await logged('bridge: refused a WebSocket')).toMatchObject({
       level: 'info',
       connection: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
     });
