@@ -1,23 +1,20 @@
 // WebSocket bridge: streaming throughput through the bridge (its WebSocket and its Server-Sent
 // Events) against reading the same stream straight from the Unix socket, and the round trip of a
 // `d` command, all in the same run.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { WebSocket } from 'ws';
 import { BridgeThread, SocketClient, SocketServer, WebSocketBridge } from '../bridge/index.js';
 import { Message } from '../src/index.js';
 import type { ReadRequest } from './bridge-reader.js';
+import { benchDir } from './servers.js';
 import { percent, printTable, printTargets, rate } from './table.js';
 
 const N = 200_000;
 const RUNS = 9;
 const ROUND_TRIPS = 2_000;
 
-const dir = mkdtempSync(join(tmpdir(), 'eric-bus-bench-'));
-// Removed however the run ends (a failed run too), not only after the last table.
-process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+const dir = benchDir();
 const socketPath = join(dir, 'bus.sock');
 const server = new SocketServer(socketPath);
 await server.listen();

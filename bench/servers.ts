@@ -5,6 +5,13 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+/** A temp dir for a suite's sockets and files, removed however the run ends (a failed run too). */
+export function benchDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'eric-bus-bench-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 /** Whether `redis-server` can be run here (a suite that needs it says it is skipped otherwise). */
 export function hasRedisServer(): boolean {
   try {

@@ -1,9 +1,7 @@
 // Unix-socket protocol: sequential one-connection commands, streaming a queued backlog through
 // 'l' (with event ids and without), and resuming a stream from its history, each beside a
 // baseline measured in the same run.
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SocketClient, SocketServer } from '../bridge/index.js';
 import { feedToSocket } from '../bridge/socket/stream-to-socket.js';
@@ -11,7 +9,7 @@ import { MemoryFeed } from '../bridge/store/memory.js';
 import { Message } from '../src/index.js';
 import { formatEvent } from '../src/wire/socket-protocol.js';
 import { countLines } from './count-lines.js';
-import { exchange } from './servers.js';
+import { benchDir, exchange } from './servers.js';
 import { alternating, median, medianMs, printTable, rate } from './table.js';
 
 const COMMANDS = 2_000;
@@ -19,9 +17,7 @@ const LINES = 20_000;
 const REPLAYED = 1_000;
 const RESUME_RUNS = 51;
 
-const dir = mkdtempSync(join(tmpdir(), 'eric-bus-bench-'));
-// Removed however the run ends (a failed run too), not only after the last table.
-process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+const dir = benchDir();
 const busPath = join(dir, 'bus.sock');
 const echoPath = join(dir, 'echo.sock');
 const dumpPath = join(dir, 'dump.sock');

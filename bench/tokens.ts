@@ -2,20 +2,19 @@
 // in the same run. A `d` round trip on a WebSocket (verified once, at the upgrade; each frame judged
 // against its grants, or against an owner the connection has learned) and over REST (each request's
 // token: its verification is remembered until it expires; an owner the bridge has learned).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { SocketServer, signToken, WebSocketBridge } from '../bridge/index.js';
 import { BACKEND_SESSIONS } from '../bridge/relay/backend.js';
+import { benchDir } from './servers.js';
 import { median, printTable, printTargets, times } from './table.js';
 
 const ROUND_TRIPS = 1_000;
 const ROUNDS = 9;
 
-const dir = mkdtempSync(join(tmpdir(), 'eric-bus-bench-'));
-process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+const dir = benchDir();
 const socketPath = join(dir, 'bus.sock');
 const keyFile = join(dir, 'jwt.key');
 const secret = 'a benchmark secret of a decent length';
