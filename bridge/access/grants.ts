@@ -81,9 +81,10 @@ function verbGranted(grants: Grants, verb: Verb, channel: string): boolean {
   return grants.channels.get(channel)?.has(verb) === true || grants.channels.get(ANY)?.has(verb) === true;
 }
 
-/** The listeners a verb is limited to on a channel, if it is. */
+/** The listeners a verb is limited to on a channel (those named for it, else for `*`), if it is. */
 function listenersOnly(grants: Grants, verb: Verb, channel: string): ReadonlySet<string> | undefined {
-  return LISTENER_VERBS.has(verb) ? grants.listeners.get(channel) : undefined;
+  if (!LISTENER_VERBS.has(verb)) return undefined;
+  return grants.listeners.get(channel) ?? grants.listeners.get(ANY);
 }
 
 function record(value: unknown, what: string): Record<string, unknown> {

@@ -223,4 +223,22 @@ describe('scoped tokens: grants × verbs × faces', () => {
     expect(stack.backend.server.channels.get(c).id).toBe(c);
     frames.close();
   });
+
+  it("listeners under * limit d, l and rl on every channel not named there (eric-bus token --grant '*:d:3')", async ({
+    signedStack,
+  }) => {
+    const { stack, secret } = await signedStack();
+    const channel = stack.backend.server.channels.add();
+    const [one, two] = [channel.addListener().id, channel.addListener().id];
+    const c = channel.id;
+    const token = await mint(secret, { sub: 'ann', grants: { channels: { '*': ['d'] }, listeners: { '*': [one] } } });
+    const frames = await FrameClient.open(`ws://127.0.0.1:${stack.bridge.port}/?token=${token}`);
+    expect(await frames.call(1, { v: 'd', c, r: one, t: 'hi' })).toEqual({ id: 1, ok: 'ack' });
+    expect(await frames.call(2, { v: 'd', c, r: two, t: 'hi' })).toEqual({
+      id: 2,
+      error: `Forbidden('d on listener ${two} of channel ${c}')`,
+    });
+    expect([channel.queueLength(one), channel.queueLength(two)]).toEqual([1, 0]);
+    frames.close();
+  });
 });
