@@ -3,17 +3,20 @@
  * their own ports (docs/bridge.md, "Several bridges"), and a producer beside them that they
  * never take down.
  */
+import { join } from 'node:path';
 import { RedisStore } from '../../../bridge/store/redis.js';
 import type { SSEEvent } from '../../../src/index.js';
 import { type Running, startCli } from './cli.js';
 import { startRedis } from './redis.js';
-import { type Served, startServer } from './socket.js';
+import { type Served, startServer, tempDir } from './socket.js';
 
 /** One `eric-bus up --redis` process, started again on the port it had. */
 export class UpProcess {
   #running: Running | undefined;
   #port = 0;
   #url = '';
+  /** Its socket's dir, the same at each start: one SIGKILLed leaves its socket here, not in a dir of its own. */
+  readonly #dir = tempDir();
 
   constructor(
     readonly redisUrl: string,
@@ -38,7 +41,8 @@ export class UpProcess {
 
   /** Starts the process (again), on the port it had (a free one the first time). */
   async start(): Promise<void> {
-    const args = ['up', '--redis', this.redisUrl, '--port', String(this.#port), '--token', this.token, ...this.extra];
+    const args = ['up', '--redis', this.redisUrl, '--port', String(this.#port), '--token', this.token];
+    args.push('--socket', join(this.#dir.dir, 'bus.sock'), ...this.extra);
     const running = await startCli(args, /bridge at (ws:\/\/\S+)/);
     this.#running = running;
     this.#url = running.match![1]!;
@@ -56,6 +60,7 @@ export class UpProcess {
   /** Stops it if it runs (test cleanup). */
   async close(): Promise<void> {
     await this.#running?.close();
+    this.#dir.cleanup();
   }
 }
 
